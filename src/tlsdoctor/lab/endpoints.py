@@ -1,0 +1,172 @@
+"""What a lab port does with a connection: one small class per kind of peer.
+
+Each endpoint takes an accepted TCP stream and behaves as one kind of field server does:
+a healthy (or mis-certified) HTTPS origin, a server that answers a ClientHello with an
+alert, resets, closes or stalls, a plain-HTTP server on the TLS port. The lab's runner
+gives every connection its own task and deadline, so an endpoint may simply return or
+raise when a client misbehaves: the next client is served regardless.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import struct
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from OpenSSL import SSL
+
+from tlsdoctor.lab.http import PlainStream, Reply, serve_http1, serve_http2
+from tlsdoctor.lab.tls import TlsServerConfig, TlsStream
+from tlsdoctor.wire import RECORD_HEADER_LEN, AlertDescription, alert_record, record_length
+
+
+class Endpoint(Protocol):
+    """A lab peer: serves one accepted connection, then returns."""
+
+    async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, timeout: float) -> None: ...
+
+
+@dataclass
+class HttpsOrigin:
+    """An HTTPS server: HTTP/2 or HTTP/1.1 by ALPN, over the TLS configuration given.
+
+    ``h2_broken`` selects h2 in ALPN and then answers in HTTP/1.1, as a misconfigured
+    proxy or load balancer does; ``close_notify=False`` drops every connection after one
+    response without a close_notify, as many servers (and curl >= 8.9 as a client) do.
+    """
+
+    tls: TlsServerConfig
+    reply: Reply = field(default_factory=Reply)
+    close_notify: bool = True
+    h2_broken: bool = False
+    _context: SSL.Context | None = field(default=None, init=False, repr=False)
+
+    @property
+    def context(self) -> SSL.Context:
+        if self._context is None:
+            self._context = self.tls.build_context()  # built once: contexts are costly
+        return self._context
+
+    async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, timeout: float) -> None:
+        stream = TlsStream.server(self.context, reader, writer, timeout)
+        try:
+            await stream.handshake()
+            if stream.alpn == "h2" and self.h2_broken:
+                await stream.send(b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\nConnection: close\r\n\r\nok\n")
+            elif stream.alpn == "h2":
+                await serve_http2(stream, self.reply)
+            else:
+                reply = self.reply if self.close_notify else _with_connection_close(self.reply)
+                await serve_http1(stream, reply)
+        finally:
+            await stream.close(close_notify=self.close_notify)
+
+
+def _with_connection_close(reply: Reply) -> Reply:
+    return Reply(reply.status, reply.body, reply.content_type, False, reply.extra_headers)
+
+
+async def read_client_hello(reader: asyncio.StreamReader, timeout: float) -> bytes:
+    """Read the first TLS record (the ClientHello), or whatever came if it is not TLS."""
+    header = await asyncio.wait_for(reader.read(RECORD_HEADER_LEN), timeout)
+    length = record_length(header)
+    if length is None:
+        return header
+    try:
+        return header + await asyncio.wait_for(reader.readexactly(length), timeout)
+    except asyncio.IncompleteReadError as exc:
+        return header + exc.partial
+
+
+@dataclass
+class AlertAfterHello:
+    """Answers the ClientHello with one fatal alert and closes, as broken servers do.
+
+    With ``CLOSE_NOTIFY`` this is the server from the well-known keychain write-up: a
+    *fatal* close_notify before any handshake message, which clients report as an
+    unexpected EOF or a "tlsv1 alert" with no description.
+    """
+
+    description: AlertDescription
+
+    async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, timeout: float) -> None:
+        await read_client_hello(reader, timeout)
+        writer.write(alert_record(self.description))
+        await asyncio.wait_for(writer.drain(), timeout)
+
+
+@dataclass
+class ResetAfterHello:
+    """Reads the ClientHello, then resets the connection (RST), like a filtering middlebox."""
+
+    async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, timeout: float) -> None:
+        await read_client_hello(reader, timeout)
+        sock = writer.get_extra_info("socket")
+        # SO_LINGER with a zero timeout turns close() into an RST: the only portable way.
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        writer.transport.abort()
+
+
+@dataclass
+class CloseAfterHello:
+    """Reads the ClientHello, then closes (FIN) with no alert, like a crashing TLS server."""
+
+    async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, timeout: float) -> None:
+        await read_client_hello(reader, timeout)
+
+
+@dataclass
+class StallAfterHello:
+    """Reads the ClientHello and never answers, until the client or ``hold`` gives up."""
+
+    hold: float = 30.0
+
+    async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, timeout: float) -> None:
+        await read_client_hello(reader, timeout)
+        try:
+            # Wait for the client to go away; bounded so a forgotten client cannot pin us.
+            await asyncio.wait_for(reader.read(1), self.hold)
+        except asyncio.TimeoutError:
+            pass
+
+
+@dataclass
+class PlainHttp:
+    """Plain HTTP where TLS is expected: a ClientHello is not valid HTTP, so 400 it is.
+
+    This is what nginx or a dev server on the wrong port answers; OpenSSL clients then
+    read ``HTTP/`` as a record header and report "wrong version number".
+    """
+
+    async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, timeout: float) -> None:
+        stream = PlainStream(reader, writer, timeout)
+        first = await stream.recv()
+        if first[:1] == bytes([22]):  # a TLS handshake record: answer as HTTP servers do
+            body = b"400 Bad Request: this port speaks plain HTTP\n"
+            await stream.send(
+                b"HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain\r\nConnection: close\r\n"
+                b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body
+            )
+            return
+        # A real HTTP client (e.g. a diagnosis reading the banner) gets a real answer.
+        replay = _Prefixed(first, stream)
+        await serve_http1(replay, Reply(body=b"plain HTTP on the TLS port\n", keep_alive=False))
+
+
+@dataclass
+class _Prefixed:
+    """A stream that first returns bytes already read."""
+
+    pending: bytes
+    inner: PlainStream
+
+    async def recv(self) -> bytes:
+        if self.pending:
+            data, self.pending = self.pending, b""
+            return data
+        return await self.inner.recv()
+
+    async def send(self, data: bytes) -> None:
+        await self.inner.send(data)

@@ -1,0 +1,212 @@
+"""HTTP CONNECT proxies: the honest tunnel, the refusing one, and the interceptor.
+
+The interceptor is what antivirus "HTTPS scanning" and corporate TLS-inspection gateways
+do: accept ``CONNECT host:port``, answer 200, then terminate the client's TLS with a
+certificate for ``host`` minted on the fly by the proxy's own CA, and open a second TLS
+connection to the origin, which the proxy verifies against its own trust store. When that
+verification (or the connection) fails, such products answer the *client* with an HTTP
+502 page inside the tunnel, which is why the field sees "HTTP 502" rather than a TLS error.
+
+Only loopback targets are tunnelled: the lab never becomes a path off the machine.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import ssl
+from dataclasses import dataclass, field
+from typing import Literal
+
+import h11
+from OpenSSL import SSL
+
+from tlsdoctor.lab.http import PlainStream, Reply, serve_http1
+from tlsdoctor.lab.pki import CA
+from tlsdoctor.lab.tls import TlsServerConfig, TlsStream, close_writer
+
+ProxyMode = Literal["tunnel", "intercept", "status"]
+
+
+@dataclass
+class ConnectProxy:
+    """One proxy; ``mode`` says which kind of field proxy it is.
+
+    - ``tunnel``: a plain forward proxy, bytes relayed untouched.
+    - ``intercept``: re-signs every site with ``interception_ca``; verifies origins
+      against ``origin_trust``; a failed origin becomes a 502 inside the tunnel.
+    - ``status``: answers every CONNECT with ``status`` (407 wants credentials, 403
+      refuses the destination) and closes.
+    """
+
+    mode: ProxyMode
+    status: int = 200
+    interception_ca: CA | None = None
+    origin_trust: ssl.SSLContext | None = None
+    _contexts: dict[str, SSL.Context] = field(default_factory=dict, init=False, repr=False)
+
+    async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, timeout: float) -> None:
+        client = PlainStream(reader, writer, timeout)
+        conn = h11.Connection(h11.SERVER, max_incomplete_event_size=16 * 1024)
+        target = await _read_connect(conn, client)
+        if target is None:
+            await _respond(conn, client, 400, b"this proxy only tunnels CONNECT requests\n")
+            return
+        host, port = target
+        if not _is_loopback(host):
+            await _respond(conn, client, 403, b"the tlsdoctor lab only tunnels to loopback\n")
+            return
+        if self.mode == "status":
+            extra = [(b"proxy-authenticate", b'Basic realm="tlsdoctor lab"')] if self.status == 407 else []
+            await _respond(conn, client, self.status, f"proxy says {self.status}\n".encode(), extra)
+            return
+        if self.mode == "tunnel":
+            try:
+                up_reader, up_writer = await asyncio.wait_for(asyncio.open_connection(host, port), timeout)
+            except (OSError, asyncio.TimeoutError):
+                await _respond(conn, client, 502, b"upstream unreachable\n")
+                return
+            await _respond(conn, client, 200, b"", established=True)
+            await _relay_plain(reader, writer, up_reader, up_writer, timeout)
+            return
+        await _respond(conn, client, 200, b"", established=True)
+        await self._intercept(host, port, reader, writer, timeout)
+
+    async def _intercept(
+        self, host: str, port: int, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, timeout: float
+    ) -> None:
+        client_tls = TlsStream.server(self._context_for(host), reader, writer, timeout)
+        try:
+            await client_tls.handshake()
+            try:
+                up_reader, up_writer = await asyncio.wait_for(
+                    asyncio.open_connection(host, port, ssl=self.origin_trust, server_hostname=host), timeout
+                )
+            except (OSError, ssl.SSLError, asyncio.TimeoutError) as exc:
+                # The product's own error page, as the client receives it.
+                body = f"tlsdoctor lab interception proxy: upstream {host}:{port} failed: {_reason(exc)}\n"
+                await serve_http1(client_tls, Reply(status=502, body=body.encode(), keep_alive=False))
+                return
+            await _relay_tls(client_tls, up_reader, up_writer, timeout)
+        finally:
+            await client_tls.close()
+
+    def _context_for(self, host: str) -> SSL.Context:
+        """A server context with a certificate for ``host``, minted once and cached."""
+        if host not in self._contexts:
+            assert self.interception_ca is not None
+            leaf = self.interception_ca.issue_cert(host, issuer_pointers=False)
+            # HTTP/1.1 only: most inspection products do not speak h2 to the client.
+            self._contexts[host] = TlsServerConfig(certificate=leaf, alpn=("http/1.1",)).build_context()
+        return self._contexts[host]
+
+
+def _reason(exc: BaseException) -> str:
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        return f"certificate verify failed ({exc.verify_message})"
+    return str(exc) or type(exc).__name__
+
+
+def _is_loopback(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return host == "localhost"
+
+
+async def _read_connect(conn: h11.Connection, client: PlainStream) -> tuple[str, int] | None:
+    for _ in range(64):
+        try:
+            event = conn.next_event()
+        except h11.RemoteProtocolError:
+            return None
+        if event is h11.NEED_DATA:
+            data = await client.recv()
+            if not data:
+                return None
+            conn.receive_data(data)
+            continue
+        if isinstance(event, h11.Request) and event.method == b"CONNECT":
+            authority = event.target.decode("latin-1")
+            host, sep, port = authority.rpartition(":")
+            if not sep or not port.isdigit():
+                return None
+            return host.strip("[]"), int(port)
+        return None
+    return None
+
+
+async def _respond(
+    conn: h11.Connection,
+    client: PlainStream,
+    status: int,
+    body: bytes,
+    extra: list[tuple[bytes, bytes]] | None = None,
+    *,
+    established: bool = False,
+) -> None:
+    if established:
+        # h11 switches protocols after a 2xx to CONNECT; the tunnel starts right after.
+        await client.send(b"HTTP/1.1 200 Connection established\r\n\r\n")
+        return
+    headers = [(b"content-length", str(len(body)).encode()), (b"connection", b"close"), *(extra or [])]
+    try:
+        out = conn.send(h11.Response(status_code=status, headers=headers))
+        out += conn.send(h11.Data(data=body)) + conn.send(h11.EndOfMessage())
+    except h11.LocalProtocolError:
+        out = f"HTTP/1.1 {status} Error\r\nConnection: close\r\nContent-Length: {len(body)}\r\n\r\n".encode() + body
+    await client.send(out)
+
+
+async def _relay_plain(
+    reader: asyncio.StreamReader,
+    writer: asyncio.StreamWriter,
+    up_reader: asyncio.StreamReader,
+    up_writer: asyncio.StreamWriter,
+    timeout: float,
+) -> None:
+    async def copy(src: asyncio.StreamReader, dst: asyncio.StreamWriter) -> None:
+        for _ in range(1_000_000):
+            data = await asyncio.wait_for(src.read(64 * 1024), timeout)
+            if not data:
+                break
+            dst.write(data)
+            await asyncio.wait_for(dst.drain(), timeout)
+        if dst.can_write_eof():
+            dst.write_eof()
+
+    try:
+        await asyncio.gather(copy(reader, up_writer), copy(up_reader, writer))
+    except (OSError, asyncio.TimeoutError):
+        pass
+    finally:
+        await close_writer(up_writer, timeout)
+
+
+async def _relay_tls(
+    client: TlsStream, up_reader: asyncio.StreamReader, up_writer: asyncio.StreamWriter, timeout: float
+) -> None:
+    async def client_to_origin() -> None:
+        for _ in range(1_000_000):
+            data = await client.recv()
+            if not data:
+                break
+            up_writer.write(data)
+            await asyncio.wait_for(up_writer.drain(), timeout)
+
+    async def origin_to_client() -> None:
+        for _ in range(1_000_000):
+            data = await asyncio.wait_for(up_reader.read(64 * 1024), timeout)
+            if not data:
+                break
+            await client.send(data)
+
+    tasks = [asyncio.ensure_future(client_to_origin()), asyncio.ensure_future(origin_to_client())]
+    try:
+        # Either side closing ends the tunnel, as HTTP/1.1 with Connection: close expects.
+        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        await close_writer(up_writer, timeout)

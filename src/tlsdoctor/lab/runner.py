@@ -1,0 +1,289 @@
+"""Running the lab: every scenario on its own 127.0.0.1 port, in one asyncio loop.
+
+:class:`Lab` is the async object (``await lab.start()`` / ``await lab.aclose()``);
+:func:`running_lab` runs one in a background thread for synchronous code (tests, the
+demo, benchmarks). Connections are isolated from each other: each gets its own task, an
+I/O timeout and an overall deadline, and a concurrency cap keeps a flood from using up
+file descriptors. Whatever one client does, the next one is served.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import shutil
+import socket
+import tempfile
+import threading
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable, Iterator
+
+from cryptography.hazmat.primitives import serialization
+
+from tlsdoctor.lab.authorities import LabAuthorities
+from tlsdoctor.lab.endpoints import Endpoint
+from tlsdoctor.lab.http import PlainStream
+from tlsdoctor.lab.revocation import CaServices
+from tlsdoctor.lab.scenarios import CATALOGUE, SCENARIOS, UNRESOLVABLE_HOST, BuildContext, Scenario, scenario
+from tlsdoctor.lab.tls import close_writer
+
+log = logging.getLogger(__name__)
+
+LOOPBACK = "127.0.0.1"
+
+
+@dataclass(frozen=True)
+class LabScenario:
+    """A scenario as the running lab serves it: where to connect and how to trust it."""
+
+    scenario: Scenario
+    url: str
+    proxy: str | None
+    ca_file: Path
+    crl_file: Path | None
+    port: int | None
+
+    @property
+    def id(self) -> str:
+        return self.scenario.id
+
+    @property
+    def code(self) -> str:
+        return self.scenario.code
+
+    @property
+    def curl_code(self) -> int:
+        return self.scenario.curl_code
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            **self.scenario.to_dict(),
+            "url": self.url,
+            "proxy": self.proxy,
+            "ca_file": str(self.ca_file),
+            "crl_file": str(self.crl_file) if self.crl_file else None,
+        }
+
+
+def with_dependencies(ids: Iterable[str]) -> list[str]:
+    """The scenarios to start for ``ids``: a proxy scenario needs the origin behind it."""
+    wanted = {scenario(i).id for i in ids}
+    wanted |= {SCENARIOS[i].via for i in list(wanted) if SCENARIOS[i].via}  # type: ignore[misc]
+    return [s.id for s in CATALOGUE if s.id in wanted]
+
+
+class Lab:
+    """The TLS fault lab. ``only`` limits it to some scenarios (their dependencies come along)."""
+
+    def __init__(
+        self,
+        only: Iterable[str] | None = None,
+        *,
+        run_dir: Path | None = None,
+        io_timeout: float = 15.0,
+        connection_deadline: float = 300.0,
+        max_connections: int = 512,
+    ) -> None:
+        self.requested = [scenario(i).id for i in only] if only else [s.id for s in CATALOGUE]
+        self._ids = with_dependencies(self.requested)
+        self._own_run_dir = run_dir is None
+        self.run_dir = Path(tempfile.mkdtemp(prefix="tlsdoctor-lab-")) if run_dir is None else run_dir
+        self.io_timeout = io_timeout
+        self.connection_deadline = connection_deadline
+        self._slots = asyncio.Semaphore(max_connections)
+        self.connections: Counter[str] = Counter()
+        self.scenarios: dict[str, LabScenario] = {}
+        self.authorities: LabAuthorities | None = None
+        self.services_url = ""
+        self._servers: list[asyncio.base_events.Server] = []
+        self._held: list[socket.socket] = []  # bound, never listening: "connection refused"
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    def __getitem__(self, scenario_id: str) -> LabScenario:
+        return self.scenarios[scenario(scenario_id).id]
+
+    def __iter__(self) -> Iterator[LabScenario]:
+        return (self.scenarios[i] for i in self.requested)
+
+    async def start(self) -> None:
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        services_sock = _listening_socket()
+        self.services_url = f"http://{LOOPBACK}:{services_sock.getsockname()[1]}"
+        self.authorities = LabAuthorities.create(self.services_url)
+        trust_files = self.authorities.write_trust_files(self.run_dir)
+        ctx = BuildContext(self.authorities, str(trust_files["lab"]))
+
+        sockets = {}
+        for sid in self._ids:
+            entry = SCENARIOS[sid]
+            if entry.address == "listen":
+                sockets[sid] = _listening_socket()
+            elif entry.address == "refused":
+                sockets[sid] = _refusing_socket()
+                self._held.append(sockets[sid])
+        endpoints = {sid: SCENARIOS[sid].serve(ctx) for sid in self._ids if SCENARIOS[sid].serve}  # type: ignore[misc]
+
+        # Revocations happen while endpoints are built; only now is the CRL final.
+        crl_file = self.run_dir / "crl-intermediate.pem"
+        crl_file.write_bytes(self.authorities.intermediate.crl().public_bytes(serialization.Encoding.PEM))
+
+        for sid in self._ids:
+            entry = SCENARIOS[sid]
+            port = sockets[sid].getsockname()[1] if sid in sockets else None
+            self.scenarios[sid] = LabScenario(
+                scenario=entry,
+                url=_url_of(entry, port),
+                proxy=None,
+                ca_file=trust_files[entry.client.trust],
+                crl_file=crl_file if entry.client.crl else None,
+                port=port,
+            )
+        for sid in self._ids:  # proxy scenarios request their origin's URL
+            entry, here = SCENARIOS[sid], self.scenarios[sid]
+            if entry.via:
+                self.scenarios[sid] = LabScenario(
+                    entry, self.scenarios[entry.via].url, here.url.replace("https://", "http://"),
+                    here.ca_file, here.crl_file, here.port,
+                )
+
+        services = CaServices(self.authorities.served())
+        self._servers.append(
+            await asyncio.start_server(
+                self._guarded("ca-services", _ServicesEndpoint(services)), sock=services_sock
+            )
+        )
+        for sid, endpoint in endpoints.items():
+            self._servers.append(await asyncio.start_server(self._guarded(sid, endpoint), sock=sockets[sid]))
+
+    def _guarded(self, sid: str, endpoint: Endpoint):  # type: ignore[no-untyped-def]
+        async def on_connection(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            self.connections[sid] += 1
+            task = asyncio.current_task()
+            if self._slots.locked():
+                writer.transport.abort()  # shed load rather than queue it
+                return
+            async with self._slots:
+                if task is not None:
+                    self._tasks.add(task)  # type: ignore[arg-type]
+                try:
+                    await asyncio.wait_for(endpoint.handle(reader, writer, self.io_timeout), self.connection_deadline)
+                except asyncio.CancelledError:
+                    raise
+                except Exception as exc:  # noqa: BLE001 - one client's mess must not reach the server
+                    log.debug("lab %s: connection ended: %r", sid, exc)
+                finally:
+                    if task is not None:
+                        self._tasks.discard(task)  # type: ignore[arg-type]
+                    await close_writer(writer, 1.0)
+
+        return on_connection
+
+    async def aclose(self) -> None:
+        for server in self._servers:
+            server.close()
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        for server in self._servers:
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(server.wait_closed(), 2.0)
+        for sock in self._held:
+            sock.close()
+        self._servers.clear()
+        self._held.clear()
+        if self._own_run_dir:
+            shutil.rmtree(self.run_dir, ignore_errors=True)
+
+    async def __aenter__(self) -> "Lab":
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+
+@dataclass
+class _ServicesEndpoint:
+    services: CaServices
+
+    async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, timeout: float) -> None:
+        await self.services.serve(PlainStream(reader, writer, timeout))
+
+
+def _url_of(entry: Scenario, port: int | None) -> str:
+    if entry.address == "unresolvable":
+        return f"https://{UNRESOLVABLE_HOST}/"
+    return f"https://{LOOPBACK}:{port}/"
+
+
+def _listening_socket() -> socket.socket:
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((LOOPBACK, 0))
+    sock.listen(128)
+    sock.setblocking(False)
+    return sock
+
+
+def _refusing_socket() -> socket.socket:
+    """A port that is ours but refuses: bound (so nobody else takes it), never listening."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.bind((LOOPBACK, 0))
+    return sock
+
+
+class LabThread:
+    """A :class:`Lab` running in a background thread with its own event loop."""
+
+    def __init__(self, lab: Lab, start_timeout: float = 20.0) -> None:
+        self.lab = lab
+        self._start_timeout = start_timeout
+        self._loop = asyncio.new_event_loop()
+        self._ready = threading.Event()
+        self._stop: asyncio.Event | None = None
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="tlsdoctor-lab", daemon=True)
+
+    def _run(self) -> None:
+        asyncio.set_event_loop(self._loop)
+        self._loop.run_until_complete(self._main())
+        self._loop.close()
+
+    async def _main(self) -> None:
+        self._stop = asyncio.Event()
+        try:
+            await self.lab.start()
+        except BaseException as exc:  # reported to the starting thread
+            self._error = exc
+            self._ready.set()
+            await self.lab.aclose()
+            return
+        self._ready.set()
+        await self._stop.wait()
+        await self.lab.aclose()
+
+    def start(self) -> Lab:
+        self._thread.start()
+        if not self._ready.wait(self._start_timeout):
+            raise TimeoutError("the lab did not start in time")
+        if self._error is not None:
+            raise RuntimeError(f"the lab failed to start: {self._error}") from self._error
+        return self.lab
+
+    def stop(self) -> None:
+        if self._thread.is_alive() and self._stop is not None:
+            self._loop.call_soon_threadsafe(self._stop.set)
+        self._thread.join(timeout=10)
+
+
+@contextlib.contextmanager
+def running_lab(only: Iterable[str] | None = None, **options: object) -> Iterator[Lab]:
+    """``with running_lab() as lab: lab["expired"].url`` — the lab, in a thread."""
+    runner = LabThread(Lab(only, **options))  # type: ignore[arg-type]
+    try:
+        yield runner.start()
+    finally:
+        runner.stop()

@@ -1,0 +1,287 @@
+"""The scenario catalogue: every way HTTPS breaks in the field, as data.
+
+A :class:`Scenario` says what is broken (one line a support engineer understands), which
+finding code it reproduces (``shared/spec/findings.md``), what a libcurl client on OpenSSL
+returns for it, and how a client must be set up to meet the fault as the field does
+(:class:`ClientSetup`: which CA file, via which proxy, with which clock...). It also
+carries how the lab serves it (``serve``), so adding a scenario touches this file only.
+
+The README's catalogue table is generated from :data:`CATALOGUE`.
+"""
+
+from __future__ import annotations
+
+import ssl
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timedelta, timezone
+from enum import Enum
+from typing import Callable, Literal
+
+from tlsdoctor.lab.authorities import LabAuthorities
+from tlsdoctor.lab.endpoints import (
+    AlertAfterHello,
+    CloseAfterHello,
+    Endpoint,
+    HttpsOrigin,
+    PlainHttp,
+    ResetAfterHello,
+    StallAfterHello,
+)
+from tlsdoctor.lab.pki import CLIENT_AUTH, IssuedCert, Key, leaf_cert
+from tlsdoctor.lab.proxy import ConnectProxy
+from tlsdoctor.lab.revocation import ocsp_response_for
+from tlsdoctor.lab.tls import TlsServerConfig
+from tlsdoctor.wire import AlertDescription
+
+# Every lab certificate names every way a client may address the lab.
+LAB_NAMES = ("localhost", "127.0.0.1", "::1")
+UNRESOLVABLE_HOST = "tlsdoctor-lab.invalid"  # RFC 6761: .invalid never resolves
+
+# X509_V_ERR_* values (OpenSSL include/openssl/x509_vfy.h): what SSL_get_verify_result,
+# CURLINFO_SSL_VERIFYRESULT and Python's SSLCertVerificationError.verify_code report.
+X509_V_OK = 0
+X509_V_ERR_CERT_NOT_YET_VALID = 9
+X509_V_ERR_CERT_HAS_EXPIRED = 10
+X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT = 18
+X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY = 20
+X509_V_ERR_CERT_REVOKED = 23
+X509_V_ERR_INVALID_CA = 79  # renumbered in OpenSSL 3.0 (was 24)
+X509_V_ERR_INVALID_PURPOSE = 26
+X509_V_ERR_HOSTNAME_MISMATCH = 62
+X509_V_ERR_IP_ADDRESS_MISMATCH = 64
+X509_V_ERR_EE_KEY_TOO_SMALL = 66
+X509_V_ERR_CA_MD_TOO_WEAK = 68
+
+
+class Category(str, Enum):
+    CERTIFICATE = "certificate"
+    PROTOCOL = "protocol"
+    ENVIRONMENT = "environment"
+
+
+Trust = Literal["lab", "lab+interception", "corrupt"]
+
+
+@dataclass(frozen=True)
+class ClientSetup:
+    """How a client must be set up to meet the fault as the field does.
+
+    The defaults are an ordinary client that trusts the lab's root CA. Scenarios change
+    one thing: a CA file with something else in it, a proxy, a cap on the TLS version,
+    revocation checking (curl ``--cert-status`` / ``--crlfile``), a clock that is off.
+    """
+
+    trust: Trust = "lab"
+    max_tls: str | None = None
+    cert_status: bool = False
+    crl: bool = False
+    clock_offset: timedelta | None = None
+
+    def to_dict(self) -> dict[str, object]:
+        data = asdict(self)
+        data["clock_offset_s"] = int(self.clock_offset.total_seconds()) if self.clock_offset else None
+        del data["clock_offset"]
+        return data
+
+
+@dataclass(frozen=True)
+class BuildContext:
+    """What a scenario's ``serve`` gets: the PKI and the addresses of the other endpoints."""
+
+    authorities: LabAuthorities
+    origin_trust_file: str  # the lab root, for proxies that verify origins
+    now: datetime = field(default_factory=lambda: datetime.now(timezone.utc).replace(microsecond=0))
+
+    def leaf(self, **options: object) -> IssuedCert:
+        return self.authorities.intermediate.issue_cert(*LAB_NAMES, **options)  # type: ignore[arg-type]
+
+    def origin(self, cert: IssuedCert | None = None, **tls: object) -> HttpsOrigin:
+        return HttpsOrigin(TlsServerConfig(certificate=cert or self.leaf(), **tls))  # type: ignore[arg-type]
+
+
+Serve = Callable[[BuildContext], Endpoint]
+Address = Literal["listen", "refused", "unresolvable"]
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """One fault, as data. ``code`` is the verdict a correct diagnosis reaches."""
+
+    id: str
+    category: Category
+    description: str
+    code: str
+    curl_code: int
+    serve: Serve | None = field(default=None, repr=False, compare=False)
+    verify_result: int | None = None  # OpenSSL X509_V_ERR_* the client sees, where one applies
+    client: ClientSetup = ClientSetup()
+    via: str | None = None  # proxy scenarios: the scenario whose URL is requested through it
+    http_status: int | None = None  # the status a client that gets a response sees
+    warnings: tuple[str, ...] = ()  # finding codes a diagnosis also reports, as warnings
+    address: Address = "listen"
+    note: str = ""  # what a support engineer should know beyond the one line
+
+    @property
+    def curl_verify_result(self) -> int | None:
+        """The ``CURLINFO_SSL_VERIFYRESULT`` libcurl reports, where it is meaningful.
+
+        libcurl checks host names itself, after OpenSSL verified the chain, so for a name
+        mismatch OpenSSL's result says nothing about the name (it is 0 or 1).
+        """
+        if self.verify_result in (X509_V_ERR_HOSTNAME_MISMATCH, X509_V_ERR_IP_ADDRESS_MISMATCH):
+            return None
+        return self.verify_result
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "id": self.id,
+            "category": self.category.value,
+            "description": self.description,
+            "code": self.code,
+            "curl_code": self.curl_code,
+            "verify_result": self.verify_result,
+            "http_status": self.http_status,
+            "warnings": list(self.warnings),
+            "client": self.client.to_dict(),
+            "note": self.note,
+        }
+
+
+def _days(n: float) -> timedelta:
+    return timedelta(days=n)
+
+
+def _revoked(ctx: BuildContext, **options: object) -> IssuedCert:
+    cert = ctx.leaf(**options)
+    ctx.authorities.intermediate.revoke(cert.cert)
+    return cert
+
+
+def _stapling_revoked(ctx: BuildContext) -> HttpsOrigin:
+    cert = _revoked(ctx)
+    staple = ocsp_response_for(ctx.authorities.intermediate, cert.cert)
+    return ctx.origin(cert, ocsp_staple=lambda: staple)
+
+
+def _interceptor(ctx: BuildContext) -> ConnectProxy:
+    trust = ssl.create_default_context(cafile=ctx.origin_trust_file)
+    trust.set_alpn_protocols(["http/1.1"])
+    return ConnectProxy("intercept", interception_ca=ctx.authorities.interception, origin_trust=trust)
+
+
+_CONNECT_NOTE = (
+    "libcurl 8 reports a refused CONNECT as 7 (couldn't connect, \"CONNECT tunnel failed, response N\"); "
+    "libcurl 7 reported 56, the code findings.md lists"
+)
+
+C, P, E = Category.CERTIFICATE, Category.PROTOCOL, Category.ENVIRONMENT
+
+CATALOGUE: tuple[Scenario, ...] = (
+    # -- certificates -------------------------------------------------------------------
+    Scenario("ok", C, "a healthy server: full chain to the lab root, HTTP/2 and HTTP/1.1",
+             "ok", 0, lambda ctx: ctx.origin(), X509_V_OK, http_status=200),
+    Scenario("expired", C, "the leaf certificate expired 30 days ago",
+             "cert.expired", 60, lambda ctx: ctx.origin(ctx.leaf(not_before=ctx.now - _days(120), not_after=ctx.now - _days(30))),
+             X509_V_ERR_CERT_HAS_EXPIRED),
+    Scenario("not-yet-valid", C, "the leaf certificate becomes valid in 30 days",
+             "cert.not_yet_valid", 60, lambda ctx: ctx.origin(ctx.leaf(not_before=ctx.now + _days(30), not_after=ctx.now + _days(120))),
+             X509_V_ERR_CERT_NOT_YET_VALID),
+    Scenario("wrong-host", C, "the certificate is for wrong.host.tlsdoctor.test, not this address",
+             "cert.hostname_mismatch", 60,
+             lambda ctx: ctx.origin(ctx.authorities.intermediate.issue_cert("wrong.host.tlsdoctor.test")),
+             X509_V_ERR_IP_ADDRESS_MISMATCH),
+    Scenario("self-signed", C, "the server presents a self-signed leaf certificate",
+             "cert.self_signed", 60, lambda ctx: ctx.origin(leaf_cert(*LAB_NAMES)),
+             X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT),
+    Scenario("untrusted-root", C, "the chain ends at 'Foreign Root CA', which no client trusts",
+             "cert.untrusted_root", 60,
+             lambda ctx: ctx.origin(ctx.authorities.foreign_intermediate.issue_cert(*LAB_NAMES)),
+             X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY),
+    Scenario("incomplete-chain", C, "the server sends its leaf without the intermediate (AIA points to it)",
+             "cert.incomplete_chain", 60, lambda ctx: ctx.origin(send_chain=False),
+             X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY),
+    Scenario("revoked-ocsp", C, "the certificate is revoked; the server staples the OCSP 'revoked' answer",
+             "cert.revoked", 91, _stapling_revoked, X509_V_OK, ClientSetup(cert_status=True)),
+    Scenario("revoked-crl", C, "the certificate is revoked; the CRL at its distribution point lists it",
+             "cert.revoked", 60, lambda ctx: ctx.origin(_revoked(ctx)), X509_V_ERR_CERT_REVOKED, ClientSetup(crl=True)),
+    Scenario("must-staple-missing", C, "the certificate demands OCSP stapling (TLS Feature) and none is sent",
+             "cert.must_staple_missing", 91, lambda ctx: ctx.origin(ctx.leaf(must_staple=True)),
+             X509_V_OK, ClientSetup(cert_status=True)),
+    Scenario("sha1-signature", C, "the leaf is signed with SHA-1 (by an RSA intermediate)",
+             "cert.weak_signature", 60,
+             lambda ctx: ctx.origin(ctx.authorities.legacy.issue_cert(*LAB_NAMES, digest="sha1"), security_level=0),
+             X509_V_ERR_CA_MD_TOO_WEAK),
+    Scenario("rsa-1024", C, "the leaf has a 1024-bit RSA key",
+             "cert.weak_key", 60, lambda ctx: ctx.origin(ctx.leaf(key=Key.rsa(1024)), security_level=0),
+             X509_V_ERR_EE_KEY_TOO_SMALL),
+    Scenario("no-san", C, "the address is only in the subject CN; there is no subjectAltName",
+             "cert.hostname_mismatch", 0, lambda ctx: ctx.origin(ctx.leaf(san=False, common_name="127.0.0.1")),
+             X509_V_ERR_IP_ADDRESS_MISMATCH,
+             note="libcurl still falls back to the subject CN when there is no SAN, so curl connects; "
+                  "Python's ssl, Go and browsers (RFC 6125, CA/B Forum) refuse the certificate"),
+    Scenario("bad-eku", C, "the leaf's extended key usage allows client auth only, not server auth",
+             "cert.bad_usage", 60, lambda ctx: ctx.origin(ctx.leaf(eku=(CLIENT_AUTH,))),
+             X509_V_ERR_INVALID_PURPOSE),
+    Scenario("expiring-soon", C, "valid, but the leaf expires in 7 days",
+             "ok", 0, lambda ctx: ctx.origin(ctx.leaf(not_after=ctx.now + _days(7))),
+             X509_V_OK, http_status=200, warnings=("cert.expired",)),
+    # -- protocol -----------------------------------------------------------------------
+    Scenario("tls1.0-only", P, "the server speaks only TLS 1.0, which current clients refuse",
+             "tls.protocol_mismatch", 35,
+             lambda ctx: ctx.origin(min_version="1.0", max_version="1.0", security_level=0)),
+    Scenario("tls1.3-only", P, "the server speaks only TLS 1.3; the client is capped at TLS 1.2",
+             "tls.protocol_mismatch", 35, lambda ctx: ctx.origin(min_version="1.3"),
+             client=ClientSetup(max_tls="1.2")),
+    Scenario("no-shared-cipher", P, "the server accepts only AES-CCM-8 suites, which clients do not offer",
+             "tls.cipher_mismatch", 35,
+             lambda ctx: ctx.origin(cipher_list="ECDHE-ECDSA-AES128-CCM8", tls13_ciphersuites="TLS_AES_128_CCM_8_SHA256")),
+    Scenario("alert-handshake-failure", P, "the server answers the ClientHello with a fatal handshake_failure alert",
+             "tls.handshake_alert", 35, lambda ctx: AlertAfterHello(AlertDescription.HANDSHAKE_FAILURE)),
+    Scenario("alert-close-notify-fatal", P, "the server answers the ClientHello with a fatal close_notify alert and closes",
+             "tls.handshake_alert", 35, lambda ctx: AlertAfterHello(AlertDescription.CLOSE_NOTIFY)),
+    Scenario("reset-after-hello", P, "a middlebox resets the connection after the ClientHello",
+             "tls.abrupt_close", 35, lambda ctx: ResetAfterHello()),
+    Scenario("close-after-hello", P, "the server closes the connection after the ClientHello, with no alert",
+             "tls.abrupt_close", 35, lambda ctx: CloseAfterHello()),
+    Scenario("stall-handshake", P, "TCP connects, the ClientHello is read, and nothing ever comes back",
+             "tls.handshake_timeout", 28, lambda ctx: StallAfterHello()),
+    Scenario("plain-http", P, "plain HTTP on the port where TLS is expected",
+             "tls.not_tls", 35, lambda ctx: PlainHttp()),
+    Scenario("h2-broken", P, "ALPN selects h2, then the server answers in HTTP/1.1; HTTP/1.1 clients work",
+             "http2.negotiation_failed", 16, lambda ctx: HttpsOrigin(ctx.origin().tls, h2_broken=True)),
+    Scenario("no-close-notify", P, "valid responses, but the server closes every connection without close_notify",
+             "ok", 0, lambda ctx: HttpsOrigin(ctx.origin(alpn=("http/1.1",)).tls, close_notify=False),
+             X509_V_OK, http_status=200),
+    # -- environment --------------------------------------------------------------------
+    Scenario("proxy-tunnel", E, "an honest CONNECT proxy in front of the healthy server",
+             "ok", 0, lambda ctx: ConnectProxy("tunnel"), X509_V_OK, via="ok", http_status=200),
+    Scenario("intercepting-proxy", E, "a CONNECT proxy re-signs every site with its own 'antivirus' CA",
+             "trust.interception", 60, _interceptor, X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY, via="ok"),
+    Scenario("proxy-auth-required", E, "the proxy answers CONNECT with 407 Proxy Authentication Required",
+             "proxy.auth_required", 7, lambda ctx: ConnectProxy("status", status=407), via="ok",
+             note=_CONNECT_NOTE),
+    Scenario("proxy-refuses-connect", E, "the proxy answers CONNECT with 403 Forbidden",
+             "proxy.connect_refused", 7, lambda ctx: ConnectProxy("status", status=403), via="ok",
+             note=_CONNECT_NOTE),
+    Scenario("proxy-bad-gateway", E, "an inspecting proxy (CA trusted) cannot verify the origin and answers 502",
+             "proxy.upstream_failed", 0, _interceptor, X509_V_OK, ClientSetup(trust="lab+interception"),
+             via="expired", http_status=502),
+    Scenario("corrupt-ca-bundle", E, "the client's CA file holds a broken twin of the root before the real root",
+             "trust.bundle_corrupt", 60, lambda ctx: ctx.origin(), X509_V_ERR_INVALID_CA, ClientSetup(trust="corrupt")),
+    Scenario("clock-skew", E, "a certificate valid for 2 days, seen from a client whose clock is 3 days ahead",
+             "clock.skewed", 60, lambda ctx: ctx.origin(ctx.leaf(not_after=ctx.now + _days(2))),
+             X509_V_ERR_CERT_HAS_EXPIRED, ClientSetup(clock_offset=_days(3))),
+    Scenario("dns-unresolvable", E, f"the host name ({UNRESOLVABLE_HOST}) does not resolve",
+             "dns.name_not_resolved", 6, address="unresolvable"),
+    Scenario("tcp-refused", E, "nothing listens on the port: the connection is refused",
+             "tcp.refused", 7, address="refused"),
+)
+
+SCENARIOS: dict[str, Scenario] = {s.id: s for s in CATALOGUE}
+
+
+def scenario(scenario_id: str) -> Scenario:
+    try:
+        return SCENARIOS[scenario_id]
+    except KeyError:
+        raise KeyError(f"unknown lab scenario {scenario_id!r}; known: {', '.join(SCENARIOS)}") from None

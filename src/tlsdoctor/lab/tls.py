@@ -1,0 +1,201 @@
+"""Server-side TLS for the lab: pyOpenSSL on memory BIOs, driven by asyncio streams.
+
+Why not ``asyncio.start_server(ssl=...)``: Python's ``ssl`` cannot staple an OCSP
+response, cannot offer only TLS 1.3 CCM suites, and hides whether a peer's close came
+with a close_notify. Scenarios need all three. pyOpenSSL with memory BIOs keeps the TLS
+state machine free of sockets (the h11 way): we move bytes between the stream and the
+BIO, OpenSSL decides what they mean.
+
+Every wait has a timeout; a misbehaving client costs the lab one task, never the server.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from typing import Callable
+
+from OpenSSL import SSL, crypto
+
+from tlsdoctor.lab.pki import IssuedCert
+
+_CHUNK = 64 * 1024
+
+_VERSIONS = {
+    "1.0": SSL.TLS1_VERSION,
+    "1.1": SSL.TLS1_1_VERSION,
+    "1.2": SSL.TLS1_2_VERSION,
+    "1.3": SSL.TLS1_3_VERSION,
+}
+
+
+@dataclass(frozen=True)
+class TlsServerConfig:
+    """Everything about a lab endpoint's TLS that a scenario may want to break."""
+
+    certificate: IssuedCert
+    send_chain: bool = True  # False: leaf only, the "incomplete chain" server
+    min_version: str = "1.2"
+    max_version: str = "1.3"
+    cipher_list: str | None = None  # TLS 1.2 and below, OpenSSL syntax
+    tls13_ciphersuites: str | None = None
+    security_level: int | None = None  # 0 lets the server load weak keys and old versions
+    alpn: tuple[str, ...] = ("h2", "http/1.1")
+    ocsp_staple: Callable[[], bytes] | None = None  # DER OCSP response to staple
+
+    def build_context(self) -> SSL.Context:
+        ctx = SSL.Context(SSL.TLS_METHOD)
+        ctx.set_min_proto_version(_VERSIONS[self.min_version])
+        ctx.set_max_proto_version(_VERSIONS[self.max_version])
+        ciphers = self.cipher_list or "DEFAULT"
+        if self.security_level is not None:
+            ciphers += f":@SECLEVEL={self.security_level}"
+        ctx.set_cipher_list(ciphers.encode())
+        if self.tls13_ciphersuites:
+            ctx.set_tls13_ciphersuites(self.tls13_ciphersuites.encode())
+        # Tickets would let benchmark clients resume; the lab measures full handshakes.
+        ctx.set_options(SSL.OP_NO_TICKET)
+        ctx.set_session_cache_mode(SSL.SESS_CACHE_OFF)
+        cert = self.certificate
+        ctx.use_certificate(crypto.X509.from_cryptography(cert.cert))
+        if self.send_chain:
+            for extra in cert.chain:
+                ctx.add_extra_chain_cert(crypto.X509.from_cryptography(extra))
+        ctx.use_privatekey(crypto.PKey.from_cryptography_key(cert.key.private_key))
+        ctx.check_privatekey()
+        if self.alpn:
+            offered = [p.encode() for p in self.alpn]
+
+            def select(_conn: SSL.Connection, client_protos: list[bytes]) -> bytes:
+                # Server preference order, as nginx does; no overlap means "no ALPN"
+                # rather than a fatal alert, which is what real servers do too.
+                for proto in offered:
+                    if proto in client_protos:
+                        return proto
+                return SSL.NO_OVERLAPPING_PROTOCOLS
+
+            ctx.set_alpn_select_callback(select)
+        if self.ocsp_staple is not None:
+            staple = self.ocsp_staple
+            ctx.set_ocsp_server_callback(lambda _conn, _data: staple())
+        return ctx
+
+
+class TlsClosed(Exception):
+    """The peer went away (EOF, reset, or a TLS error) before we were done."""
+
+
+@dataclass
+class TlsStream:
+    """One server-side TLS connection over an asyncio stream pair.
+
+    ``recv`` returns ``b""`` once the client has closed; ``peer_sent_close_notify`` says
+    whether it did so politely, which the lab's robustness tests care about.
+    """
+
+    connection: SSL.Connection
+    reader: asyncio.StreamReader
+    writer: asyncio.StreamWriter
+    timeout: float
+    peer_sent_close_notify: bool = field(default=False, init=False)
+
+    @classmethod
+    def server(
+        cls, ctx: SSL.Context, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, timeout: float
+    ) -> "TlsStream":
+        conn = SSL.Connection(ctx, None)
+        conn.set_accept_state()
+        return cls(conn, reader, writer, timeout)
+
+    async def handshake(self) -> None:
+        # Bounded: each round trip either completes the handshake, reads more bytes
+        # (with a timeout), or fails; a handshake needs only a handful of rounds.
+        for _ in range(64):
+            try:
+                self.connection.do_handshake()
+            except SSL.WantReadError:
+                await self._flush()
+                await self._fill()
+                continue
+            except SSL.Error as exc:
+                await self._flush()  # send our alert, as a real server does
+                raise TlsClosed(f"handshake failed: {exc}") from exc
+            await self._flush()
+            return
+        raise TlsClosed("handshake did not finish")
+
+    @property
+    def alpn(self) -> str | None:
+        proto = self.connection.get_alpn_proto_negotiated()
+        return proto.decode() if proto else None
+
+    async def recv(self) -> bytes:
+        """Up to one chunk of plaintext; ``b""`` when the peer closed."""
+        for _ in range(1024):
+            try:
+                return self.connection.recv(_CHUNK)
+            except SSL.WantReadError:
+                await self._flush()
+                if not await self._fill():
+                    return b""
+            except SSL.ZeroReturnError:
+                self.peer_sent_close_notify = True
+                return b""
+            except SSL.SysCallError:
+                return b""  # EOF without close_notify: the case the lab must survive
+            except SSL.Error as exc:
+                raise TlsClosed(f"TLS error: {exc}") from exc
+        raise TlsClosed("peer sent only non-application records")
+
+    async def send(self, data: bytes) -> None:
+        try:
+            self.connection.sendall(data)
+        except SSL.Error as exc:
+            raise TlsClosed(f"TLS error: {exc}") from exc
+        await self._flush()
+
+    async def close(self, *, close_notify: bool = True) -> None:
+        """End the connection; ``close_notify=False`` drops it as a sloppy server does."""
+        if close_notify:
+            try:
+                self.connection.shutdown()
+                await self._flush()
+            except (SSL.Error, TlsClosed, ConnectionError, asyncio.TimeoutError):
+                pass
+        await close_writer(self.writer, self.timeout)
+
+    async def _fill(self) -> bool:
+        """Feed bytes from the socket into OpenSSL; False at EOF."""
+        try:
+            data = await asyncio.wait_for(self.reader.read(_CHUNK), self.timeout)
+        except (ConnectionError, asyncio.TimeoutError) as exc:
+            raise TlsClosed(f"read failed: {exc!r}") from exc
+        if not data:
+            self.connection.bio_shutdown()
+            return False
+        self.connection.bio_write(data)
+        return True
+
+    async def _flush(self) -> None:
+        """Send whatever OpenSSL has queued for the peer."""
+        chunks = []
+        while True:
+            try:
+                chunks.append(self.connection.bio_read(_CHUNK))
+            except SSL.WantReadError:
+                break
+        if chunks:
+            try:
+                self.writer.write(b"".join(chunks))
+                await asyncio.wait_for(self.writer.drain(), self.timeout)
+            except (ConnectionError, asyncio.TimeoutError) as exc:
+                raise TlsClosed(f"write failed: {exc!r}") from exc
+
+
+async def close_writer(writer: asyncio.StreamWriter, timeout: float) -> None:
+    """Close a stream and wait (bounded) for it to go, ignoring a peer that already left."""
+    try:
+        writer.close()
+        await asyncio.wait_for(writer.wait_closed(), timeout)
+    except (ConnectionError, asyncio.TimeoutError, OSError):
+        pass

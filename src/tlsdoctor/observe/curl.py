@@ -1,0 +1,126 @@
+"""What libcurl says: one real pycurl request, recorded as facts.
+
+Field reports quote libcurl ("curl: (35)", "curl 60"), so the most useful single
+observation is what libcurl itself returns for the same URL, trust and proxy. This probe
+makes one request (HEAD by default: credential-free, bodiless) with verification *on*,
+and records the curl code, libcurl's error text, OpenSSL's verify result, the HTTP
+status and version, and timings. It judges nothing.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pycurl
+
+_TLS_MAX = {
+    "1.0": pycurl.SSLVERSION_MAX_TLSv1_0,
+    "1.1": pycurl.SSLVERSION_MAX_TLSv1_1,
+    "1.2": pycurl.SSLVERSION_MAX_TLSv1_2,
+    "1.3": pycurl.SSLVERSION_MAX_TLSv1_3,
+}
+
+_HTTP_VERSIONS = {
+    "2": pycurl.CURL_HTTP_VERSION_2TLS,  # h2 by ALPN, HTTP/1.1 when the server declines
+    "1.1": pycurl.CURL_HTTP_VERSION_1_1,
+}
+
+
+@dataclass(frozen=True)
+class CurlAttempt:
+    """How to make the attempt: the trust and route a client of the app would use."""
+
+    url: str
+    ca_file: Path | None = None
+    proxy: str | None = None
+    crl_file: Path | None = None
+    cert_status: bool = False  # require a stapled OCSP response (curl --cert-status)
+    max_tls: str | None = None
+    http_version: str = "2"
+    method: str = "HEAD"
+    timeout: float = 5.0
+    connect_timeout: float = 3.0
+
+
+@dataclass(frozen=True)
+class CurlResult:
+    """What libcurl reported."""
+
+    curl_code: int
+    error: str
+    verify_result: int | None
+    http_status: int | None
+    http_version: str | None
+    elapsed_ms: float
+    timings_ms: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return self.curl_code == 0
+
+
+def curl_attempt(attempt: CurlAttempt) -> CurlResult:
+    """Run one request through libcurl. Never raises for network outcomes."""
+    handle = pycurl.Curl()
+    body = io.BytesIO()
+    try:
+        handle.setopt(pycurl.URL, attempt.url)
+        handle.setopt(pycurl.NOSIGNAL, 1)
+        handle.setopt(pycurl.TIMEOUT_MS, int(attempt.timeout * 1000))
+        handle.setopt(pycurl.CONNECTTIMEOUT_MS, int(attempt.connect_timeout * 1000))
+        handle.setopt(pycurl.WRITEDATA, body)
+        handle.setopt(pycurl.HTTP_VERSION, _HTTP_VERSIONS[attempt.http_version])
+        # The environment must not decide the route or trust behind our back.
+        handle.setopt(pycurl.PROXY, attempt.proxy or "")
+        handle.setopt(pycurl.NOPROXY, "" if attempt.proxy else "*")
+        if attempt.method == "HEAD":
+            handle.setopt(pycurl.NOBODY, 1)
+        elif attempt.method != "GET":
+            handle.setopt(pycurl.CUSTOMREQUEST, attempt.method)
+        if attempt.ca_file is not None:
+            handle.setopt(pycurl.CAINFO, str(attempt.ca_file))
+            handle.setopt(pycurl.CAPATH, "")
+        if attempt.proxy:
+            # An intercepting proxy presents its own chain: the same trust applies to it.
+            handle.setopt(pycurl.PROXY_CAINFO, str(attempt.ca_file)) if attempt.ca_file else None
+        if attempt.crl_file is not None:
+            handle.setopt(pycurl.CRLFILE, str(attempt.crl_file))
+        if attempt.cert_status:
+            handle.setopt(pycurl.SSL_VERIFYSTATUS, 1)
+        if attempt.max_tls:
+            handle.setopt(pycurl.SSLVERSION, pycurl.SSLVERSION_DEFAULT | _TLS_MAX[attempt.max_tls])
+        code, error = 0, ""
+        try:
+            handle.perform()
+        except pycurl.error as exc:
+            code, error = exc.args[0], exc.args[1]
+        return _result(handle, code, error)
+    finally:
+        handle.close()
+
+
+def _result(handle: pycurl.Curl, code: int, error: str) -> CurlResult:
+    status = handle.getinfo(pycurl.RESPONSE_CODE) or None
+    version = {
+        pycurl.CURL_HTTP_VERSION_1_0: "1.0",
+        pycurl.CURL_HTTP_VERSION_1_1: "1.1",
+        pycurl.CURL_HTTP_VERSION_2_0: "2",
+    }.get(handle.getinfo(pycurl.INFO_HTTP_VERSION))
+    verify = handle.getinfo(pycurl.SSL_VERIFYRESULT)
+    timings = {
+        "dns": handle.getinfo(pycurl.NAMELOOKUP_TIME) * 1000,
+        "connect": handle.getinfo(pycurl.CONNECT_TIME) * 1000,
+        "tls": handle.getinfo(pycurl.APPCONNECT_TIME) * 1000,
+        "total": handle.getinfo(pycurl.TOTAL_TIME) * 1000,
+    }
+    return CurlResult(
+        curl_code=code,
+        error=error,
+        verify_result=verify,
+        http_status=status,
+        http_version=version if status else None,
+        elapsed_ms=timings["total"],
+        timings_ms=timings,
+    )
