@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import shutil
 import socket
 import tempfile
@@ -19,10 +20,11 @@ import threading
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Iterator
+from typing import Iterable, Iterator, Mapping
 
 from cryptography.hazmat.primitives import serialization
 
+from tlsdoctor.clock import faketime_argv
 from tlsdoctor.lab.authorities import LabAuthorities
 from tlsdoctor.lab.endpoints import Endpoint
 from tlsdoctor.lab.http import PlainStream
@@ -31,6 +33,12 @@ from tlsdoctor.lab.scenarios import CATALOGUE, SCENARIOS, UNRESOLVABLE_HOST, Bui
 from tlsdoctor.lab.tls import close_writer
 
 log = logging.getLogger(__name__)
+
+# Variables through which a machine's environment changes a client's trust or route.
+_CLIENT_ENV_VARS = frozenset(
+    {"SSL_CERT_FILE", "SSL_CERT_DIR", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "http_proxy", "HTTP_PROXY",
+     "https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY", "no_proxy", "NO_PROXY"}
+)
 
 LOOPBACK = "127.0.0.1"
 
@@ -57,6 +65,24 @@ class LabScenario:
     @property
     def curl_code(self) -> int:
         return self.scenario.curl_code
+
+    def client_env(self, base: Mapping[str, str] | None = None) -> dict[str, str]:
+        """The environment for a client program under test: the scenario's trust and route.
+
+        Machines preset trust and proxy variables; a client under test must inherit none
+        of them, so every one is cleared before the scenario's own are set.
+        """
+        env = {k: v for k, v in (os.environ if base is None else base).items() if k not in _CLIENT_ENV_VARS}
+        for name in ("SSL_CERT_FILE", "CURL_CA_BUNDLE", "REQUESTS_CA_BUNDLE"):
+            env[name] = str(self.ca_file)
+        if self.proxy:
+            env["https_proxy"] = env["HTTPS_PROXY"] = self.proxy
+        return env
+
+    def command(self, argv: list[str]) -> list[str]:
+        """``argv`` as the scenario needs it run: under a shifted clock for ``clock-skew``."""
+        offset = self.scenario.client.clock_offset
+        return faketime_argv(offset, argv) if offset else list(argv)
 
     def to_dict(self) -> dict[str, object]:
         return {
@@ -144,9 +170,9 @@ class Lab:
         for sid in self._ids:  # proxy scenarios request their origin's URL
             entry, here = SCENARIOS[sid], self.scenarios[sid]
             if entry.via:
+                proxy = f"http://{LOOPBACK}:{here.port}"
                 self.scenarios[sid] = LabScenario(
-                    entry, self.scenarios[entry.via].url, here.url.replace("https://", "http://"),
-                    here.ca_file, here.crl_file, here.port,
+                    entry, self.scenarios[entry.via].url, proxy, here.ca_file, here.crl_file, here.port
                 )
 
         services = CaServices(self.authorities.served())
@@ -171,7 +197,10 @@ class Lab:
                 try:
                     await asyncio.wait_for(endpoint.handle(reader, writer, self.io_timeout), self.connection_deadline)
                 except asyncio.CancelledError:
-                    raise
+                    # Only aclose() cancels these tasks. Ending normally matters: asyncio
+                    # 3.11's stream protocol calls task.exception() on a finished handler
+                    # task, which raises (and logs a traceback) for a cancelled one.
+                    pass
                 except Exception as exc:  # noqa: BLE001 - one client's mess must not reach the server
                     log.debug("lab %s: connection ended: %r", sid, exc)
                 finally:

@@ -1,0 +1,1 @@
+"""Renderers: they take what observers and judges produced and only print it."""
