@@ -15,7 +15,7 @@ import asyncio
 from dataclasses import dataclass, field
 from typing import Callable
 
-from OpenSSL import SSL, crypto
+from OpenSSL import SSL
 
 from tlsdoctor.lab.pki import IssuedCert
 
@@ -57,11 +57,11 @@ class TlsServerConfig:
         ctx.set_options(SSL.OP_NO_TICKET)
         ctx.set_session_cache_mode(SSL.SESS_CACHE_OFF)
         cert = self.certificate
-        ctx.use_certificate(crypto.X509.from_cryptography(cert.cert))
+        ctx.use_certificate(cert.cert)
         if self.send_chain:
             for extra in cert.chain:
-                ctx.add_extra_chain_cert(crypto.X509.from_cryptography(extra))
-        ctx.use_privatekey(crypto.PKey.from_cryptography_key(cert.key.private_key))
+                ctx.add_extra_chain_cert(extra)
+        ctx.use_privatekey(cert.key.private_key)
         ctx.check_privatekey()
         if self.alpn:
             offered = [p.encode() for p in self.alpn]

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Install everything tlsdoctor and its tests need on a fresh Debian machine. Idempotent.
+#
+#   - Debian packages: nginx (the lab's real-peer backend) and faketime (clock-skew tests)
+#   - .venv/            tlsdoctor itself, editable, with its test extras
+#   - .venv-mitmproxy/  mitmproxy in its own venv: it pins an older `cryptography` than
+#                       tlsdoctor needs, so it is run as a program, never imported. A link
+#                       .venv/bin/mitmdump points at it, which is where tlsdoctor looks.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PYTHON=${PYTHON:-python3}
+
+need_apt=()
+command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || need_apt+=(nginx-light)
+command -v faketime >/dev/null 2>&1 || need_apt+=(faketime)
+if [ ${#need_apt[@]} -gt 0 ]; then
+    sudo=""
+    [ "$(id -u)" -eq 0 ] || sudo="sudo"
+    echo "install: apt-get install ${need_apt[*]}"
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${need_apt[@]}" >/dev/null
+fi
+
+if [ ! -x .venv/bin/python ]; then
+    "$PYTHON" -m venv .venv
+fi
+.venv/bin/python -m pip install -q --disable-pip-version-check --upgrade pip
+.venv/bin/python -m pip install -q --disable-pip-version-check -e '.[test]'
+
+if [ ! -x .venv-mitmproxy/bin/mitmdump ]; then
+    "$PYTHON" -m venv .venv-mitmproxy
+    .venv-mitmproxy/bin/python -m pip install -q --disable-pip-version-check mitmproxy
+fi
+ln -sf "$PWD/.venv-mitmproxy/bin/mitmdump" .venv/bin/mitmdump
+echo "install: done ($(.venv/bin/tlsdoctor --version), $(.venv/bin/mitmdump --version 2>/dev/null | head -1))"

@@ -1,0 +1,175 @@
+"""Every scenario, met by two real clients: libcurl (pycurl) and Python's ``ssl``.
+
+The expectations for Python's ``ssl`` are written out here, independently of the
+catalogue, so that a lab that drifts from the field (or a catalogue that drifts from the
+lab) fails a test. Python cannot check OCSP staples or speak HTTP/2, so for those
+scenarios its expectation is that the handshake succeeds: that is the field truth too.
+"""
+
+from __future__ import annotations
+
+import socket
+import ssl
+import urllib.parse
+from dataclasses import dataclass
+
+import pytest
+
+from tlsdoctor.lab import LabScenario
+from tlsdoctor.lab.check import attempt_for
+from tlsdoctor.observe.curl import curl_attempt
+
+
+def test_libcurl_meets_each_scenario_as_catalogued(tls_scenario: LabScenario) -> None:
+    if tls_scenario.scenario.client.clock_offset:
+        pytest.skip("clock-skew needs a shifted clock: see test_clock_skew.py (real faketime)")
+    expected = tls_scenario.scenario
+    result = curl_attempt(attempt_for(tls_scenario, timeout=2.0))
+
+    assert result.curl_code == expected.curl_code, result.error
+    if expected.curl_verify_result is not None:
+        assert result.verify_result == expected.curl_verify_result, result.error
+    if expected.http_status is not None:
+        assert result.http_status == expected.http_status
+
+
+@dataclass(frozen=True)
+class Works:
+    """The handshake and one HTTP/1.1 request succeed; ``status`` is what comes back."""
+
+    status: int = 200
+
+
+@dataclass(frozen=True)
+class VerifyFails:
+    """Certificate verification fails with this OpenSSL X509_V_ERR code."""
+
+    verify_code: int
+
+
+@dataclass(frozen=True)
+class TlsFails:
+    """The handshake fails with this ``ssl`` reason (None: OpenSSL gives none)."""
+
+    reason: str | None
+
+
+@dataclass(frozen=True)
+class OsFails:
+    """The connection fails below TLS with this exception type."""
+
+    error: type[BaseException]
+
+
+@dataclass(frozen=True)
+class ProxyRefuses:
+    status: int
+
+
+PYTHON_SSL = {
+    "ok": Works(),
+    "expired": VerifyFails(10),
+    "not-yet-valid": VerifyFails(9),
+    "wrong-host": VerifyFails(64),
+    "self-signed": VerifyFails(18),
+    "untrusted-root": VerifyFails(20),
+    "incomplete-chain": VerifyFails(20),
+    "revoked-ocsp": Works(),  # Python never asks for, nor checks, an OCSP staple
+    "revoked-crl": VerifyFails(23),
+    "must-staple-missing": Works(),  # nor enforces must-staple
+    "sha1-signature": VerifyFails(68),
+    "rsa-1024": VerifyFails(66),
+    "no-san": VerifyFails(64),  # unlike libcurl, no CN fallback
+    "bad-eku": VerifyFails(26),
+    "expiring-soon": Works(),
+    "tls1.0-only": TlsFails("TLSV1_ALERT_PROTOCOL_VERSION"),
+    "tls1.3-only": TlsFails("TLSV1_ALERT_PROTOCOL_VERSION"),
+    "no-shared-cipher": TlsFails("SSLV3_ALERT_HANDSHAKE_FAILURE"),
+    "alert-handshake-failure": TlsFails("SSLV3_ALERT_HANDSHAKE_FAILURE"),
+    "alert-close-notify-fatal": TlsFails(None),  # OpenSSL 3.0: "[SSL] unknown error"
+    "reset-after-hello": OsFails(ConnectionResetError),
+    "close-after-hello": TlsFails("UNEXPECTED_EOF_WHILE_READING"),
+    "stall-handshake": OsFails(TimeoutError),
+    "plain-http": TlsFails("WRONG_VERSION_NUMBER"),
+    "h2-broken": Works(),  # Python's ssl offers no ALPN here: HTTP/1.1 works
+    "no-close-notify": Works(),
+    "proxy-tunnel": Works(),
+    "intercepting-proxy": VerifyFails(20),
+    "proxy-auth-required": ProxyRefuses(407),
+    "proxy-refuses-connect": ProxyRefuses(403),
+    "proxy-bad-gateway": Works(502),
+    "corrupt-ca-bundle": VerifyFails(79),
+    "clock-skew": Works(),  # at the true time the short-lived certificate is valid
+    "dns-unresolvable": OsFails(socket.gaierror),
+    "tcp-refused": OsFails(ConnectionRefusedError),
+}
+
+
+def test_every_scenario_has_a_python_expectation(tls_lab) -> None:  # type: ignore[no-untyped-def]
+    assert set(PYTHON_SSL) == {entry.id for entry in tls_lab}
+
+
+def python_ssl_outcome(entry: LabScenario) -> object:
+    """Connect (through the proxy when there is one), handshake, GET /: what happened."""
+    url = urllib.parse.urlsplit(entry.url)
+    ctx = ssl.create_default_context(cafile=str(entry.ca_file))
+    client = entry.scenario.client
+    if client.crl:
+        assert entry.crl_file is not None
+        ctx.load_verify_locations(cafile=str(entry.crl_file))
+        ctx.verify_flags |= ssl.VERIFY_CRL_CHECK_LEAF
+    if client.max_tls == "1.2":
+        ctx.maximum_version = ssl.TLSVersion.TLSv1_2
+    try:
+        if entry.proxy:
+            proxy = urllib.parse.urlsplit(entry.proxy)
+            sock = socket.create_connection((proxy.hostname, proxy.port), timeout=2)
+            sock.sendall(f"CONNECT {url.hostname}:{url.port} HTTP/1.1\r\nHost: {url.netloc}\r\n\r\n".encode())
+            status = int(sock.recv(4096).split(b" ", 2)[1])
+            if status != 200:
+                sock.close()
+                return ProxyRefuses(status)
+        else:
+            sock = socket.create_connection((url.hostname, url.port or 443), timeout=2)
+        with ctx.wrap_socket(sock, server_hostname=url.hostname) as tls:
+            tls.sendall(f"GET / HTTP/1.1\r\nHost: {url.netloc}\r\nConnection: close\r\n\r\n".encode())
+            return Works(int(tls.recv(4096).split(b" ", 2)[1]))
+    except ssl.SSLCertVerificationError as exc:
+        return VerifyFails(exc.verify_code)
+    except ssl.SSLError as exc:
+        return TlsFails(exc.reason)
+    except OSError as exc:
+        return OsFails(type(exc))
+
+
+def test_python_ssl_meets_each_scenario_as_the_field_does(tls_scenario: LabScenario) -> None:
+    assert python_ssl_outcome(tls_scenario) == PYTHON_SSL[tls_scenario.id]
+
+
+def test_lab_binds_and_names_only_loopback(tls_lab) -> None:  # type: ignore[no-untyped-def]
+    for entry in tls_lab:
+        host = urllib.parse.urlsplit(entry.url).hostname
+        assert host in ("127.0.0.1", "tlsdoctor-lab.invalid"), entry.url
+        if entry.proxy:
+            assert urllib.parse.urlsplit(entry.proxy).hostname == "127.0.0.1"
+
+
+def test_proxies_refuse_to_tunnel_off_the_machine(tls_lab) -> None:  # type: ignore[no-untyped-def]
+    proxy = urllib.parse.urlsplit(tls_lab["proxy-tunnel"].proxy)
+    with socket.create_connection((proxy.hostname, proxy.port), timeout=2) as sock:
+        sock.sendall(b"CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n")
+        assert sock.recv(4096).startswith(b"HTTP/1.1 403")
+
+
+def test_h2_broken_works_for_a_client_that_offers_only_http1(tls_lab) -> None:  # type: ignore[no-untyped-def]
+    entry = tls_lab["h2-broken"]
+    attempt = attempt_for(entry)
+    from dataclasses import replace
+
+    result = curl_attempt(replace(attempt, http_version="1.1"))
+    assert (result.curl_code, result.http_status, result.http_version) == (0, 200, "1.1")
+
+
+def test_ok_scenario_negotiates_http2_with_libcurl(tls_lab) -> None:  # type: ignore[no-untyped-def]
+    result = curl_attempt(attempt_for(tls_lab["ok"]))
+    assert (result.http_status, result.http_version) == (200, "2")
