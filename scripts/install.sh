@@ -6,6 +6,7 @@
 #   - .venv-mitmproxy/  mitmproxy in its own venv: it pins an older `cryptography` than
 #                       tlsdoctor needs, so it is run as a program, never imported. A link
 #                       .venv/bin/mitmdump points at it, which is where tlsdoctor looks.
+#   - .venv-sslyze/     sslyze, likewise (a test checks the lab's chains with it)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -33,4 +34,11 @@ if [ ! -x .venv-mitmproxy/bin/mitmdump ]; then
     .venv-mitmproxy/bin/python -m pip install -q --disable-pip-version-check mitmproxy
 fi
 ln -sf "$PWD/.venv-mitmproxy/bin/mitmdump" .venv/bin/mitmdump
+
+# sslyze, the strict scanner the lab's healthy chain is checked with (own venv, same reason).
+if [ ! -x .venv-sslyze/bin/sslyze ]; then
+    "$PYTHON" -m venv .venv-sslyze
+    .venv-sslyze/bin/python -m pip install -q --disable-pip-version-check sslyze
+fi
+ln -sf "$PWD/.venv-sslyze/bin/sslyze" .venv/bin/sslyze
 echo "install: done ($(.venv/bin/tlsdoctor --version), $(.venv/bin/mitmdump --version 2>/dev/null | head -1))"
