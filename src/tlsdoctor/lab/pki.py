@@ -45,6 +45,9 @@ _DIGESTS: dict[str, type[hashes.HashAlgorithm]] = {
 _BACKDATE = timedelta(hours=1)
 _LEAF_LIFETIME = timedelta(days=90)
 _CA_LIFETIME = timedelta(days=3650)
+# CAs are backdated years, like real roots: a leaf that expired last month must still
+# chain to CAs that were valid then, so that "valid at some other time" can be checked.
+_CA_BACKDATE = timedelta(days=5 * 365)
 
 SERVER_AUTH = ExtendedKeyUsageOID.SERVER_AUTH
 CLIENT_AUTH = ExtendedKeyUsageOID.CLIENT_AUTH
@@ -165,7 +168,7 @@ class CA:
             .issuer_name(self.parent.cert.subject if self.parent else subject)
             .public_key(self.key.private_key.public_key())
             .serial_number(x509.random_serial_number())
-            .not_valid_before(self.not_before or now - _BACKDATE)
+            .not_valid_before(self.not_before or now - _CA_BACKDATE)
             .not_valid_after(self.not_after or now + _CA_LIFETIME)
             .add_extension(x509.BasicConstraints(ca=True, path_length=self.path_length), critical=True)
             .add_extension(
@@ -190,7 +193,7 @@ class CA:
         )
         if self.parent is not None:
             builder = self.parent._add_issuer_pointers(builder)
-        self.cert = builder.sign(issuer_key.private_key, _DIGESTS[self.parent.digest if self.parent else self.digest]())
+        self.cert = _sign(builder, issuer_key, self.parent.digest if self.parent else self.digest)
 
     # -- issuing -----------------------------------------------------------------------
 
@@ -263,7 +266,9 @@ class CA:
             builder = builder.add_revoked_certificate(
                 x509.RevokedCertificateBuilder().serial_number(serial).revocation_date(when).build()
             )
-        return builder.sign(self.key.private_key, _DIGESTS[self.digest]())
+        # CRLs have no legacy-digest use case; keep them signable whatever the CA's digest.
+        crl_digest = "sha256" if self.digest in _LEGACY_DIGEST_OIDS else self.digest
+        return builder.sign(self.key.private_key, _DIGESTS[crl_digest]())
 
 
 def leaf_cert(
@@ -289,7 +294,11 @@ def leaf_cert(
     """
     now = _now()
     key = key or Key.ec()
-    cn = common_name if common_name is not None else (identities[0] if identities else None)
+    if common_name is not None:
+        cn = common_name
+    else:
+        # X.520 caps a CN at 64 characters; a longer name goes in the SAN only, as public CAs do.
+        cn = identities[0] if identities and len(identities[0]) <= 64 else None
     subject = _name(cn, organization)
     signing_key = issuer.key if issuer else key
     builder = (
@@ -335,10 +344,7 @@ def leaf_cert(
         builder = builder.add_extension(x509.TLSFeature([x509.TLSFeatureType.status_request]), critical=False)
     if add_pointers is not None:
         builder = add_pointers(builder)
-    if digest in _LEGACY_DIGEST_OIDS:
-        cert = _sign_with_legacy_digest(builder, signing_key, digest)
-    else:
-        cert = builder.sign(signing_key.private_key, _DIGESTS[digest]())
+    cert = _sign(builder, signing_key, digest)
     return IssuedCert(cert=cert, key=key, chain=issuer.chain if issuer else ())
 
 
@@ -349,6 +355,12 @@ _LEGACY_DIGEST_OIDS = {
     "sha1": bytes.fromhex("2a864886f70d010105"),  # 1.2.840.113549.1.1.5
     "md5": bytes.fromhex("2a864886f70d010104"),  # 1.2.840.113549.1.1.4
 }
+
+
+def _sign(builder: x509.CertificateBuilder, signing_key: Key, digest: str) -> x509.Certificate:
+    if digest in _LEGACY_DIGEST_OIDS:
+        return _sign_with_legacy_digest(builder, signing_key, digest)
+    return builder.sign(signing_key.private_key, _DIGESTS[digest]())
 
 
 def _sign_with_legacy_digest(builder: x509.CertificateBuilder, signing_key: Key, digest: str) -> x509.Certificate:

@@ -23,6 +23,7 @@ from urllib.parse import unquote
 
 import h11
 from cryptography import x509
+from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.x509 import ocsp
 
@@ -43,11 +44,14 @@ def ocsp_response_for(ca: CA, cert: x509.Certificate) -> bytes:
 def _answer_ocsp_request(ca: CA, request_der: bytes) -> bytes:
     try:
         request = ocsp.load_der_ocsp_request(request_der)
-    except ValueError:
+        algorithm = request.hash_algorithm
+    except (ValueError, NotImplementedError, UnsupportedAlgorithm):
+        # Not DER, several CertIDs (cryptography reads one only), or a CertID hash it does
+        # not know: "malformedRequest" (RFC 6960 §4.2.1), never a dropped connection.
         return ocsp.OCSPResponseBuilder.build_unsuccessful(ocsp.OCSPResponseStatus.MALFORMED_REQUEST).public_bytes(
             serialization.Encoding.DER
         )
-    issuer_key_hash = _key_hash(ca, request.hash_algorithm)
+    issuer_key_hash = _key_hash(ca, algorithm)
     if request.issuer_key_hash != issuer_key_hash:
         # Not our certificate: RFC 6960 says "unauthorized" rather than "unknown".
         return ocsp.OCSPResponseBuilder.build_unsuccessful(ocsp.OCSPResponseStatus.UNAUTHORIZED).public_bytes(
@@ -57,7 +61,7 @@ def _answer_ocsp_request(ca: CA, request_der: bytes) -> bytes:
         issuer_name_hash=request.issuer_name_hash,
         issuer_key_hash=request.issuer_key_hash,
         serial_number=request.serial_number,
-        algorithm=request.hash_algorithm,
+        algorithm=algorithm,
         **_status_of(ca, request.serial_number),
     )
     return _sign(ca, builder)
