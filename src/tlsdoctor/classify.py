@@ -1,0 +1,273 @@
+"""One table from low-level failure signals to finding codes. Nobody else re-classifies.
+
+What a client reports when HTTPS fails is a handful of low-level signals: a libcurl code
+and its error text, an OpenSSL verify result (``X509_V_ERR_*``), an OpenSSL reason string
+("wrong version number"), a TLS alert, an errno, the status line a proxy gave to CONNECT.
+:data:`SIGNAL_TABLE` maps combinations of them to finding codes
+(``shared/spec/findings.md``), and :func:`classify` returns every matching row, the most
+specific first (the way httpx maps httpcore's exceptions). ``diagnose`` uses it to name
+what libcurl said, ``explain`` to rank causes from pasted text, the client to label its
+failures.
+
+A signal alone rarely proves a root cause (verify result 20 is an untrusted root *or* a
+missing intermediate; a handshake_failure alert is a cipher mismatch *or* a policy
+refusal), so rows carry a ``likelihood``: how often that reading is right when nothing
+else is known. Diagnosis then replaces likelihoods with evidence.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Iterable
+
+
+@dataclass(frozen=True)
+class Signal:
+    """Everything low-level a failed request said. Unknown parts stay None."""
+
+    curl_code: int | None = None
+    verify_result: int | None = None  # X509_V_ERR_* (CURLINFO_SSL_VERIFYRESULT, SSLCertVerificationError)
+    alert: int | None = None  # TLS alert description received from the peer
+    errno: str | None = None  # "ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", ...
+    connect_status: int | None = None  # the proxy's answer to CONNECT
+    http_status: int | None = None
+    text: str = ""  # error messages, as one string: libcurl's buffer, OpenSSL's reason, ...
+
+
+@dataclass(frozen=True)
+class Row:
+    """One line of the table: conditions (all must hold) → a finding code."""
+
+    code: str
+    likelihood: float
+    curl: frozenset[int] = frozenset()
+    verify: frozenset[int] = frozenset()
+    alert: frozenset[int] = frozenset()
+    errno: frozenset[str] = frozenset()
+    connect_status: range | None = None
+    text: re.Pattern[str] | None = None
+    why: str = ""
+
+    @property
+    def specificity(self) -> int:
+        """How many independent conditions the row checks: more is more specific."""
+        return sum(
+            bool(x) for x in (self.curl, self.verify, self.alert, self.errno, self.connect_status, self.text)
+        )
+
+    def matches(self, signal: Signal) -> bool:
+        if self.curl and signal.curl_code not in self.curl:
+            return False
+        if self.verify and signal.verify_result not in self.verify:
+            return False
+        if self.alert and signal.alert not in self.alert:
+            return False
+        if self.errno and signal.errno not in self.errno:
+            return False
+        if self.connect_status is not None and signal.connect_status not in self.connect_status:
+            return False
+        if self.text is not None and not self.text.search(signal.text):
+            return False
+        return self.specificity > 0
+
+
+def _row(code: str, likelihood: float, why: str, *, curl: Iterable[int] = (), verify: Iterable[int] = (),
+         alert: Iterable[int] = (), errno: Iterable[str] = (), connect_status: range | None = None,
+         text: str | None = None) -> Row:
+    return Row(
+        code=code, likelihood=likelihood, why=why, curl=frozenset(curl), verify=frozenset(verify),
+        alert=frozenset(alert), errno=frozenset(errno), connect_status=connect_status,
+        text=re.compile(text, re.IGNORECASE) if text else None,
+    )
+
+
+# X509_V_ERR_* (OpenSSL include/openssl/x509_vfy.h.in)
+V_NOT_YET_VALID, V_EXPIRED = 9, 10
+V_SELF_SIGNED_LEAF, V_SELF_SIGNED_IN_CHAIN, V_NO_LOCAL_ISSUER, V_UNVERIFIABLE_LEAF = 18, 19, 20, 21
+V_UNABLE_TO_GET_ISSUER = 2
+V_REVOKED, V_INVALID_CA_OLD, V_INVALID_PURPOSE, V_INVALID_CA = 23, 24, 26, 79
+V_HOSTNAME_MISMATCH, V_IP_MISMATCH = 62, 64
+V_EE_KEY_TOO_SMALL, V_CA_KEY_TOO_SMALL, V_CA_MD_TOO_WEAK = 66, 67, 68
+
+# TLS alert descriptions (RFC 8446 §6)
+A_CLOSE_NOTIFY, A_HANDSHAKE_FAILURE, A_PROTOCOL_VERSION, A_INSUFFICIENT_SECURITY = 0, 40, 70, 71
+
+_TLS_CURL = (35,)
+_CERT_CURL = (60,)
+
+SIGNAL_TABLE: tuple[Row, ...] = (
+    # -- names and connections -----------------------------------------------------------
+    _row("proxy.unresolvable", 0.95, "libcurl could not resolve the proxy's name", curl=(5,)),
+    _row("dns.name_not_resolved", 0.95, "libcurl could not resolve the host name", curl=(6,)),
+    _row("dns.name_not_resolved", 0.9, "the resolver has no address for the name",
+         text=r"Name or service not known|nodename nor servname|getaddrinfo failed|Could not resolve host|"
+              r"NXDOMAIN|No address associated"),
+    _row("proxy.unresolvable", 0.9, "the proxy's name does not resolve", text=r"Could not resolve proxy"),
+    _row("proxy.auth_required", 0.95, "the proxy answered CONNECT with 407", connect_status=range(407, 408)),
+    _row("proxy.connect_refused", 0.9, "the proxy refused the CONNECT", connect_status=range(400, 600)),
+    _row("proxy.auth_required", 0.97, "libcurl: the proxy answered CONNECT with 407",
+         text=r"CONNECT tunnel failed, response 407|Proxy Authentication Required|\b407\b.*proxy"),
+    _row("proxy.connect_refused", 0.95, "libcurl: the proxy refused the CONNECT",
+         text=r"CONNECT tunnel failed, response (40[0-69]|4[1-9]\d|5\d\d)|Tunnel connection failed: (403|405|5\d\d)"),
+    _row("proxy.unreachable", 0.8, "libcurl could not connect to the proxy",
+         curl=(7,), text=r"Failed to connect to .* port \d+.*proxy|proxy.*(refused|Could not connect)"),
+    # libcurl 8 also reports a refused CONNECT as 7, hence not higher.
+    _row("tcp.refused", 0.75, "nothing accepts connections there", curl=(7,)),
+    _row("tcp.refused", 0.9, "the connection was refused", errno=("ECONNREFUSED",)),
+    _row("tcp.refused", 0.8, "the connection was refused", text=r"Connection refused|ConnectionRefusedError|Errno 111"),
+    _row("tcp.timed_out", 0.6, "the request timed out (before or during TLS)", curl=(28,)),
+    _row("tcp.timed_out", 0.55, "libcurl timed out while connecting (its connect phase includes TLS)",
+         curl=(28,), text=r"Connection timed out after|Failed to connect.*Timeout|connect.*timed out"),
+    _row("tls.handshake_timeout", 0.85, "the TLS handshake did not finish in time",
+         text=r"handshake operation timed out|SSL connection timeout|TLS handshake timeout|Operation timed out after .*SSL"),
+    _row("tcp.timed_out", 0.7, "the connection timed out", errno=("ETIMEDOUT",)),
+    _row("tcp.reset", 0.5, "the connection was reset", errno=("ECONNRESET",)),
+    # -- TLS handshake ---------------------------------------------------------------------
+    _row("tls.not_tls", 0.9, "the first bytes back were not a TLS record (HTTP on the TLS port?)",
+         text=r"wrong version number|WRONG_VERSION_NUMBER|packet length too long|http request|record layer failure"),
+    _row("tls.protocol_mismatch", 0.9, "no TLS version acceptable to both",
+         text=r"alert protocol version|unsupported protocol|UNSUPPORTED_PROTOCOL|no protocols available|"
+              r"TLSV1_ALERT_PROTOCOL_VERSION|version too low|tlsv1 alert protocol"),
+    _row("tls.protocol_mismatch", 0.85, "the peer sent a protocol_version alert", alert=(A_PROTOCOL_VERSION,)),
+    _row("tls.cipher_mismatch", 0.9, "no cipher suite acceptable to both",
+         text=r"no shared cipher|no ciphers available|NO_SHARED_CIPHER|no suitable signature algorithm|"
+              r"no suitable key share|insufficient security"),
+    _row("tls.cipher_mismatch", 0.6, "an insufficient_security alert", alert=(A_INSUFFICIENT_SECURITY,)),
+    _row("tls.handshake_alert", 0.6, "the peer refused the handshake with handshake_failure "
+         "(often a cipher or protocol policy refusal)",
+         text=r"alert handshake failure|SSLV3_ALERT_HANDSHAKE_FAILURE|handshake_failure"),
+    _row("tls.handshake_alert", 0.6, "the peer sent a fatal handshake_failure alert", alert=(A_HANDSHAKE_FAILURE,)),
+    _row("tls.cipher_mismatch", 0.5, "handshake_failure is what OpenSSL servers send when no cipher is shared",
+         text=r"alert handshake failure|SSLV3_ALERT_HANDSHAKE_FAILURE|handshake_failure"),
+    _row("tls.cipher_mismatch", 0.5, "handshake_failure is what OpenSSL servers send when no cipher is shared",
+         alert=(A_HANDSHAKE_FAILURE,)),
+    _row("tls.handshake_alert", 0.8, "a fatal close_notify during the handshake (OpenSSL: reason(1000))",
+         text=r"reason\(1000\)|0A0003E8|alert close notify|\[SSL\] unknown error"),
+    _row("tls.handshake_alert", 0.8, "a fatal close_notify alert", alert=(A_CLOSE_NOTIFY,)),
+    _row("tls.handshake_alert", 0.7, "the peer sent a fatal TLS alert",
+         text=r"(tlsv1|sslv3|ssl/tls|tlsv13) alert [a-z ]+"),
+    _row("tls.abrupt_close", 0.8, "the peer closed mid-handshake without an alert",
+         text=r"unexpected eof while reading|UNEXPECTED_EOF|EOF occurred in violation of protocol|"
+              r"SSL_ERROR_SYSCALL|Connection closed abruptly|handshake.*EOF"),
+    _row("tls.abrupt_close", 0.7, "the peer reset the connection during the handshake",
+         curl=_TLS_CURL, text=r"Connection reset by peer|Recv failure|ECONNRESET"),
+    _row("tls.abrupt_close", 0.5, "the connection was reset mid-handshake",
+         text=r"Connection reset by peer|ConnectionResetError|Errno 104|ECONNRESET"),
+    _row("trust.bundle_corrupt", 0.7, "OpenSSL rejected a certificate's extensions while loading the CA file "
+         "(X509 V3 routines: invalid certificate)",
+         text=r"1100009E|X509 V3 routines::invalid certificate|x509v3.*invalid certificate"),
+    _row("tls.handshake_alert", 0.4, "a TLS connect error libcurl could not name better", curl=_TLS_CURL),
+    _row("tls.handshake_timeout", 0.5, "TCP connected but the TLS handshake stalled",
+         curl=(28,), text=r"SSL|TLS|handshake"),
+    _row("tls.handshake_timeout", 0.45, "libcurl's connect timeout also covers a stalled TLS handshake",
+         curl=(28,), text=r"Connection timed out after"),
+    # -- certificates ------------------------------------------------------------------------
+    _row("cert.expired", 0.7, "a certificate in the chain has expired (or the local clock is ahead)",
+         verify=(V_EXPIRED,)),
+    _row("cert.expired", 0.7, "a certificate has expired (or the local clock is ahead)",
+         text=r"certificate has expired|certificate expired|CERTIFICATE_EXPIRED"),
+    _row("cert.not_yet_valid", 0.7, "a certificate is not valid yet (or the local clock is behind)",
+         verify=(V_NOT_YET_VALID,)),
+    _row("cert.not_yet_valid", 0.7, "a certificate is not valid yet (or the local clock is behind)",
+         text=r"certificate is not yet valid|not yet valid"),
+    _row("clock.skewed", 0.3, "date errors are often the local clock, not the certificate",
+         verify=(V_EXPIRED, V_NOT_YET_VALID)),
+    _row("clock.skewed", 0.3, "date errors are often the local clock, not the certificate",
+         text=r"certificate has expired|not yet valid|system clock"),
+    _row("cert.self_signed", 0.9, "the server's own certificate is self-signed", verify=(V_SELF_SIGNED_LEAF,)),
+    _row("cert.self_signed", 0.85, "the server's certificate is self-signed",
+         text=r"self[- ]signed certificate(?! in)|DEPTH_ZERO_SELF_SIGNED"),
+    _row("cert.untrusted_root", 0.6, "the chain ends at a root the client does not trust",
+         verify=(V_SELF_SIGNED_IN_CHAIN,)),
+    _row("cert.untrusted_root", 0.6, "the chain ends at a root the client does not trust",
+         text=r"self[- ]signed certificate in certificate chain|SELF_SIGNED_CERT_IN_CHAIN"),
+    _row("cert.untrusted_root", 0.35, "no trusted issuer: an unknown root", verify=(V_NO_LOCAL_ISSUER,)),
+    _row("cert.incomplete_chain", 0.3, "no trusted issuer: perhaps a missing intermediate",
+         verify=(V_NO_LOCAL_ISSUER, V_UNVERIFIABLE_LEAF, V_UNABLE_TO_GET_ISSUER)),
+    _row("trust.interception", 0.2, "no trusted issuer: perhaps a TLS-inspecting proxy or antivirus",
+         verify=(V_NO_LOCAL_ISSUER, V_SELF_SIGNED_IN_CHAIN)),
+    _row("trust.store_mismatch", 0.15, "no trusted issuer: perhaps the CA is in the OS store, not the app's CA file",
+         verify=(V_NO_LOCAL_ISSUER, V_SELF_SIGNED_IN_CHAIN)),
+    _row("cert.untrusted_root", 0.35, "no trusted issuer",
+         text=r"unable to get local issuer certificate|UNABLE_TO_GET_ISSUER_CERT_LOCALLY|unknown ca|"
+              r"certificate verify failed"),
+    _row("cert.incomplete_chain", 0.3, "no trusted issuer: perhaps a missing intermediate",
+         text=r"unable to get local issuer certificate|unable to verify the first certificate|"
+              r"UNABLE_TO_VERIFY_LEAF_SIGNATURE|unable to get issuer certificate"),
+    _row("trust.interception", 0.2, "no trusted issuer: perhaps a TLS-inspecting proxy or antivirus",
+         text=r"unable to get local issuer certificate|self[- ]signed certificate in certificate chain"),
+    _row("cert.revoked", 0.9, "the certificate is revoked", verify=(V_REVOKED,)),
+    _row("cert.revoked", 0.9, "an OCSP answer or CRL says revoked",
+         text=r"certificate revoked|CERTIFICATE_REVOKED|revocation reason|OCSP.*revoked"),
+    _row("cert.must_staple_missing", 0.7, "the client required a stapled OCSP response and got none",
+         curl=(91,), text=r"No OCSP response received"),
+    _row("cert.revoked", 0.5, "libcurl's certificate status check failed", curl=(91,)),
+    _row("trust.bundle_corrupt", 0.6, "OpenSSL found an issuer that is not a valid CA: often a broken entry in "
+         "the CA file", verify=(V_INVALID_CA, V_INVALID_CA_OLD)),
+    _row("trust.bundle_corrupt", 0.6, "an issuer is not a valid CA: often a broken entry in the CA file",
+         text=r"invalid CA certificate|INVALID_CA"),
+    _row("cert.bad_usage", 0.9, "the certificate's (extended) key usage does not allow TLS server use",
+         verify=(V_INVALID_PURPOSE,)),
+    _row("cert.bad_usage", 0.85, "unsuitable certificate purpose",
+         text=r"unsuitable certificate purpose|INVALID_PURPOSE|extended key usage|EKU"),
+    _row("cert.hostname_mismatch", 0.9, "the certificate is for other names", verify=(V_HOSTNAME_MISMATCH, V_IP_MISMATCH)),
+    _row("cert.hostname_mismatch", 0.9, "the certificate is for other names",
+         text=r"no alternative certificate subject name matches|Hostname mismatch|IP address mismatch|"
+              r"doesn't match|does not match|not valid for|SSL: certificate subject name"),
+    _row("cert.weak_key", 0.9, "a key is too small for the client's security level",
+         verify=(V_EE_KEY_TOO_SMALL, V_CA_KEY_TOO_SMALL)),
+    _row("cert.weak_key", 0.85, "a key is too small", text=r"key too (weak|small)|KEY_TOO_SMALL|ee key too small"),
+    _row("cert.weak_signature", 0.9, "a signature digest the client rejects", verify=(V_CA_MD_TOO_WEAK,)),
+    _row("cert.weak_signature", 0.85, "a signature digest the client rejects",
+         text=r"digest algorithm too weak|MD_TOO_WEAK|sha1.*(forbidden|not allowed)"),
+    _row("trust.bundle_missing", 0.9, "libcurl could not read its CA file", curl=(77,)),
+    _row("trust.bundle_missing", 0.8, "the CA file is missing or unreadable",
+         text=r"error setting certificate (verify locations|file)|CAfile: .*(No such file|not found)|"
+              r"Could not find a suitable TLS CA certificate bundle|ca[-_ ]?bundle.*(No such file|not found)"),
+    _row("cert.untrusted_root", 0.3, "libcurl: the certificate chain did not verify", curl=_CERT_CURL),
+    # -- HTTP ------------------------------------------------------------------------------------
+    _row("http2.negotiation_failed", 0.85, "HTTP/2 broke after ALPN chose it", curl=(16, 92)),
+    _row("http2.negotiation_failed", 0.8, "HTTP/2 framing or stream error",
+         text=r"HTTP2 framing layer|HTTP/2 stream \d+ was not closed cleanly|expected SETTINGS frame|"
+              r"PROTOCOL_ERROR|nghttp2"),
+    _row("proxy.upstream_failed", 0.5, "a 502/504 is often a proxy failing to reach the origin",
+         text=r"\b(502 Bad Gateway|504 Gateway Time-?out)\b"),
+    _row("tcp.reset", 0.6, "the connection was reset", curl=(56,), text=r"Connection reset|ECONNRESET"),
+    _row("proxy.connect_refused", 0.4, "libcurl could not use the tunnel", curl=(56,), text=r"CONNECT|proxy|tunnel"),
+)
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One reading of a signal: a finding code, how likely, and which rows said so."""
+
+    code: str
+    likelihood: float
+    why: str
+    rows: tuple[Row, ...] = field(default=(), repr=False)
+
+
+def classify(signal: Signal) -> list[Candidate]:
+    """Every finding code the signal supports, best first; one entry per code.
+
+    Best = most specific matching row (most conditions), then highest likelihood. A code
+    matched by several rows keeps its best row's likelihood.
+    """
+    best: dict[str, tuple[int, float, Row, list[Row]]] = {}
+    for row in SIGNAL_TABLE:
+        if not row.matches(signal):
+            continue
+        key = (row.specificity, row.likelihood)
+        if row.code not in best or key > best[row.code][:2]:
+            rows = best[row.code][3] if row.code in best else []
+            best[row.code] = (row.specificity, row.likelihood, row, rows)
+        best[row.code][3].append(row)
+    ranked = sorted(best.values(), key=lambda entry: (entry[0], entry[1]), reverse=True)
+    return [Candidate(row.code, likelihood, row.why, tuple(rows)) for _spec, likelihood, row, rows in ranked]
+
+
+def classify_one(signal: Signal) -> Candidate | None:
+    """The single best reading of a signal, or None when nothing matches."""
+    candidates = classify(signal)
+    return candidates[0] if candidates else None
