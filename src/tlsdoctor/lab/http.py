@@ -75,7 +75,7 @@ class Reply:
         return headers
 
 
-def _reason(status: int) -> bytes:
+def reason_phrase(status: int) -> bytes:
     try:
         return HTTPStatus(status).phrase.encode()
     except ValueError:
@@ -125,7 +125,7 @@ async def serve_http1(stream: ByteStream, respond: Responder | Reply) -> None:
             return
         request, body = got
         reply = responder(request, body)
-        out = conn.send(h11.Response(status_code=reply.status, headers=reply.headers(), reason=_reason(reply.status)))
+        out = conn.send(h11.Response(status_code=reply.status, headers=reply.headers(), reason=reason_phrase(reply.status)))
         if request.method != b"HEAD":
             out += conn.send(h11.Data(data=reply.body))
         out += conn.send(h11.EndOfMessage())

@@ -21,7 +21,7 @@ from typing import Literal
 import h11
 from OpenSSL import SSL
 
-from tlsdoctor.lab.http import PlainStream, Reply, serve_http1
+from tlsdoctor.lab.http import PlainStream, Reply, reason_phrase, serve_http1
 from tlsdoctor.lab.pki import CA
 from tlsdoctor.lab.tls import TlsServerConfig, TlsStream, close_writer
 
@@ -151,7 +151,7 @@ async def _respond(
         return
     headers = [(b"content-length", str(len(body)).encode()), (b"connection", b"close"), *(extra or [])]
     try:
-        out = conn.send(h11.Response(status_code=status, headers=headers))
+        out = conn.send(h11.Response(status_code=status, headers=headers, reason=reason_phrase(status)))
         out += conn.send(h11.Data(data=body)) + conn.send(h11.EndOfMessage())
     except h11.LocalProtocolError:
         out = f"HTTP/1.1 {status} Error\r\nConnection: close\r\nContent-Length: {len(body)}\r\n\r\n".encode() + body
