@@ -33,13 +33,13 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from tlsdoctor.lab.nginx import PeerProcess, RealPeerError, find_program, port_accepts
+from tlsdoctor.lab.nginx import PeerProcess, find_program, port_accepts
 from tlsdoctor.lab.runner import Lab
 from tlsdoctor.lab.scenarios import Scenario, scenario
 
 LOOPBACK = "127.0.0.1"
 
-MITMDUMP_ENV = "TLSDOCTOR_MITMDUMP"
+MITMDUMP_ENV = "TLSDOCTOR_MITMDUMP"  # read by tlsdoctor.tools.find_tool
 _MITMDUMP_FALLBACKS = (Path("/opt/mitmproxy-venv/bin/mitmdump"),)
 
 # The environment scenarios mitmproxy serves: both are the lab's "_interceptor" proxy.
@@ -85,8 +85,9 @@ def requestheaders(flow):
 
 
 def find_mitmdump() -> Path:
-    """``$TLSDOCTOR_MITMDUMP``, then ``mitmdump`` on ``PATH``, then ``/opt/mitmproxy-venv``."""
-    return find_program("mitmdump", MITMDUMP_ENV, _MITMDUMP_FALLBACKS)
+    """``$TLSDOCTOR_MITMDUMP``, beside our interpreter (``scripts/install.sh`` links
+    ``.venv/bin/mitmdump`` there), ``PATH``, then ``/opt/mitmproxy-venv``."""
+    return find_program("mitmdump", _MITMDUMP_FALLBACKS)
 
 
 @dataclass(frozen=True)
@@ -157,7 +158,18 @@ class MitmProxy:
         self.stop()
 
     def start(self) -> "MitmProxy":
-        """Write the confdir, start mitmdump, and return once it listens (it takes ~1-2 s)."""
+        """Write the confdir, start mitmdump, and return once it listens (it takes ~1-2 s).
+
+        On any failure (Ctrl-C included) mitmdump is stopped and its files removed before
+        the error propagates: ``__exit__`` does not run when ``__enter__`` raises.
+        """
+        try:
+            return self._start()
+        except BaseException:
+            self.stop()
+            raise
+
+    def _start(self) -> "MitmProxy":
         authorities = self.lab.authorities
         assert authorities is not None
         self.run_dir = Path(tempfile.mkdtemp(prefix="mitmproxy-", dir=self.lab.run_dir))
@@ -189,14 +201,10 @@ class MitmProxy:
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
         self.process = PeerProcess("mitmdump", argv, log, env)
         self.process.start()
-        try:
-            self.process.wait_until(self._learn_port, self.start_timeout, "it printed its listening port")
-            port = self.port
-            assert port is not None
-            self.process.wait_until(lambda: port_accepts(port, 0.5), self.start_timeout, f"port {port} accepted")
-        except RealPeerError:
-            self.stop()
-            raise
+        self.process.wait_until(self._learn_port, self.start_timeout, "it printed its listening port")
+        port = self.port
+        assert port is not None
+        self.process.wait_until(lambda: port_accepts(port, 0.5), self.start_timeout, f"port {port} accepted")
         return self
 
     def _learn_port(self) -> bool:

@@ -1,9 +1,9 @@
 """The lab's certificate scenarios, served by a real nginx.
 
 The lab's own TLS server is pyOpenSSL driven by asyncio (:mod:`.tls`). A fault that only
-*our* server produces would prove little, so this module hands the very same certificates
-to nginx, the server most field reports are about, and lets tests check that real clients
-meet the same fault there::
+*our* server produces would prove little, so this module hands the scenarios' certificates
+(from the same CAs, with the same defects) to nginx, the server most field reports are
+about, and lets tests check that real clients meet the same fault there::
 
     with running_lab() as lab, NginxBackend(lab) as nginx:
         site = nginx["expired"]
@@ -27,6 +27,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 from dataclasses import dataclass
@@ -42,22 +43,23 @@ from tlsdoctor.lab.pki import CA
 from tlsdoctor.lab.runner import Lab
 from tlsdoctor.lab.scenarios import CATALOGUE, BuildContext, Category, Scenario, scenario
 from tlsdoctor.lab.tls import TlsServerConfig
+from tlsdoctor.tools import ToolMissing, find_tool
 
 LOOPBACK = "127.0.0.1"
 
-NGINX_ENV = "TLSDOCTOR_NGINX"
+NGINX_ENV = "TLSDOCTOR_NGINX"  # read by tlsdoctor.tools.find_tool, named here for the docs
 # Debian and Ubuntu install nginx in /usr/sbin, which is not on a normal user's PATH.
 _NGINX_FALLBACKS = (Path("/usr/sbin/nginx"), Path("/usr/local/nginx/sbin/nginx"))
 
-# The certificate scenarios a real nginx can serve (the brief of this module); each must
-# build to a plain HttpsOrigin, which NginxBackend checks when it builds them.
+# The scenarios nginx serves: every certificate fault. Each must build to a plain
+# HttpsOrigin, which NginxBackend checks when it builds them (UnsupportedScenario).
 NGINX_SCENARIOS: tuple[str, ...] = tuple(s.id for s in CATALOGUE if s.category is Category.CERTIFICATE)
 
 
 # -- errors -----------------------------------------------------------------------------
 
 
-class RealPeerUnavailable(RuntimeError):
+class RealPeerUnavailable(ToolMissing):
     """The real peer's program is not installed here: skip, do not fail (unless CI needs it)."""
 
 
@@ -72,26 +74,25 @@ class UnsupportedScenario(ValueError):
 # -- running an external peer ------------------------------------------------------------
 
 
-def find_program(name: str, env_var: str, fallbacks: Sequence[Path] = ()) -> Path:
-    """Where the peer's program is: ``$env_var``, then ``PATH``, then the usual places.
+def find_program(name: str, fallbacks: Sequence[Path] = ()) -> Path:
+    """Where the peer's program is, by the project's one finder (:func:`tlsdoctor.tools.find_tool`:
+    ``$TLSDOCTOR_NAME``, beside our interpreter, ``PATH``), then ``fallbacks``.
 
-    An explicit environment variable that points nowhere is an error, not a fallback:
-    whoever set it wants *that* binary, and silently using another would hide it.
+    One rule on top: an environment variable that points at nothing is an error, not a
+    reason to look elsewhere. Whoever set it wants *that* binary; quietly running another
+    would hide it (and would make "binary missing" impossible to simulate in a test).
     """
+    env_var = f"TLSDOCTOR_{name.upper()}"
     explicit = os.environ.get(env_var)
-    if explicit:
-        path = Path(explicit)
-        if path.is_file() and os.access(path, os.X_OK):
-            return path
+    if explicit and not (Path(explicit).is_file() and os.access(explicit, os.X_OK)):
         raise RealPeerUnavailable(f"{env_var}={explicit} is not an executable file")
-    found = shutil.which(name)
-    if found:
-        return Path(found)
-    for path in fallbacks:
-        if path.is_file() and os.access(path, os.X_OK):
-            return path
-    raise RealPeerUnavailable(f"{name} is not installed (not on PATH, not in {', '.join(map(str, fallbacks))}; "
-                              f"set {env_var} to point at it)")
+    found = find_tool(name, extra=tuple(str(p) for p in fallbacks))
+    if found is None:
+        raise RealPeerUnavailable(
+            f"{name} is not installed (not beside {sys.executable}, not on PATH, not in "
+            f"{', '.join(map(str, fallbacks)) or 'any usual place'}; set {env_var} to point at it)"
+        )
+    return found
 
 
 def free_ports(count: int) -> list[int]:
@@ -216,8 +217,8 @@ class PeerProcess:
 
 
 def find_nginx() -> Path:
-    """The nginx binary: ``$TLSDOCTOR_NGINX``, ``PATH``, then ``/usr/sbin/nginx``."""
-    return find_program("nginx", NGINX_ENV, _NGINX_FALLBACKS)
+    """The nginx binary: ``$TLSDOCTOR_NGINX``, beside our interpreter, ``PATH``, then ``/usr/sbin/nginx``."""
+    return find_program("nginx", _NGINX_FALLBACKS)
 
 
 def nginx_version(binary: Path, timeout: float = 5.0) -> tuple[int, int, int] | None:
@@ -367,7 +368,18 @@ class NginxBackend:
     # -- lifecycle --------------------------------------------------------------------
 
     def start(self) -> "NginxBackend":
-        """Write everything, start nginx, and return once every site accepts connections."""
+        """Write everything, start nginx, and return once every site accepts connections.
+
+        On any failure (Ctrl-C included) nginx is stopped and the run directory removed
+        before the error propagates: ``__exit__`` does not run when ``__enter__`` raises.
+        """
+        try:
+            return self._start()
+        except BaseException:
+            self.stop()
+            raise
+
+    def _start(self) -> "NginxBackend":
         version = nginx_version(self.binary)
         self.run_dir = Path(tempfile.mkdtemp(prefix="nginx-", dir=self.lab.run_dir))
         plans = self._plans(self.run_dir)

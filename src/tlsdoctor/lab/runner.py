@@ -151,6 +151,7 @@ class Lab:
                 sockets[sid] = _refusing_socket()
                 self._held.append(sockets[sid])
         endpoints = {sid: SCENARIOS[sid].serve(ctx) for sid in self._ids if SCENARIOS[sid].serve}  # type: ignore[misc]
+        self.endpoints: dict[str, Endpoint] = endpoints  # real-peer backends serve the same certificates
 
         # Revocations happen while endpoints are built; only now is the CRL final.
         crl_file = self.run_dir / "crl-intermediate.pem"

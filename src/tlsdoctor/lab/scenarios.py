@@ -216,7 +216,7 @@ CATALOGUE: tuple[Scenario, ...] = (
              X509_V_ERR_EE_KEY_TOO_SMALL),
     Scenario("no-san", C, "the address is only in the subject CN; there is no subjectAltName",
              "cert.hostname_mismatch", 0, lambda ctx: ctx.origin(ctx.leaf(san=False, common_name="127.0.0.1")),
-             X509_V_ERR_IP_ADDRESS_MISMATCH,
+             X509_V_ERR_IP_ADDRESS_MISMATCH, http_status=200,
              note="libcurl still falls back to the subject CN when there is no SAN, so curl connects; "
                   "Python's ssl, Go and browsers (RFC 6125, CA/B Forum) refuse the certificate"),
     Scenario("bad-eku", C, "the leaf's extended key usage allows client auth only, not server auth",
