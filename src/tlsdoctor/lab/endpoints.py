@@ -55,6 +55,12 @@ class HttpsOrigin:
             await stream.handshake()
             if stream.alpn == "h2" and self.h2_broken:
                 await stream.send(b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\nConnection: close\r\n\r\nok\n")
+                # Stay until the client gives up, as the broken servers in the field do:
+                # closing at once would race the client's own SETTINGS into a reset, and
+                # the client would report a send error (curl 55) instead of the h2 one.
+                for _ in range(256):
+                    if not await stream.recv():
+                        break
             elif stream.alpn == "h2":
                 await serve_http2(stream, self.reply)
             else:
