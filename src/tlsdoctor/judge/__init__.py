@@ -1,0 +1,1 @@
+"""Judging: rules turn observations into findings; nothing here touches the network."""

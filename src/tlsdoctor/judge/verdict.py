@@ -1,0 +1,81 @@
+"""Which finding is *the* root cause: ranks, and the relations between codes.
+
+A failed request usually yields several findings: the clock is wrong *and* the
+certificate looks expired; an interceptor re-signs *and* its root is untrusted. The
+verdict is the finding that explains the others. Two principles decide it:
+
+1. **The earliest broken layer wins.** Nothing after a failed DNS lookup can be observed,
+   and a TLS alert comes before any certificate is seen: route, then TLS, then trust,
+   then the certificate's own properties, then revocation, then HTTP.
+2. **A cause outranks its symptom** (``shared/spec/findings.md``, "Relations that matter"):
+   ``clock.skewed`` over ``cert.expired``/``cert.not_yet_valid``; ``trust.interception``
+   over ``cert.untrusted_root``; ``trust.bundle_corrupt`` over ``cert.untrusted_root``.
+
+:data:`RANK` encodes both. Among findings of equal rank, the more confident one wins.
+"""
+
+from __future__ import annotations
+
+from typing import Iterable
+
+from tlsdoctor.findings import FINDING_CODES, Severity
+from tlsdoctor.judge.finding import Finding
+
+RANK: dict[str, int] = {
+    # the route
+    "proxy.unresolvable": 100,
+    "proxy.unreachable": 99,
+    "proxy.auth_required": 98,
+    "proxy.connect_refused": 97,
+    "dns.name_not_resolved": 96,
+    "tcp.refused": 95,
+    "tcp.timed_out": 94,
+    "tcp.reset": 93,
+    # the client's own configuration: it breaks every connection, whatever the server
+    "trust.bundle_missing": 90,
+    # the TLS handshake, before any certificate
+    "tls.not_tls": 85,
+    "tls.protocol_mismatch": 84,
+    "tls.cipher_mismatch": 83,
+    "tls.handshake_alert": 82,
+    "tls.abrupt_close": 81,
+    "tls.handshake_timeout": 80,
+    # trust: causes first, then their symptoms
+    "clock.skewed": 75,
+    "trust.bundle_corrupt": 74,
+    "trust.interception": 73,
+    "trust.store_mismatch": 72,
+    "cert.incomplete_chain": 70,
+    "cert.self_signed": 69,
+    "cert.untrusted_root": 68,
+    "cert.expired": 66,
+    "cert.not_yet_valid": 66,
+    "cert.weak_signature": 64,
+    "cert.weak_key": 64,
+    "cert.bad_usage": 63,
+    "cert.hostname_mismatch": 62,
+    # revocation
+    "cert.revoked": 55,
+    "cert.must_staple_missing": 54,
+    # after TLS
+    "proxy.upstream_failed": 45,
+    "http2.negotiation_failed": 40,
+    "http.error": 30,
+    "ok": 0,
+}
+
+assert set(RANK) == set(FINDING_CODES), "every finding code needs a rank"
+
+
+def ordered(findings: Iterable[Finding]) -> list[Finding]:
+    """Findings by how much each explains: errors first, then rank, then confidence."""
+    severity_order = {Severity.ERROR: 0, Severity.WARNING: 1, Severity.INFO: 2}
+    return sorted(
+        findings, key=lambda f: (severity_order[f.severity], -RANK[f.code], -f.confidence, f.code)
+    )
+
+
+def choose_verdict(findings: Iterable[Finding], ok: Finding) -> Finding:
+    """The root cause: the first error in :func:`ordered` order, or ``ok`` when none."""
+    errors = [f for f in ordered(findings) if f.severity is Severity.ERROR]
+    return errors[0] if errors else ok

@@ -1,0 +1,416 @@
+"""One TLS handshake as a client, recorded as facts: version, cipher, ALPN, the presented chain.
+
+The handshake runs in pyOpenSSL over memory BIOs, and asyncio moves the bytes (the h11
+way, as :mod:`tlsdoctor.lab.tls` does for the lab's servers): OpenSSL decides what the
+bytes mean, we decide how long to wait and how much to read. pyOpenSSL rather than
+Python's ``ssl`` because only it can ask for an OCSP staple and hand us the *whole*
+chain the server sent, and because its knobs (versions, TLS 1.2 ciphers, TLS 1.3 suites,
+security level) let :mod:`tlsdoctor.observe.capabilities` pin a mismatch down.
+
+Certificate verification is OFF, on purpose: diagnosis observes the chain the server
+presents (expired, for another name, re-signed by an interceptor...) and judges it
+elsewhere, against each trust source. Nothing is sent after the handshake except a
+close_notify, so no request ever leaves over an unverified connection.
+
+Bounds: at most :data:`MAX_HANDSHAKE_BYTES` read, :data:`MAX_CHAIN` certificates kept, a
+deadline, a cap on rounds. OpenSSL adds its own (a 100 KB cap on the certificate list),
+so a server that sends a megabyte of chain costs one failed handshake, not a hang.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import time
+from dataclasses import dataclass
+
+from cryptography import x509
+from OpenSSL import SSL
+
+from tlsdoctor.observe.first_answer import DEFAULT_ALPN, RouteFailure, close_stream
+from tlsdoctor.observe.route import ConnectAnswer, Route, RouteError, open_stream
+from tlsdoctor.wire import FirstAnswer, find_plaintext_alert, parse_first_answer
+
+MAX_HANDSHAKE_BYTES = 2 * 1024 * 1024
+MAX_CHAIN = 20  # certificates kept from the presented chain; real chains have 2-4
+_MAX_ROUNDS = 1024  # reads; a handshake takes a handful
+_TAP_BYTES = 64 * 1024  # the server's first bytes, kept to read alerts OpenSSL leaves unnamed
+_CHUNK = 64 * 1024
+_FLUSH_TIMEOUT = 1.0
+
+VERSIONS: dict[str, int] = {
+    "1.0": SSL.TLS1_VERSION,
+    "1.1": SSL.TLS1_1_VERSION,
+    "1.2": SSL.TLS1_2_VERSION,
+    "1.3": SSL.TLS1_3_VERSION,
+}
+
+# OpenSSL names a received fatal alert in its reason string, as "<prefix> [alert ]<words>"
+# (reason code 1000 + the alert number, SSL_AD_REASON_OFFSET). The prefix changed over
+# releases ("sslv3 alert handshake failure" in 3.x, "tls alert handshake failure" in 4.0),
+# the words did not. Alerts it has no string for (close_notify sent as fatal, unknown
+# numbers) come with an empty reason; those we read from the bytes instead.
+_ALERT_REASON = re.compile(r"^(?:sslv3|tls|tlsv1|tlsv13) (?:alert )?(?P<words>[a-z ]+)$")
+_ALERT_WORDS: dict[str, int] = {
+    "close notify": 0,
+    "unexpected message": 10,
+    "bad record mac": 20,
+    "decryption failed": 21,
+    "record overflow": 22,
+    "decompression failure": 30,
+    "handshake failure": 40,
+    "no certificate": 41,
+    "bad certificate": 42,
+    "unsupported certificate": 43,
+    "certificate revoked": 44,
+    "certificate expired": 45,
+    "certificate unknown": 46,
+    "illegal parameter": 47,
+    "unknown ca": 48,
+    "access denied": 49,
+    "decode error": 50,
+    "decrypt error": 51,
+    "export restriction": 60,
+    "protocol version": 70,
+    "insufficient security": 71,
+    "internal error": 80,
+    "inappropriate fallback": 86,
+    "user cancelled": 90,
+    "no renegotiation": 100,
+    "missing extension": 109,
+    "unsupported extension": 110,
+    "certificate unobtainable": 111,
+    "unrecognized name": 112,
+    "bad certificate status response": 113,
+    "bad certificate hash value": 114,
+    "unknown psk identity": 115,
+    "certificate required": 116,
+    "no application protocol": 120,
+}
+
+
+def alert_from_openssl_reason(reason: str) -> int | None:
+    """The alert number in an OpenSSL reason string for a *received* alert, else None.
+
+    ``"tlsv1 alert protocol version"`` → 70, ``"tls alert handshake failure"`` → 40.
+    Reasons for OpenSSL's own errors ("wrong version number") give None.
+    """
+    match = _ALERT_REASON.match(reason.strip().lower())
+    return _ALERT_WORDS.get(match["words"]) if match else None
+
+
+@dataclass(frozen=True)
+class ClientOffer:
+    """How the client was configured, i.e. what its ClientHello offered. None: OpenSSL's default."""
+
+    alpn: tuple[str, ...] = DEFAULT_ALPN
+    min_version: str | None = None  # "1.0" ... "1.3"
+    max_version: str | None = None
+    cipher_list: str | None = None  # TLS 1.2 and below, OpenSSL syntax
+    tls13_ciphersuites: str | None = None
+    security_level: int | None = None
+    request_ocsp: bool = True
+
+    def context(self) -> SSL.Context:
+        """A pyOpenSSL client context for this offer; ValueError for an unusable setting."""
+        ctx = SSL.Context(SSL.TLS_CLIENT_METHOD)
+        # Verification OFF on purpose: we observe the presented chain, rules judge it.
+        ctx.set_verify(SSL.VERIFY_NONE)
+        try:
+            if self.min_version:
+                ctx.set_min_proto_version(VERSIONS[self.min_version])
+            if self.max_version:
+                ctx.set_max_proto_version(VERSIONS[self.max_version])
+            if self.cipher_list or self.security_level is not None:
+                ciphers = self.cipher_list or "DEFAULT"
+                if self.security_level is not None:
+                    ciphers += f":@SECLEVEL={self.security_level}"
+                ctx.set_cipher_list(ciphers.encode())
+            if self.tls13_ciphersuites:
+                ctx.set_tls13_ciphersuites(self.tls13_ciphersuites.encode())
+        except KeyError as exc:
+            raise ValueError(f"unknown TLS version {exc.args[0]!r}; known: {', '.join(VERSIONS)}") from None
+        except SSL.Error as exc:
+            raise ValueError(f"OpenSSL refuses this client configuration: {_reason(exc)}") from None
+        if self.alpn:
+            ctx.set_alpn_protos([p.encode() for p in self.alpn])
+        # Tickets would be useless (every probe is a fresh context) and are never sent.
+        ctx.set_options(SSL.OP_NO_TICKET)
+        return ctx
+
+
+@dataclass(frozen=True)
+class HandshakeObservation:
+    """What one client handshake showed. Judges nothing; ``ok`` only says it completed.
+
+    ``presented_chain`` is what the server sent, leaf first, unverified, at most
+    :data:`MAX_CHAIN` certificates (``chain_length`` counts all; ``chain_error`` says
+    why it stops short, when a certificate would not parse). ``alert`` is a fatal
+    alert *received* from the server. ``first_answer`` is the server's first bytes to
+    this client's ClientHello, read as :func:`~tlsdoctor.wire.parse_first_answer` reads
+    them. ``peer_closed``/``reset``/``timed_out`` say how the connection ended when the
+    handshake did not complete for want of bytes.
+    """
+
+    ok: bool
+    offer: ClientOffer
+    server_name: str | None
+    version: str | None = None  # OpenSSL's name: "TLSv1.3", "TLSv1.2", "TLSv1"
+    cipher: str | None = None  # OpenSSL's name: "TLS_AES_256_GCM_SHA384", "ECDHE-ECDSA-AES128-CCM8"
+    alpn: str | None = None
+    presented_chain: tuple[x509.Certificate, ...] = ()
+    chain_length: int = 0
+    chain_error: str | None = None  # a presented certificate that would not parse (the chain stops there)
+    ocsp_staple: bytes | None = None  # DER OCSPResponse, when one was requested and stapled
+    error: str | None = None  # OpenSSL's reason ("tlsv1 alert protocol version"), or what ended it
+    alert: int | None = None
+    first_answer: FirstAnswer | None = None
+    bytes_received: int = 0
+    peer_closed: bool = False
+    reset: bool = False
+    timed_out: bool = False
+    connect_answer: ConnectAnswer | None = None
+    route_error: RouteFailure | None = None
+    connect_ms: float | None = None
+    handshake_ms: float | None = None
+    elapsed_ms: float = 0.0
+
+
+async def probe_handshake(
+    route: Route,
+    timeout: float,
+    *,
+    alpn: tuple[str, ...] = DEFAULT_ALPN,
+    min_version: str | None = None,
+    max_version: str | None = None,
+    cipher_list: str | None = None,
+    tls13_ciphersuites: str | None = None,
+    security_level: int | None = None,
+    request_ocsp: bool = True,
+) -> HandshakeObservation:
+    """Handshake with the origin along ``route`` as a client configured by the keywords.
+
+    With no keywords the client is OpenSSL's default (what a normal client offers) plus
+    ALPN h2/http/1.1 and an OCSP status request. ``timeout`` bounds each phase: opening
+    the route, then the handshake. Never raises for network outcomes; a configuration
+    OpenSSL rejects (an unknown cipher string) raises ValueError before connecting.
+    """
+    offer = ClientOffer(alpn, min_version, max_version, cipher_list, tls13_ciphersuites, security_level,
+                        request_ocsp)
+    return await handshake_with(route, timeout, offer)
+
+
+async def handshake_with(route: Route, timeout: float, offer: ClientOffer) -> HandshakeObservation:
+    """:func:`probe_handshake` for an already built :class:`ClientOffer`."""
+    started = time.perf_counter()
+    ctx = offer.context()
+    staples: list[bytes] = []
+    if offer.request_ocsp:
+
+        def keep_staple(_conn: SSL.Connection, ocsp: bytes, _data: object) -> bool:
+            # Record, never judge: returning True lets the handshake go on whatever came.
+            staples.append(ocsp)
+            return True
+
+        ctx.set_ocsp_client_callback(keep_staple)
+    conn = SSL.Connection(ctx, None)
+    conn.set_connect_state()
+    server_name = route.target.server_name
+    if server_name:
+        conn.set_tlsext_host_name(server_name.encode("ascii"))
+    if offer.request_ocsp:
+        conn.request_ocsp()
+
+    try:
+        (reader, writer), connect_answer = await open_stream(route, timeout)
+    except RouteError as exc:
+        return HandshakeObservation(
+            ok=False, offer=offer, server_name=server_name, error=str(exc), connect_answer=exc.answer,
+            route_error=RouteFailure.from_error(exc), elapsed_ms=_ms(started),
+        )
+    connect_ms = _ms(started)
+    shaking = time.perf_counter()
+    try:
+        run = _Handshake(conn, reader, writer, timeout)
+        await run.drive()
+        if run.ok:
+            facts = _negotiated(conn, staples)
+            # The only thing we ever send after a handshake: close_notify.
+            try:
+                conn.shutdown()
+            except SSL.Error:
+                pass
+            await run.flush(quiet=True)
+        else:
+            facts = {}
+    except asyncio.CancelledError:
+        writer.transport.abort()  # a cancelled probe leaves no half-open connection behind
+        raise
+    finally:
+        await close_stream(writer)
+    tap = bytes(run.tap)
+    alert = run.alert
+    if alert is None and not run.ok:
+        found = find_plaintext_alert(tap)
+        alert = int(found[1]) if found else None
+    error = run.error
+    if error == "" or (error is None and not run.ok):
+        error = f"SSL alert number {alert}" if alert is not None else "handshake failed without a reason"
+    return HandshakeObservation(
+        ok=run.ok,
+        offer=offer,
+        server_name=server_name,
+        error=error,
+        alert=alert,
+        first_answer=parse_first_answer(tap, eof=run.peer_closed, reset=run.reset, timed_out=run.timed_out),
+        bytes_received=run.received,
+        peer_closed=run.peer_closed,
+        reset=run.reset,
+        timed_out=run.timed_out,
+        connect_answer=connect_answer,
+        connect_ms=connect_ms,
+        handshake_ms=_ms(shaking),
+        elapsed_ms=_ms(started),
+        **facts,  # type: ignore[arg-type]
+    )
+
+
+class _Handshake:
+    """Moves bytes between an asyncio stream and an OpenSSL client until the handshake ends."""
+
+    def __init__(
+        self, conn: SSL.Connection, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, timeout: float
+    ) -> None:
+        self.conn = conn
+        self.reader = reader
+        self.writer = writer
+        self.timeout = timeout
+        self.ok = False
+        self.error: str | None = None  # "" when OpenSSL failed without a reason string
+        self.alert: int | None = None
+        self.tap = bytearray()
+        self.received = 0
+        self.peer_closed = False
+        self.reset = False
+        self.timed_out = False
+
+    async def drive(self) -> None:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.timeout
+        for _ in range(_MAX_ROUNDS):
+            try:
+                self.conn.do_handshake()
+            except (SSL.WantReadError, SSL.WantWriteError):
+                if not await self.flush() or not await self._fill(deadline - loop.time()):
+                    return
+                continue
+            except SSL.ZeroReturnError:
+                # A close_notify at warning level, mid-handshake: the server hung up politely.
+                self.error, self.alert = "the server sent close_notify during the handshake", 0
+            except SSL.SysCallError as exc:
+                # pyOpenSSL's (-1, 'Unexpected EOF'): the stream ended with no alert.
+                self.error = str(exc.args[1]) if len(exc.args) > 1 else str(exc)
+            except SSL.Error as exc:
+                self.error = _reason(exc)
+                self.alert = alert_from_openssl_reason(self.error)
+            else:
+                self.ok = True
+                return
+            await self.flush(quiet=True)  # our own alert, if OpenSSL queued one
+            return
+        self.error = f"the handshake did not complete in {_MAX_ROUNDS} reads"
+
+    async def flush(self, *, quiet: bool = False) -> bool:
+        """Send what OpenSSL queued; False (with the reason recorded) if the peer is gone."""
+        chunks = []
+        for _ in range(_MAX_ROUNDS):
+            try:
+                chunks.append(self.conn.bio_read(_CHUNK))
+            except SSL.WantReadError:
+                break
+        if not chunks:
+            return True
+        try:
+            self.writer.write(b"".join(chunks))
+            await asyncio.wait_for(self.writer.drain(), _FLUSH_TIMEOUT if quiet else self.timeout)
+        except asyncio.TimeoutError:
+            if not quiet:
+                self.timed_out, self.error = True, f"could not send to the server within {self.timeout:g} s"
+            return False
+        except (ConnectionError, OSError) as exc:
+            if not quiet:
+                self.reset, self.error = True, _os_reason(exc)
+            return False
+        return True
+
+    async def _fill(self, remaining: float) -> bool:
+        """Feed the next bytes to OpenSSL; False (with the reason recorded) if none will come."""
+        if self.peer_closed:
+            self.error = "the server closed the connection"
+            return False
+        if remaining <= 0:
+            self.timed_out, self.error = True, f"the handshake did not complete within {self.timeout:g} s"
+            return False
+        try:
+            data = await asyncio.wait_for(self.reader.read(_CHUNK), remaining)
+        except asyncio.TimeoutError:
+            self.timed_out, self.error = True, f"the handshake did not complete within {self.timeout:g} s"
+            return False
+        except (ConnectionError, OSError) as exc:
+            self.reset, self.error = isinstance(exc, ConnectionError), _os_reason(exc)
+            return False
+        if not data:
+            # Let OpenSSL see the EOF: it then says whether an alert came first.
+            self.peer_closed = True
+            self.conn.bio_shutdown()
+            return True
+        self.received += len(data)
+        if len(self.tap) < _TAP_BYTES:
+            self.tap += data[: _TAP_BYTES - len(self.tap)]
+        if self.received > MAX_HANDSHAKE_BYTES:
+            self.error = f"the server sent more than {MAX_HANDSHAKE_BYTES} bytes without completing the handshake"
+            return False
+        self.conn.bio_write(data)
+        return True
+
+
+def _negotiated(conn: SSL.Connection, staples: list[bytes]) -> dict[str, object]:
+    """The facts of a completed handshake."""
+    chain = conn.get_peer_cert_chain() or []  # OpenSSL's objects: converting is the costly part
+    presented: list[x509.Certificate] = []
+    chain_error = None
+    for position, cert in enumerate(chain[:MAX_CHAIN]):
+        try:
+            presented.append(cert.to_cryptography())
+        except Exception as exc:  # noqa: BLE001 - ValueError, InvalidVersion...: the server's bytes, not our bug
+            # OpenSSL accepts DER that cryptography rejects. Keep the prefix that parsed,
+            # so that presented_chain[0] is always the leaf when there is one.
+            chain_error = f"certificate {position} of the presented chain does not parse: {exc}"
+            break
+    proto = conn.get_alpn_proto_negotiated()
+    return {
+        "version": conn.get_protocol_version_name(),
+        "cipher": conn.get_cipher_name(),
+        "alpn": proto.decode("ascii", "replace") if proto else None,
+        "presented_chain": tuple(presented),
+        "chain_length": len(chain),
+        "chain_error": chain_error,
+        # pyOpenSSL calls back with b"" when the server stapled nothing.
+        "ocsp_staple": staples[-1] if staples and staples[-1] else None,
+    }
+
+
+def _reason(exc: SSL.Error) -> str:
+    """OpenSSL's reason text from a pyOpenSSL error: the last non-empty one, as Python's ssl reports."""
+    if not (exc.args and isinstance(exc.args[0], list)):
+        return str(exc)
+    reasons = [entry[2] for entry in exc.args[0] if isinstance(entry, tuple) and len(entry) == 3 and entry[2]]
+    return str(reasons[-1]) if reasons else ""
+
+
+def _os_reason(exc: OSError) -> str:
+    return exc.strerror.lower() if exc.strerror else (str(exc) or type(exc).__name__)
+
+
+def _ms(started: float) -> float:
+    return round((time.perf_counter() - started) * 1000, 1)
