@@ -105,7 +105,8 @@ SIGNAL_TABLE: tuple[Row, ...] = (
               r"NXDOMAIN|No address associated"),
     _row("proxy.unresolvable", 0.9, "the proxy's name does not resolve", text=r"Could not resolve proxy"),
     _row("proxy.auth_required", 0.95, "the proxy answered CONNECT with 407", connect_status=range(407, 408)),
-    _row("proxy.connect_refused", 0.9, "the proxy refused the CONNECT", connect_status=range(400, 600)),
+    _row("proxy.connect_refused", 0.9, "the proxy refused the CONNECT", connect_status=range(400, 407)),
+    _row("proxy.connect_refused", 0.9, "the proxy refused the CONNECT", connect_status=range(408, 600)),
     _row("proxy.auth_required", 0.97, "libcurl: the proxy answered CONNECT with 407",
          text=r"CONNECT tunnel failed, response 407|Proxy Authentication Required|\b407\b.*proxy"),
     _row("proxy.connect_refused", 0.95, "libcurl: the proxy refused the CONNECT",
@@ -146,7 +147,7 @@ SIGNAL_TABLE: tuple[Row, ...] = (
          text=r"reason\(1000\)|0A0003E8|alert close notify|\[SSL\] unknown error"),
     _row("tls.handshake_alert", 0.8, "a fatal close_notify alert", alert=(A_CLOSE_NOTIFY,)),
     _row("tls.handshake_alert", 0.7, "the peer sent a fatal TLS alert",
-         text=r"(tlsv1|sslv3|ssl/tls|tlsv13) alert [a-z ]+"),
+         text=r"(tlsv1|sslv3|ssl/tls|tlsv13|tls) alert [a-z ]+|SSL alert number \d+"),
     _row("tls.abrupt_close", 0.8, "the peer closed mid-handshake without an alert",
          text=r"unexpected eof while reading|UNEXPECTED_EOF|EOF occurred in violation of protocol|"
               r"SSL_ERROR_SYSCALL|Connection closed abruptly|handshake.*EOF"),
@@ -170,7 +171,7 @@ SIGNAL_TABLE: tuple[Row, ...] = (
     _row("cert.not_yet_valid", 0.7, "a certificate is not valid yet (or the local clock is behind)",
          verify=(V_NOT_YET_VALID,)),
     _row("cert.not_yet_valid", 0.7, "a certificate is not valid yet (or the local clock is behind)",
-         text=r"certificate is not yet valid|not yet valid"),
+         text=r"certificate is not yet valid|(?<!or is )not yet valid"),
     _row("clock.skewed", 0.3, "date errors are often the local clock, not the certificate",
          verify=(V_EXPIRED, V_NOT_YET_VALID)),
     _row("clock.skewed", 0.3, "date errors are often the local clock, not the certificate",
@@ -190,8 +191,8 @@ SIGNAL_TABLE: tuple[Row, ...] = (
     _row("trust.store_mismatch", 0.15, "no trusted issuer: perhaps the CA is in the OS store, not the app's CA file",
          verify=(V_NO_LOCAL_ISSUER, V_SELF_SIGNED_IN_CHAIN)),
     _row("cert.untrusted_root", 0.35, "no trusted issuer",
-         text=r"unable to get local issuer certificate|UNABLE_TO_GET_ISSUER_CERT_LOCALLY|unknown ca|"
-              r"certificate verify failed"),
+         text=r"unable to get local issuer certificate|UNABLE_TO_GET_ISSUER_CERT_LOCALLY|unknown ca"),
+    _row("cert.untrusted_root", 0.15, "a certificate did not verify", text=r"certificate verify failed"),
     _row("cert.incomplete_chain", 0.3, "no trusted issuer: perhaps a missing intermediate",
          text=r"unable to get local issuer certificate|unable to verify the first certificate|"
               r"UNABLE_TO_VERIFY_LEAF_SIGNATURE|unable to get issuer certificate"),
@@ -225,7 +226,7 @@ SIGNAL_TABLE: tuple[Row, ...] = (
     _row("trust.bundle_missing", 0.8, "the CA file is missing or unreadable",
          text=r"error setting certificate (verify locations|file)|CAfile: .*(No such file|not found)|"
               r"Could not find a suitable TLS CA certificate bundle|ca[-_ ]?bundle.*(No such file|not found)"),
-    _row("cert.untrusted_root", 0.3, "libcurl: the certificate chain did not verify", curl=_CERT_CURL),
+    _row("cert.untrusted_root", 0.15, "libcurl: the certificate chain did not verify", curl=_CERT_CURL),
     # -- HTTP ------------------------------------------------------------------------------------
     _row("http2.negotiation_failed", 0.85, "HTTP/2 broke after ALPN chose it", curl=(16, 92)),
     _row("http2.negotiation_failed", 0.8, "HTTP/2 framing or stream error",
@@ -234,7 +235,105 @@ SIGNAL_TABLE: tuple[Row, ...] = (
     _row("proxy.upstream_failed", 0.5, "a 502/504 is often a proxy failing to reach the origin",
          text=r"\b(502 Bad Gateway|504 Gateway Time-?out)\b"),
     _row("tcp.reset", 0.6, "the connection was reset", curl=(56,), text=r"Connection reset|ECONNRESET"),
-    _row("proxy.connect_refused", 0.4, "libcurl could not use the tunnel", curl=(56,), text=r"CONNECT|proxy|tunnel"),
+    _row("proxy.connect_refused", 0.4, "libcurl could not use the tunnel", curl=(56,), text=r"(?-i:CONNECT)|proxy|tunnel"),
+    # -- the same failures in other clients' words (explain reads what users paste) --------------
+    # Context that only a transcript carries: a certificate failure on a proxied connection.
+    _row("trust.interception", 0.4, "a certificate problem on a connection through a proxy: TLS-inspecting "
+         "proxies re-sign the traffic with their own CA", curl=_CERT_CURL, text=r"proxy|(?-i:CONNECT)"),
+    _row("trust.interception", 0.85, "the issuer is a known TLS-inspection product (proxy, firewall, antivirus, "
+         "debugging proxy)",
+         text=r"(issuer|\bCN ?=|\bO ?=)[^\n]*\b(Zscaler|Fortinet|FortiGate|Palo Alto Networks|Netskope|Blue ?Coat|"
+              r"mitmproxy|Charles Proxy|DO_NOT_TRUST_Fiddler|PortSwigger|Kaspersky|Avast|AVG Technologies|ESET|"
+              r"Bitdefender|Sophos|Cisco Umbrella|Forcepoint|McAfee Web Gateway|Check ?Point|Untangle|Lightspeed|"
+              r"Securly|GoGuardian|Menlo Security)\b"),
+    # "unable to verify the first certificate": the server sent its leaf alone and its issuer is
+    # nowhere; in the field that is a missing intermediate far more often than a foreign root.
+    _row("cert.incomplete_chain", 0.6, "only the leaf came, and its issuer is unknown: a missing intermediate",
+         verify=(V_UNVERIFIABLE_LEAF,)),
+    # Go (crypto/x509, crypto/tls, net/http)
+    _row("cert.untrusted_root", 0.4, "Go: the chain ends at a CA the client does not trust",
+         text=r"x509: certificate signed by unknown authority|x509: .*certificate is not trusted"),
+    _row("cert.incomplete_chain", 0.25, "Go: an unknown authority can also be a missing intermediate",
+         text=r"x509: certificate signed by unknown authority"),
+    _row("trust.interception", 0.2, "Go: unknown authority: perhaps a TLS-inspecting proxy or antivirus",
+         text=r"x509: certificate signed by unknown authority"),
+    _row("trust.store_mismatch", 0.15, "Go: unknown authority: perhaps the CA is in another trust store",
+         text=r"x509: certificate signed by unknown authority"),
+    _row("cert.expired", 0.8, "Go: the current time is after the certificate's notAfter",
+         text=r"certificate has expired or is not yet valid: current time \S+ is after"),
+    _row("cert.not_yet_valid", 0.8, "Go: the current time is before the certificate's notBefore",
+         text=r"certificate has expired or is not yet valid: current time \S+ is before"),
+    _row("cert.hostname_mismatch", 0.9, "Go: the certificate is for other names",
+         text=r"x509: certificate is valid for .*, not |x509: certificate relies on legacy Common Name field"),
+    _row("tls.not_tls", 0.9, "Go: the peer did not answer with TLS",
+         text=r"first record does not look like a TLS handshake|server gave HTTP response to HTTPS client"),
+    _row("proxy.unreachable", 0.85, "Go: could not connect to the proxy",
+         text=r"proxyconnect tcp: .*(connection refused|i/o timeout|connection reset|no route to host)"),
+    _row("proxy.unresolvable", 0.9, "Go: the proxy's name does not resolve", text=r"proxyconnect tcp: .*no such host"),
+    _row("tcp.timed_out", 0.65, "the TCP connection timed out",
+         text=r"dial tcp \S+: i/o timeout|SocketTimeoutException: connect timed out|ConnectTimeout(Error)?\b|"
+              r"Connection to \S+ timed out"),
+    _row("tls.protocol_mismatch", 0.85, "no TLS version acceptable to both",
+         text=r"no supported versions satisfy MinVersion and MaxVersion|server selected unsupported protocol version|"
+              r"No appropriate protocol|Client requested protocol \S+ is not enabled or supported|"
+              r"The server selected protocol version \S+ is not accepted"),
+    # Java (JSSE, PKIX)
+    _row("cert.untrusted_root", 0.4, "Java: no path from the chain to a root in the JVM's trust store",
+         text=r"PKIX path building failed|unable to find valid certification path|SunCertPathBuilderException"),
+    _row("trust.store_mismatch", 0.3, "Java trusts its own cacerts, not the OS store: a CA the OS trusts is often "
+         "missing there", text=r"PKIX path building failed|unable to find valid certification path"),
+    _row("cert.incomplete_chain", 0.2, "Java: no path can also be a missing intermediate",
+         text=r"PKIX path building failed|unable to find valid certification path"),
+    _row("trust.interception", 0.2, "Java: no path: perhaps a TLS-inspecting proxy or antivirus",
+         text=r"PKIX path building failed|unable to find valid certification path"),
+    _row("cert.expired", 0.7, "Java: a certificate has expired (or the local clock is ahead)",
+         text=r"CertificateExpiredException"),
+    _row("cert.not_yet_valid", 0.7, "Java: a certificate is not valid yet (or the local clock is behind)",
+         text=r"CertificateNotYetValidException"),
+    _row("cert.expired", 0.55, "Java: a certificate is outside its validity period", text=r"validity check failed"),
+    _row("clock.skewed", 0.3, "date errors are often the local clock, not the certificate",
+         text=r"CertificateExpiredException|CertificateNotYetValidException|validity check failed"),
+    _row("cert.hostname_mismatch", 0.9, "Java: the certificate is for other names",
+         text=r"No subject alternative (DNS )?names? matching|No name matching \S+ found|"
+              r"No subject alternative names present"),
+    _row("tls.abrupt_close", 0.75, "Java: the peer closed the connection mid-handshake",
+         text=r"Remote host (terminated the handshake|closed connection during handshake)"),
+    _row("tls.not_tls", 0.85, "Java: the peer did not answer with TLS",
+         text=r"Unsupported or unrecognized SSL message|plaintext connection\?"),
+    _row("cert.weak_signature", 0.8, "Java: a signature algorithm the JVM disables",
+         text=r"Algorithm constraints check failed on signature algorithm"),
+    _row("cert.weak_key", 0.8, "Java: a key size the JVM disables", text=r"Algorithm constraints check failed on keysize"),
+    _row("trust.bundle_missing", 0.85, "the configured trust store is empty, missing or unreadable",
+         text=r"trustAnchors parameter must be non-empty|failed to load system roots|no roots provided"),
+    # Node.js (its err.code is OpenSSL's X509_V_ERR_* name; explain maps those to numbers)
+    _row("cert.hostname_mismatch", 0.9, "Node: the certificate is for other names",
+         text=r"ERR_TLS_CERT_ALTNAME_INVALID|is not in the cert's altnames"),
+    _row("tls.abrupt_close", 0.8, "Node: the peer closed the socket mid-handshake",
+         text=r"socket disconnected before secure TLS connection was established"),
+    _row("tls.handshake_timeout", 0.85, "Node: the TLS handshake did not finish in time", text=r"ERR_TLS_HANDSHAKE_TIMEOUT"),
+    _row("tls.cipher_mismatch", 0.85, "no cipher suite or signature algorithm acceptable to both",
+         text=r"NO_CIPHERS_AVAILABLE|NO_SHARED_SIGNATURE_ALGORITHMS|no shared signature algorithms|"
+              r"NO_SUITABLE_SIGNATURE_ALGORITHM"),
+    _row("dns.name_not_resolved", 0.85, "the resolver has no address for the name",
+         text=r"lookup \S+( on \S+)?: no such host|ENOTFOUND|EAI_NONAME|UnknownHostException|"
+              r"Temporary failure in name resolution|No such host is known"),
+    # Windows (schannel, .NET)
+    _row("cert.untrusted_root", 0.45, "Windows: the chain ends at a root this machine does not trust",
+         text=r"SEC_E_UNTRUSTED_ROOT|CERT_E_UNTRUSTEDROOT|issued by an authority that is not trusted|"
+              r"terminated in a root certificate which is not trusted|RemoteCertificateChainErrors"),
+    _row("trust.interception", 0.25, "Windows: untrusted root: perhaps a TLS-inspecting proxy or antivirus",
+         text=r"SEC_E_UNTRUSTED_ROOT|CERT_E_UNTRUSTEDROOT|issued by an authority that is not trusted"),
+    _row("cert.expired", 0.7, "Windows: a certificate has expired (or the local clock is ahead)",
+         text=r"SEC_E_CERT_EXPIRED|CERT_E_EXPIRED"),
+    _row("cert.hostname_mismatch", 0.9, "Windows: the certificate is for other names",
+         text=r"SEC_E_WRONG_PRINCIPAL|CERT_E_CN_NO_MATCH|target principal name is incorrect|"
+              r"RemoteCertificateNameMismatch"),
+    _row("cert.revoked", 0.9, "the certificate is revoked", text=r"Certificate has been revoked|CRYPT_E_REVOKED"),
+    # Python: a CA file that holds no usable certificate
+    _row("trust.bundle_corrupt", 0.5, "the CA file could not be parsed as PEM certificates",
+         text=r"\[X509\] PEM lib|\[X509: PEM_LIB\]|NO_CERTIFICATE_OR_CRL_FOUND|no certificate or crl found"),
+    _row("proxy.unreachable", 0.95, "the client could not connect to its proxy",
+         text=r"Unable to connect to proxy|Cannot connect to proxy|ClientProxyConnectionError"),
 )
 
 

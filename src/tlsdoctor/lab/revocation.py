@@ -118,8 +118,10 @@ class CaServices:
             if method == "POST" and len(parts) == 2:
                 return 200, "application/ocsp-response", _answer_ocsp_request(ca, body)
             if method == "GET" and len(parts) >= 3:
+                # Everything after "/ocsp/NAME/" verbatim: base64 may itself hold "//".
+                encoded = path.split(f"/ocsp/{parts[1]}/", 1)[1]
                 try:
-                    request = base64.b64decode("/".join(parts[2:]), validate=False)
+                    request = base64.b64decode(encoded, validate=False)
                 except (binascii.Error, ValueError):
                     request = b""
                 return 200, "application/ocsp-response", _answer_ocsp_request(ca, request)
