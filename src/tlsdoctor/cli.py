@@ -42,8 +42,25 @@ def _parser() -> argparse.ArgumentParser:
     fmt.add_argument("--json", action="store_true")
     fmt.add_argument("--markdown", action="store_true", help="the table the README embeds")
 
-    demo = commands.add_parser("demo", help="start the lab and check every scenario with a real libcurl client")
+    diagnose = commands.add_parser("diagnose", help="name the root cause of a failing HTTPS connection")
+    diagnose.add_argument("url", nargs="?", help="the https:// URL to diagnose")
+    diagnose.add_argument("--batch", metavar="FILE", help="diagnose every URL in FILE (one a line; - for stdin)")
+    diagnose.add_argument("--proxy", metavar="URL", help="the proxy the client uses (default: https_proxy etc.)")
+    diagnose.add_argument("--ca-bundle", metavar="FILE", help="the CA file the client uses (default: certifi's)")
+    diagnose.add_argument("--extra-ca", metavar="FILE", action="append", default=[], help="another CA file to compare")
+    diagnose.add_argument("--max-tls", choices=["1.0", "1.1", "1.2", "1.3"], help="the newest TLS the client speaks")
+    diagnose.add_argument("--timeout", type=float, default=5.0, metavar="S", help="per-probe timeout (default 5)")
+    diagnose.add_argument("--json", action="store_true", help="tlsdoctor.diagnosis/1 (JSON Lines with --batch)")
+
+    explain = commands.add_parser("explain", help="rank root causes from an error text you already have")
+    explain.add_argument("file", nargs="?", default="-", help="a file with curl -v output, a traceback... (- = stdin)")
+    explain.add_argument("--json", action="store_true", help="tlsdoctor.explanation/1")
+
+    demo = commands.add_parser("demo", help="start the lab and diagnose every scenario; exit 0 if all are right")
     demo.add_argument("--only", nargs="+", metavar="ID")
+
+    check = commands.add_parser("check", help="start the lab and meet every scenario with a real libcurl client")
+    check.add_argument("--only", nargs="+", metavar="ID")
     return parser
 
 
@@ -102,7 +119,86 @@ def _catalogue(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _diagnose(args: argparse.Namespace) -> int:
+    from tlsdoctor.diagnose import DiagnoseError
+
+    if (args.url is None) == (args.batch is None):
+        raise UsageError("tlsdoctor diagnose: give one URL, or --batch FILE")
+    if not 0 < args.timeout <= 120:
+        raise UsageError("tlsdoctor diagnose: --timeout must be between 0 and 120 seconds")
+    options = {"proxy": args.proxy, "ca_bundle": args.ca_bundle, "extra_ca": args.extra_ca,
+               "max_tls": args.max_tls, "timeout": args.timeout, "deadline": 4 * args.timeout + 5}
+    try:
+        if args.batch is not None:
+            return _diagnose_batch(args, options)
+        from tlsdoctor.diagnose import diagnose
+        from tlsdoctor.render.diagnosis import diagnosis_json, print_diagnosis
+        from tlsdoctor.render.lab import make_console
+
+        result = diagnose(args.url, **options)
+    except DiagnoseError as exc:
+        raise UsageError(f"tlsdoctor diagnose: {exc}") from None
+    if args.json:
+        print(diagnosis_json(result))
+    else:
+        print_diagnosis(result, make_console())
+    return EXIT_OK if result.ok else EXIT_FAILED
+
+
+def _diagnose_batch(args: argparse.Namespace, options: dict) -> int:  # type: ignore[type-arg]
+    from tlsdoctor.batch import read_url_list, run_batch
+    from tlsdoctor.render.batch import print_batch
+
+    try:
+        urls = read_url_list(args.batch)
+    except (OSError, ValueError) as exc:
+        raise UsageError(f"tlsdoctor diagnose: cannot read --batch {args.batch}: {exc}") from None
+    results = run_batch(urls, options, json_lines=args.json)
+    if not args.json:
+        from tlsdoctor.render.lab import make_console
+
+        print_batch(results, make_console())
+    return EXIT_OK if all(r.ok for r in results) else EXIT_FAILED
+
+
+def _explain(args: argparse.Namespace) -> int:
+    from tlsdoctor.explain import explain
+    from tlsdoctor.render.explanation import explanation_json, print_explanation
+    from tlsdoctor.render.lab import make_console
+
+    limit = 4 * 1024 * 1024
+    try:
+        if args.file == "-":
+            data = sys.stdin.buffer.read(limit)
+        else:
+            with open(args.file, "rb") as handle:
+                data = handle.read(limit)
+    except OSError as exc:
+        raise UsageError(f"tlsdoctor explain: cannot read {args.file}: {exc.strerror or exc}") from None
+    explanation = explain(data.decode("utf-8", errors="replace"))
+    if args.json:
+        print(explanation_json(explanation))
+    else:
+        print_explanation(explanation, make_console())
+    return EXIT_OK
+
+
 def _demo(args: argparse.Namespace) -> int:
+    from tlsdoctor.demo import cases, run_cases
+    from tlsdoctor.lab.runner import running_lab
+    from tlsdoctor.render.demo import print_demo
+    from tlsdoctor.render.lab import make_console
+
+    started = time.perf_counter()
+    with running_lab(args.only) as lab:
+        startup = time.perf_counter() - started
+        results = asyncio.run(run_cases(cases(lab)))
+    elapsed = time.perf_counter() - started
+    print_demo(results, make_console(), startup_s=startup, elapsed_s=elapsed)
+    return EXIT_OK if all(r.matches for r in results) else EXIT_FAILED
+
+
+def _check(args: argparse.Namespace) -> int:
     from tlsdoctor.lab.check import check_all
     from tlsdoctor.lab.runner import running_lab
     from tlsdoctor.render.lab import check_table, make_console
@@ -113,7 +209,7 @@ def _demo(args: argparse.Namespace) -> int:
         startup = time.perf_counter() - started
         results = check_all(list(lab))
     elapsed = time.perf_counter() - started
-    check_table(results, console, title=f"tlsdoctor demo — lab started in {startup * 1000:.0f} ms")
+    check_table(results, console, title=f"tlsdoctor check — lab started in {startup * 1000:.0f} ms")
     ran = [r for r in results if r.result is not None]
     matched = sum(r.matches for r in ran)
     console.print(
@@ -124,4 +220,6 @@ def _demo(args: argparse.Namespace) -> int:
     return EXIT_OK if matched == len(ran) else EXIT_FAILED
 
 
-_COMMANDS = {"lab": _lab, "catalogue": _catalogue, "demo": _demo}
+_COMMANDS = {
+    "lab": _lab, "catalogue": _catalogue, "diagnose": _diagnose, "explain": _explain, "demo": _demo, "check": _check,
+}

@@ -1,0 +1,105 @@
+"""Everything the probes saw about one URL, in one frozen record the rules read.
+
+A field is None when its probe did not run (an earlier layer failed, or the deadline
+came first); rules must treat None as "not observed", never as "fine".
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes
+
+from tlsdoctor.observe.ca_file_lint import CaFileLint
+from tlsdoctor.observe.capabilities import CapabilityObservation
+from tlsdoctor.observe.curl import CurlResult
+from tlsdoctor.observe.first_answer import FirstAnswerObservation
+from tlsdoctor.observe.handshake import HandshakeObservation
+from tlsdoctor.observe.http import HttpObservation
+from tlsdoctor.observe.openssl_verify import OpenSslVerification
+from tlsdoctor.observe.revocation import RevocationObservation
+from tlsdoctor.observe.route import Resolution, Route, TcpConnect
+from tlsdoctor.observe.trust import PathValidation, TrustSource
+
+
+@dataclass(frozen=True)
+class ClientProfile:
+    """The client being diagnosed for: what it trusts and what it offers.
+
+    Diagnosis answers "why does *this* client fail", so the client's constraints are an
+    input: its CA file (default: certifi's, which most Python and many bundled apps use),
+    extra CAs, and a cap on its TLS version (old stacks stop at TLS 1.2).
+    """
+
+    ca_bundle: str | None = None
+    extra_ca: tuple[str, ...] = ()
+    max_tls: str | None = None
+
+
+@dataclass(frozen=True)
+class TrustObservation:
+    """The presented chain checked against every trust source, at the times that matter."""
+
+    sources: tuple[TrustSource, ...]
+    client_now: tuple[PathValidation, ...]  # each source, local time, with the host name
+    chain_only_now: tuple[PathValidation, ...]  # each source, local time, name not checked
+    chain_only_server_time: tuple[PathValidation, ...]  # each source at the server's Date (if known)
+    openssl_client: OpenSslVerification | None  # OpenSSL's verdict with the client's CA file, now
+    openssl_cleaned: OpenSslVerification | None  # ... with the CA file minus broken entries
+    with_fetched_issuer: PathValidation | None  # client source + the AIA-fetched issuer
+    lint: CaFileLint | None
+
+    def validation(self, source: str, kind: str = "client_now") -> PathValidation | None:
+        return next((v for v in getattr(self, kind) if v.source == source), None)
+
+
+@dataclass(frozen=True)
+class Observations:
+    route: Route
+    client: ClientProfile
+    local_time: datetime
+    resolution: Resolution | None = None
+    proxy_resolution: Resolution | None = None
+    tcp: tuple[TcpConnect, ...] = ()
+    first_answer: FirstAnswerObservation | None = None
+    handshake: HandshakeObservation | None = None
+    capabilities: CapabilityObservation | None = None
+    direct_handshake: HandshakeObservation | None = None  # proxy routes: the same origin, directly
+    http: HttpObservation | None = None
+    trust: TrustObservation | None = None
+    revocation: RevocationObservation | None = None
+    curl: CurlResult | None = None
+    connections: int = 0
+    notes: tuple[str, ...] = field(default=())
+
+    @property
+    def presented_chain(self) -> tuple[x509.Certificate, ...]:
+        return self.handshake.presented_chain if self.handshake else ()
+
+    @property
+    def server_time(self) -> datetime | None:
+        return self.http.http1.date if self.http else None
+
+
+def fingerprint(cert: x509.Certificate) -> str:
+    return cert.fingerprint(hashes.SHA256()).hex()
+
+
+def describe_cert(cert: x509.Certificate) -> dict[str, Any]:
+    """A certificate as evidence: who, by whom, when, for which names."""
+    try:
+        names = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+        san = [str(n.value) for n in names][:20]
+    except (x509.ExtensionNotFound, ValueError):
+        san = []
+    return {
+        "subject": cert.subject.rfc4514_string(),
+        "issuer": cert.issuer.rfc4514_string(),
+        "not_before": cert.not_valid_before_utc.isoformat(),
+        "not_after": cert.not_valid_after_utc.isoformat(),
+        "san": san,
+        "sha256": fingerprint(cert),
+    }

@@ -1,0 +1,142 @@
+"""A diagnosis for people (rich) and for programs (``tlsdoctor.diagnosis/1`` JSON)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from tlsdoctor.diagnose import Diagnosis
+from tlsdoctor.findings import Severity
+from tlsdoctor.observe.observations import Observations, describe_cert
+
+SCHEMA = "tlsdoctor.diagnosis/1"
+
+
+def diagnosis_document(d: Diagnosis) -> dict[str, Any]:
+    target = d.route.target
+    verdict = d.verdict
+    return {
+        "schema": SCHEMA,
+        "target": {"url": target.url, "host": target.host, "port": target.port, "proxy": d.route.proxy_url},
+        "verdict": {
+            "code": verdict.code,
+            "summary": verdict.summary,
+            "remedy": verdict.remedy,
+            "curl_code": verdict.curl_code,
+            "nel_type": verdict.nel_type,
+        },
+        "findings": [f.to_dict() for f in d.findings],
+        "observations": observations_document(d.observations),
+        "elapsed_ms": d.elapsed_ms,
+    }
+
+
+def diagnosis_json(d: Diagnosis, *, indent: int | None = None) -> str:
+    return json.dumps(diagnosis_document(d), indent=indent, default=str)
+
+
+def observations_document(obs: Observations) -> dict[str, Any]:
+    """The facts, as plain JSON: what a support engineer checks the verdict against."""
+    doc: dict[str, Any] = {
+        "local_time": obs.local_time.isoformat(),
+        "connections": obs.connections,
+        "client": {"ca_bundle": obs.client.ca_bundle, "extra_ca": list(obs.client.extra_ca),
+                   "max_tls": obs.client.max_tls},
+        "proxy_source": obs.route.proxy.source if obs.route.proxy else None,
+        "no_proxy_match": obs.route.bypassed_by,
+        "notes": list(obs.notes),
+    }
+    if obs.resolution:
+        doc["dns"] = {"addresses": list(obs.resolution.addresses), "error": obs.resolution.error,
+                      "ms": obs.resolution.elapsed_ms}
+    if obs.proxy_resolution:
+        doc["proxy_dns"] = {"addresses": list(obs.proxy_resolution.addresses), "error": obs.proxy_resolution.error}
+    if obs.tcp:
+        doc["tcp"] = [{"address": t.address, "outcome": t.outcome, "ms": t.elapsed_ms} for t in obs.tcp]
+    if obs.first_answer and obs.first_answer.answer:
+        a = obs.first_answer.answer
+        doc["first_answer"] = {"kind": a.kind.name.lower(), "text": a.text_preview,
+                               "alert": int(a.alert_description) if a.alert_description is not None else None}
+    hs = obs.handshake
+    if hs:
+        doc["tls"] = {"ok": hs.ok, "version": hs.version, "cipher": hs.cipher, "alpn": hs.alpn, "error": hs.error,
+                      "ocsp_stapled": hs.ocsp_staple is not None,
+                      "presented_chain": [describe_cert(c) for c in hs.presented_chain]}
+        if hs.route_error:
+            doc["route_error"] = {"stage": hs.route_error.stage, "message": hs.route_error.message}
+    if obs.capabilities:
+        c = obs.capabilities
+        doc["capabilities"] = {"versions_accepted": list(c.versions_accepted), "ciphers": dict(c.ciphers_negotiated),
+                               "default_client_ok": c.default_client_ok,
+                               "default_client_versions": list(c.default_client_versions)}
+    if obs.trust:
+        t = obs.trust
+        doc["trust"] = {
+            "sources": [{"name": s.name, "description": s.description, "path": s.path,
+                         "certificates": len(s.certificates), "error": s.error} for s in t.sources],
+            "validations": [{"source": v.source, "at": v.at.isoformat(), "name_checked": v.name_checked,
+                             "ok": v.ok, "error": v.error, "anchor": v.anchor}
+                            for v in (*t.client_now, *t.chain_only_now, *t.chain_only_server_time)],
+            "openssl": ({"ok": t.openssl_client.ok, "verify_code": t.openssl_client.verify_code,
+                         "message": t.openssl_client.message} if t.openssl_client else None),
+            "ca_file_problems": [{"index": p.index, "line": p.line, "problem": p.problem, "detail": p.detail}
+                                 for p in (t.lint.problems if t.lint else ())],
+        }
+    if obs.http:
+        h = obs.http
+        doc["http"] = {"http1": {"status": h.http1.status, "date": h.http1.date.isoformat() if h.http1.date else None,
+                                 "error": h.http1.error},
+                       "h2": ({"status": h.h2.status, "error": h.h2.error} if h.h2 else None)}
+        if h.http1.date:
+            doc["clock"] = {"local_time": obs.local_time.isoformat(), "server_date": h.http1.date.isoformat(),
+                            "offset_s": int((obs.local_time - h.http1.date).total_seconds())}
+    if obs.revocation:
+        r = obs.revocation
+        doc["revocation"] = {
+            "must_staple": r.must_staple, "ocsp_url": r.ocsp_url, "crl_url": r.crl_url,
+            "staple": r.staple.status if r.staple else None,
+            "responder": (r.responder.status or r.responder.error) if r.responder else None,
+            "crl_listed": r.crl.listed if r.crl else None,
+        }
+    if obs.curl:
+        doc["libcurl"] = {"curl_code": obs.curl.curl_code, "error": obs.curl.error,
+                          "verify_result": obs.curl.verify_result, "http_status": obs.curl.http_status,
+                          "http_version": obs.curl.http_version}
+    return doc
+
+
+_MARK = {Severity.ERROR: "[red]✗[/]", Severity.WARNING: "[yellow]![/]", Severity.INFO: "[green]✓[/]"}
+
+
+def print_diagnosis(d: Diagnosis, console: Console) -> None:
+    v = d.verdict
+    target = d.route.target
+    via = f" via {d.route.proxy_url}" if d.route.proxy else ""
+    console.print(f"{_MARK[v.severity]} [bold]{escape(target.url)}[/]{escape(via)}: [bold]{v.code}[/]")
+    console.print(f"  {escape(v.summary)}")
+    if v.remedy:
+        console.print(f"  [bold]Fix:[/] {escape(v.remedy)}")
+    if v.evidence:
+        table = Table(show_header=False, box=None, padding=(0, 1, 0, 4))
+        for key, value in list(v.evidence.items())[:12]:
+            table.add_row(f"[dim]{escape(key)}[/]", escape(_short(value)))
+        console.print(table)
+    curl = d.observations.curl
+    said = f"curl {curl.curl_code}" + (f" ({escape(curl.error)})" if curl and curl.error else "") if curl else "not run"
+    console.print(f"  [dim]libcurl says:[/] {said} · [dim]expected for this cause:[/] curl {v.curl_code} · "
+                  f"[dim]NEL:[/] {v.nel_type} · [dim]confidence[/] {v.confidence:.2f}")
+    others = [f for f in d.findings if f is not v]
+    if others:
+        console.print("  [dim]Also:[/]")
+        for f in others[:10]:
+            console.print(f"    {_MARK[f.severity]} {f.code} ({f.confidence:.2f}): {escape(f.summary)}")
+    console.print(f"  [dim]{d.observations.connections} connections, {d.elapsed_ms:.0f} ms[/]")
+
+
+def _short(value: object, limit: int = 140) -> str:
+    text = value if isinstance(value, str) else json.dumps(value, default=str)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
