@@ -92,10 +92,17 @@ def test_readme_catalogue_is_generated_from_the_code() -> None:
     assert embedded == catalogue_markdown(CATALOGUE), "run: tlsdoctor catalogue --markdown, paste into README"
 
 
-def test_demo_checks_every_scenario_with_libcurl() -> None:
-    done = tlsdoctor("demo", timeout=120)
+def test_check_meets_every_scenario_with_libcurl() -> None:
+    done = tlsdoctor("check", timeout=120)
     assert done.returncode == 0, done.stdout[-2000:]
     assert re.search(r"(\d+) of \1 scenarios failed or worked exactly as the catalogue says", done.stdout)
+
+
+def test_demo_diagnoses_every_scenario_right() -> None:
+    done = tlsdoctor("demo", timeout=180)
+    assert done.returncode == 0, done.stdout[-3000:]
+    match = re.search(r"(\d+) of \1 diagnosed right", done.stdout)
+    assert match and int(match.group(1)) == len(CATALOGUE) + 2  # + the two extra interception variants
 
 
 def test_ci_runs_the_readme_test_command() -> None:
