@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 
 from tlsdoctor.clock import ShiftedClock
 from tlsdoctor.demo import DemoResult, cases, options_for, run_cases
-from tlsdoctor.diagnose import DiagnoseError, diagnose
+from tlsdoctor.diagnosis import DiagnoseError, diagnose
 from tlsdoctor.findings import FINDING_CODES, Severity
 from tlsdoctor.lab import Lab
 from tlsdoctor.render.diagnosis import diagnosis_document
@@ -225,3 +225,12 @@ def test_random_urls_are_parsed_or_refused_cleanly(url: str) -> None:
     except TargetError:
         return
     assert 0 < target.port < 65536 and target.url.startswith("https://") and "?" not in target.url
+
+
+def test_package_level_api_survives_submodule_imports(tls_lab: Lab) -> None:
+    import tlsdoctor
+    import tlsdoctor.diagnosis  # noqa: F401 - importing the module must not shadow the function
+
+    entry = tls_lab["tcp-refused"]
+    assert tlsdoctor.diagnose(entry.url, timeout=1, libcurl=False).verdict.code == "tcp.refused"
+    assert asyncio.run(tlsdoctor.diagnose_async(entry.url, timeout=1, libcurl=False)).verdict.code == "tcp.refused"

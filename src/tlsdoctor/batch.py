@@ -7,7 +7,7 @@ import sys
 from dataclasses import dataclass
 from typing import Any
 
-from tlsdoctor.diagnose import Diagnosis, DiagnoseError, diagnose_async
+from tlsdoctor.diagnosis import Diagnosis, DiagnoseError, diagnose_async
 
 MAX_URLS = 10_000
 CONCURRENCY = 8

@@ -120,7 +120,7 @@ def _catalogue(args: argparse.Namespace) -> int:
 
 
 def _diagnose(args: argparse.Namespace) -> int:
-    from tlsdoctor.diagnose import DiagnoseError
+    from tlsdoctor.diagnosis import DiagnoseError
 
     if (args.url is None) == (args.batch is None):
         raise UsageError("tlsdoctor diagnose: give one URL, or --batch FILE")
@@ -131,7 +131,7 @@ def _diagnose(args: argparse.Namespace) -> int:
     try:
         if args.batch is not None:
             return _diagnose_batch(args, options)
-        from tlsdoctor.diagnose import diagnose
+        from tlsdoctor.diagnosis import diagnose
         from tlsdoctor.render.diagnosis import diagnosis_json, print_diagnosis
         from tlsdoctor.render.lab import make_console
 

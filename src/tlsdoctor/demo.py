@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from tlsdoctor.clock import ShiftedClock
-from tlsdoctor.diagnose import Diagnosis, diagnose_async
+from tlsdoctor.diagnosis import Diagnosis, diagnose_async
 from tlsdoctor.lab.runner import Lab, LabScenario
 
 

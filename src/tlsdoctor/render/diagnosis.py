@@ -9,7 +9,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from tlsdoctor.diagnose import Diagnosis
+from tlsdoctor.diagnosis import Diagnosis
 from tlsdoctor.findings import Severity
 from tlsdoctor.observe.observations import Observations, describe_cert
 
