@@ -86,6 +86,11 @@ def _lab(args: argparse.Namespace) -> int:
         raise UsageError("tlsdoctor lab: --duration must be positive")
 
     async def serve() -> None:
+        # Handlers first: a script may send SIGINT the moment it has read the JSON line.
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
         lab = Lab(args.only)
         await lab.start()
         try:
@@ -93,10 +98,6 @@ def _lab(args: argparse.Namespace) -> int:
                 print(lab_json(lab), flush=True)
             else:
                 lab_table(lab, make_console())
-            stop = asyncio.Event()
-            loop = asyncio.get_running_loop()
-            for sig in (signal.SIGINT, signal.SIGTERM):
-                loop.add_signal_handler(sig, stop.set)
             try:
                 await asyncio.wait_for(stop.wait(), args.duration)
             except asyncio.TimeoutError:

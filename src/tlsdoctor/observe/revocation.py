@@ -12,6 +12,8 @@ one fetch is the evidence that separates "incomplete chain" from "untrusted root
 
 from __future__ import annotations
 
+import functools
+import ssl
 import time
 from dataclasses import dataclass
 from datetime import datetime
@@ -124,7 +126,8 @@ async def probe_revocation(
     issuer = next((c for c in presented_chain[1:] if issued_by(leaf, c)), None)
     fetches = 0
     issuer_fetch = None
-    async with httpx.AsyncClient(timeout=timeout, trust_env=False, follow_redirects=False) as client:
+    async with httpx.AsyncClient(timeout=timeout, trust_env=False, follow_redirects=False,
+                                 verify=_tls_context()) as client:
         if issuer is None and ca_issuers_url and fetch_responders:
             issuer_fetch = await _fetch_issuer(client, ca_issuers_url, leaf)
             fetches += 1
@@ -144,6 +147,13 @@ async def probe_revocation(
         staple=staple_answer, responder=responder, crl=crl, issuer_fetch=issuer_fetch, fetches=fetches,
         elapsed_ms=round((time.perf_counter() - started) * 1000, 1),
     )
+
+
+@functools.lru_cache(maxsize=1)
+def _tls_context() -> ssl.SSLContext:
+    """One verifying context for the whole process: loading the CA store costs ~25 ms, and
+    OCSP/CRL/caIssuers URLs are almost always plain http anyway."""
+    return ssl.create_default_context()
 
 
 async def _get(client: httpx.AsyncClient, url: str, **kwargs: object) -> bytes:
