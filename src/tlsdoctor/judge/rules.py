@@ -77,11 +77,38 @@ def judge(obs: Observations) -> tuple[list[Finding], Finding]:
     found: list[Finding] = []
     for entry in RULES:
         found.extend(entry.check(obs))
+    if not any(f.severity is E for f in found):
+        found.extend(unexplained_failure(obs))
     ok = finding("ok", I, 1.0, "The request works: TLS and HTTP succeed with this client's trust.",
                  **_ok_evidence(obs))
     verdict = choose_verdict(found, ok)
     rest = [f for f in ordered(found) if f is not verdict]
     return [verdict, *rest], verdict
+
+
+def unexplained_failure(obs: Observations) -> Iterator[Finding]:
+    """The safety net: something failed and no rule could say why. Never let that read "ok".
+
+    The best reading of libcurl's own error (the one table) becomes the verdict, with a
+    confidence that says how little we know.
+    """
+    hs, curl = obs.handshake, obs.curl
+    failed_handshake = hs is not None and not hs.ok
+    failed_curl = curl is not None and curl.curl_code != 0
+    if not (failed_handshake or failed_curl):
+        return
+    text = " ".join(t for t in (curl.error if curl else None, hs.error if hs else None) if t)
+    signal = Signal(curl_code=curl.curl_code if failed_curl else None,  # type: ignore[union-attr]
+                    verify_result=curl.verify_result if failed_curl and curl.curl_code == 60 else None,  # type: ignore[union-attr]
+                    text=text)
+    candidates = classify(signal)
+    code = candidates[0].code if candidates else "tls.handshake_alert"
+    yield finding(code, E, min(0.35, candidates[0].likelihood if candidates else 0.2),
+                  f"The connection fails ({text or 'no error text'}), and no probe could pin down why; this is the "
+                  "most likely reading of that error.", "Run `tlsdoctor explain` on the error for the other "
+                  "candidates, and collect `curl -v` output from the affected machine.",
+                  libcurl_code=curl.curl_code if curl else None, error=text,
+                  candidates=[c.code for c in candidates[:4]])
 
 
 def _ok_evidence(obs: Observations) -> dict[str, object]:
