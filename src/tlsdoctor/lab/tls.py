@@ -18,15 +18,10 @@ from typing import Callable
 from OpenSSL import SSL
 
 from tlsdoctor.lab.pki import IssuedCert
+from tlsdoctor.openssl_policy import apply_protocol_policy
 
 _CHUNK = 64 * 1024
 
-_VERSIONS = {
-    "1.0": SSL.TLS1_VERSION,
-    "1.1": SSL.TLS1_1_VERSION,
-    "1.2": SSL.TLS1_2_VERSION,
-    "1.3": SSL.TLS1_3_VERSION,
-}
 
 
 @dataclass(frozen=True)
@@ -45,14 +40,11 @@ class TlsServerConfig:
 
     def build_context(self) -> SSL.Context:
         ctx = SSL.Context(SSL.TLS_METHOD)
-        ctx.set_min_proto_version(_VERSIONS[self.min_version])
-        ctx.set_max_proto_version(_VERSIONS[self.max_version])
-        ciphers = self.cipher_list or "DEFAULT"
-        if self.security_level is not None:
-            ciphers += f":@SECLEVEL={self.security_level}"
-        ctx.set_cipher_list(ciphers.encode())
-        if self.tls13_ciphersuites:
-            ctx.set_tls13_ciphersuites(self.tls13_ciphersuites.encode())
+        apply_protocol_policy(
+            ctx, min_version=self.min_version, max_version=self.max_version,
+            cipher_list=self.cipher_list or "DEFAULT", tls13_ciphersuites=self.tls13_ciphersuites,
+            security_level=self.security_level,
+        )
         # Tickets would let benchmark clients resume; the lab measures full handshakes.
         ctx.set_options(SSL.OP_NO_TICKET)
         ctx.set_session_cache_mode(SSL.SESS_CACHE_OFF)

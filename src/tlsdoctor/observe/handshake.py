@@ -29,6 +29,7 @@ from OpenSSL import SSL
 
 from tlsdoctor.observe.first_answer import DEFAULT_ALPN, RouteFailure, close_stream
 from tlsdoctor.observe.route import ConnectAnswer, Route, RouteError, open_stream
+from tlsdoctor.openssl_policy import TLS_VERSIONS, apply_protocol_policy
 from tlsdoctor.wire import FirstAnswer, find_plaintext_alert, parse_first_answer
 
 MAX_HANDSHAKE_BYTES = 2 * 1024 * 1024
@@ -38,12 +39,7 @@ _TAP_BYTES = 64 * 1024  # the server's first bytes, kept to read alerts OpenSSL 
 _CHUNK = 64 * 1024
 _FLUSH_TIMEOUT = 1.0
 
-VERSIONS: dict[str, int] = {
-    "1.0": SSL.TLS1_VERSION,
-    "1.1": SSL.TLS1_1_VERSION,
-    "1.2": SSL.TLS1_2_VERSION,
-    "1.3": SSL.TLS1_3_VERSION,
-}
+VERSIONS = TLS_VERSIONS  # the names a ClientOffer accepts
 
 # OpenSSL names a received fatal alert in its reason string, as "<prefix> [alert ]<words>"
 # (reason code 1000 + the alert number, SSL_AD_REASON_OFFSET). The prefix changed over
@@ -117,17 +113,10 @@ class ClientOffer:
         # Verification OFF on purpose: we observe the presented chain, rules judge it.
         ctx.set_verify(SSL.VERIFY_NONE)
         try:
-            if self.min_version:
-                ctx.set_min_proto_version(VERSIONS[self.min_version])
-            if self.max_version:
-                ctx.set_max_proto_version(VERSIONS[self.max_version])
-            if self.cipher_list or self.security_level is not None:
-                ciphers = self.cipher_list or "DEFAULT"
-                if self.security_level is not None:
-                    ciphers += f":@SECLEVEL={self.security_level}"
-                ctx.set_cipher_list(ciphers.encode())
-            if self.tls13_ciphersuites:
-                ctx.set_tls13_ciphersuites(self.tls13_ciphersuites.encode())
+            apply_protocol_policy(
+                ctx, min_version=self.min_version, max_version=self.max_version, cipher_list=self.cipher_list,
+                tls13_ciphersuites=self.tls13_ciphersuites, security_level=self.security_level,
+            )
         except KeyError as exc:
             raise ValueError(f"unknown TLS version {exc.args[0]!r}; known: {', '.join(VERSIONS)}") from None
         except SSL.Error as exc:
