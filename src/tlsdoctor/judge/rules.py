@@ -233,8 +233,8 @@ def handshake(obs: Observations) -> Iterator[Finding]:
     if alert is not None:
         name = _alert_name(alert)
         fatal_close = int(alert) == AlertDescription.CLOSE_NOTIFY
-        summary = (f"The server answered the ClientHello with a fatal close_notify alert and closed: "
-                   f"it refuses this client before any negotiation." if fatal_close else
+        summary = ("The server answered the ClientHello with a fatal close_notify alert and closed: "
+                   "it refuses this client before any negotiation." if fatal_close else
                    f"The server aborted the handshake with a fatal '{name}' alert.")
         yield finding("tls.handshake_alert", E, 0.85 if caps and not caps.versions_accepted else 0.7, summary,
                       "Read the server's TLS error log for this alert; it refuses something in the ClientHello "

@@ -133,7 +133,7 @@ def page(code: str) -> str:
         "",
         f"**{entry.summary[0].upper() + entry.summary[1:]}.**",
         "",
-        f"| libcurl code | NEL type | rank among root causes |",
+        "| libcurl code | NEL type | rank among root causes |",
         "|---|---|---|",
         f"| {entry.curl} | `{entry.nel_type}` | {RANK[code]} |",
         "",
