@@ -99,3 +99,19 @@ def test_injectable_clock_judges_the_served_certificate(tls_lab: Lab) -> None:
 def test_faketime_spec_is_exact_seconds() -> None:
     assert faketime_spec(timedelta(days=3)) == "+259200s"
     assert faketime_spec(timedelta(hours=-2)) == "-7200s"
+
+
+@pytest.mark.faketime
+@needs_faketime
+def test_tlsdoctor_diagnose_under_faketime_names_the_clock(tls_lab: Lab) -> None:
+    """The real thing: the whole diagnose command runs with its clock 3 days ahead."""
+    entry = tls_lab["clock-skew"]
+    argv = entry.command([sys.executable, "-m", "tlsdoctor", "diagnose", entry.url, "--ca-bundle",
+                          str(entry.ca_file), "--json", "--timeout", "3"])
+    env = {**entry.client_env(), "SSL_CERT_FILE": str(entry.ca_file), "SSL_CERT_DIR": ""}
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=90, env=env, check=False)
+    assert done.returncode == 1, done.stderr
+    document = json.loads(done.stdout)
+    assert document["verdict"]["code"] == "clock.skewed"
+    clock = next(f for f in document["findings"] if f["code"] == "clock.skewed")
+    assert 3 * 86400 - 300 <= clock["evidence"]["offset_s"] <= 3 * 86400 + 300
