@@ -26,8 +26,8 @@ from tlsdoctor.render.explanation import EXPLANATION_SCHEMA, explanation_documen
 
 CURL_VERBOSE_BEHIND_INTERCEPTING_PROXY = """\
 * Uses proxy env variable https_proxy == 'http://alice:s3cr3t-pw@proxy.corp.example:3128'
-*   Trying 10.20.0.5:3128...
-* Connected to proxy.corp.example (10.20.0.5) port 3128
+*   Trying 192.0.2.5:3128...
+* Connected to proxy.corp.example (192.0.2.5) port 3128
 * CONNECT tunnel: HTTP/1.1 negotiated
 * allocate connect buffer
 * Proxy auth using Basic with user 'alice'
@@ -266,7 +266,7 @@ def test_407_to_connect_means_the_proxy_wants_credentials(line: str) -> None:
 
 def test_curl_verbose_407_is_read_from_the_exchange() -> None:
     transcript = (
-        "*   Trying 10.0.0.8:8080...\n* Connected to 10.0.0.8 (10.0.0.8) port 8080\n"
+        "*   Trying 198.51.100.8:8080...\n* Connected to 198.51.100.8 (198.51.100.8) port 8080\n"
         "* Establish HTTP proxy tunnel to example.com:443\n> CONNECT example.com:443 HTTP/1.1\n"
         "> Host: example.com:443\n>\n< HTTP/1.1 407 Proxy Authentication Required\n"
         '< Proxy-Authenticate: Negotiate\n< Proxy-Authenticate: Basic realm="corp"\n<\n'
