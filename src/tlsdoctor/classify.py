@@ -153,7 +153,9 @@ SIGNAL_TABLE: tuple[Row, ...] = (
               r"SSL_ERROR_SYSCALL|Connection closed abruptly|handshake.*EOF"),
     _row("tls.abrupt_close", 0.7, "the peer reset the connection during the handshake",
          curl=_TLS_CURL, text=r"Connection reset by peer|Recv failure|ECONNRESET"),
-    _row("tls.abrupt_close", 0.5, "the connection was reset mid-handshake",
+    # A reset *after* TCP connected is mostly a middlebox killing the handshake (a reset
+    # before TLS usually shows as a refused connection instead), hence above tcp.reset.
+    _row("tls.abrupt_close", 0.55, "the connection was reset mid-handshake",
          text=r"Connection reset by peer|ConnectionResetError|Errno 104|ECONNRESET"),
     _row("trust.bundle_corrupt", 0.7, "OpenSSL rejected a certificate's extensions while loading the CA file "
          "(X509 V3 routines: invalid certificate)",
@@ -161,6 +163,8 @@ SIGNAL_TABLE: tuple[Row, ...] = (
     _row("tls.handshake_alert", 0.4, "a TLS connect error libcurl could not name better", curl=_TLS_CURL),
     _row("tls.handshake_timeout", 0.5, "TCP connected but the TLS handshake stalled",
          curl=(28,), text=r"SSL|TLS|handshake"),
+    _row("tls.handshake_timeout", 0.9, "TCP was connected when the handshake timed out (tlsdoctor's client "
+         "adds this from libcurl's timings)", curl=(28,), text=r"TCP connected; the TLS handshake timed out"),
     _row("tls.handshake_timeout", 0.45, "libcurl's connect timeout also covers a stalled TLS handshake",
          curl=(28,), text=r"Connection timed out after"),
     # -- certificates ------------------------------------------------------------------------

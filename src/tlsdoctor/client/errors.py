@@ -1,0 +1,35 @@
+"""The one exception a failed request raises, named through the one classification table."""
+
+from __future__ import annotations
+
+from tlsdoctor.classify import Signal, classify
+from tlsdoctor.findings import finding_code
+
+
+class TransportError(Exception):
+    """The request never got an HTTP answer. ``code`` is a finding code (shared/spec/findings.md)."""
+
+    def __init__(self, message: str, *, code: str, stack: str, curl_code: int | None = None,
+                 debug: str = "", may_have_reached_server: bool = False) -> None:
+        super().__init__(message)
+        self.message = message
+        self.code = code
+        self.stack = stack
+        self.curl_code = curl_code if curl_code is not None else finding_code(code).curl_code
+        self.nel_type = finding_code(code).nel_type
+        self.debug = debug  # the stack's redacted debug text, for reports
+        self.may_have_reached_server = may_have_reached_server
+
+    def __str__(self) -> str:
+        return f"{self.code} (curl {self.curl_code}) on {self.stack}: {self.message}"
+
+
+def transport_error(message: str, *, stack: str, curl_code: int | None = None, verify_result: int | None = None,
+                    errno: str | None = None, connect_status: int | None = None, debug: str = "",
+                    may_have_reached_server: bool = False) -> TransportError:
+    """Build the exception, naming its code with :func:`tlsdoctor.classify.classify` (no second table)."""
+    candidates = classify(Signal(curl_code=curl_code, verify_result=verify_result, errno=errno,
+                                 connect_status=connect_status, text=message))
+    code = candidates[0].code if candidates else "tls.handshake_alert"
+    return TransportError(message, code=code, stack=stack, curl_code=curl_code, debug=debug,
+                          may_have_reached_server=may_have_reached_server)

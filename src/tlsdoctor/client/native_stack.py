@@ -1,0 +1,81 @@
+"""The platform stack: httpx with a truststore context, i.e. the OS's own certificate trust.
+
+It stands for what the app used before libcurl: the OS trust store (plus the app's CA
+file, so both stacks accept the app's own private CAs), HTTP/1.1. Because its trust
+source differs from the curl stack's, a certificate failure on one is worth retrying on
+the other.
+"""
+
+from __future__ import annotations
+
+import errno as errno_module
+import re
+import ssl
+import time
+from pathlib import Path
+
+import httpx
+import truststore
+
+from tlsdoctor.client.errors import TransportError, transport_error
+from tlsdoctor.client.stack import Request, Response
+
+
+class NativeStack:
+    name = "native"
+
+    def __init__(self, *, ca_bundle: str | Path | None = None, proxy: str | None = None,
+                 http2: bool = False, connect_timeout: float = 10.0) -> None:
+        context = truststore.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        if ca_bundle:
+            context.load_verify_locations(cafile=str(ca_bundle))
+        self.trust_source = "OS store" + (f" + {ca_bundle}" if ca_bundle else "")
+        self._client = httpx.Client(verify=context, http2=http2, proxy=proxy, follow_redirects=True,
+                                    timeout=httpx.Timeout(30.0, connect=connect_timeout))
+
+    def send(self, request: Request) -> Response:
+        started = time.perf_counter()
+        try:
+            reply = self._client.request(request.method, request.url, headers=dict(request.headers),
+                                         content=request.body, timeout=request.timeout)
+        except httpx.HTTPError as exc:
+            raise _translate(exc) from None
+        total = round((time.perf_counter() - started) * 1000, 2)
+        return Response(
+            status=reply.status_code,
+            headers=tuple((k.lower(), v) for k, v in reply.headers.multi_items()),
+            body=reply.content,
+            url=str(reply.url),
+            stack=self.name,
+            http_version="2" if reply.http_version == "HTTP/2" else reply.http_version.removeprefix("HTTP/"),
+            timings_ms={"total": total},
+        )
+
+    def close(self) -> None:
+        self._client.close()
+
+
+def _translate(exc: httpx.HTTPError) -> TransportError:
+    """httpx's exception → the client's one, through the classification table."""
+    verify_result = None
+    errno_name = None
+    cause: BaseException | None = exc
+    texts = [str(exc)]
+    for _ in range(8):  # walk the cause chain (bounded) for the ssl/OS error underneath
+        cause = cause.__cause__ or cause.__context__ if cause else None
+        if cause is None:
+            break
+        texts.append(str(cause))
+        if isinstance(cause, ssl.SSLCertVerificationError):
+            verify_result = cause.verify_code
+        if isinstance(cause, OSError) and cause.errno is not None:
+            errno_name = errno_module.errorcode.get(cause.errno)
+    message = " | ".join(dict.fromkeys(t for t in texts if t))
+    connect_status = None
+    if isinstance(exc, httpx.ProxyError):
+        status = re.search(r"\b([1-5]\d\d)\b", message)
+        connect_status = int(status.group(1)) if status else None
+        message = f"proxy: {message}"
+    sent = isinstance(exc, (httpx.ReadTimeout, httpx.ReadError, httpx.RemoteProtocolError, httpx.WriteError))
+    return transport_error(message or type(exc).__name__, stack="native", verify_result=verify_result,
+                           errno=errno_name, connect_status=connect_status, may_have_reached_server=sent)

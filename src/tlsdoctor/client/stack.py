@@ -1,0 +1,58 @@
+"""The stack interface: what the client needs from an HTTP implementation, and nothing more.
+
+Like httpx's transports, a stack is a small object with two verbs, ``send`` and
+``close``; pools, HTTP/2 and proxies hide behind it. The fallback logic talks only to this
+interface, so a third stack (say, one on the platform's own HTTP API) is one class away.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Mapping, Protocol
+
+
+@dataclass(frozen=True)
+class Request:
+    method: str
+    url: str
+    headers: Mapping[str, str] = field(default_factory=dict)
+    body: bytes | None = None
+    timeout: float = 30.0
+
+    @property
+    def idempotent(self) -> bool:
+        """RFC 9110 §9.2.2: safe to send twice."""
+        return self.method.upper() in ("GET", "HEAD", "OPTIONS", "TRACE", "PUT", "DELETE")
+
+
+@dataclass(frozen=True)
+class Response:
+    """An HTTP answer. An error status is a response, not an exception: its body is readable."""
+
+    status: int
+    headers: tuple[tuple[str, str], ...]
+    body: bytes
+    url: str  # the final URL, after redirects
+    stack: str  # which stack answered
+    http_version: str  # "1.1", "2"
+    timings_ms: Mapping[str, float] = field(default_factory=dict)
+
+    def header(self, name: str) -> str | None:
+        wanted = name.lower()
+        return next((v for k, v in self.headers if k.lower() == wanted), None)
+
+    @property
+    def text(self) -> str:
+        return self.body.decode("utf-8", errors="replace")
+
+
+class Stack(Protocol):
+    """An HTTP implementation the client can send through."""
+
+    name: str
+    trust_source: str  # what it verifies certificates against: fallback needs to know if two differ
+
+    def send(self, request: Request) -> Response:
+        """Send; raise :class:`~tlsdoctor.client.errors.TransportError` for transport failures."""
+
+    def close(self) -> None: ...
