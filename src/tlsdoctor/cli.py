@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import signal
 import sys
 import time
@@ -58,6 +59,14 @@ def _parser() -> argparse.ArgumentParser:
 
     demo = commands.add_parser("demo", help="start the lab and diagnose every scenario; exit 0 if all are right")
     demo.add_argument("--only", nargs="+", metavar="ID")
+
+    get = commands.add_parser("get", help="make a request as tlsdoctor.client would, showing stack and fallback")
+    get.add_argument("url")
+    get.add_argument("--stack", choices=["auto", "curl", "native"], default="auto")
+    get.add_argument("--ca-bundle", metavar="FILE", help="the app's CA file (default: certifi's)")
+    get.add_argument("--proxy", metavar="URL")
+    get.add_argument("--verbose", "-v", action="store_true", help="show the decision trail and headers")
+    get.add_argument("--timeout", type=float, default=30.0, metavar="S")
 
     check = commands.add_parser("check", help="start the lab and meet every scenario with a real libcurl client")
     check.add_argument("--only", nargs="+", metavar="ID")
@@ -199,6 +208,34 @@ def _demo(args: argparse.Namespace) -> int:
     return EXIT_OK if all(r.matches for r in results) else EXIT_FAILED
 
 
+def _get(args: argparse.Namespace) -> int:
+    from tlsdoctor.client.client import Client
+    from tlsdoctor.client.errors import TransportError
+    from tlsdoctor.render.client import TrailPrinter
+
+    if args.ca_bundle and not os.path.isfile(args.ca_bundle):
+        raise UsageError(f"tlsdoctor get: cannot read CA file {args.ca_bundle}")
+    if not args.url.lower().startswith(("https://", "http://")):
+        raise UsageError(f"tlsdoctor get: not an http(s) URL: {args.url!r}")
+    trail = TrailPrinter(sys.stderr, verbose=args.verbose)
+    try:
+        client = Client(stack=args.stack, ca_bundle=args.ca_bundle, proxy=args.proxy, listener=trail,
+                        validate_every=0, timeout=args.timeout)
+    except (ValueError, OSError) as exc:
+        raise UsageError(f"tlsdoctor get: {exc}") from None
+    with client:
+        trail.decision(*client.choose_stack())
+        try:
+            response = client.get(args.url)
+        except TransportError as exc:
+            trail.failed(exc)
+            return EXIT_FAILED
+    trail.done(response)
+    sys.stdout.buffer.write(response.body)
+    sys.stdout.flush()
+    return EXIT_OK if response.status < 400 else EXIT_FAILED
+
+
 def _check(args: argparse.Namespace) -> int:
     from tlsdoctor.lab.check import check_all
     from tlsdoctor.lab.runner import running_lab
@@ -223,4 +260,5 @@ def _check(args: argparse.Namespace) -> int:
 
 _COMMANDS = {
     "lab": _lab, "catalogue": _catalogue, "diagnose": _diagnose, "explain": _explain, "demo": _demo, "check": _check,
+    "get": _get,
 }

@@ -1,0 +1,293 @@
+"""The client: one request API over two stacks, with fallback, rollout, validation and reports.
+
+    from tlsdoctor.client import Client
+
+    with Client(state_dir=app_dirs.state, ca_bundle="ca-bundle.crt", rollout=rollout,
+                reporter=reporter) as client:
+        response = client.get("https://api.example.com/v1/items")
+
+A request goes to the stack the rollout picked (or the one named), unless that stack is
+marked broken for the origin. A transport failure is looked up in the fallback policy
+(:mod:`.policy`); a fallback that succeeds marks the failed stack broken for that origin
+(:mod:`.broken`), so the next request goes straight to the working stack: one extra
+connection attempt on the first request, none after. Every failure, fallback, sampled
+success and shadow validation becomes a ``tlsdoctor.report/1`` event; reports and
+listeners can never block or fail a request.
+"""
+
+from __future__ import annotations
+
+import platform
+import random
+import threading
+import time
+import urllib.parse
+from pathlib import Path
+from typing import Any, Callable, Mapping, Protocol
+
+import pycurl
+
+from tlsdoctor import __version__
+from tlsdoctor.client.broken import BrokenOrigins
+from tlsdoctor.client.errors import TransportError
+from tlsdoctor.client.events import EventListener, phase_events
+from tlsdoctor.client.policy import Action, decide
+from tlsdoctor.client.stack import Request, Response, Stack
+from tlsdoctor.client.validation import ShadowValidator
+
+STACK_NAMES = ("curl", "native")
+
+
+class RolloutLike(Protocol):
+    def stack(self) -> Any: ...  # a Cohort: .feature, .value, .rule
+
+
+class ReporterLike(Protocol):
+    def report(self, event: dict[str, Any]) -> bool: ...
+
+
+class Client:
+    def __init__(
+        self,
+        *,
+        stack: str = "auto",
+        ca_bundle: str | Path | None = None,
+        proxy: str | None = None,
+        state_dir: str | Path | None = None,
+        rollout: RolloutLike | None = None,
+        reporter: ReporterLike | None = None,
+        listener: EventListener | None = None,
+        validate_every: int = 100,
+        sample_rate: float = 0.0,
+        app_version: str = "0",
+        install_id: str | None = None,
+        trust_os_store: bool = True,
+        timeout: float = 30.0,
+        stacks: Mapping[str, Stack] | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        if stack not in ("auto", *STACK_NAMES):
+            raise ValueError(f"unknown stack {stack!r}: use auto, curl or native")
+        self.stack_choice = stack
+        if stacks is None:
+            from tlsdoctor.client.curl_stack import CurlStack
+            from tlsdoctor.client.native_stack import NativeStack
+
+            stacks = {"curl": CurlStack(ca_bundle=ca_bundle, trust_os_store=trust_os_store, proxy=proxy),
+                      "native": NativeStack(ca_bundle=ca_bundle, proxy=proxy)}
+        self.stacks: dict[str, Stack] = dict(stacks)
+        self.state_dir = Path(state_dir) if state_dir else None
+        self.broken = BrokenOrigins(self.state_dir / "broken-origins.json" if self.state_dir else None, clock)
+        self.rollout = rollout
+        self.reporter = reporter
+        self.listener = listener or EventListener()
+        self.validator = ShadowValidator(validate_every)
+        self.sample_rate = sample_rate
+        self.app_version = app_version
+        self.install_id = install_id or self._install_id()
+        self.proxy = proxy
+        self.timeout = timeout
+        self._rng = random.Random()
+        self._rng_lock = threading.Lock()
+        self.attempts = 0  # connection attempts made, across stacks: the benchmark reads it
+
+    # -- the request API ----------------------------------------------------------------------
+
+    def request(self, method: str, url: str, *, headers: Mapping[str, str] | None = None,
+                body: bytes | None = None, timeout: float | None = None) -> Response:
+        request = Request(method.upper(), url, dict(headers or {}), body, timeout or self.timeout)
+        origin = origin_of(url)
+        preferred, cohort = self.choose_stack()
+        first = preferred
+        other = self._other(preferred)
+        if self.broken.is_broken(origin, preferred) and not self.broken.is_broken(origin, other):
+            first = other  # skip a stack known broken here: no second fallback
+        try:
+            response = self._send(first, request)
+        except TransportError as error:
+            return self._after_failure(request, origin, first, error, cohort)
+        if first == preferred:
+            self.broken.clear(origin, first)
+        self._after_success(request, response, cohort)
+        return response
+
+    def get(self, url: str, **options: Any) -> Response:
+        return self.request("GET", url, **options)
+
+    def head(self, url: str, **options: Any) -> Response:
+        return self.request("HEAD", url, **options)
+
+    def post(self, url: str, body: bytes, **options: Any) -> Response:
+        return self.request("POST", url, body=body, **options)
+
+    def choose_stack(self) -> tuple[str, dict[str, Any] | None]:
+        """The stack for this install, and the cohort that decided it (for reports)."""
+        if self.stack_choice != "auto":
+            return self.stack_choice, {"feature": "http-stack", "value": self.stack_choice, "rule": "explicit"}
+        if self.rollout is None:
+            return "native", None
+        cohort = self.rollout.stack()
+        value = cohort.value if cohort.value in self.stacks else "native"
+        return value, {"feature": cohort.feature, "value": value, "rule": cohort.rule}
+
+    def close(self) -> None:
+        self.validator.wait_idle(timeout=10)
+        for stack in self.stacks.values():
+            stack.close()
+
+    def __enter__(self) -> "Client":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- internals --------------------------------------------------------------------------------
+
+    def _other(self, name: str) -> str:
+        return next(s for s in self.stacks if s != name)
+
+    def _send(self, name: str, request: Request) -> Response:
+        self.attempts += 1
+        self._notify("request_start", request, name)
+        try:
+            response = self.stacks[name].send(request)
+        except TransportError as error:
+            self._notify("failure", request, error)
+            raise
+        phase_events(_Safe(self.listener), request, name, response.timings_ms)
+        self._notify("response", request, response)
+        return response
+
+    def _after_failure(self, request: Request, origin: str, failed: str, error: TransportError,
+                       cohort: dict[str, Any] | None) -> Response:
+        second = self._other(failed)
+        action, reason = decide(error.code, same_trust=self.stacks[failed].trust_source == self.stacks[second].trust_source,
+                                idempotent=request.idempotent, may_have_reached_server=error.may_have_reached_server)
+        if action is not Action.NONE and self.broken.is_broken(origin, second):
+            action, reason = Action.NONE, f"the {second} stack is marked broken for {origin}"
+        self._notify("retry_decision", request, error, action.value, reason)
+        if action is Action.NONE:
+            self._report("failure", failed, cohort, request, error=error)
+            raise error
+        self._notify("fallback", request, failed, second, error)
+        try:
+            response = self._send(second, request)
+        except TransportError as second_error:
+            if action is not Action.CHECK_OTHER_STACK:
+                # Both failed: the network or the server, not a stack; report what the first saw.
+                self._report("failure", failed, cohort, request, error=error,
+                             fallback={"stack": second, "ok": False, "code": second_error.code})
+            raise error from second_error
+        self.broken.mark(origin, failed)
+        self._report("fallback", failed, cohort, request, error=error,
+                     fallback={"stack": second, "ok": True}, response=response)
+        return response
+
+    def _after_success(self, request: Request, response: Response, cohort: dict[str, Any] | None) -> None:
+        if self.sample_rate > 0:
+            with self._rng_lock:
+                sampled = self._rng.random() < self.sample_rate
+            if sampled:
+                self._report("sample", response.stack, cohort, request, response=response)
+        other = self._other(response.stack)
+
+        def validate() -> None:
+            try:
+                shadow: Response | TransportError = self.stacks[other].send(request)
+            except TransportError as error:
+                shadow = error
+            outcomes = {response.stack: str(response.status), other: _outcome_word(shadow)}
+            agree = isinstance(shadow, Response) and shadow.status == response.status
+            verdict = "agree" if agree else "differ"
+            self._notify("validation", request, verdict, outcomes)
+            self._report("validation", response.stack, cohort, request, response=response,
+                         fallback={"stack": other, "ok": isinstance(shadow, Response), "verdict": verdict,
+                                   "outcome": outcomes[other]})
+
+        self.validator.maybe_run(request.idempotent, validate)
+
+    def _report(self, kind: str, stack: str, cohort: dict[str, Any] | None, request: Request, *,
+                error: TransportError | None = None, fallback: dict[str, Any] | None = None,
+                response: Response | None = None) -> None:
+        if self.reporter is None:
+            return
+        try:
+            from tlsdoctor.client.report import build_report
+
+            if error is not None:
+                outcome = {"ok": False, "code": error.code, "curl_code": error.curl_code,
+                           "nel_type": error.nel_type, "message": error.message}
+            else:
+                outcome = {"ok": True, "code": "ok", "curl_code": 0, "nel_type": "ok",
+                           "message": f"HTTP {response.status}" if response else ""}
+            event = build_report(
+                kind=kind, stack=stack, cohort=cohort, method=request.method, url=request.url,
+                http_version=response.http_version if response else None, outcome=outcome, fallback=fallback,
+                environment=self._environment(), timings_ms=dict(response.timings_ms) if response else {},
+                install=self.install_id, app_version=self.app_version,
+            )
+            self.reporter.report(event)
+        except Exception:  # noqa: BLE001 - a report never fails a request
+            pass
+
+    def _environment(self) -> dict[str, Any]:
+        import os
+
+        env_proxy = next((n for n in ("https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY") if os.environ.get(n)), None)
+        curl = pycurl.version_info()
+        return {
+            "proxy_configured": bool(self.proxy or env_proxy),
+            "proxy_source": "option" if self.proxy else (f"env:{env_proxy}" if env_proxy else None),
+            "os": f"{platform.system()}-{platform.release()}",
+            "tls_library": curl[5],
+            "libcurl": curl[1],
+            "clock_offset_s": None,
+            "tlsdoctor": __version__,
+        }
+
+    def _install_id(self) -> str:
+        if self.state_dir is None:
+            return "unknown"
+        try:
+            from tlsdoctor.client.rollout import install_id
+
+            return install_id(self.state_dir)
+        except Exception:  # noqa: BLE001 - an unwritable state dir must not stop requests
+            return "unknown"
+
+    def _notify(self, event: str, *args: Any) -> None:
+        try:
+            getattr(self.listener, event)(*args)
+        except Exception:  # noqa: BLE001 - a listener never breaks a request
+            pass
+
+
+class _Safe:
+    """A listener wrapper whose methods swallow the listener's exceptions."""
+
+    def __init__(self, listener: EventListener) -> None:
+        self._listener = listener
+
+    def __getattr__(self, name: str) -> Callable[..., None]:
+        method = getattr(self._listener, name)
+
+        def call(*args: Any) -> None:
+            try:
+                method(*args)
+            except Exception:  # noqa: BLE001
+                pass
+
+        return call
+
+
+def origin_of(url: str) -> str:
+    """scheme://host:port — the unit of broken marks and of reports (no path, no query)."""
+    parts = urllib.parse.urlsplit(url)
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    host = parts.hostname or ""
+    host = f"[{host}]" if ":" in host else host
+    return f"{parts.scheme}://{host}:{port}"
+
+
+def _outcome_word(result: Response | TransportError) -> str:
+    return str(result.status) if isinstance(result, Response) else f"{result.code} (curl {result.curl_code})"

@@ -1,0 +1,47 @@
+"""``tlsdoctor get``'s trail: which stack was chosen, what failed, what fell back (on stderr)."""
+
+from __future__ import annotations
+
+from typing import Any, TextIO
+
+from tlsdoctor.client.errors import TransportError
+from tlsdoctor.client.events import EventListener
+from tlsdoctor.client.stack import Request, Response
+
+
+class TrailPrinter(EventListener):
+    def __init__(self, out: TextIO, *, verbose: bool) -> None:
+        self.out, self.verbose = out, verbose
+
+    def _say(self, text: str) -> None:
+        print(f"* {text}", file=self.out, flush=True)
+
+    def decision(self, stack: str, cohort: dict[str, Any] | None) -> None:
+        why = f" (rollout rule {cohort['rule']})" if cohort and cohort.get("rule") not in (None, "explicit") else ""
+        self._say(f"stack: {stack}{why}")
+
+    def request_start(self, request: Request, stack: str) -> None:
+        if self.verbose:
+            self._say(f"{stack}: {request.method} {request.url.split('?', 1)[0]}")
+
+    def failure(self, request: Request, error: TransportError) -> None:
+        self._say(f"{error.stack} failed: {error.code} (curl {error.curl_code}): {error.message}")
+
+    def retry_decision(self, request: Request, error: TransportError, action: str, reason: str) -> None:
+        self._say(f"decision: {action} — {reason}")
+
+    def fallback(self, request: Request, from_stack: str, to_stack: str, error: TransportError) -> None:
+        self._say(f"fallback: {from_stack} -> {to_stack}")
+
+    def tls(self, request: Request, stack: str, ms: float) -> None:
+        if self.verbose:
+            self._say(f"{stack}: TLS in {ms:.1f} ms")
+
+    def failed(self, error: TransportError) -> None:
+        self._say(f"request failed: {error}. `tlsdoctor diagnose URL` names the root cause.")
+
+    def done(self, response: Response) -> None:
+        self._say(f"HTTP/{response.http_version} {response.status} via {response.stack}")
+        if self.verbose:
+            for name, value in response.headers:
+                self._say(f"  {name}: {value}")
