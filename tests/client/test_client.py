@@ -1,0 +1,279 @@
+"""tlsdoctor.client against the lab: outcomes, fallback, broken marks, validation.
+
+Every test uses real stacks (libcurl through pycurl, httpx with truststore) against real
+lab servers. The curl stack is set up without the OS store where a test needs the two
+stacks to trust different things, as the field's naive libcurl integrations are.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tlsdoctor.client.broken import INITIAL_BACKOFF, MAX_BACKOFF, BrokenOrigins
+from tlsdoctor.client.client import Client, origin_of
+from tlsdoctor.client.curl_stack import CurlStack
+from tlsdoctor.client.errors import TransportError
+from tlsdoctor.client.events import EventListener
+from tlsdoctor.client.native_stack import NativeStack
+from tlsdoctor.client.policy import FALLBACK_POLICY, Action, decide
+from tlsdoctor.client.stack import Request, Response
+from tlsdoctor.findings import FINDING_CODES
+from tlsdoctor.lab import Lab, LabScenario
+
+# Where one libcurl error alone cannot tell the scenario's root cause apart (diagnosis can):
+# the exception carries the best reading of the table; the scenario's code is among its
+# candidates, as `tlsdoctor explain` shows.
+AMBIGUOUS = {
+    "incomplete-chain": "cert.untrusted_root",
+    "intercepting-proxy": "cert.untrusted_root",
+    "no-shared-cipher": "tls.handshake_alert",
+    "clock-skew": "ok",  # the client runs with the true clock
+}
+
+
+class Recorder(EventListener):
+    def __init__(self) -> None:
+        self.events: list[tuple[str, Any]] = []
+        self.lock = threading.Lock()
+
+    def _add(self, name: str, *args: Any) -> None:
+        with self.lock:
+            self.events.append((name, args))
+
+    def fallback(self, request: Request, from_stack: str, to_stack: str, error: TransportError) -> None:
+        self._add("fallback", from_stack, to_stack, error.code)
+
+    def retry_decision(self, request: Request, error: TransportError, action: str, reason: str) -> None:
+        self._add("decision", action, reason)
+
+    def tls(self, request: Request, stack: str, ms: float) -> None:
+        self._add("tls", stack)
+
+    def names(self) -> list[str]:
+        return [name for name, _ in self.events]
+
+
+def curl_only(entry: LabScenario, **options: Any) -> Client:
+    """A client on the curl stack whose trust is the scenario's CA file alone."""
+    stacks = {"curl": CurlStack(ca_bundle=entry.ca_file, trust_os_store=False, proxy=entry.proxy or ""),
+              "native": NativeStack(ca_bundle=entry.ca_file, proxy=entry.proxy)}
+    options.setdefault("validate_every", 0)
+    return Client(stack="curl", stacks=stacks, **options)
+
+
+@pytest.mark.tls_scenarios(*(s for s in (
+    "ok", "expired", "not-yet-valid", "wrong-host", "self-signed", "untrusted-root", "incomplete-chain",
+    "sha1-signature", "rsa-1024", "bad-eku", "expiring-soon", "tls1.0-only", "no-shared-cipher",
+    "alert-handshake-failure", "alert-close-notify-fatal", "reset-after-hello", "close-after-hello",
+    "stall-handshake", "plain-http", "no-close-notify", "proxy-tunnel", "intercepting-proxy",
+    "proxy-auth-required", "proxy-refuses-connect", "proxy-bad-gateway", "corrupt-ca-bundle", "clock-skew",
+    "dns-unresolvable", "tcp-refused",
+)))
+def test_the_curl_stack_meets_each_scenario_with_its_code(tls_scenario: LabScenario) -> None:
+    expected_code = AMBIGUOUS.get(tls_scenario.id, tls_scenario.code)
+    stack = CurlStack(ca_bundle=tls_scenario.ca_file, trust_os_store=False, proxy=tls_scenario.proxy or "")
+    try:
+        response = stack.send(Request("GET", tls_scenario.url, timeout=2))
+    except TransportError as error:
+        assert (error.code, error.curl_code) == (expected_code, tls_scenario.curl_code), error
+        assert error.nel_type == FINDING_CODES[expected_code].nel_type
+        if tls_scenario.id in AMBIGUOUS:
+            from tlsdoctor.classify import Signal, classify
+
+            readings = [c.code for c in classify(Signal(curl_code=error.curl_code, text=error.message))]
+            assert tls_scenario.code in readings[:4]
+    else:
+        assert expected_code in ("ok", "proxy.upstream_failed"), tls_scenario.id
+        assert response.status == (tls_scenario.scenario.http_status or 200)
+        assert response.body  # an HTTP error status is a response, with its body readable
+    finally:
+        stack.close()
+
+
+def test_http2_broken_falls_back_once_then_goes_straight_to_native(tls_lab: Lab, tmp_path: Path) -> None:
+    entry = tls_lab["h2-broken"]
+    recorder = Recorder()
+    with curl_only(entry, listener=recorder, state_dir=tmp_path) as client:
+        before = client.attempts
+        first = client.get(entry.url)
+        assert (first.stack, first.status, client.attempts - before) == ("native", 200, 2)
+        assert ("fallback", ("curl", "native", "http2.negotiation_failed")) in recorder.events
+        mark = client.broken.get(origin_of(entry.url), "curl")
+        assert mark is not None and mark.failures == 1
+        for _ in range(3):
+            before = client.attempts
+            again = client.get(entry.url)
+            assert (again.stack, client.attempts - before) == ("native", 1)  # no second fallback
+    assert recorder.names().count("fallback") == 1
+    # The mark survives a restart: a new client on the same state directory skips curl at once.
+    with curl_only(entry, state_dir=tmp_path) as restarted:
+        before = restarted.attempts
+        assert restarted.get(entry.url).stack == "native" and restarted.attempts - before == 1
+
+
+def test_interception_ca_only_in_the_os_store_falls_back_to_the_native_stack(
+    tls_lab: Lab, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    entry = tls_lab["intercepting-proxy"]
+    # The OS store (what truststore reads on Linux) holds the lab root and the interceptor's CA;
+    # the app's own CA file only the lab root: the field's antivirus case.
+    monkeypatch.setenv("SSL_CERT_FILE", str(tls_lab.run_dir / "ca-lab-interception.pem"))
+    monkeypatch.setenv("SSL_CERT_DIR", str(tmp_path))
+    stacks = {"curl": CurlStack(ca_bundle=entry.ca_file, trust_os_store=False, proxy=entry.proxy),
+              "native": NativeStack(proxy=entry.proxy)}
+    recorder = Recorder()
+    with Client(stack="curl", stacks=stacks, listener=recorder, validate_every=0) as client:
+        response = client.get(entry.url)
+        assert (response.stack, response.status) == ("native", 200)
+        assert ("fallback", ("curl", "native", "cert.untrusted_root")) in recorder.events
+        before = client.attempts
+        assert client.get(entry.url).stack == "native" and client.attempts - before == 1
+
+
+def test_the_curl_stack_with_the_os_store_merged_in_needs_no_fallback(
+    tls_lab: Lab, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    entry = tls_lab["intercepting-proxy"]
+    monkeypatch.setenv("SSL_CERT_FILE", str(tls_lab.run_dir / "ca-interception.pem"))
+    stack = CurlStack(ca_bundle=entry.ca_file, trust_os_store=True, proxy=entry.proxy)
+    try:
+        assert stack.send(Request("GET", entry.url, timeout=3)).status == 200
+    finally:
+        stack.close()
+
+
+def test_same_trust_means_no_retry_for_certificate_failures(tls_lab: Lab) -> None:
+    entry = tls_lab["expired"]
+    recorder = Recorder()
+    same = {"curl": CurlStack(ca_bundle=entry.ca_file, trust_os_store=False, proxy=""),
+            "native": CurlStack(ca_bundle=entry.ca_file, trust_os_store=False, proxy="")}
+    with Client(stack="curl", stacks=same, listener=recorder, validate_every=0) as client:
+        with pytest.raises(TransportError) as caught:
+            client.get(entry.url)
+        assert caught.value.code == "cert.expired" and client.attempts == 1
+    assert ("decision", ("none", "the other stack trusts the same CAs: it would fail the same way")) in recorder.events
+
+
+def test_connect_failures_check_the_other_stack_and_raise_the_first_error(tls_lab: Lab) -> None:
+    entry = tls_lab["tcp-refused"]
+    with curl_only(entry) as client:
+        with pytest.raises(TransportError) as caught:
+            client.get(entry.url)
+    assert (caught.value.code, caught.value.curl_code, caught.value.stack) == ("tcp.refused", 7, "curl")
+    assert client.attempts == 2
+    assert client.broken.get(origin_of(entry.url), "curl") is None  # both failed: no stack is to blame
+
+
+def test_a_body_that_may_have_reached_the_server_is_not_sent_twice() -> None:
+    action, reason = decide("tls.abrupt_close", same_trust=False, idempotent=False, may_have_reached_server=True)
+    assert action is Action.NONE and "not idempotent" in reason
+    assert decide("tls.abrupt_close", same_trust=False, idempotent=True, may_have_reached_server=True)[0] \
+        is Action.RETRY_OTHER_STACK
+
+
+def test_policy_covers_every_code_and_never_retries_revocation() -> None:
+    assert set(FALLBACK_POLICY) == set(FINDING_CODES)
+    assert FALLBACK_POLICY["cert.revoked"] is Action.NONE
+    assert FALLBACK_POLICY["tls.handshake_alert"] is Action.RETRY_OTHER_STACK
+    assert FALLBACK_POLICY["cert.expired"] is Action.RETRY_IF_OTHER_TRUST
+    assert FALLBACK_POLICY["dns.name_not_resolved"] is Action.CHECK_OTHER_STACK
+
+
+def test_an_http_error_is_a_response_with_a_readable_body(tls_lab: Lab) -> None:
+    entry = tls_lab["proxy-bad-gateway"]
+    with Client(stack="curl", ca_bundle=entry.ca_file, proxy=entry.proxy, validate_every=0) as client:
+        response = client.get(entry.url)
+    assert response.status == 502 and b"certificate verify failed" in response.body
+
+
+def test_backoff_doubles_from_five_minutes_to_two_days_and_success_clears(tmp_path: Path) -> None:
+    now = [1_000_000.0]
+    marks = BrokenOrigins(tmp_path / "state.json", clock=lambda: now[0])
+    backoffs = [marks.mark("https://a:443", "curl").backoff for _ in range(12)]
+    assert backoffs[:3] == [INITIAL_BACKOFF, 2 * INITIAL_BACKOFF, 4 * INITIAL_BACKOFF]
+    assert backoffs[-1] == MAX_BACKOFF
+    assert marks.is_broken("https://a:443", "curl")
+    now[0] += MAX_BACKOFF + 1
+    assert not marks.is_broken("https://a:443", "curl")
+    reloaded = BrokenOrigins(tmp_path / "state.json", clock=lambda: now[0])
+    assert reloaded.get("https://a:443", "curl").failures == 12  # type: ignore[union-attr]
+    reloaded.clear("https://a:443", "curl")
+    assert BrokenOrigins(tmp_path / "state.json").get("https://a:443", "curl") is None
+
+
+def test_a_damaged_state_file_costs_the_marks_not_the_client(tmp_path: Path) -> None:
+    (tmp_path / "broken-origins.json").write_text("{not json")
+    marks = BrokenOrigins(tmp_path / "broken-origins.json")
+    assert not marks.is_broken("https://a:443", "curl")
+    marks.mark("https://a:443", "curl")
+    assert json.loads((tmp_path / "broken-origins.json").read_text())["schema"] == "tlsdoctor.broken-origins/1"
+
+
+class SlowStack:
+    """A stack that answers 200 after a pause, counting concurrent sends (validation replays)."""
+
+    def __init__(self, name: str, pause: threading.Event | None = None) -> None:
+        self.name, self.trust_source, self.pause = name, name, pause
+        self.sends = 0
+        self.lock = threading.Lock()
+
+    def send(self, request: Request) -> Response:
+        with self.lock:
+            self.sends += 1
+        if self.pause is not None:
+            self.pause.wait(timeout=10)
+        return Response(200, (), b"ok", request.url, self.name, "1.1", {})
+
+    def close(self) -> None: ...
+
+
+def test_validation_never_runs_twice_at_once_and_counts_skips() -> None:
+    release = threading.Event()
+    stacks = {"curl": SlowStack("curl"), "native": SlowStack("native", pause=release)}
+    client = Client(stack="curl", stacks=stacks, validate_every=10)  # type: ignore[arg-type]
+    threads = [threading.Thread(target=lambda: [client.get("https://127.0.0.1:9/x") for _ in range(100)])
+               for _ in range(10)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=30)
+    release.set()
+    assert client.validator.wait_idle(timeout=10)
+    v = client.validator
+    assert v.max_in_flight == 1
+    assert v.started >= 1 and v.started + v.skipped == 100  # 1,000 requests, every 10th due
+    assert stacks["native"].sends == v.started  # only started validations touched the other stack
+    client.close()
+
+
+def test_validation_reports_agree_or_differ(tls_lab: Lab) -> None:
+    entry = tls_lab["h2-broken"]  # curl (h2) fails where native (HTTP/1.1) works
+    seen: list[tuple[str, dict[str, str]]] = []
+
+    class Watch(EventListener):
+        def validation(self, request: Request, verdict: str, outcomes: Any) -> None:
+            seen.append((verdict, dict(outcomes)))
+
+    with Client(stack="native", ca_bundle=entry.ca_file, trust_os_store=False, validate_every=1,
+                listener=Watch()) as client:
+        assert client.get(entry.url).status == 200
+        assert client.validator.wait_idle(timeout=10)
+    assert seen and seen[0][0] == "differ" and seen[0][1]["curl"].startswith("http2.negotiation_failed")
+
+
+def test_listeners_that_raise_never_break_a_request(tls_lab: Lab) -> None:
+    class Broken(EventListener):
+        def tls(self, *args: Any) -> None:
+            raise RuntimeError("listener bug")
+
+        def request_start(self, *args: Any) -> None:
+            raise RuntimeError("listener bug")
+
+    entry = tls_lab["ok"]
+    with Client(stack="curl", ca_bundle=entry.ca_file, listener=Broken(), validate_every=0) as client:
+        assert client.get(entry.url).status == 200
