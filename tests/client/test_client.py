@@ -277,3 +277,56 @@ def test_listeners_that_raise_never_break_a_request(tls_lab: Lab) -> None:
     entry = tls_lab["ok"]
     with Client(stack="curl", ca_bundle=entry.ca_file, listener=Broken(), validate_every=0) as client:
         assert client.get(entry.url).status == 200
+
+
+def test_reports_carry_the_code_of_each_failure_and_nothing_identifying(tls_lab: Lab, tmp_path: Path) -> None:
+    from tlsdoctor.client.report import JsonLinesSink, Reporter, read_reports
+
+    reporter = Reporter([JsonLinesSink(tmp_path / "reports")])
+    expected = {}
+    for sid in ("expired", "wrong-host", "tls1.0-only", "plain-http", "proxy-auth-required", "h2-broken"):
+        entry = tls_lab[sid]
+        with curl_only(entry, reporter=reporter, state_dir=tmp_path / sid, app_version="7.2.5") as client:
+            url = entry.url + "secret/path?token=hunter2#frag"
+            try:
+                client.get(url, headers={"Authorization": "Bearer hunter2", "Cookie": "session=hunter2"})
+            except TransportError:
+                pass
+        expected[sid] = (entry.code, entry.curl_code)
+    assert reporter.flush(timeout=10)
+    reporter.close()
+    raw = "\n".join(p.read_text() for p in (tmp_path / "reports").glob("reports.jsonl*"))
+    assert "hunter2" not in raw and "secret/path" not in raw and "?token" not in raw
+    reports = read_reports(tmp_path / "reports")
+    by_origin = {r["request"]["origin"]: r for r in reports}
+    # A proxy (or DNS, TCP) failure that the other stack meets too is the network's, not a
+    # stack's: policy says report it only if the other stack works, so there is none.
+    assert origin_of(tls_lab["proxy-auth-required"].url) not in by_origin or \
+        by_origin[origin_of(tls_lab["proxy-auth-required"].url)]["outcome"]["code"] != "proxy.auth_required"
+    del expected["proxy-auth-required"]
+    for sid, (code, curl_code) in expected.items():
+        report = by_origin[origin_of(tls_lab[sid].url)]
+        assert report["schema"] == "tlsdoctor.report/1" and report["app_version"] == "7.2.5"
+        assert (report["outcome"]["code"], report["outcome"]["curl_code"]) == (code, curl_code), sid
+        assert report["stack"] == "curl" and report["cohort"]["value"] == "curl"
+        assert len(report["install"]) == 16
+    assert by_origin[origin_of(tls_lab["h2-broken"].url)]["kind"] == "fallback"
+    assert by_origin[origin_of(tls_lab["h2-broken"].url)]["fallback"]["ok"] is True
+    assert by_origin[origin_of(tls_lab["expired"].url)]["kind"] == "failure"
+
+
+def test_the_rollout_decides_the_stack_and_the_kill_switch_moves_everyone(tls_lab: Lab, tmp_path: Path) -> None:
+    from tlsdoctor.client.rollout import Rollout, rollout_payload
+
+    payload = tmp_path / "rollout.json"
+    payload.write_text(json.dumps(rollout_payload(1.0)))
+    now = [0.0]
+    entry = tls_lab["ok"]
+    rollout = Rollout(payload=payload, install_id="a" * 32, reload_interval=30, clock=lambda: now[0])
+    with Client(ca_bundle=entry.ca_file, rollout=rollout, validate_every=0) as client:
+        assert client.get(entry.url).stack == "curl"
+        payload.write_text(json.dumps(rollout_payload(1.0, kill_switch=True)) + " ")
+        now[0] += 31
+        response = client.get(entry.url)
+        assert response.stack == "native"
+        assert client.choose_stack()[1]["rule"] == "kill-switch"  # type: ignore[index]

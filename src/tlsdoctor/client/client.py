@@ -224,7 +224,7 @@ class Client:
                 kind=kind, stack=stack, cohort=cohort, method=request.method, url=request.url,
                 http_version=response.http_version if response else None, outcome=outcome, fallback=fallback,
                 environment=self._environment(), timings_ms=dict(response.timings_ms) if response else {},
-                install=self.install_id, app_version=self.app_version,
+                install=self.report_install_id, app_version=self.app_version,
             )
             self.reporter.report(event)
         except Exception:  # noqa: BLE001 - a report never fails a request
@@ -244,6 +244,14 @@ class Client:
             "clock_offset_s": None,
             "tlsdoctor": __version__,
         }
+
+    @property
+    def report_install_id(self) -> str:
+        """The install id as reports carry it: salted and hashed, so reports cannot be joined
+        with anything else that might hold the raw id (the rollout's hashing attribute)."""
+        import hashlib
+
+        return hashlib.sha256(b"tlsdoctor.report/1:" + self.install_id.encode()).hexdigest()[:16]
 
     def _install_id(self) -> str:
         if self.state_dir is None:
