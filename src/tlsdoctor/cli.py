@@ -68,6 +68,10 @@ def _parser() -> argparse.ArgumentParser:
     get.add_argument("--verbose", "-v", action="store_true", help="show the decision trail and headers")
     get.add_argument("--timeout", type=float, default=30.0, metavar="S")
 
+    rollout = commands.add_parser("rollout", help="make or check a GrowthBook rollout payload for the client",
+                                  add_help=False)
+    rollout.add_argument("rest", nargs=argparse.REMAINDER)
+
     check = commands.add_parser("check", help="start the lab and meet every scenario with a real libcurl client")
     check.add_argument("--only", nargs="+", metavar="ID")
     return parser
@@ -236,6 +240,15 @@ def _get(args: argparse.Namespace) -> int:
     return EXIT_OK if response.status < 400 else EXIT_FAILED
 
 
+def _rollout(args: argparse.Namespace) -> int:
+    from tlsdoctor.client.rollout import main as rollout_main
+
+    try:
+        return rollout_main(args.rest)
+    except SystemExit as exc:  # argparse's own exits: usage errors are 2, --help is 0
+        return int(exc.code or 0)
+
+
 def _check(args: argparse.Namespace) -> int:
     from tlsdoctor.lab.check import check_all
     from tlsdoctor.lab.runner import running_lab
@@ -260,5 +273,5 @@ def _check(args: argparse.Namespace) -> int:
 
 _COMMANDS = {
     "lab": _lab, "catalogue": _catalogue, "diagnose": _diagnose, "explain": _explain, "demo": _demo, "check": _check,
-    "get": _get,
+    "get": _get, "rollout": _rollout,
 }

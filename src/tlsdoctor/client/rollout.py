@@ -560,7 +560,7 @@ def evaluate(
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m tlsdoctor.client.rollout``: write or check a payload before publishing it.
+    """``tlsdoctor rollout``: write or check a payload before publishing it.
 
     ``make COVERAGE [--kill-switch] [--seed S]`` prints a payload; ``check FILE`` exits 1
     with the reason when installs would refuse it, else prints the share of random
@@ -569,7 +569,7 @@ def main(argv: list[str] | None = None) -> int:
     import argparse
     import sys
 
-    parser = argparse.ArgumentParser(prog="python -m tlsdoctor.client.rollout")
+    parser = argparse.ArgumentParser(prog="tlsdoctor rollout")
     sub = parser.add_subparsers(dest="command", required=True)
     make = sub.add_parser("make", help="print a rollout payload")
     make.add_argument("coverage", type=float, help="share of installs on curl, 0..1")
