@@ -330,3 +330,25 @@ def test_the_rollout_decides_the_stack_and_the_kill_switch_moves_everyone(tls_la
         response = client.get(entry.url)
         assert response.stack == "native"
         assert client.choose_stack()[1]["rule"] == "kill-switch"  # type: ignore[index]
+
+
+@pytest.mark.parametrize("sid", ["incomplete-chain", "intercepting-proxy", "no-shared-cipher", "expired"])
+def test_with_diagnose_failures_reports_carry_the_root_cause(tls_lab: Lab, tmp_path: Path, sid: str) -> None:
+    """One libcurl error cannot tell these apart; a diagnosis can, and the report says so."""
+    from tlsdoctor.client.report import JsonLinesSink, Reporter, read_reports
+
+    entry = tls_lab[sid]
+    reporter = Reporter([JsonLinesSink(tmp_path)])
+    stacks = {"curl": CurlStack(ca_bundle=entry.ca_file, trust_os_store=False, proxy=entry.proxy or ""),
+              "native": CurlStack(ca_bundle=entry.ca_file, trust_os_store=False, proxy=entry.proxy or "")}
+    with Client(stack="curl", stacks=stacks, ca_bundle=entry.ca_file, proxy=entry.proxy, reporter=reporter,
+                validate_every=0, diagnose_failures=True) as client:
+        with pytest.raises(TransportError) as caught:
+            client.get(entry.url)
+        assert caught.value.code == AMBIGUOUS.get(sid, entry.code)  # the immediate reading
+        assert client.wait_for_diagnoses(timeout=30)
+    assert reporter.flush(timeout=10)
+    reporter.close()
+    (report,) = read_reports(tmp_path)
+    assert (report["outcome"]["code"], report["outcome"]["curl_code"]) == (entry.code, entry.curl_code)
+    assert report["outcome"]["diagnosed"] is True

@@ -65,6 +65,7 @@ class Client:
         timeout: float = 30.0,
         stacks: Mapping[str, Stack] | None = None,
         clock: Callable[[], float] = time.time,
+        diagnose_failures: bool = False,
     ) -> None:
         if stack not in ("auto", *STACK_NAMES):
             raise ValueError(f"unknown stack {stack!r}: use auto, curl or native")
@@ -87,6 +88,11 @@ class Client:
         self.install_id = install_id or self._install_id()
         self.proxy = proxy
         self.timeout = timeout
+        # A failure report can carry a diagnosis's verdict instead of the first reading of
+        # one error: diagnosis runs in the background, one at a time (others keep the reading).
+        self.diagnose_failures = diagnose_failures
+        self._ca_bundle = str(ca_bundle) if ca_bundle else None
+        self._diagnosing = threading.Lock()
         self._rng = random.Random()
         self._rng_lock = threading.Lock()
         self.attempts = 0  # connection attempts made, across stacks: the benchmark reads it
@@ -226,9 +232,39 @@ class Client:
                 environment=self._environment(), timings_ms=dict(response.timings_ms) if response else {},
                 install=self.report_install_id, app_version=self.app_version,
             )
+            if error is not None and self.diagnose_failures and self._diagnosing.acquire(blocking=False):
+                threading.Thread(target=self._diagnosed_report, args=(event, request.url), daemon=True,
+                                 name="tlsdoctor-diagnose").start()
+                return
             self.reporter.report(event)
         except Exception:  # noqa: BLE001 - a report never fails a request
             pass
+
+    def _diagnosed_report(self, event: dict[str, Any], url: str) -> None:
+        """Replace the first reading of the error with a diagnosis's verdict, then report."""
+        try:
+            from tlsdoctor.diagnosis import diagnose
+
+            diagnosis = diagnose(url, ca_bundle=self._ca_bundle, proxy=self.proxy, timeout=5.0, deadline=20.0)
+            if not diagnosis.ok:
+                outcome = event["outcome"]
+                outcome["first_reading"] = outcome["code"]
+                outcome["code"] = diagnosis.verdict.code
+                outcome["nel_type"] = diagnosis.verdict.nel_type
+                outcome["diagnosed"] = True
+        except Exception:  # noqa: BLE001 - without a diagnosis, the first reading stands
+            pass
+        finally:
+            self._diagnosing.release()
+            if self.reporter is not None:
+                self.reporter.report(event)
+
+    def wait_for_diagnoses(self, timeout: float = 30.0) -> bool:
+        """For tests and shutdown: wait (bounded) until no background diagnosis runs."""
+        if self._diagnosing.acquire(timeout=timeout):
+            self._diagnosing.release()
+            return True
+        return False
 
     def _environment(self) -> dict[str, Any]:
         import os
