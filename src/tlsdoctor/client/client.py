@@ -21,7 +21,6 @@ import platform
 import random
 import threading
 import time
-import urllib.parse
 from pathlib import Path
 from typing import Any, Callable, Mapping, Protocol
 
@@ -32,6 +31,7 @@ from tlsdoctor.client.broken import BrokenOrigins
 from tlsdoctor.client.errors import TransportError
 from tlsdoctor.client.events import EventListener, phase_events
 from tlsdoctor.client.policy import Action, decide
+from tlsdoctor.client.report import origin_of
 from tlsdoctor.client.stack import Request, Response, Stack
 from tlsdoctor.client.validation import ShadowValidator
 
@@ -322,15 +322,6 @@ class _Safe:
                 pass
 
         return call
-
-
-def origin_of(url: str) -> str:
-    """scheme://host:port — the unit of broken marks and of reports (no path, no query)."""
-    parts = urllib.parse.urlsplit(url)
-    port = parts.port or (443 if parts.scheme == "https" else 80)
-    host = parts.hostname or ""
-    host = f"[{host}]" if ":" in host else host
-    return f"{parts.scheme}://{host}:{port}"
 
 
 def _outcome_word(result: Response | TransportError) -> str:
