@@ -22,10 +22,9 @@ import pycurl
 from tlsdoctor.client.errors import transport_error
 from tlsdoctor.client.stack import Request, Response
 from tlsdoctor.explain import redact
+from tlsdoctor.observe.curl import http_version_name, timings_ms
 
 _DEBUG_LIMIT = 16 * 1024
-_VERSIONS = {pycurl.CURL_HTTP_VERSION_1_0: "1.0", pycurl.CURL_HTTP_VERSION_1_1: "1.1",
-             pycurl.CURL_HTTP_VERSION_2_0: "2"}
 
 
 def system_ca_file() -> Path | None:
@@ -140,8 +139,8 @@ class CurlStack:
             body=body.getvalue(),
             url=handle.getinfo(pycurl.EFFECTIVE_URL),
             stack=self.name,
-            http_version=_VERSIONS.get(handle.getinfo(pycurl.INFO_HTTP_VERSION), "1.1"),
-            timings_ms=_timings(handle),
+            http_version=http_version_name(handle) or "1.1",
+            timings_ms=timings_ms(handle),
         )
 
     def close(self) -> None:
@@ -162,15 +161,6 @@ def _parse_headers(lines: list[bytes]) -> tuple[tuple[str, str], ...]:
             name, _, value = line.partition(":")
             block.append((name.strip().lower(), value.strip()))
     return tuple(block)
-
-
-def _timings(handle: pycurl.Curl) -> dict[str, float]:
-    return {
-        "dns": round(handle.getinfo(pycurl.NAMELOOKUP_TIME) * 1000, 2),
-        "connect": round(handle.getinfo(pycurl.CONNECT_TIME) * 1000, 2),
-        "tls": round(handle.getinfo(pycurl.APPCONNECT_TIME) * 1000, 2),
-        "total": round(handle.getinfo(pycurl.TOTAL_TIME) * 1000, 2),
-    }
 
 
 def _debug_text(chunks: list[bytes]) -> str:

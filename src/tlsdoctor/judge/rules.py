@@ -21,11 +21,13 @@ from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import dsa, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
+from tlsdoctor import verify_codes as vc
 from tlsdoctor.classify import Signal, classify
 from tlsdoctor.findings import FINDING_CODES, Severity
 from tlsdoctor.judge.finding import Finding
 from tlsdoctor.judge.verdict import RANK, choose_verdict, ordered
 from tlsdoctor.observe.observations import Observations, describe_cert, fingerprint
+from tlsdoctor.observe.revocation import issued_by
 from tlsdoctor.wire import AlertDescription, AnswerKind
 
 E, W, I = Severity.ERROR, Severity.WARNING, Severity.INFO
@@ -494,7 +496,7 @@ def chain_to_trust(obs: Observations) -> Iterator[Finding]:
     if property_problems(chain):
         return  # a weak digest, key or usage fails strict verification: `certificate_properties`
     leaf = chain[0]
-    if leaf.issuer == leaf.subject and _self_issued(leaf):
+    if leaf.issuer == leaf.subject and issued_by(leaf, leaf):
         yield finding("cert.self_signed", E, 0.95, f"The server presents a self-signed certificate "
                       f"('{leaf.subject.rfc4514_string()}').", "Install a certificate from a trusted CA on the "
                       "server, or (for a private service) add this exact certificate to the client's trust.",
@@ -521,14 +523,6 @@ def chain_to_trust(obs: Observations) -> Iterator[Finding]:
                   client_error=chain_only.error)
 
 
-def _self_issued(cert: x509.Certificate) -> bool:
-    try:
-        cert.verify_directly_issued_by(cert)
-    except Exception:  # noqa: BLE001 - any failure: not self-signed
-        return False
-    return True
-
-
 @rule("cert.weak_signature", "cert.weak_key", "cert.bad_usage")
 def certificate_properties(obs: Observations) -> Iterator[Finding]:
     """Does a certificate use a digest, key size or usage that clients reject?"""
@@ -550,7 +544,11 @@ def certificate_properties(obs: Observations) -> Iterator[Finding]:
 
 
 # OpenSSL verify results that name each property problem (what libcurl reports)
-_VERIFY_FOR = {"cert.weak_signature": (68,), "cert.weak_key": (66, 67), "cert.bad_usage": (26,)}
+_VERIFY_FOR = {
+    "cert.weak_signature": (vc.X509_V_ERR_CA_MD_TOO_WEAK,),
+    "cert.weak_key": (vc.X509_V_ERR_EE_KEY_TOO_SMALL, vc.X509_V_ERR_CA_KEY_TOO_SMALL),
+    "cert.bad_usage": (vc.X509_V_ERR_INVALID_PURPOSE,),
+}
 
 
 def property_problems(chain: tuple[x509.Certificate, ...]) -> list[tuple[str, x509.Certificate, str, str, dict]]:

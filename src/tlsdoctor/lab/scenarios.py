@@ -31,26 +31,26 @@ from tlsdoctor.lab.pki import CLIENT_AUTH, IssuedCert, Key, leaf_cert
 from tlsdoctor.lab.proxy import ConnectProxy
 from tlsdoctor.lab.revocation import ocsp_response_for
 from tlsdoctor.lab.tls import TlsServerConfig
+from tlsdoctor.verify_codes import (
+    X509_V_ERR_CA_MD_TOO_WEAK,
+    X509_V_ERR_CERT_HAS_EXPIRED,
+    X509_V_ERR_CERT_NOT_YET_VALID,
+    X509_V_ERR_CERT_REVOKED,
+    X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT,
+    X509_V_ERR_EE_KEY_TOO_SMALL,
+    X509_V_ERR_HOSTNAME_MISMATCH,
+    X509_V_ERR_INVALID_CA,
+    X509_V_ERR_INVALID_PURPOSE,
+    X509_V_ERR_IP_ADDRESS_MISMATCH,
+    X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY,
+    X509_V_OK,
+)
 from tlsdoctor.wire import AlertDescription
 
 # Every lab certificate names every way a client may address the lab.
 LAB_NAMES = ("localhost", "127.0.0.1", "::1")
 UNRESOLVABLE_HOST = "tlsdoctor-lab.invalid"  # RFC 6761: .invalid never resolves
 
-# X509_V_ERR_* values (OpenSSL include/openssl/x509_vfy.h): what SSL_get_verify_result,
-# CURLINFO_SSL_VERIFYRESULT and Python's SSLCertVerificationError.verify_code report.
-X509_V_OK = 0
-X509_V_ERR_CERT_NOT_YET_VALID = 9
-X509_V_ERR_CERT_HAS_EXPIRED = 10
-X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT = 18
-X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY = 20
-X509_V_ERR_CERT_REVOKED = 23
-X509_V_ERR_INVALID_CA = 79  # renumbered in OpenSSL 3.0 (was 24)
-X509_V_ERR_INVALID_PURPOSE = 26
-X509_V_ERR_HOSTNAME_MISMATCH = 62
-X509_V_ERR_IP_ADDRESS_MISMATCH = 64
-X509_V_ERR_EE_KEY_TOO_SMALL = 66
-X509_V_ERR_CA_MD_TOO_WEAK = 68
 
 
 class Category(str, Enum):

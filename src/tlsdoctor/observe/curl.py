@@ -101,26 +101,37 @@ def curl_attempt(attempt: CurlAttempt) -> CurlResult:
         handle.close()
 
 
+_VERSION_NAMES = {
+    pycurl.CURL_HTTP_VERSION_1_0: "1.0",
+    pycurl.CURL_HTTP_VERSION_1_1: "1.1",
+    pycurl.CURL_HTTP_VERSION_2_0: "2",
+}
+
+
+def http_version_name(handle: pycurl.Curl) -> str | None:
+    """The HTTP version of the last transfer, as tlsdoctor writes it ("1.1", "2")."""
+    return _VERSION_NAMES.get(handle.getinfo(pycurl.INFO_HTTP_VERSION))
+
+
+def timings_ms(handle: pycurl.Curl) -> dict[str, float]:
+    """libcurl's cumulative phase times of the last transfer, in milliseconds."""
+    return {
+        "dns": round(handle.getinfo(pycurl.NAMELOOKUP_TIME) * 1000, 2),
+        "connect": round(handle.getinfo(pycurl.CONNECT_TIME) * 1000, 2),
+        "tls": round(handle.getinfo(pycurl.APPCONNECT_TIME) * 1000, 2),
+        "total": round(handle.getinfo(pycurl.TOTAL_TIME) * 1000, 2),
+    }
+
+
 def _result(handle: pycurl.Curl, code: int, error: str) -> CurlResult:
     status = handle.getinfo(pycurl.RESPONSE_CODE) or None
-    version = {
-        pycurl.CURL_HTTP_VERSION_1_0: "1.0",
-        pycurl.CURL_HTTP_VERSION_1_1: "1.1",
-        pycurl.CURL_HTTP_VERSION_2_0: "2",
-    }.get(handle.getinfo(pycurl.INFO_HTTP_VERSION))
-    verify = handle.getinfo(pycurl.SSL_VERIFYRESULT)
-    timings = {
-        "dns": handle.getinfo(pycurl.NAMELOOKUP_TIME) * 1000,
-        "connect": handle.getinfo(pycurl.CONNECT_TIME) * 1000,
-        "tls": handle.getinfo(pycurl.APPCONNECT_TIME) * 1000,
-        "total": handle.getinfo(pycurl.TOTAL_TIME) * 1000,
-    }
+    timings = timings_ms(handle)
     return CurlResult(
         curl_code=code,
         error=error,
-        verify_result=verify,
+        verify_result=handle.getinfo(pycurl.SSL_VERIFYRESULT),
         http_status=status,
-        http_version=version if status else None,
+        http_version=http_version_name(handle) if status else None,
         elapsed_ms=timings["total"],
         timings_ms=timings,
     )

@@ -21,6 +21,7 @@ import time
 from dataclasses import dataclass
 
 from tlsdoctor.observe.route import ConnectAnswer, Route, RouteError, open_stream
+from tlsdoctor.observe.timing import elapsed_ms
 from tlsdoctor.wire import FirstAnswer, first_answer_needs_more, parse_first_answer
 
 MAX_ANSWER_BYTES = 64 * 1024  # one whole record is at most 5 + 18432 bytes; this is ample
@@ -102,9 +103,9 @@ async def probe_first_answer(route: Route, timeout: float) -> FirstAnswerObserva
         return FirstAnswerObservation(
             answer=None, client_hello_bytes=len(hello), server_name=server_name, connect_answer=exc.answer,
             route_error=RouteFailure.from_error(exc), transport_error=None, connect_ms=None, answer_ms=None,
-            elapsed_ms=_ms(started),
+            elapsed_ms=elapsed_ms(started),
         )
-    connect_ms = _ms(started)
+    connect_ms = elapsed_ms(started)
     sent = time.perf_counter()
     try:
         data, eof, reset, timed_out, transport_error = await _exchange(reader, writer, hello, timeout)
@@ -118,8 +119,8 @@ async def probe_first_answer(route: Route, timeout: float) -> FirstAnswerObserva
         route_error=None,
         transport_error=transport_error,
         connect_ms=connect_ms,
-        answer_ms=_ms(sent),
-        elapsed_ms=_ms(started),
+        answer_ms=elapsed_ms(sent),
+        elapsed_ms=elapsed_ms(started),
     )
 
 
@@ -169,6 +170,3 @@ async def close_stream(writer: asyncio.StreamWriter) -> None:
     except (OSError, asyncio.TimeoutError):
         pass
 
-
-def _ms(started: float) -> float:
-    return round((time.perf_counter() - started) * 1000, 1)

@@ -29,6 +29,7 @@ from OpenSSL import SSL
 
 from tlsdoctor.observe.first_answer import DEFAULT_ALPN, RouteFailure, close_stream
 from tlsdoctor.observe.route import ConnectAnswer, Route, RouteError, open_stream
+from tlsdoctor.observe.timing import elapsed_ms
 from tlsdoctor.openssl_policy import TLS_VERSIONS, apply_protocol_policy
 from tlsdoctor.wire import FirstAnswer, find_plaintext_alert, parse_first_answer
 
@@ -215,9 +216,9 @@ async def handshake_with(route: Route, timeout: float, offer: ClientOffer) -> Ha
     except RouteError as exc:
         return HandshakeObservation(
             ok=False, offer=offer, server_name=server_name, error=str(exc), connect_answer=exc.answer,
-            route_error=RouteFailure.from_error(exc), elapsed_ms=_ms(started),
+            route_error=RouteFailure.from_error(exc), elapsed_ms=elapsed_ms(started),
         )
-    connect_ms = _ms(started)
+    connect_ms = elapsed_ms(started)
     shaking = time.perf_counter()
     try:
         run = _Handshake(conn, reader, writer, timeout)
@@ -258,8 +259,8 @@ async def handshake_with(route: Route, timeout: float, offer: ClientOffer) -> Ha
         timed_out=run.timed_out,
         connect_answer=connect_answer,
         connect_ms=connect_ms,
-        handshake_ms=_ms(shaking),
-        elapsed_ms=_ms(started),
+        handshake_ms=elapsed_ms(shaking),
+        elapsed_ms=elapsed_ms(started),
         **facts,  # type: ignore[arg-type]
     )
 
@@ -400,6 +401,3 @@ def _reason(exc: SSL.Error) -> str:
 def _os_reason(exc: OSError) -> str:
     return exc.strerror.lower() if exc.strerror else (str(exc) or type(exc).__name__)
 
-
-def _ms(started: float) -> float:
-    return round((time.perf_counter() - started) * 1000, 1)

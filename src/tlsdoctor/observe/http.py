@@ -20,13 +20,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from email.utils import parsedate_to_datetime
 
-import h11
 import h2.config
 import h2.connection
 import h2.events
 import h2.exceptions
+import h11
 
 from tlsdoctor.observe.route import Route, RouteError, open_stream
+from tlsdoctor.observe.timing import elapsed_ms
 
 _MAX_HEAD = 64 * 1024
 
@@ -85,24 +86,24 @@ async def _exchange(route: Route, timeout: float, protocol: str) -> HttpExchange
     try:
         (reader, writer), _answer = await open_stream(route, timeout)
     except RouteError as exc:
-        return HttpExchange(protocol, None, None, None, None, str(exc), _ms(started))
+        return HttpExchange(protocol, None, None, None, None, str(exc), elapsed_ms(started))
     try:
         try:
             await asyncio.wait_for(
                 writer.start_tls(_observing_context([protocol]), server_hostname=target.server_name), timeout
             )
         except (ssl.SSLError, OSError, asyncio.TimeoutError) as exc:
-            return HttpExchange(protocol, None, None, None, None, f"TLS: {_describe(exc)}", _ms(started))
+            return HttpExchange(protocol, None, None, None, None, f"TLS: {_describe(exc)}", elapsed_ms(started))
         ssl_object = writer.get_extra_info("ssl_object")
         alpn = ssl_object.selected_alpn_protocol() if ssl_object else None
         if protocol == "h2":
             if alpn != "h2":
-                return HttpExchange(protocol, alpn, None, None, None, "the server did not select h2", _ms(started))
+                return HttpExchange(protocol, alpn, None, None, None, "the server did not select h2", elapsed_ms(started))
             status, headers, error = await _head_h2(reader, writer, route, timeout)
         else:
             status, headers, error = await _head_http1(reader, writer, route, timeout)
         return HttpExchange(
-            protocol, alpn, status, _parse_date(headers.get("date")), headers.get("server"), error, _ms(started)
+            protocol, alpn, status, _parse_date(headers.get("date")), headers.get("server"), error, elapsed_ms(started)
         )
     finally:
         writer.close()
@@ -204,6 +205,3 @@ def _parse_date(value: str | None) -> datetime | None:
         return None
     return parsed if parsed.tzinfo else None
 
-
-def _ms(started: float) -> float:
-    return round((time.perf_counter() - started) * 1000, 1)

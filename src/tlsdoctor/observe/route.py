@@ -21,6 +21,8 @@ from typing import Mapping
 
 import idna
 
+from tlsdoctor.observe.timing import elapsed_ms
+
 
 class TargetError(ValueError):
     """The URL cannot be diagnosed (malformed, not https, no host)."""
@@ -179,11 +181,11 @@ async def resolve(host: str, port: int, timeout: float) -> Resolution:
             loop.getaddrinfo(host, port, type=socket.SOCK_STREAM, proto=socket.IPPROTO_TCP), timeout
         )
     except socket.gaierror as exc:
-        return Resolution(host, (), f"{exc.strerror or exc}", _ms(started))
+        return Resolution(host, (), f"{exc.strerror or exc}", elapsed_ms(started))
     except asyncio.TimeoutError:
-        return Resolution(host, (), f"no answer from the resolver within {timeout:g} s", _ms(started))
+        return Resolution(host, (), f"no answer from the resolver within {timeout:g} s", elapsed_ms(started))
     addresses = tuple(dict.fromkeys(str(info[4][0]) for info in infos))
-    return Resolution(host, addresses, None, _ms(started))
+    return Resolution(host, addresses, None, elapsed_ms(started))
 
 
 @dataclass(frozen=True)
@@ -200,15 +202,15 @@ async def tcp_connect(address: str, port: int, timeout: float) -> TcpConnect:
     try:
         _reader, writer = await asyncio.wait_for(asyncio.open_connection(address, port), timeout)
     except asyncio.TimeoutError:
-        return TcpConnect(address, port, "timed_out", f"no answer within {timeout:g} s", _ms(started))
+        return TcpConnect(address, port, "timed_out", f"no answer within {timeout:g} s", elapsed_ms(started))
     except OSError as exc:
-        return TcpConnect(address, port, _errno_outcome(exc), str(exc), _ms(started))
+        return TcpConnect(address, port, _errno_outcome(exc), str(exc), elapsed_ms(started))
     writer.close()
     try:
         await asyncio.wait_for(writer.wait_closed(), 1.0)
     except (OSError, asyncio.TimeoutError):
         pass
-    return TcpConnect(address, port, "connected", None, _ms(started))
+    return TcpConnect(address, port, "connected", None, elapsed_ms(started))
 
 
 def _errno_outcome(exc: OSError) -> str:
@@ -310,6 +312,3 @@ async def _connect_request(
     )
     return ConnectAnswer(status, status_line, headers, None if status else "not an HTTP answer")
 
-
-def _ms(started: float) -> float:
-    return round((time.perf_counter() - started) * 1000, 1)

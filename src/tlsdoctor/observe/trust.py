@@ -40,7 +40,12 @@ import idna
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.x509.oid import ExtendedKeyUsageOID
-from cryptography.x509.verification import Criticality, ExtensionPolicy, PolicyBuilder, Store
+from cryptography.x509.verification import (
+    Criticality,
+    ExtensionPolicy,
+    PolicyBuilder,
+    Store,
+)
 
 # -- limits ------------------------------------------------------------------------------
 # Every input here comes from the machine being diagnosed or from the network, so every
