@@ -75,7 +75,11 @@ def test_bad_input_is_one_line_and_exit_2() -> None:
 
 
 def test_console_script_and_module_agree() -> None:
-    done = subprocess.run(["tlsdoctor", "--version"], capture_output=True, text=True, timeout=30, check=False)
+    # The console script the install put beside this interpreter, not whatever PATH holds: a
+    # fresh clone's tests run as `.venv/bin/python -m pytest` with nothing of it on PATH.
+    script = Path(sys.executable).with_name("tlsdoctor")
+    assert script.is_file(), f"the install did not put the console script beside {sys.executable}"
+    done = subprocess.run([str(script), "--version"], capture_output=True, text=True, timeout=30, check=False)
     assert done.returncode == 0 and done.stdout.startswith("tlsdoctor ")
     assert tlsdoctor("--version").stdout == done.stdout
 

@@ -4,7 +4,7 @@ What a client reports when HTTPS fails is a handful of low-level signals: a libc
 and its error text, an OpenSSL verify result (``X509_V_ERR_*``), an OpenSSL reason string
 ("wrong version number"), a TLS alert, an errno, the status line a proxy gave to CONNECT.
 :data:`SIGNAL_TABLE` maps combinations of them to finding codes
-(``shared/spec/findings.md``), and :func:`classify` returns every matching row, the most
+(``docs/spec/findings.md``), and :func:`classify` returns every matching row, the most
 specific first (the way httpx maps httpcore's exceptions). ``diagnose`` uses it to name
 what libcurl said, ``explain`` to rank causes from pasted text, the client to label its
 failures.

@@ -64,7 +64,7 @@ REDACTED = "[redacted]"
 class RankedCandidate:
     """One possible root cause, with the input that points to it and how to confirm it."""
 
-    code: str  # a finding code (shared/spec/findings.md)
+    code: str  # a finding code (docs/spec/findings.md)
     likelihood: float  # 0..1; the candidates of one explanation sum to at most 1
     why: str  # quoted from the (redacted) input: the line or token that matched
     check: str  # what to run or collect to confirm it
@@ -118,6 +118,9 @@ CHECKS: dict[str, str] = {
     "with the client's cipher suites, groups and signature algorithms",
     "tls.handshake_alert": "`openssl s_client -connect HOST:PORT -servername HOST -msg` shows which alert the "
     "server sends and after which message (SNI, client certificate, policy)",
+    "tls.client_cert_required": "`openssl s_client -connect HOST:PORT -servername HOST -msg </dev/null`: a "
+    "CertificateRequest from the server, then the alert certificate_required (TLS 1.3) or handshake_failure "
+    "(TLS 1.2); `curl -v --cert CERT --key KEY https://HOST/` with the expected certificate",
     "tls.abrupt_close": "`openssl s_client -connect HOST:PORT -servername HOST` from the affected machine and from "
     "another network: a close right after ClientHello on one network only is a middlebox",
     "tls.handshake_timeout": "`time openssl s_client -connect HOST:PORT -servername HOST`: TCP connects, then "
@@ -136,6 +139,8 @@ CHECKS: dict[str, str] = {
     "comes back and its issuer is an intermediate, the server must send that intermediate",
     "cert.revoked": "`openssl s_client -connect HOST:PORT -servername HOST -status` shows the stapled OCSP status; "
     "or ask the OCSP responder: `openssl ocsp -issuer ISSUER.pem -cert LEAF.pem -url OCSP_URL`",
+    "cert.revocation_unavailable": "`openssl x509 -noout -ocsp_uri -ext crlDistributionPoints` on the leaf, then "
+    "`curl -v` each URL from the affected machine: no answer, or an error, means the status cannot be checked",
     "cert.must_staple_missing": "`openssl s_client -connect HOST:PORT -servername HOST -status </dev/null | grep "
     "-A2 'OCSP response'`: 'no response sent' confirms the server does not staple",
     "cert.weak_signature": "`openssl s_client -connect HOST:PORT -servername HOST -showcerts`, then `openssl x509 "
@@ -151,6 +156,8 @@ CHECKS: dict[str, str] = {
     "trust.store_mismatch": "run `tlsdoctor diagnose URL` on the affected machine: it verifies the chain against "
     "each trust source (OS store, certifi, the app's CA file) and says which one lacks the root",
     "trust.bundle_corrupt": "run `tlsdoctor diagnose URL --ca-bundle FILE`; it names the broken entry",
+    "trust.bundle_outdated": "`tlsdoctor diagnose URL --ca-bundle APP_CA_FILE`: the chain's root is in certifi's "
+    "and the OS store but not in the app's file; compare the file's date and root count with a current certifi",
     "trust.bundle_missing": "check the CA file the client is configured with (`curl -v` prints `CAfile:`; "
     "`ls -l \"$SSL_CERT_FILE\" \"$CURL_CA_BUNDLE\" \"$REQUESTS_CA_BUNDLE\"`): it must exist and be readable",
     "http2.negotiation_failed": "`curl -v --http2 https://HOST/` against `curl -v --http1.1 https://HOST/`: if "

@@ -1,6 +1,6 @@
 """The finding codes: tlsdoctor's public vocabulary for why HTTPS fails.
 
-This module mirrors ``shared/spec/findings.md`` (a test checks that the two agree, so
+This module mirrors ``docs/spec/findings.md`` (a test checks that the two agree, so
 neither can drift). Every part of tlsdoctor names a root cause with one of these codes:
 the lab says which code a scenario reproduces, diagnosis concludes one, the client
 reports one. A code never changes meaning.
@@ -43,11 +43,16 @@ _TABLE: tuple[FindingCode, ...] = (
     FindingCode("tcp.reset", "the connection was reset before TLS began", "7 / 56", "tcp.reset"),
     FindingCode("proxy.unresolvable", "the configured proxy's host name does not resolve", "5", "dns.name_not_resolved"),
     FindingCode("proxy.unreachable", "the configured proxy refuses or ignores connections", "7", "tcp.refused"),
-    FindingCode("proxy.auth_required", "the proxy wants credentials (407 to CONNECT)", "56", "tcp.failed"),
+    FindingCode(
+        "proxy.auth_required",
+        "the proxy wants credentials (407 to CONNECT)",
+        "56 (libcurl 7) / 7 (libcurl 8)",
+        "tcp.failed",
+    ),
     FindingCode(
         "proxy.connect_refused",
         "the proxy refuses to tunnel to that host or port (403, 405, 5xx to CONNECT)",
-        "56",
+        "56 (libcurl 7) / 7 (libcurl 8)",
         "tcp.failed",
     ),
     FindingCode(
@@ -75,6 +80,13 @@ _TABLE: tuple[FindingCode, ...] = (
         "tls.handshake_alert",
         "the peer aborted the handshake with a fatal alert (name the alert; a fatal close_notify included)",
         "35",
+        "tls.protocol.error",
+    ),
+    FindingCode(
+        "tls.client_cert_required",
+        "the server demands a client certificate that the client does not present, or rejects the one it "
+        "presents (alert certificate_required, bad_certificate after a CertificateRequest)",
+        "56 / 35",
         "tls.protocol.error",
     ),
     FindingCode(
@@ -110,6 +122,13 @@ _TABLE: tuple[FindingCode, ...] = (
         "tls.cert.authority_invalid",
     ),
     FindingCode("cert.revoked", "the certificate is revoked (OCSP or CRL says so)", "60 / 91", "tls.cert.revoked"),
+    FindingCode(
+        "cert.revocation_unavailable",
+        "the certificate's revocation status cannot be checked (OCSP responder or CRL unreachable or failing) "
+        "and the client requires a check; also reported as a warning for soft-failing clients",
+        "35 (schannel) / 91",
+        "tls.cert.invalid",
+    ),
     FindingCode(
         "cert.must_staple_missing",
         "the certificate demands a stapled OCSP response and none came",
@@ -158,6 +177,13 @@ _TABLE: tuple[FindingCode, ...] = (
         "tls.failed",
     ),
     FindingCode(
+        "trust.bundle_outdated",
+        "the client's CA file is too old: it lacks a root that current trust stores hold, so a valid chain to "
+        "that root fails (name the missing root and the file's age)",
+        "60",
+        "tls.cert.authority_invalid",
+    ),
+    FindingCode(
         "trust.bundle_missing",
         "the CA file the client is configured with is missing or unreadable",
         "77",
@@ -185,4 +211,4 @@ def finding_code(code: str) -> FindingCode:
     try:
         return FINDING_CODES[code]
     except KeyError:
-        raise KeyError(f"unknown finding code {code!r}; see shared/spec/findings.md") from None
+        raise KeyError(f"unknown finding code {code!r}; see docs/spec/findings.md") from None

@@ -7,7 +7,7 @@ from tlsdoctor.findings import finding_code
 
 
 class TransportError(Exception):
-    """The request never got an HTTP answer. ``code`` is a finding code (shared/spec/findings.md)."""
+    """The request never got an HTTP answer. ``code`` is a finding code (docs/spec/findings.md)."""
 
     def __init__(self, message: str, *, code: str, stack: str, curl_code: int | None = None,
                  debug: str = "", may_have_reached_server: bool = False) -> None:

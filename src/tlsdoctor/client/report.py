@@ -6,7 +6,7 @@ version, how far off the clock was). This module turns one request's outcome int
 and gets it off the request path:
 
 - :func:`build_report` produces exactly the ``tlsdoctor.report/1`` shape of
-  ``shared/spec/diagnosis-json.md``. It is also the privacy boundary: the request is reduced to
+  ``docs/spec/diagnosis-json.md``. It is also the privacy boundary: the request is reduced to
   its origin, every free-text string goes through :func:`scrub`, and unknown keys are dropped,
   because the spec promises that nothing in a report identifies the user beyond a salted install
   id (no credentials, query strings, cookies or bodies).

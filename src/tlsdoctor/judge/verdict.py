@@ -7,9 +7,10 @@ verdict is the finding that explains the others. Two principles decide it:
 1. **The earliest broken layer wins.** Nothing after a failed DNS lookup can be observed,
    and a TLS alert comes before any certificate is seen: route, then TLS, then trust,
    then the certificate's own properties, then revocation, then HTTP.
-2. **A cause outranks its symptom** (``shared/spec/findings.md``, "Relations that matter"):
+2. **A cause outranks its symptom** (``docs/spec/findings.md``, "Relations that matter"):
    ``clock.skewed`` over ``cert.expired``/``cert.not_yet_valid``; ``trust.interception``
-   over ``cert.untrusted_root``; ``trust.bundle_corrupt`` over ``cert.untrusted_root``.
+   over ``cert.untrusted_root``; ``trust.bundle_corrupt`` over ``cert.untrusted_root``;
+   ``trust.bundle_outdated`` over ``trust.store_mismatch`` and ``cert.untrusted_root``.
 
 :data:`RANK` encodes both. Among findings of equal rank, the more confident one wins.
 """
@@ -34,16 +35,18 @@ RANK: dict[str, int] = {
     # the client's own configuration: it breaks every connection, whatever the server
     "trust.bundle_missing": 90,
     # the TLS handshake, before any certificate
-    "tls.not_tls": 85,
-    "tls.protocol_mismatch": 84,
-    "tls.cipher_mismatch": 83,
+    "tls.not_tls": 86,
+    "tls.protocol_mismatch": 85,
+    "tls.cipher_mismatch": 84,
+    "tls.client_cert_required": 83,  # the cause of the alert that a CertificateRequest ends in
     "tls.handshake_alert": 82,
     "tls.abrupt_close": 81,
     "tls.handshake_timeout": 80,
     # trust: causes first, then their symptoms
-    "clock.skewed": 75,
-    "trust.bundle_corrupt": 74,
-    "trust.interception": 73,
+    "clock.skewed": 76,
+    "trust.bundle_corrupt": 75,
+    "trust.interception": 74,
+    "trust.bundle_outdated": 73,  # over store_mismatch and untrusted_root (findings.md, "Relations")
     "trust.store_mismatch": 72,
     "cert.incomplete_chain": 70,
     "cert.self_signed": 69,
@@ -57,6 +60,7 @@ RANK: dict[str, int] = {
     # revocation
     "cert.revoked": 55,
     "cert.must_staple_missing": 54,
+    "cert.revocation_unavailable": 53,
     # after TLS
     "proxy.upstream_failed": 45,
     "http2.negotiation_failed": 40,

@@ -1,7 +1,7 @@
 """The scenario catalogue: every way HTTPS breaks in the field, as data.
 
 A :class:`Scenario` says what is broken (one line a support engineer understands), which
-finding code it reproduces (``shared/spec/findings.md``), what a libcurl client on OpenSSL
+finding code it reproduces (``docs/spec/findings.md``), what a libcurl client on OpenSSL
 returns for it, and how a client must be set up to meet the fault as the field does
 (:class:`ClientSetup`: which CA file, via which proxy, with which clock...). It also
 carries how the lab serves it (``serve``), so adding a scenario touches this file only.

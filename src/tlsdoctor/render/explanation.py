@@ -1,7 +1,7 @@
 """How an :class:`~tlsdoctor.explain.Explanation` is shown: ``tlsdoctor.explanation/1`` JSON, or a
 short terminal view.
 
-The JSON follows ``shared/spec/diagnosis-json.md`` (``schema``, ``input_kind``, and
+The JSON follows ``docs/spec/diagnosis-json.md`` (``schema``, ``input_kind``, and
 ``candidates`` with ``code``, ``likelihood``, ``why``, ``check``); the fields added here
 (``summary``, ``reason``, ``curl_code``, ``nel_type``, ``notes``) save a support tool from
 carrying its own copy of the findings table. Everything quoted was redacted by ``explain``.

@@ -46,6 +46,9 @@ MEANING: dict[str, str] = {
                            "algorithm) acceptable to both.",
     "tls.handshake_alert": "The server aborted the handshake with a fatal TLS alert. The alert names what it "
                            "refused; a *fatal close_notify* before any negotiation is a server refusing this client.",
+    "tls.client_cert_required": "The server demands a client certificate (a CertificateRequest, then the alert "
+                                "certificate_required in TLS 1.3 or handshake_failure/bad_certificate in TLS 1.2) "
+                                "and the client presents none, or one the server rejects.",
     "tls.abrupt_close": "The connection was closed or reset in the middle of the handshake, with no alert: a "
                         "middlebox (DPI firewall) or a crashing TLS server.",
     "tls.handshake_timeout": "TCP connected, but the TLS handshake never completed: the server (or something in "
@@ -61,6 +64,9 @@ MEANING: dict[str, str] = {
                              "and most clients do not.",
     "cert.revoked": "The certificate was revoked by its CA: the stapled OCSP response, the OCSP responder or the "
                     "CRL says so.",
+    "cert.revocation_unavailable": "The certificate's revocation status cannot be learnt: no OCSP staple, and the "
+                                   "OCSP responder and CRL it names do not answer (or fail). A client that requires "
+                                   "a status fails; a soft-failing one works, with this as a warning.",
     "cert.must_staple_missing": "The certificate carries the TLS Feature extension (OCSP must-staple), and the "
                                 "server does not staple an OCSP response.",
     "cert.weak_signature": "A certificate is signed with SHA-1 or MD5, which current clients reject.",
@@ -77,6 +83,9 @@ MEANING: dict[str, str] = {
     "trust.bundle_corrupt": "The client's CA file holds a broken certificate that breaks verification, e.g. a "
                             "damaged twin of a root (same subject and key, no CA flag) that OpenSSL finds first: "
                             "'invalid CA certificate'.",
+    "trust.bundle_outdated": "The client's CA file is an old copy of a public store: it holds many of that store's "
+                             "roots but not the (newer) one this server's chain leads to, which current stores "
+                             "(certifi's, the OS's) hold.",
     "trust.bundle_missing": "The CA file the client is configured with is missing or unreadable (libcurl: 77).",
     "http2.negotiation_failed": "ALPN selected HTTP/2, and then HTTP/2 failed (garbage, a protocol error, a reset), "
                                 "while HTTP/1.1 to the same server works.",
@@ -99,6 +108,8 @@ FIX: dict[str, str] = {
     "tls.cipher_mismatch": "Enable modern suites on the server (TLS 1.3 AES-GCM/ChaCha20; ECDHE + AES-GCM for 1.2).",
     "tls.handshake_alert": "Read the server's TLS log for the alert it sent; fix what it refuses (SNI, client "
                            "certificate, version policy).",
+    "tls.client_cert_required": "Configure the client certificate and key the server expects (libcurl: --cert/--key), "
+                                "or make the server's client authentication optional for this endpoint.",
     "tls.abrupt_close": "Find the middlebox that drops the handshake; check the server's TLS process for crashes.",
     "tls.handshake_timeout": "Check the server's TLS listener and any DPI device in between.",
     "cert.expired": "Renew the certificate and automate renewal.",
@@ -108,6 +119,8 @@ FIX: dict[str, str] = {
     "cert.untrusted_root": "Add the private root to the client's CA file, or use a certificate from a public CA.",
     "cert.incomplete_chain": "Configure the server to send the full chain (leaf, then intermediates).",
     "cert.revoked": "Install a new certificate; never use the revoked one again.",
+    "cert.revocation_unavailable": "Enable OCSP stapling on the server; make the OCSP responder and CRL reachable "
+                                   "from the client (a proxy or firewall may block them).",
     "cert.must_staple_missing": "Enable OCSP stapling on the server, or reissue without must-staple.",
     "cert.weak_signature": "Reissue the certificate signed with SHA-256.",
     "cert.weak_key": "Reissue with an RSA 2048+ or ECDSA P-256 key.",
@@ -118,6 +131,7 @@ FIX: dict[str, str] = {
     "trust.store_mismatch": "Make the client use the OS store (truststore, CURLSSLOPT_NATIVE_CA) or add the CA to "
                             "its CA file.",
     "trust.bundle_corrupt": "Remove the broken entry tlsdoctor names, or regenerate the CA file from a clean source.",
+    "trust.bundle_outdated": "Update the shipped CA file (a current certifi), or make the client use the OS store too.",
     "trust.bundle_missing": "Ship or point to a readable CA file; fix SSL_CERT_FILE/CURL_CA_BUNDLE.",
     "http2.negotiation_failed": "Fix HTTP/2 on the server or proxy, or stop offering h2 there; HTTP/1.1 works meanwhile.",
     "http.error": "A server-side issue: see the server's logs for that status.",
@@ -182,7 +196,7 @@ def _conditions(row: object) -> str:
 
 
 def index() -> str:
-    lines = ["# Finding codes", "", "One page per code of [`findings.md`](../../../shared/spec/findings.md), "
+    lines = ["# Finding codes", "", "One page per code of [`findings.md`](../spec/findings.md), "
              "generated from the code (`python -m tlsdoctor.render.finding_docs docs/findings`).", "",
              "| code | root cause |", "|---|---|"]
     lines += [f"| [`{c}`]({c}.md) | {e.summary} |" for c, e in FINDING_CODES.items()]
