@@ -5,7 +5,10 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from tlsdoctor.cli.common import EXIT_FAILED, EXIT_OK, Command, UsageError, positive_float
+from tlsdoctor.cli.common import EXIT_FAILED, EXIT_OK, Command, UsageError, positive_float, positive_int
+
+# Mirrors tlsdoctor.batch's defaults without importing it (parsing stays cheap); a test keeps them equal.
+DEFAULT_CONCURRENCY, DEFAULT_PER_HOST = 16, 4
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -23,6 +26,13 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         help="per-probe timeout in seconds, at most 120; the whole diagnosis gets 4×S + 5")
     parser.add_argument("--json", action="store_true",
                         help="print tlsdoctor.diagnosis/1 JSON (JSON Lines, in input order, with --batch)")
+    batch = parser.add_argument_group("batch options")
+    batch.add_argument("--concurrency", type=positive_int, default=DEFAULT_CONCURRENCY, metavar="N",
+                       help="with --batch: diagnoses in flight at once, across all worker processes")
+    batch.add_argument("--per-host", type=positive_int, default=DEFAULT_PER_HOST, metavar="N",
+                       help="with --batch: diagnoses at once against one server (host and port)")
+    batch.add_argument("--processes", type=positive_int, metavar="N",
+                       help="with --batch: worker processes (default: one per core, at most --concurrency)")
 
 
 COMMAND = Command(
@@ -59,15 +69,27 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _batch(args: argparse.Namespace, options: dict[str, Any]) -> int:
-    from tlsdoctor.batch import read_url_list, run_batch
-    from tlsdoctor.render.batch import print_batch
+    from tlsdoctor.batch import count_urls, read_url_list, run_batch
+    from tlsdoctor.render.batch import BatchCounts, print_batch
     from tlsdoctor.render.console import make_console
+    from tlsdoctor.render.progress import progress
 
     try:
+        total = count_urls(args.batch)
         urls = read_url_list(args.batch)
-    except (OSError, ValueError) as exc:
+    except (OSError, UnicodeError) as exc:
         raise UsageError(f"cannot read --batch {args.batch}: {getattr(exc, 'strerror', None) or exc}") from None
-    results = run_batch(urls, options, json_lines=args.json)
-    if not args.json:
-        print_batch(results, make_console())
-    return EXIT_OK if all(r.ok for r in results) else EXIT_FAILED
+    if total == 0:
+        raise UsageError(f"no URLs in --batch {args.batch}")
+    with progress("diagnosing", total=total) as bar:
+        results = run_batch(urls, options, json_lines=args.json, concurrency=args.concurrency,
+                            per_host=args.per_host, processes=args.processes, total=total)
+        if args.json:
+            counts = BatchCounts()
+            for r in results:
+                print(r.json, flush=True)  # JSON Lines, each as soon as it is next in input order
+                counts.add(r)
+                bar.advance()
+        else:
+            counts = print_batch(results, make_console(), on_row=lambda r: bar.advance())
+    return EXIT_OK if counts.all_ok else EXIT_FAILED
