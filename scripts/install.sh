@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Install everything tlsdoctor and its tests need on a fresh Debian machine. Idempotent.
 #
-#   - Debian packages: nginx (the lab's real-peer backend) and faketime (clock-skew tests)
+#   - Debian packages: nginx (the lab's real-peer backend), faketime (clock-skew tests), a Java
+#                      runtime (Spark, for `tlsdoctor fleet --engine spark`) and chromium
+#                      (the fleet HTML report is tested in a real headless browser)
 #   - .venv/            tlsdoctor itself, editable, with its test extras
 #   - .venv-mitmproxy/  mitmproxy in its own venv: it pins an older `cryptography` than
 #                       tlsdoctor needs, so it is run as a program, never imported. A link
@@ -42,6 +44,8 @@ apt_packages() {
     need() { command -v "$1" >/dev/null 2>&1 || [ -x "/usr/sbin/$1" ] || missing+=("$2"); }
     need nginx nginx-light        # the lab's real-peer backend
     need faketime faketime        # clock-skew tests run tlsdoctor under a shifted clock
+    need java default-jre-headless  # Spark, for `tlsdoctor fleet --engine spark`
+    need chromium chromium        # the fleet HTML report is tested in a real headless browser
     [ ${#missing[@]} -eq 0 ] && { echo "none missing"; return 0; }
     local sudo=""
     [ "$(id -u)" -eq 0 ] || sudo="sudo"
@@ -53,7 +57,7 @@ apt_packages() {
 tlsdoctor_venv() {
     [ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
     pip_quiet .venv/bin/python -m pip install --upgrade pip
-    pip_quiet .venv/bin/python -m pip install -e '.[test]'
+    pip_quiet .venv/bin/python -m pip install -e '.[test,fleet,spark]'
 }
 
 mitmproxy_venv() {
@@ -72,8 +76,8 @@ sslyze_venv() {  # the strict scanner the lab's healthy chain is checked with (o
     ln -sf "$PWD/.venv-sslyze/bin/sslyze" .venv/bin/sslyze
 }
 
-step "Debian packages (nginx, faketime)" apt_packages
-step "tlsdoctor in .venv (editable, with test extras)" tlsdoctor_venv
+step "Debian packages (nginx, faketime, Java, chromium)" apt_packages
+step "tlsdoctor in .venv (editable, with test, fleet and spark extras)" tlsdoctor_venv
 step "mitmproxy in .venv-mitmproxy" mitmproxy_venv
 step "sslyze in .venv-sslyze" sslyze_venv
 echo "install: done ($(.venv/bin/tlsdoctor --version), $(.venv/bin/mitmdump --version 2>/dev/null | head -1))"
