@@ -24,11 +24,12 @@ from cryptography.x509.oid import ExtendedKeyUsageOID
 from tlsdoctor import verify_codes as vc
 from tlsdoctor.classify import Signal, classify
 from tlsdoctor.findings import FINDING_CODES, Severity
+from tlsdoctor.judge.coverage import could_not_check, ok_confidence, proofs_of_ok
 from tlsdoctor.judge.finding import Finding
 from tlsdoctor.judge.verdict import RANK, choose_verdict, ordered
 from tlsdoctor.observe.observations import Observations, describe_cert, fingerprint
 from tlsdoctor.observe.revocation import issued_by
-from tlsdoctor.wire import AlertDescription, AnswerKind
+from tlsdoctor.wire import MAX_RECORD_LEN, AlertDescription, AnswerKind, ContentType, FirstAnswer
 
 E, W, I = Severity.ERROR, Severity.WARNING, Severity.INFO
 
@@ -81,8 +82,19 @@ def judge(obs: Observations) -> tuple[list[Finding], Finding]:
         found.extend(entry.check(obs))
     if not any(f.severity is E for f in found):
         found.extend(unexplained_failure(obs))
-    ok = finding("ok", I, 1.0, "The request works: TLS and HTTP succeed with this client's trust.",
-                 **_ok_evidence(obs))
+    # "ok" is a claim that needs its evidence (judge/coverage.py): without it, say what is missing.
+    unchecked, proofs = could_not_check(obs), proofs_of_ok(obs)
+    if not any(f.severity is E for f in found) and not proofs:
+        found.append(finding("diagnosis.incomplete", E, 0.6 if obs.cut else 0.4,
+                             "Nothing this diagnosis observed shows the request working, and nothing explains a "
+                             "failure: " + ("; ".join(f"{u.what}: {u.why}" for u in unchecked[:4])
+                                            or "no probe got far enough") + ".",
+                             "Diagnose again with a longer --timeout; see what it could not check.",
+                             could_not_check=[u.to_dict() for u in unchecked]))
+    ok = finding("ok", I, ok_confidence(proofs, unchecked, bool(obs.cut)),
+                 "The request works: TLS and HTTP succeed with this client's trust."
+                 + (f" Not checked: {'; '.join(u.what for u in unchecked[:4])}." if unchecked else ""),
+                 proven_by=proofs, **_ok_evidence(obs))
     verdict = choose_verdict(found, ok)
     rest = [f for f in ordered(found) if f is not verdict]
     return [verdict, *rest], verdict
@@ -206,10 +218,7 @@ def handshake(obs: Observations) -> Iterator[Finding]:
     evidence = {"first_answer": kind.name.lower() if kind else None,
                 "first_bytes": answer.text_preview if answer else None, "openssl_error": hs.error}
     if kind in (AnswerKind.PLAINTEXT, AnswerKind.GARBAGE):
-        yield finding("tls.not_tls", E, 0.95,
-                      f"The server answered the TLS ClientHello in plain text: {answer.text_preview!r}.",  # type: ignore[union-attr]
-                      "This port does not speak TLS: use the HTTPS port, or fix the server's TLS configuration "
-                      "(or an http:// proxy mistaken for the server).", **evidence)
+        yield _not_tls(answer, evidence)  # type: ignore[arg-type]
         return
     if kind is AnswerKind.SILENCE or hs.timed_out:
         yield finding("tls.handshake_timeout", E, 0.9,
@@ -247,6 +256,39 @@ def handshake(obs: Observations) -> Iterator[Finding]:
         best = candidates[0]
         yield finding(best.code, E, min(0.6, best.likelihood), f"The TLS handshake failed: {hs.error}.",
                       "See the evidence; `tlsdoctor explain` lists the possible causes.", **evidence)
+
+
+def _not_tls(answer: FirstAnswer, evidence: dict[str, object]) -> Finding:
+    """Plain text is a sure sign of a non-TLS port; bytes that are neither TLS nor text say less."""
+    remedy = ("This port does not speak TLS: use the HTTPS port, or fix the server's TLS configuration "
+              "(or an http:// proxy mistaken for the server).")
+    if answer.kind is AnswerKind.PLAINTEXT:
+        return finding("tls.not_tls", E, 0.95,
+                       f"The server answered the TLS ClientHello in plain text: {answer.text_preview!r}.", remedy,
+                       **evidence)
+    head = answer.preview
+    evidence = {**evidence, "first_bytes": head[:16].hex(" ")}
+    announced = _oversized_record(head)
+    if announced is not None:
+        # A record header (type, version 3.x) with a length TLS forbids: a broken TLS stack, a
+        # non-TLS service whose bytes happen to start so, or a hostile server. OpenSSL says
+        # "record overflow"/"packet length too long"; we know it is not valid TLS, not which.
+        return finding("tls.not_tls", E, 0.6,
+                       f"The server's answer is not valid TLS: its first record header announces {announced:,} "
+                       f"bytes, more than TLS allows ({MAX_RECORD_LEN:,}, RFC 8446 §5.2): a broken TLS stack or "
+                       "something else than TLS on this port.", remedy, announced_record_length=announced, **evidence)
+    return finding("tls.not_tls", E, 0.7,
+                   f"The server answered the TLS ClientHello with bytes that are neither a TLS record nor text "
+                   f"(first bytes: {head[:8].hex(' ')}): this port speaks another binary protocol, or a broken one.",
+                   remedy, **evidence)
+
+
+def _oversized_record(head: bytes) -> int | None:
+    """The length a TLS-looking record header announces, when it is beyond what TLS allows."""
+    if len(head) < 5 or head[0] not in {int(t) for t in ContentType} or head[1] != 3 or head[2] > 4:
+        return None
+    length = int.from_bytes(head[3:5], "big")
+    return length if length > MAX_RECORD_LEN else None
 
 
 def _alert_name(alert: int) -> str:
@@ -318,6 +360,22 @@ def _client_trusts(obs: Observations) -> bool | None:
     return v.ok if v else None
 
 
+def libraries_accept(obs: Observations) -> bool:
+    """Do the libraries clients use accept this chain with the client's trust?
+
+    The cross-check for our own path validation (``cryptography``'s verifier), which has
+    limits of its own (issue 12: it stopped at 8 intermediates where OpenSSL allows 100):
+    when libcurl completed the request, or OpenSSL verified the whole presented chain with
+    the client's CA file, no rule may call the chain untrusted.
+    """
+    curl = obs.curl
+    if curl is not None and curl.curl_code == 0:
+        return True
+    hs, trust = obs.handshake, obs.trust
+    whole = hs is not None and hs.chain_length == len(hs.presented_chain)
+    return whole and trust is not None and trust.openssl_client is not None and trust.openssl_client.ok
+
+
 def _interceptor(obs: Observations) -> tuple[float, dict[str, object]] | None:
     """Evidence that the presented chain is not the origin's own (confidence, evidence)."""
     chain = obs.presented_chain
@@ -378,7 +436,7 @@ def store_mismatch(obs: Observations) -> Iterator[Finding]:
         return
     client_ok = _validation(obs, "chain_only_now")
     others = [v for v in obs.trust.chain_only_now if v.source != "ca-bundle"]
-    if client_ok is None:
+    if client_ok is None or (not client_ok.ok and libraries_accept(obs)):
         return
     trusted_elsewhere = [v for v in others if v.ok]
     if not client_ok.ok and trusted_elsewhere:
@@ -486,6 +544,8 @@ def chain_to_trust(obs: Observations) -> Iterator[Finding]:
     chain_only = _validation(obs, "chain_only_now")
     if not chain or chain_only is None or chain_only.ok or _interceptor(obs) is not None:
         return
+    if libraries_accept(obs):
+        return  # OpenSSL and libcurl accept it: our own check hit a limit of its own (judge/coverage.py says which)
     if any(not c.not_valid_before_utc <= obs.local_time <= c.not_valid_after_utc for c in chain[:4]):
         return  # a date problem, judged by `validity`
     trust = obs.trust
@@ -663,6 +723,16 @@ def http(obs: Observations) -> Iterator[Finding]:
     if obs.http is None:
         return
     h1, h2 = obs.http.http1, obs.http.h2
+    hs = obs.handshake
+    answered = h1.ok or (h2 is not None and h2.ok)
+    if h1.timed_out and not answered and hs is not None and hs.ok:
+        curl = obs.curl
+        yield finding("http.timed_out", E, 0.9 if curl is not None and curl.curl_code == 28 else 0.8,
+                      f"TLS works, but the server's HTTP answer did not come whole in time ({h1.error}).",
+                      "The application behind TLS hangs or trickles its answer: see its logs; clients fail "
+                      "with a timeout meanwhile.", http1_error=h1.error, h2_error=h2.error if h2 else None,
+                      libcurl_code=curl.curl_code if curl else None, libcurl_error=curl.error if curl else None)
+        return
     if h2 is not None and not h2.ok and h1.ok:
         yield finding("http2.negotiation_failed", E, 0.9,
                       f"ALPN selected HTTP/2, then HTTP/2 failed ({h2.error}); HTTP/1.1 works.",
@@ -681,7 +751,7 @@ def http(obs: Observations) -> Iterator[Finding]:
                       "A server-side error: see the server's logs.", status=status)
     elif status >= 400:
         yield finding("http.error", W, 0.5, f"TLS is fine; the server answered HTTP {status} to HEAD "
-                      f"{obs.route.target.path}.", "Often expected for an API root; check the real request.",
+                      f"/ (the only request an unverified probe sends).", "Often expected for a site root; check the real request.",
                       status=status)
 
 
