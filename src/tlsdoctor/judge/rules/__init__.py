@@ -37,12 +37,15 @@ def judge(obs: Observations) -> tuple[list[Finding], Finding]:
     found: list[Finding] = []
     for entry in RULES:
         found.extend(entry.check(obs))
+    # "ok" is a claim that needs its evidence (judge/coverage.py; rule `completeness`): an
+    # incomplete diagnosis is the verdict only when nothing else, not even the safety net,
+    # explains the failure.
+    incomplete = [f for f in found if f.code == "diagnosis.incomplete"]
+    found = [f for f in found if f.code != "diagnosis.incomplete"]
     if not any(f.severity is E for f in found):
         found.extend(unexplained_failure(obs))
-    # "ok" is a claim that needs its evidence (judge/coverage.py; rule `completeness`): an
-    # incomplete diagnosis is the verdict only when no other error explains the failure.
-    if any(f.severity is E and f.code != "diagnosis.incomplete" for f in found):
-        found = [f for f in found if f.code != "diagnosis.incomplete"]
+    if not any(f.severity is E for f in found):
+        found.extend(incomplete)
     unchecked, proofs = could_not_check(obs), proofs_of_ok(obs)
     ok = finding("ok", I, ok_confidence(proofs, unchecked, bool(obs.cut)),
                  "The request works: TLS and HTTP succeed with this client's trust."
