@@ -169,9 +169,7 @@ class _Observer:
                  timeout: float, clock: Clock, libcurl: bool) -> None:
         self.route, self.client, self.sources = route, client, sources
         self.timeout, self.clock, self.libcurl = timeout, clock, libcurl
-        self.seen: dict[str, Any] = {}
         self.tasks: dict[str, asyncio.Task[Any]] = {}
-        self.failed: list[tuple[str, str]] = []
         self.connections = 0
         self.local_time = clock.now()
         self._validations: dict[tuple[str, str | None, object], PathValidation] = {}
@@ -193,25 +191,32 @@ class _Observer:
             if pending:
                 await asyncio.wait(pending, timeout=1.0)  # cancellation is prompt; bounded all the same
         notes = (f"the diagnosis deadline ({deadline:g} s) cut some probes short",) if cut else ()
-        return self._observations((*self.failed, *cut), notes, deadline if cut else None)
+        return self._observations(tuple(cut), notes, deadline if cut else None)
 
     def _start(self, name: str, probe: Awaitable[Any], connections: int = 0) -> asyncio.Task[Any]:
-        """Start a probe now; its result is kept in ``seen`` the moment it finishes."""
+        """Start a probe now; whatever it finishes with is kept (see :meth:`_finished`)."""
         task = asyncio.ensure_future(probe)
         self.tasks[name] = task
         self.connections += connections
-
-        def keep(done: asyncio.Task[Any]) -> None:
-            if done.cancelled():
-                return
-            error = done.exception()
-            if error is None:
-                self.seen[name] = done.result()
-            else:  # a probe's own bug: the fact is missing, and the diagnosis says so rather than guess
-                self.failed.append((name, f"the probe failed: {type(error).__name__}: {one_line(str(error), 200)}"))
-
-        task.add_done_callback(keep)
         return task
+
+    def _finished(self) -> tuple[dict[str, Any], list[tuple[str, str]]]:
+        """Every finished probe's result, read from the tasks themselves, and the probes that crashed.
+
+        Read at the end rather than kept by done-callbacks: a callback runs one loop turn
+        after its task ends, and the diagnosis may be assembled in between.
+        """
+        results: dict[str, Any] = {}
+        failed: list[tuple[str, str]] = []
+        for name, task in self.tasks.items():
+            if not task.done() or task.cancelled():
+                continue
+            error = task.exception()
+            if error is None:
+                results[name] = task.result()
+            else:  # a probe's own bug: the fact is missing, and the diagnosis says so rather than guess
+                failed.append((name, f"the probe failed: {type(error).__name__}: {one_line(str(error), 200)}"))
+        return results, failed
 
     async def _run(self) -> None:
         await self._route_stage()
@@ -238,8 +243,8 @@ class _Observer:
 
     def _route_failed(self) -> bool:
         if self.route.proxy is not None:
-            return not self.seen["proxy_resolution"].addresses
-        tcp = self.seen.get("tcp") or ()
+            return not self.tasks["proxy_resolution"].result().addresses
+        tcp = self.tasks["tcp"].result() if "tcp" in self.tasks else ()
         return not tcp or not any(t.outcome == "connected" for t in tcp)
 
     async def _wire_stage(self) -> None:
@@ -256,8 +261,8 @@ class _Observer:
         if self.libcurl:
             wire.append(self._start("curl", self._curl(), connections=1))
         await asyncio.gather(*wire)
-        handshake = self.seen["handshake"]
-        answer = self.seen["first_answer"].answer
+        handshake = self.tasks["handshake"].result()
+        answer = self.tasks["first_answer"].result().answer
         speaks_tls = answer is None or answer.kind in (AnswerKind.ALERT, AnswerKind.TLS_HANDSHAKE, AnswerKind.TLS_OTHER)
         # Probing versions and ciphers only makes sense with a server that speaks TLS.
         if not handshake.ok and handshake.route_error is None and speaks_tls:
@@ -304,18 +309,17 @@ class _Observer:
 
     def _observations(self, cut: tuple[tuple[str, str], ...], notes: tuple[str, ...],
                       deadline: float | None) -> Observations:
-        seen = {k: v for k, v in self.seen.items() if k != "issuer_fetch"}
-        revocation = seen.get("revocation")
-        if revocation is not None:
-            self.seen.setdefault("issuer_fetch", revocation.issuer_fetch)
+        seen, failed = self._finished()
+        fetched = seen.pop("issuer_fetch", None)
         handshake = seen.get("handshake")
         if handshake is not None and handshake.presented_chain:
             # Offline checks of the chain we have: they run whatever the deadline cut.
-            seen["trust"] = self._trust(handshake.presented_chain, seen.get("http"))
+            seen["trust"] = self._trust(handshake.presented_chain, seen.get("http"), fetched)
         return Observations(route=self.route, client=self.client, local_time=self.local_time,
-                            connections=self.connections, notes=notes, cut=cut, deadline_s=deadline, **seen)
+                            connections=self.connections, notes=notes, cut=(*failed, *cut), deadline_s=deadline,
+                            **seen)
 
-    def _trust(self, chain: tuple[Any, ...], http: Any) -> TrustObservation:
+    def _trust(self, chain: tuple[Any, ...], http: Any, fetched: IssuerFetch | None) -> TrustObservation:
         host = self.route.target.host
         now = self.local_time
         server_time = http.http1.date if http is not None else None
@@ -335,7 +339,6 @@ class _Observer:
                 if cleaned:
                     openssl_cleaned = openssl_verify(chain, ca_data=cleaned, at=now)
         with_fetched = None
-        fetched = self.seen.get("issuer_fetch")
         if fetched is not None and fetched.certificate is not None and fetched.issues_leaf:
             with_fetched = self._with_fetched_issuer(chain, fetched)
         return TrustObservation(
