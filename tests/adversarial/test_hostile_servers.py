@@ -43,7 +43,9 @@ def test_an_http2_settings_flood_does_not_overrun_the_timeout(authorities: LabAu
         d = diagnose_hostile(port, root_file)
     assert_honest_and_in_time(d)
     h2 = d.observations.http.h2
-    assert h2 is not None and not h2.ok and h2.elapsed_ms <= 1000 * 2 * d.timeout + 500
+    # Before: 31 s against a 9 s deadline. The server shares this process (and its GIL) while
+    # it floods, so the bound is the diagnosis's own deadline, not a tighter guess.
+    assert h2 is not None and not h2.ok and h2.elapsed_ms <= 1000 * d.deadline
     assert d.verdict.code == "http2.negotiation_failed", (d.verdict.code, d.verdict.summary)
 
 
