@@ -107,9 +107,9 @@ def untrusted_beyond_dates(obs: Observations) -> Iterator[Finding]:
     last = chain[-1]
     issuer = last.subject if last.issuer == last.subject else last.issuer
     yield finding("cert.untrusted_root", E, 0.8,
-                  f"libcurl, with this client's CA file, also finds no trusted issuer for the chain "
-                  f"(OpenSSL verify result {curl.verify_result}): with the dates put right, this client would "
-                  f"still not trust a chain that ends at '{issuer.rfc4514_string()}'.",
+                  f"This client's CA file holds no issuer for the chain (libcurl: OpenSSL verify result "
+                  f"{curl.verify_result}): even with the dates put right, this client would not trust a chain "
+                  f"that ends at '{issuer.rfc4514_string()}'.",
                   "Add the issuing CA's root to the client's CA file (or use the OS store), or use a certificate "
                   "from a CA the client trusts.", anchor_missing=issuer.rfc4514_string(),
                   libcurl_verify_result=curl.verify_result, libcurl_error=curl.error)
