@@ -34,7 +34,7 @@ from collections import deque
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Iterator
 
-DEFAULT_CONCURRENCY = 16
+DEFAULT_CONCURRENCY = 32
 DEFAULT_PER_HOST = 4
 _IN_PROCESS_BELOW = 8  # fewer inputs than this: a worker process costs more than it saves
 
@@ -106,7 +106,9 @@ class Scheduler:
     def __init__(self, urls: Iterable[str], *, concurrency: int, per_host: int, window: int | None = None) -> None:
         self._urls = iter(urls)
         self.concurrency, self.per_host = concurrency, per_host
-        self.window = window or max(4 * concurrency, 64)
+        # A slow diagnosis (a stalled server waits out its timeouts) must not stall the ones
+        # behind it: the window lets work run well ahead; each held result is a few kB.
+        self.window = window or max(16 * concurrency, 256)
         self._read = 0  # inputs taken from the iterator
         self._exhausted = False
         self._waiting: deque[tuple[int, str, str]] = deque()  # read, not started (their server was busy)
@@ -200,10 +202,8 @@ async def _diagnose_one(index: int, url: str, options: dict[str, Any], json_line
 def _error(index: int, url: str, shown: str, message: str, json_lines: bool) -> BatchResult:
     import json
 
-    from tlsdoctor.redact import redact_text
-
     # The message may quote the input (or part of it) as typed: the redacted form replaces it.
-    message = printable(redact_text(message.replace(url, shown) if url else message))
+    message = printable(_redact_text(message.replace(url, shown) if url else message))
     document = None
     if json_lines:
         document = json.dumps({"schema": "tlsdoctor.diagnosis/1", "target": {"url": shown}, "error": message})
@@ -212,15 +212,35 @@ def _error(index: int, url: str, shown: str, message: str, json_lines: bool) -> 
 
 def printable_url(url: str) -> str:
     """The input as it may be printed: without credentials, query or fragment, one printable line."""
-    from tlsdoctor.redact import redact_url
-
+    try:
+        from tlsdoctor.redact import redact_url
+    except ImportError:  # TRANSITIONAL until tlsdoctor.redact lands: show no more than scheme://host:port/
+        return printable(_origin_only(url))
     return printable(redact_url(url))
 
 
 def printable(text: str) -> str:
-    from tlsdoctor.redact import printable as one_line
-
+    try:
+        from tlsdoctor.redact import printable as one_line
+    except ImportError:  # TRANSITIONAL, as above
+        return "".join(c if c.isprintable() else " " for c in text)
     return one_line(text, keep_newlines=False)
+
+
+def _redact_text(text: str) -> str:
+    try:
+        from tlsdoctor.redact import redact_text
+    except ImportError:  # TRANSITIONAL, as above: say nothing the input said
+        return text.split(":", 1)[0]
+    return redact_text(text)
+
+
+def _origin_only(url: str) -> str:
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        return "[redacted]"
+    authority = rest.split("/", 1)[0].split("?", 1)[0].split("#", 1)[0].rsplit("@", 1)[-1]
+    return f"{scheme}://{authority}/[redacted]"
 
 
 def _worker_loop(get: Callable[[], Any], put: Callable[[Any], None], options: dict[str, Any],

@@ -33,7 +33,7 @@ import asyncio
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Awaitable, Iterable, Mapping, Sequence
+from typing import Any, Awaitable, Callable, Iterable, Mapping, Sequence
 
 from tlsdoctor.clock import SYSTEM_CLOCK, Clock
 from tlsdoctor.judge.coverage import Unchecked, could_not_check
@@ -107,6 +107,7 @@ async def diagnose_async(
     env: Mapping[str, str] | None = None,
     os_store_env: Mapping[str, str] | None = None,
     libcurl: bool = True,
+    on_probe: Callable[[str, bool], None] | None = None,
 ) -> Diagnosis:
     """Diagnose ``url`` as a client with this trust and route would meet it.
 
@@ -115,6 +116,8 @@ async def diagnose_async(
     ``clock`` is the client's idea of now: tests and the demo shift it. ``deadline``
     (default ``timeout`` × :data:`STAGES`) bounds the whole diagnosis; what it cuts is
     named in the result, never silently dropped.
+    ``on_probe(name, started)`` hears each probe start and end (a progress line: "waiting on
+    the handshake, 2.1 s"); it must not block.
     Raises :class:`DiagnoseError` for bad input; never for network outcomes.
     """
     started = time.perf_counter()
@@ -131,7 +134,7 @@ async def diagnose_async(
         ca_bundle=str(ca_bundle) if ca_bundle else None, extra_ca=tuple(str(p) for p in extra_ca), max_tls=max_tls
     )
     sources = _trust_sources(client, os_store_env)
-    observer = _Observer(route, client, sources, timeout, clock, libcurl)
+    observer = _Observer(route, client, sources, timeout, clock, libcurl, on_probe)
     remaining = deadline - (time.perf_counter() - started)  # reading the trust stores counts too
     observations = await observer.observe(max(remaining, 0.0), deadline)
     findings, verdict = judge(observations)
@@ -166,9 +169,11 @@ class _Observer:
     """Runs the probes and keeps each fact the moment it arrives, so a deadline loses only what it cut."""
 
     def __init__(self, route: Route, client: ClientProfile, sources: tuple[TrustSource, ...],
-                 timeout: float, clock: Clock, libcurl: bool) -> None:
+                 timeout: float, clock: Clock, libcurl: bool,
+                 on_probe: Callable[[str, bool], None] | None = None) -> None:
         self.route, self.client, self.sources = route, client, sources
         self.timeout, self.clock, self.libcurl = timeout, clock, libcurl
+        self.on_probe = on_probe
         self.tasks: dict[str, asyncio.Task[Any]] = {}
         self.connections = 0
         self.local_time = clock.now()
@@ -198,6 +203,10 @@ class _Observer:
         task = asyncio.ensure_future(probe)
         self.tasks[name] = task
         self.connections += connections
+        if self.on_probe is not None:
+            on_probe = self.on_probe
+            on_probe(name, True)
+            task.add_done_callback(lambda _task: on_probe(name, False))
         return task
 
     def _finished(self) -> tuple[dict[str, Any], list[tuple[str, str]]]:

@@ -8,7 +8,7 @@ from typing import Any
 from tlsdoctor.cli.common import EXIT_FAILED, EXIT_OK, Command, UsageError, positive_float, positive_int
 
 # Mirrors tlsdoctor.batch's defaults without importing it (parsing stays cheap); a test keeps them equal.
-DEFAULT_CONCURRENCY, DEFAULT_PER_HOST = 16, 4
+DEFAULT_CONCURRENCY, DEFAULT_PER_HOST = 32, 4
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -57,8 +57,13 @@ def run(args: argparse.Namespace) -> int:
     from tlsdoctor.render.console import make_console
     from tlsdoctor.render.diagnosis import diagnosis_json, print_diagnosis
 
+    from tlsdoctor.render.progress import progress
+
     try:
-        result = diagnose(args.url, **options)
+        with progress("diagnosing", spinner_only=True) as bar:
+            waiting = ProbeWatch()
+            bar.note(waiting.line)
+            result = diagnose(args.url, on_probe=waiting.probe, **options)
     except DiagnoseError as exc:
         raise UsageError(str(exc)) from None
     if args.json:
@@ -66,6 +71,34 @@ def run(args: argparse.Namespace) -> int:
     else:
         print_diagnosis(result, make_console())
     return EXIT_OK if result.ok else EXIT_FAILED
+
+
+class ProbeWatch:
+    """Which probes a diagnosis waits on, and for how long: the progress line's note."""
+
+    def __init__(self) -> None:
+        import time
+
+        self._clock = time.monotonic
+        self.running: dict[str, float] = {}
+
+    def probe(self, name: str, started: bool) -> None:
+        if started:
+            self.running[name] = self._clock()
+        else:
+            self.running.pop(name, None)
+
+    def line(self) -> str:
+        """``waiting 1.4 s on handshake, curl, http``: the longest wait first, names in start order."""
+        if not self.running:
+            return ""
+        waits = sorted(self.running.items(), key=lambda item: (item[1], _SHOWN_FIRST.get(item[0], 9)))
+        longest = self._clock() - waits[0][1]
+        return f"waiting {longest:.1f} s on " + ", ".join(name.replace("_", " ") for name, _ in waits)
+
+
+# Among probes started together, the ones a user recognises first.
+_SHOWN_FIRST = {"handshake": 0, "curl": 1, "http": 2, "resolution": 0, "tcp": 1}
 
 
 def _batch(args: argparse.Namespace, options: dict[str, Any]) -> int:

@@ -21,15 +21,16 @@ from __future__ import annotations
 
 import sys
 import time
-from typing import Any
+from typing import Any, Callable
 
 
 class Progress:
     """A live bar (with a count when ``total`` is known) and a one-line note, or nothing."""
 
     def __init__(self, description: str, total: int | None = None, *, enabled: bool | None = None,
-                 stream: Any = None) -> None:
+                 stream: Any = None, spinner_only: bool = False) -> None:
         self.description = description
+        self.spinner_only = spinner_only  # one task of unknown length: no bar, no count
         self.total = total
         self.stream = sys.stderr if stream is None else stream
         self.enabled = _is_terminal(self.stream) if enabled is None else enabled
@@ -45,10 +46,11 @@ class Progress:
             from rich.progress import Progress as RichProgress
 
             console = Console(file=self.stream)
-            columns: list[Any] = [SpinnerColumn(), TextColumn("{task.description}"), BarColumn(bar_width=24),
-                                  MofNCompleteColumn(), TimeElapsedColumn(),
-                                  TextColumn("[dim]{task.fields[note]}", markup=True)]
-            self._bar = RichProgress(*columns, console=console, transient=True,
+            columns: list[Any] = [SpinnerColumn(), TextColumn("{task.description}")]
+            if self.total is not None or not self.spinner_only:
+                columns += [BarColumn(bar_width=24), MofNCompleteColumn()]
+            columns += [TimeElapsedColumn(), _note_column()]
+            self._bar = RichProgress(*columns, console=console, transient=True, expand=True,
                                      redirect_stdout=_is_terminal(sys.stdout), redirect_stderr=False)
             self._task = self._bar.add_task(self.description, total=self.total, note="")
             self._bar.start()
@@ -73,14 +75,29 @@ class Progress:
         if self._bar is not None:
             self._bar.advance(self._task, n)
 
-    def note(self, text: str) -> None:
-        """What is being waited on now (one line; cut to fit, never wrapped)."""
+    def note(self, text: str | Callable[[], str]) -> None:
+        """What is being waited on now: a line, or a function asked at each refresh (for a live
+        "waiting on the handshake, 2.1 s"). Cut to fit, never wrapped."""
         if self._bar is not None:
-            from rich.markup import escape
+            self._bar.update(self._task, note=text)
 
-            width = max(10, self._bar.console.width - 60)
-            text = " ".join(text.split())
-            self._bar.update(self._task, note=escape(text if len(text) <= width else text[: width - 1] + "…"))
+
+def _note_column() -> Any:
+    """The note, evaluated at each refresh when it is a function; cut to what is left of the line."""
+    from rich.progress import ProgressColumn
+    from rich.table import Column
+    from rich.text import Text
+
+    class NoteColumn(ProgressColumn):
+        def __init__(self) -> None:
+            super().__init__(table_column=Column(no_wrap=True, overflow="ellipsis", ratio=1))
+
+        def render(self, task: Any) -> Text:
+            note = task.fields.get("note", "")
+            return Text(" ".join(str(note() if callable(note) else note).split()), style="dim",
+                        overflow="ellipsis", no_wrap=True)
+
+    return NoteColumn()
 
 
 def progress(description: str, total: int | None = None, **options: Any) -> Progress:
