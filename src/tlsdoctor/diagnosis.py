@@ -24,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import time
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
@@ -83,12 +84,14 @@ async def diagnose_async(
     env: Mapping[str, str] | None = None,
     os_store_env: Mapping[str, str] | None = None,
     libcurl: bool = True,
+    require_status: bool = False,
 ) -> Diagnosis:
     """Diagnose ``url`` as a client with this trust and route would meet it.
 
     ``env`` is where proxies are discovered (default ``os.environ``); ``os_store_env`` is
     where the OS trust store is discovered (``SSL_CERT_FILE``...; default ``os.environ``).
-    ``clock`` is the client's idea of now: tests and the demo shift it.
+    ``clock`` is the client's idea of now: tests and the demo shift it. ``require_status``
+    says the client hard-fails without a certificate status (curl ``--cert-status``).
     Raises :class:`DiagnoseError` for bad input; never for network outcomes.
     """
     started = time.perf_counter()
@@ -100,7 +103,8 @@ async def diagnose_async(
     if max_tls not in (None, "1.0", "1.1", "1.2", "1.3"):
         raise DiagnoseError(f"unknown TLS version {max_tls!r} (use 1.0, 1.1, 1.2 or 1.3)")
     client = ClientProfile(
-        ca_bundle=str(ca_bundle) if ca_bundle else None, extra_ca=tuple(str(p) for p in extra_ca), max_tls=max_tls
+        ca_bundle=str(ca_bundle) if ca_bundle else None, extra_ca=tuple(str(p) for p in extra_ca), max_tls=max_tls,
+        require_status=require_status,
     )
     sources = _trust_sources(client, os_store_env)
     observer = _Observer(route, client, sources, timeout, clock, libcurl)
@@ -213,7 +217,7 @@ class _Observer:
         attempt = CurlAttempt(
             url=self.route.target.url, ca_file=Path(self.client.ca_bundle) if self.client.ca_bundle else _certifi(),
             proxy=self.route.proxy_url, max_tls=self.client.max_tls, timeout=self.timeout,
-            connect_timeout=self.timeout,
+            connect_timeout=self.timeout, cert_status=self.client.require_status,
         )
         return await asyncio.to_thread(curl_attempt, attempt)
 
@@ -254,7 +258,15 @@ class _Observer:
             sources=self.sources, client_now=client_now, chain_only_now=chain_only_now,
             chain_only_server_time=chain_only_server, openssl_client=openssl_client,
             openssl_cleaned=openssl_cleaned, with_fetched_issuer=with_fetched, lint=lint,
+            ca_file_modified=_modified(bundle.path),
         )
+
+
+def _modified(path: str | None) -> datetime | None:
+    try:
+        return datetime.fromtimestamp(Path(path).stat().st_mtime, timezone.utc) if path else None
+    except OSError:
+        return None
 
 
 def _certifi() -> Path:
