@@ -150,6 +150,12 @@ SIGNAL_TABLE: tuple[Row, ...] = (
          text=r"alert handshake failure|SSLV3_ALERT_HANDSHAKE_FAILURE|handshake_failure"),
     _row("tls.cipher_mismatch", 0.5, "handshake_failure is what OpenSSL servers send when no cipher is shared",
          alert=(A_HANDSHAKE_FAILURE,)),
+    # TLS 1.2 has no certificate_required alert: an OpenSSL server that wanted a client
+    # certificate and got none ends with handshake_failure (RFC 5246 §7.4.6).
+    _row("tls.client_cert_required", 0.35, "a TLS 1.2 server that demands a client certificate and gets none "
+         "sends handshake_failure", text=r"alert handshake failure|SSLV3_ALERT_HANDSHAKE_FAILURE|handshake_failure"),
+    _row("tls.client_cert_required", 0.35, "a TLS 1.2 server that demands a client certificate and gets none "
+         "sends handshake_failure", alert=(A_HANDSHAKE_FAILURE,)),
     _row("tls.client_cert_required", 0.95, "the server's alert certificate_required (TLS 1.3): it wants a client "
          "certificate", alert=(A_CERTIFICATE_REQUIRED,)),
     _row("tls.client_cert_required", 0.9, "the server wants a client certificate the client did not send",
@@ -205,6 +211,10 @@ SIGNAL_TABLE: tuple[Row, ...] = (
     _row("cert.untrusted_root", 0.35, "no trusted issuer: an unknown root", verify=(V_NO_LOCAL_ISSUER,)),
     _row("cert.incomplete_chain", 0.3, "no trusted issuer: perhaps a missing intermediate",
          verify=(V_NO_LOCAL_ISSUER, V_UNVERIFIABLE_LEAF, V_UNABLE_TO_GET_ISSUER)),
+    # Apps that ship their own CA file meet this whenever a CA moves to a newer root (the
+    # 2021 Let's Encrypt root change): the file predates the root the server now chains to.
+    _row("trust.bundle_outdated", 0.15, "no trusted issuer: perhaps the app's CA file is an old copy that lacks a "
+         "newer root", verify=(V_NO_LOCAL_ISSUER,)),
     _row("trust.interception", 0.2, "no trusted issuer: perhaps a TLS-inspecting proxy or antivirus",
          verify=(V_NO_LOCAL_ISSUER, V_SELF_SIGNED_IN_CHAIN)),
     _row("trust.store_mismatch", 0.15, "no trusted issuer: perhaps the CA is in the OS store, not the app's CA file",
@@ -215,6 +225,8 @@ SIGNAL_TABLE: tuple[Row, ...] = (
     _row("cert.incomplete_chain", 0.3, "no trusted issuer: perhaps a missing intermediate",
          text=r"unable to get local issuer certificate|unable to verify the first certificate|"
               r"UNABLE_TO_VERIFY_LEAF_SIGNATURE|unable to get issuer certificate"),
+    _row("trust.bundle_outdated", 0.15, "no trusted issuer: perhaps the app's CA file is an old copy that lacks a "
+         "newer root", text=r"unable to get local issuer certificate|UNABLE_TO_GET_ISSUER_CERT_LOCALLY"),
     _row("trust.interception", 0.2, "no trusted issuer: perhaps a TLS-inspecting proxy or antivirus",
          text=r"unable to get local issuer certificate|self[- ]signed certificate in certificate chain"),
     _row("cert.revoked", 0.9, "the certificate is revoked", verify=(V_REVOKED,)),
