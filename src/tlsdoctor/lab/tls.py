@@ -74,9 +74,9 @@ class TlsServerConfig:
             ctx.set_alpn_select_callback(select)
         if self.client_ca is not None:
             ctx.set_verify(SSL.VERIFY_PEER | SSL.VERIFY_FAIL_IF_NO_PEER_CERT, lambda _c, _x, _e, _d, ok: bool(ok))
-            ca = crypto.X509.from_cryptography(self.client_ca)
-            ctx.get_cert_store().add_cert(ca)  # type: ignore[union-attr]
-            ctx.add_client_ca(ca)
+            # X509Store.add_cert still wants pyOpenSSL's object; add_client_ca takes ours.
+            ctx.get_cert_store().add_cert(crypto.X509.from_cryptography(self.client_ca))  # type: ignore[union-attr]
+            ctx.add_client_ca(self.client_ca)  # type: ignore[arg-type]
         if self.ocsp_staple is not None:
             staple = self.ocsp_staple
             ctx.set_ocsp_server_callback(lambda _conn, _data: staple())
