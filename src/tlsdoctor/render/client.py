@@ -52,7 +52,13 @@ GET_SCHEMA = "tlsdoctor.get/1"
 
 def get_document(url: str, response: Response | None, error: TransportError | None) -> dict[str, Any]:
     """``tlsdoctor get --json``: what answered (or why nothing did), without the body or secrets."""
-    from tlsdoctor.redact import redact_headers, redact_text, redact_url
+    try:
+        from tlsdoctor.redact import redact_headers, redact_text, redact_url
+    except ImportError:  # TRANSITIONAL until tlsdoctor.redact lands: no header, URL origin only
+        from tlsdoctor.batch import _origin_only as redact_url, _redact_text as redact_text  # type: ignore[assignment]
+
+        def redact_headers(headers: Any) -> list[tuple[str, str]]:  # type: ignore[misc]
+            return []
 
     doc: dict[str, Any] = {"schema": GET_SCHEMA, "url": redact_url(url), "ok": response is not None and response.status < 400}
     if response is not None:
