@@ -27,10 +27,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from email.utils import parsedate_to_datetime
 
-import h2.config
-import h2.connection
-import h2.events
-import h2.exceptions
 import h11
 
 from tlsdoctor.observe.route import Route, RouteError, open_stream
@@ -177,6 +173,11 @@ async def _head_h2(
     reader: asyncio.StreamReader, writer: asyncio.StreamWriter, route: Route
 ) -> tuple[int | None, dict[str, str], str | None]:
     """HEAD / over h2; the caller's deadline bounds the time, :data:`_MAX_H2_BYTES` what is read."""
+    import h2.config  # only once a server selected h2: many diagnoses never get this far
+    import h2.connection
+    import h2.events
+    import h2.exceptions
+
     conn = h2.connection.H2Connection(h2.config.H2Configuration(client_side=True, header_encoding="utf-8"))
     conn.initiate_connection()
     authority = _request_headers(route)[0][1]
