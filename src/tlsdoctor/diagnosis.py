@@ -43,7 +43,7 @@ from tlsdoctor.wire import AnswerKind
 from tlsdoctor.observe.ca_file_lint import lint_ca_file, without_broken_entries
 from tlsdoctor.observe.capabilities import probe_capabilities
 from tlsdoctor.observe.curl import CurlAttempt, curl_attempt
-from tlsdoctor.observe.first_answer import probe_first_answer
+from tlsdoctor.observe.first_answer import first_answer_of
 from tlsdoctor.observe.handshake import probe_handshake
 from tlsdoctor.observe.http import probe_http
 from tlsdoctor.observe.observations import ClientProfile, Observations, TrustObservation
@@ -182,6 +182,7 @@ class _Observer:
         self.os_store = os_store
         self.timeout, self.clock, self.libcurl = timeout, clock, libcurl
         self.tasks: dict[str, asyncio.Task[Any]] = {}
+        self.derived: dict[str, Any] = {}  # observations read off another probe's result
         self.connections = 0
         self.local_time = clock.now()
         self._validations: dict[tuple[str, str | None, object], PathValidation] = {}
@@ -222,7 +223,7 @@ class _Observer:
         Read at the end rather than kept by done-callbacks: a callback runs one loop turn
         after its task ends, and the diagnosis may be assembled in between.
         """
-        results: dict[str, Any] = {}
+        results: dict[str, Any] = dict(self.derived)
         failed: list[tuple[str, str]] = []
         for name, task in self.tasks.items():
             if not task.done() or task.cancelled():
@@ -265,8 +266,9 @@ class _Observer:
 
     async def _wire_stage(self) -> None:
         max_tls = self.client.max_tls
+        # One handshake serves two probes: its first bytes back are the server's first answer
+        # (read as the first-answer probe reads them), so no separate ClientHello is sent.
         wire = [
-            self._start("first_answer", probe_first_answer(self.route, self.timeout), connections=1),
             self._start("handshake", self._handshake_then_trust(), connections=1),
             self._start("http", probe_http(self.route, self.timeout, self.clock.now), connections=2),
         ]
@@ -278,7 +280,7 @@ class _Observer:
             wire.append(self._start("curl", self._curl(), connections=1))
         await asyncio.gather(*wire)
         handshake = self.tasks["handshake"].result()
-        answer = self.tasks["first_answer"].result().answer
+        answer = handshake.first_answer
         speaks_tls = answer is None or answer.kind in (AnswerKind.ALERT, AnswerKind.TLS_HANDSHAKE, AnswerKind.TLS_OTHER)
         # Probing versions and ciphers only makes sense with a server that speaks TLS.
         if not handshake.ok and handshake.route_error is None and speaks_tls:
@@ -288,6 +290,7 @@ class _Observer:
     async def _handshake_then_trust(self) -> Any:
         """The handshake; the moment it has a chain, the revocation probe starts beside the wire stage."""
         handshake = await probe_handshake(self.route, self.timeout, max_version=self.client.max_tls)
+        self.derived["first_answer"] = first_answer_of(handshake)
         if handshake.presented_chain:
             self._start("revocation", self._revocation(handshake.presented_chain, handshake.ocsp_staple))
         return handshake
