@@ -17,6 +17,7 @@ from typing import Callable
 
 from OpenSSL import SSL
 
+from tlsdoctor.lab.admission import Phase, progress
 from tlsdoctor.lab.pki import IssuedCert
 from tlsdoctor.openssl_policy import apply_protocol_policy
 
@@ -113,6 +114,7 @@ class TlsStream:
                 await self._flush()  # send our alert, as a real server does
                 raise TlsClosed(f"handshake failed: {exc}") from exc
             await self._flush()
+            progress(Phase.IDLE)  # no longer an unfinished handshake; see lab.admission
             return
         raise TlsClosed("handshake did not finish")
 

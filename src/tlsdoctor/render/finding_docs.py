@@ -160,9 +160,9 @@ def page(code: str) -> str:
     ]
     rules = [r for r in RULES if code in r.emits]
     if rules:
-        lines.append("`tlsdoctor diagnose` — the rules that can conclude it (`tlsdoctor/judge/rules.py`):")
+        lines.append("`tlsdoctor diagnose` — the rules that can conclude it (`tlsdoctor/judge/rules/`):")
         lines.append("")
-        lines += [f"- `{r.name}`: {r.question}" for r in rules]
+        lines += [f"- `{r.name}` ({r.module.rsplit('/', 1)[-1]}): {r.question}" for r in rules]
     elif code == "ok":
         lines.append("`tlsdoctor diagnose` concludes `ok` when no rule finds an error.")
     lines += ["", "`tlsdoctor explain` — the signals it reads this code from (`tlsdoctor/classify.py`):", ""]

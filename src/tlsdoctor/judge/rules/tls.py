@@ -1,0 +1,114 @@
+"""The TLS handshake: does it complete, and if not, what did the server answer or accept?"""
+
+from __future__ import annotations
+
+from typing import Iterator
+
+from tlsdoctor.classify import Signal, classify
+from tlsdoctor.judge.finding import Finding
+from tlsdoctor.judge.rules.registry import E, finding, rule
+from tlsdoctor.observe.observations import Observations
+from tlsdoctor.wire import AlertDescription, AnswerKind
+
+
+@rule("tls.not_tls", "tls.protocol_mismatch", "tls.cipher_mismatch", "tls.handshake_alert",
+      "tls.abrupt_close", "tls.handshake_timeout")
+def handshake(obs: Observations) -> Iterator[Finding]:
+    """Does the TLS handshake complete, and if not, what did the server answer?"""
+    hs = obs.handshake
+    if hs is None or hs.ok or hs.route_error is not None:
+        return
+    answer = obs.first_answer.answer if obs.first_answer else None
+    kind = answer.kind if answer else None
+    caps = obs.capabilities
+    evidence = {"first_answer": kind.name.lower() if kind else None,
+                "first_bytes": answer.text_preview if answer else None, "openssl_error": hs.error}
+    if kind in (AnswerKind.PLAINTEXT, AnswerKind.GARBAGE):
+        yield finding("tls.not_tls", E, 0.95,
+                      f"The server answered the TLS ClientHello in plain text: {answer.text_preview!r}.",  # type: ignore[union-attr]
+                      "This port does not speak TLS: use the HTTPS port, or fix the server's TLS configuration "
+                      "(or an http:// proxy mistaken for the server).", **evidence)
+        return
+    if kind is AnswerKind.SILENCE or hs.timed_out:
+        yield finding("tls.handshake_timeout", E, 0.9,
+                      "TCP connected, but the server never answered the ClientHello.",
+                      "A middlebox or an overloaded server swallows the handshake; try another network, "
+                      "and check the server's TLS listener.", **evidence)
+        return
+    if kind in (AnswerKind.EOF, AnswerKind.RESET):
+        how = "reset the connection" if kind is AnswerKind.RESET else "closed the connection"
+        yield finding("tls.abrupt_close", E, 0.85, f"The server {how} right after the ClientHello, with no TLS alert.",
+                      "Something between client and server (firewall, DPI middlebox) or a crashing TLS server "
+                      "drops the handshake; compare from another network.", **evidence)
+        return
+    versions = _version_mismatch(obs)
+    if versions is not None:
+        yield versions
+        return
+    ciphers = _cipher_mismatch(obs)
+    if ciphers is not None:
+        yield ciphers
+        return
+    alert = hs.alert if hs.alert is not None else (answer.alert_description if answer else None)
+    if alert is not None:
+        name = _alert_name(alert)
+        fatal_close = int(alert) == AlertDescription.CLOSE_NOTIFY
+        summary = ("The server answered the ClientHello with a fatal close_notify alert and closed: "
+                   "it refuses this client before any negotiation." if fatal_close else
+                   f"The server aborted the handshake with a fatal '{name}' alert.")
+        yield finding("tls.handshake_alert", E, 0.85 if caps and not caps.versions_accepted else 0.7, summary,
+                      "Read the server's TLS error log for this alert; it refuses something in the ClientHello "
+                      "(SNI, version, client certificate, policy).", alert=name, **evidence)
+        return
+    candidates = classify(Signal(text=hs.error or ""))
+    if candidates:
+        best = candidates[0]
+        yield finding(best.code, E, min(0.6, best.likelihood), f"The TLS handshake failed: {hs.error}.",
+                      "See the evidence; `tlsdoctor explain` lists the possible causes.", **evidence)
+
+def _alert_name(alert: int) -> str:
+    try:
+        return AlertDescription(int(alert)).name.lower()
+    except ValueError:
+        return f"alert {int(alert)}"
+
+_VERSION_ORDER = ("1.0", "1.1", "1.2", "1.3")
+
+def _client_versions(obs: Observations) -> tuple[str, ...]:
+    caps = obs.capabilities
+    offered = caps.default_client_versions if caps else ("1.2", "1.3")
+    cap = obs.client.max_tls
+    return tuple(v for v in offered if cap is None or _VERSION_ORDER.index(v) <= _VERSION_ORDER.index(cap))
+
+def _version_mismatch(obs: Observations) -> Finding | None:
+    caps = obs.capabilities
+    if caps is None or not caps.versions_accepted:
+        return None
+    client = _client_versions(obs)
+    if set(caps.versions_accepted) & set(client):
+        return None
+    server = ", ".join(f"TLS {v}" for v in caps.versions_accepted)
+    offered = ", ".join(f"TLS {v}" for v in client)
+    if max(caps.versions_accepted, key=_VERSION_ORDER.index) < min(client, key=_VERSION_ORDER.index):
+        remedy = "The server only speaks versions current clients refuse: enable TLS 1.2 and 1.3 on it."
+    else:
+        remedy = "The client is too old for this server: update it (or its TLS library) to offer TLS 1.2/1.3."
+    return finding("tls.protocol_mismatch", E, 0.95, f"No TLS version is acceptable to both: the server accepts "
+                   f"{server}; the client offers {offered}.", remedy, server_versions=list(caps.versions_accepted),
+                   client_versions=list(client))
+
+def _cipher_mismatch(obs: Observations) -> Finding | None:
+    caps = obs.capabilities
+    if caps is None or not caps.versions_accepted or caps.default_client_ok:
+        return None
+    client = set(_client_versions(obs))
+    shared = [v for v in caps.versions_accepted if v in client]
+    if not shared:
+        return None
+    negotiated = {v: caps.ciphers_negotiated.get(v) for v in shared}
+    ciphers = ", ".join(sorted({c for c in negotiated.values() if c}))
+    return finding("tls.cipher_mismatch", E, 0.9,
+                   f"The server speaks TLS {', '.join(shared)} but only with cipher suites this client does not "
+                   f"offer ({ciphers or 'see evidence'}).",
+                   "Enable a modern cipher suite on the server (TLS 1.3 AES-GCM/ChaCha20, or ECDHE with AES-GCM "
+                   "for TLS 1.2).", server_ciphers=negotiated, default_client_error=caps.default_client_error)
