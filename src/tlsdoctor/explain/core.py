@@ -20,10 +20,12 @@ import re
 
 from tlsdoctor.explain.hosts import find_host
 from tlsdoctor.explain.json_events import parse_json_object, walk_json
-from tlsdoctor.explain.kinds import VERBOSE_CONNECT, VERBOSE_STATUS, message_lines, shape_of
+from tlsdoctor.explain.kinds import (
+    LINE_CAP, VERBOSE_CONNECT, VERBOSE_STATUS, message_lines, select_lines, shape_of,
+)
 from tlsdoctor.explain.model import COLLECT, MAX_INPUT_CHARS, Explanation
 from tlsdoctor.explain.rank import rank, signals
-from tlsdoctor.explain.read import Found, build_index, quote, read_text
+from tlsdoctor.explain.read import Found, build_index, quote_line, read_text
 from tlsdoctor.explain.recognisers import RECOGNISERS
 from tlsdoctor.explain.redaction import redact
 
@@ -65,15 +67,21 @@ def _explain(text: str | bytes) -> Explanation:
         notes.append(f"input truncated to its first {MAX_INPUT_CHARS} characters (of {len(text)})")
         text = text[:MAX_INPUT_CHARS]
     text = sanitise(text)
+    text, cut = select_lines(text)
+    if cut:
+        notes.append(cut)
 
     found = Found()
     document = parse_json_object(text)
     if document is not None:
         shape = "json-event"
         all_lines: list[str] = []
-        walk_json(document, found, all_lines)
+        walk_json(document, found, all_lines)  # message strings only, redacted
+        all_lines = [line[:LINE_CAP] for line in all_lines]
     else:
-        all_lines = redact(text).split("\n")
+        # Not redacted as a whole: what leaves this function is (quotes, message lines), and
+        # each of those is redacted on its way out (read.quote_line, below).
+        all_lines = [line[:LINE_CAP] for line in text.split("\n")]
         shape = shape_of("\n".join(all_lines))
         if shape == "curl-verbose":
             _read_verbose_exchange(all_lines, found)
@@ -85,11 +93,12 @@ def _explain(text: str | bytes) -> Explanation:
         inner = _ecosystem_kind(found) or inner
     kind = shape if shape == "json-event" else inner
     lines_kind = inner
-    text_lines = message_lines(all_lines, lines_kind)
+    text_lines = [redact(line) for line in message_lines(all_lines, lines_kind)]
 
-    host = find_host(all_lines)
-    all_signals = signals(found, text_lines)
-    candidates = rank(all_signals, found, text_lines, host, "\n" + whole)
+    host = find_host(whole)
+    weighted = signals(found, text_lines)
+    candidates = rank(weighted, found, text_lines, host, "\n" + whole)
+    all_signals = tuple(signal for signal, _weight in weighted)
     ecosystems = tuple(sorted(found.ecosystems, key=lambda name: found.ecosystems[name]))
     collect = () if candidates else tuple(
         line.replace("HOST", host[0]) if host else line.replace("https://HOST/", "URL") for line in COLLECT)
@@ -117,7 +126,7 @@ def _read_verbose_exchange(lines: list[str], found: Found) -> None:
             continue
         code = int(status[1])
         if after_connect:
-            found.add("connect_status", code, quote(line), 0, "curl")
+            found.add("connect_status", code, quote_line(line), 0, "curl")
             after_connect = code < 200  # an interim 1xx answer: the real one follows
         else:
-            found.add("http_status", code, quote(line), 0, "curl")
+            found.add("http_status", code, quote_line(line), 0, "curl")

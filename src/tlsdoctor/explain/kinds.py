@@ -27,7 +27,8 @@ SHAPE_KINDS = (
 )
 
 LINE_CAP = 2000  # a single line longer than this is data, not an error message
-SIGNAL_TEXT_BUDGET = 64 * 1024  # what goes into Signal.text: the table's regexes run over it
+SIGNAL_TEXT_BUDGET = 16 * 1024  # what goes into Signal.text: the table's regexes run over it
+READ_BUDGET = 256 * 1024  # what the recognisers read of a longer input (see select_lines)
 
 VERBOSE_CONNECT = re.compile(r"^>[ \t]{0,8}CONNECT[ \t]")
 VERBOSE_STATUS = re.compile(r"^<[ \t]{0,8}HTTP/[\d.]{1,5}[ \t]{1,8}(\d{3})\b")
@@ -39,41 +40,78 @@ _VERBOSE_MARKER = re.compile(
     r"start date|expire date|\[HTTP/2\]|IPv[46]|processing:|Operation timed out|Send failure|Request completely)"
     r"|^> (?:GET|HEAD|POST|PUT|DELETE|OPTIONS|PATCH|CONNECT) |^< HTTP/"
 )
-_KIND_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
-    ("python-traceback", re.compile(
-        r"Traceback \(most recent call last\)|\b(?:ssl\.SSL[A-Za-z]{0,40}Error|requests\.exceptions\.[A-Za-z]{1,40}|"
-        r"urllib3\.exceptions\.[A-Za-z]{1,40}|httpx\.[A-Za-z]{1,40}Error|httpcore\.[A-Za-z]{1,40}Error|"
-        r"aiohttp\.[\w.]{0,60}Error|ClientConnector[A-Za-z]{0,40}Error|pycurl\.error|"
-        r"MaxRetryError|SSLCertVerificationError|SSLZeroReturnError|SSLEOFError)\b")),
-    ("curl-error", re.compile(r"\bcurl: \(\d{1,3}\)|\bcurl error \d{1,3}|\bCURLE_[A-Z_]{2,40}", re.IGNORECASE)),
-    ("java", re.compile(
-        r"PKIX path building failed|javax\.net\.ssl\.|\bjava\.(?:security|net|io)\.|\bsun\.security\.|"
-        r"SSLHandshakeException|SunCertPathBuilderException|CertPathValidatorException")),
-    ("nodejs", re.compile(
-        r"\b(?:UNABLE_TO_GET_ISSUER_CERT_LOCALLY|UNABLE_TO_GET_ISSUER_CERT|CERT_HAS_EXPIRED|CERT_NOT_YET_VALID|"
-        r"DEPTH_ZERO_SELF_SIGNED_CERT|SELF_SIGNED_CERT_IN_CHAIN|UNABLE_TO_VERIFY_LEAF_SIGNATURE|CERT_UNTRUSTED|"
-        r"CERT_REVOKED|ERR_TLS_[A-Z_]{2,40}|ERR_SSL_[A-Z_]{2,60})\b|node:(?:internal|_tls_wrap|net)\b|\bat TLSSocket\.|"
-        r"\bcode: '[A-Z_]{2,60}'")),
-    ("go", re.compile(
-        r"\bx509: |\bremote error: tls: |\btls: (?:failed to|first record|handshake|no supported|server selected)|"
-        r"\bproxyconnect tcp\b|\bdial tcp\b|\bnet/http: ")),
-    ("openssl-error", re.compile(
-        r"\berror:[0-9A-Fa-f]{8}:|\b(?:SSL|X509 V3|x509 certificate|PEM|asn1 encoding|system library) routines\b|"
-        r"verify error:num=|Verify return code:|\bSSL_connect\b|\bs_client\b")),
+# Literal markers (lower case) of each shape, tested in this order with substring search:
+# linear, and cheap on a quarter of a megabyte.
+_KIND_MARKERS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("python-traceback", (
+        "traceback (most recent call last)", "ssl.sslerror", "ssl.sslcert", "ssl.sslzero", "ssl.ssleof", "ssl.sslsyscall",
+        "requests.exceptions.", "urllib3.exceptions.", "httpx.",
+        "httpcore.", "aiohttp.", "clientconnector", "pycurl.error", "maxretryerror", "sslcertverificationerror",
+        "sslzeroreturnerror", "ssleoferror")),
+    ("curl-error", ("curl: (", "curl error ", "curle_")),
+    ("java", ("pkix path building failed", "javax.net.ssl.", "java.security.", "java.net.", "java.io.",
+              "sun.security.", "sslhandshakeexception", "suncertpathbuilderexception", "certpathvalidatorexception")),
+    ("nodejs", ("unable_to_get_issuer_cert", "cert_has_expired", "cert_not_yet_valid", "depth_zero_self_signed_cert",
+                "self_signed_cert_in_chain", "unable_to_verify_leaf_signature", "cert_untrusted", "cert_revoked",
+                "err_tls_", "node:internal", "node:_tls_wrap", "node:net", "at tlssocket.", "code: '")),
+    ("go", ("x509: ", "remote error: tls: ", "tls: failed to", "tls: first record", "tls: handshake",
+            "tls: no supported", "tls: server selected", "proxyconnect tcp", "dial tcp", "net/http: ")),
+    ("openssl-error", ("error:", " routines", "verify error:num=", "verify return code:", "ssl_connect", "s_client")),
 )
+_OPENSSL_ERROR = re.compile(r"\berror:[0-9A-Fa-f]{8}:|\b(?:SSL|X509 V3|x509 certificate|PEM|asn1 encoding|"
+                            r"system library) routines\b|verify error:num=|Verify return code:|\bSSL_connect\b|"
+                            r"\bs_client\b")
 
 _PY_FRAME = re.compile(r"^[ \t]*File \"[^\"\n]{0,1000}\", line \d")
 _CARETS = re.compile(r"^[ \t]*[\^~]+[ \t]*$")
 # A stack frame of Java, Node, .NET or PowerShell: indented "at ...", or Java's "... N more".
 _STACK_FRAME = re.compile(r"^[ \t]+at [^\n]|^[ \t]*\.\.\. \d{1,6} more[ \t]*$")
 _VERBOSE_DATA = re.compile(r"^[{}] \[\d{1,12} bytes data\]")
-_RELEVANT = re.compile(
-    r"error|fail|refus|reset|timed? ?out|ssl|tls|x509|cert|alert|handshake|verify|proxy|connect|eof|resolv|"
-    r"pkix|errno|curl|denied|abort|closed|not known|no such|unreachable|expired|valid|issuer|trust|version|cipher|"
-    r"revok|ocsp|\b50[24]\b|\b407\b|\bE[A-Z]{3,}\b|[^\x00-\x7f]",
-    re.IGNORECASE,
+# Words a line that carries an error is likely to hold (a substring test, not a regex: it runs
+# on every line of a megabyte). Non-ASCII lines always count: they may be a translated message.
+RELEVANT_WORDS = (
+    "error", "fail", "refus", "reset", "timeout", "timed out", "ssl", "tls", "x509", "cert", "alert", "handshake",
+    "verify", "proxy", "connect", "eof", "resolv", "pkix", "errno", "curl", "denied", "abort", "closed", "not known",
+    "no such", "unreachable", "expired", "valid", "issuer", "trust", "version", "cipher", "revok", "ocsp", "502",
+    "504", "407", "econn", "etimedout", "err_", "sec_e", "0x8", "code=", "exception", "-98", "-12",
 )
+
+
+_RELEVANT = re.compile("|".join(re.escape(word) for word in RELEVANT_WORDS))  # literals only: linear
+
+
+def is_relevant(line: str) -> bool:
+    """Whether ``line`` can carry an error message."""
+    return not line.isascii() or _RELEVANT.search(line.lower()) is not None
 _FRAME_KINDS = frozenset({"java", "nodejs", "python-traceback", "dotnet", "powershell", "android", "text"})
+
+
+def select_lines(text: str) -> tuple[str, str | None]:
+    """At most :data:`READ_BUDGET` characters of ``text`` worth reading, and a note if cut.
+
+    A megabyte of paste is a log: its lines repeat, and the failure is near its end. Lines
+    are cut to :data:`LINE_CAP` and read once each; past the budget, the first few lines
+    (which often hold the command) and then the last ones are kept. Linear, and no pattern
+    runs on what is dropped.
+    """
+    if len(text) <= READ_BUDGET:
+        return text, None
+    unique = list(dict.fromkeys(line[:LINE_CAP] for line in text.split("\n")))
+    joined = "\n".join(unique)
+    if len(joined) <= READ_BUDGET:
+        return joined, "repeated lines were read once"
+    head = list(range(min(20, len(unique))))
+    used = sum(len(unique[i]) + 1 for i in head)
+    chosen: list[int] = []
+    for index in range(len(unique) - 1, len(head) - 1, -1):
+        cost = len(unique[index]) + 1
+        if used + cost > READ_BUDGET:
+            break
+        chosen.append(index)
+        used += cost
+    kept = head + sorted(chosen)
+    return "\n".join(unique[i] for i in kept), (
+        f"a long input: read its first {len(head)} and last {len(chosen)} of {len(unique)} distinct lines")
 
 
 def shape_of(text: str) -> str:
@@ -82,9 +120,13 @@ def shape_of(text: str) -> str:
     verbose = [line for line in lines if _VERBOSE_LINE.match(line)]
     if len(verbose) >= 2 and any(_VERBOSE_MARKER.match(line[:LINE_CAP]) for line in verbose):
         return "curl-verbose"
-    for kind, pattern in _KIND_PATTERNS:
-        if pattern.search(text):
-            return kind
+    lowered = text.lower()
+    for kind, markers in _KIND_MARKERS:
+        if any(marker in lowered for marker in markers):
+            # "error:" and " routines" are common words: OpenSSL's shape is confirmed by its pattern,
+            # which runs only here, on a text that has the markers.
+            if kind != "openssl-error" or _OPENSSL_ERROR.search(text):
+                return kind
     return "text"
 
 
@@ -116,7 +158,7 @@ def message_lines(lines: list[str], kind: str) -> list[str]:
     chosen: list[str] = []
     used = 0
     for line in reversed(kept):
-        if not _RELEVANT.search(line):
+        if not is_relevant(line):
             continue
         if used + len(line) + 1 > SIGNAL_TEXT_BUDGET:
             break

@@ -46,6 +46,9 @@ class Ambiguity:
     name: str
     anchors: frozenset[str]
     priors: tuple[Prior, ...]
+    # Each anchor's own reading must be at least this likely: a vague "certificate rejected"
+    # also offers cert.expired (0.15) without being a date error.
+    min_likelihood: float = 0.2
     # Whether a bare curl code (no words, no verify result) is read this way too: curl 60 alone
     # is, in the field, the "no trusted issuer" family far more often than anything else.
     bare_code: bool = False
@@ -98,7 +101,7 @@ AMBIGUITIES: tuple[Ambiguity, ...] = (
         Prior("cert.not_yet_valid", 0.15,
               "a certificate issued minutes ago meets a client whose clock lags a little",
               "notBefore is in the future for the affected machine's clock"),
-    )),
+    ), min_likelihood=0.3),
 )
 
 

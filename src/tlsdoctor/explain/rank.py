@@ -24,14 +24,18 @@ from tlsdoctor.explain.read import Found, quote
 from tlsdoctor.explain.recognisers.base import WRAPPER
 
 MAX_QUOTES = 3
-SECONDARY = 0.7  # a further value (a second verify result, a weaker spelling) counts for less
+SECONDARY = 0.7  # a further value (a second verify result) counts for less
+OUTRANKED = 0.35  # a further value in a less trusted spelling than the first
 GENERIC = 0.25  # rows that read a bare curl code, when the text says more than the code
 _FIELDS = {"curl": "curl_code", "verify": "verify_result", "alert": "alert", "errno": "errno",
            "connect_status": "connect_status", "http_status": "http_status", "condition": "condition"}
 
 
-def signals(found: Found, text_lines: list[str]) -> tuple[Signal, ...]:
-    """The primary signal (the best value of each field) and one per further value."""
+def signals(found: Found, text_lines: list[str]) -> tuple[tuple[Signal, float], ...]:
+    """The primary signal (the best value of each field) and one per further value, each with
+    the weight its readings get: a further value spelled as trustworthily as the first counts
+    :data:`SECONDARY`, one spelled less trustworthily (words, where the first was a status
+    code) :data:`OUTRANKED` — "hex codes always win"."""
     strong = any(trust < WRAPPER for kind in found.values for (trust, _seq, _q) in found.values[kind].values())
     ordered = {
         kind: [v for v in found.ordered(kind) if not (strong and found.trust_of(kind, v) >= WRAPPER)]
@@ -40,10 +44,11 @@ def signals(found: Found, text_lines: list[str]) -> tuple[Signal, ...]:
     text = "\n".join(text_lines)
     firsts = {name: (ordered[kind] or [None])[0] for kind, name in _FIELDS.items()}
     primary = Signal(text=text, **firsts)  # type: ignore[arg-type]
-    result = [primary] if (text or any(v is not None for v in firsts.values())) else []
+    result = [(primary, 1.0)] if (text or any(v is not None for v in firsts.values())) else []
     for kind, name in _FIELDS.items():
         for value in ordered[kind][1:]:
-            result.append(Signal(text=text, **{name: value}))  # type: ignore[arg-type]
+            outranked = found.trust_of(kind, value) > found.trust_of(kind, ordered[kind][0])
+            result.append((Signal(text=text, **{name: value}), OUTRANKED if outranked else SECONDARY))  # type: ignore[arg-type]
     return tuple(result)
 
 
@@ -83,13 +88,12 @@ def _evidence(row: Row, found: Found, text_lines: list[str]) -> Iterator[str]:
                 break
 
 
-def rank(all_signals: tuple[Signal, ...], found: Found, text_lines: list[str],
+def rank(all_signals: tuple[tuple[Signal, float], ...], found: Found, text_lines: list[str],
          host: tuple[str, str | None] | None, context_text: str) -> tuple[RankedCandidate, ...]:
     """Every code the table supports for these signals, weighted by the field's priors."""
     scored: dict[str, _Score] = {}
     order = 0
-    for index, signal in enumerate(all_signals):
-        weight = 1.0 if index == 0 else SECONDARY
+    for index, (signal, weight) in enumerate(all_signals):
         for candidate in classify(signal):
             for row in candidate.rows:
                 order += 1
@@ -130,7 +134,9 @@ def _apply_priors(scored: dict[str, _Score], found: Found, context_text: str, te
         # The primary signal must say it (a weaker second reading does not re-order the first's
         # causes), unless the family is how a bare curl code is read.
         bare = all(score.generic_only for score in scored.values())
-        if not (all(scored[code].primary for code in ambiguity.anchors) or (ambiguity.bare_code and bare)):
+        said = all(scored[code].primary and scored[code].likelihood >= ambiguity.min_likelihood
+                   for code in ambiguity.anchors)
+        if not (said or (ambiguity.bare_code and bare)):
             continue
         for prior in ambiguity.priors:
             score = scored.get(prior.code)

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Iterable, Iterator
 
 from tlsdoctor.explain.recognisers.base import NAME, PHRASE, Means, Recogniser
+from tlsdoctor.explain.redaction import redact
 
 QUOTE_CAP = 200  # one quoted line
 MAX_MATCHES = 200  # per pattern: beyond that, a text only repeats itself
@@ -86,13 +87,24 @@ def quote(line: str, span: tuple[int, int] | None = None) -> str:
     return ("…" if start else "") + cut + ("…" if start + QUOTE_CAP < len(line) else "")
 
 
+def quote_line(line: str, needle: str = "") -> str:
+    """``line`` redacted, as a quote cut around ``needle`` when it is long.
+
+    The whole line is redacted before it is cut, so that a cut can never split a secret
+    into pieces the redactor no longer recognises.
+    """
+    redacted = redact(line)
+    position = redacted.find(needle) if needle else -1
+    return quote(redacted, (position, position + len(needle)) if position >= 0 else None)
+
+
 def quote_at(text: str, start: int, end: int) -> str:
-    """The line around ``text[start:end]`` as a quote, cut near it (lines can be a megabyte long)."""
-    newline = text.rfind("\n", max(0, start - 300), start)
-    low = newline + 1 if newline >= 0 else max(0, start - 300)
-    newline = text.find("\n", end, end + 300)
-    high = newline if newline >= 0 else min(len(text), end + 300)
-    return quote(text[low:high], (start - low, end - low))
+    """The (redacted) line around ``text[start:end]`` as a quote (lines are at most LINE_CAP long)."""
+    newline = text.rfind("\n", 0, start)
+    low = newline + 1
+    newline = text.find("\n", end)
+    high = newline if newline >= 0 else len(text)
+    return quote_line(text[low:high], text[start:end])
 
 
 def matches(pattern: re.Pattern[str], text: str) -> Iterator[re.Match[str]]:
@@ -135,7 +147,7 @@ def build_index(recognisers: Iterable[Recogniser]) -> _Index:
 
 
 def read_text(text: str, index: _Index, found: Found) -> None:
-    """Every spelling of every recogniser found in ``text`` (already redacted) → ``found``."""
+    """Every spelling of every recogniser found in ``text`` → ``found`` (quotes redacted)."""
     lines = text.split("\n")
     squeezed = squeeze(text)
     squeezed_lines: list[int] | None = None
@@ -160,7 +172,7 @@ def read_text(text: str, index: _Index, found: Found) -> None:
         longer = [q for q in index.containing[phrase] if q in squeezed]
         if longer and squeezed.count(phrase) <= sum(squeezed.count(q) * q.count(phrase) for q in longer):
             continue  # only ever part of a longer phrase ("self-signed certificate in certificate chain")
-        line = quote(line_of(position)[:4000])
+        line = quote_line(line_of(position))
         for ecosystem, meaning, trust in readers:
             found.add_means(meaning, line, trust, ecosystem)
 
