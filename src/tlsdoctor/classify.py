@@ -126,6 +126,8 @@ CONDITIONS: dict[str, str] = {
                          "\"No such host is known\")",
     "proxy_failed": "the client could not use its proxy (ERR_PROXY_CONNECTION_FAILED, ERR_TUNNEL_CONNECTION_FAILED)",
     "handshake_timeout": "the TLS handshake did not finish in time",
+    "fatal_alert": "the peer sent a fatal alert the message does not name (GnuTLS \"A TLS fatal alert has been "
+                   "received\")",
     "bundle_missing": "the configured CA file or trust store cannot be read",
     "pin_mismatch": "the server's key is not the one pinned (OkHttp \"Certificate pinning failure!\", "
                     "ERR_SSL_PINNED_KEY_NOT_IN_CERT_CHAIN)",
@@ -269,7 +271,7 @@ SIGNAL_TABLE: tuple[Row, ...] = (
     _row("trust.bundle_corrupt", 0.6, "OpenSSL found an issuer that is not a valid CA: often a broken entry in "
          "the CA file", verify=(V_INVALID_CA, V_INVALID_CA_OLD)),
     _row("trust.bundle_corrupt", 0.6, "an issuer is not a valid CA: often a broken entry in the CA file",
-         text=r"invalid CA certificate|INVALID_CA"),
+         text=r"invalid CA certificate|(?<![A-Za-z_])INVALID_CA\b"),
     _row("cert.bad_usage", 0.9, "the certificate's (extended) key usage does not allow TLS server use",
          verify=(V_INVALID_PURPOSE,)),
     _row("cert.bad_usage", 0.85, "unsuitable certificate purpose",
@@ -293,7 +295,7 @@ SIGNAL_TABLE: tuple[Row, ...] = (
     _row("http2.negotiation_failed", 0.85, "HTTP/2 broke after ALPN chose it", curl=(16, 92)),
     _row("http2.negotiation_failed", 0.8, "HTTP/2 framing or stream error",
          text=r"HTTP2 framing layer|HTTP/2 stream \d+ was not closed cleanly|expected SETTINGS frame|"
-              r"PROTOCOL_ERROR|nghttp2"),
+              r"(?<!SSL_)PROTOCOL_ERROR|nghttp2"),
     _row("proxy.upstream_failed", 0.5, "a 502/504 is often a proxy failing to reach the origin",
          text=r"\b(502 Bad Gateway|504 Gateway Time-?out)\b"),
     _row("tcp.reset", 0.6, "the connection was reset", curl=(56,), text=r"Connection reset|ECONNRESET"),
@@ -437,10 +439,12 @@ SIGNAL_TABLE: tuple[Row, ...] = (
     )),
     *(_row(code, likelihood, why, condition=("cert_rejected",)) for code, likelihood, why in (
         ("cert.untrusted_root", 0.3, "a rejected certificate is most often one the client does not trust"),
-        ("trust.interception", 0.25, "a rejected certificate: perhaps re-signed by an inspecting product"),
-        ("cert.hostname_mismatch", 0.15, "a rejected certificate: perhaps issued for another name"),
+        # Below 0.2, so that the "no trusted issuer" priors do not take over a reading that does
+        # not say "issuer" (explain/priors.py).
+        ("trust.interception", 0.19, "a rejected certificate: perhaps re-signed by an inspecting product"),
+        ("cert.hostname_mismatch", 0.2, "a rejected certificate: perhaps issued for another name"),
         ("cert.expired", 0.15, "a rejected certificate: perhaps expired"),
-        ("cert.incomplete_chain", 0.15, "a rejected certificate: perhaps an incomplete chain"),
+        ("cert.incomplete_chain", 0.12, "a rejected certificate: perhaps an incomplete chain"),
         ("clock.skewed", 0.1, "a rejected certificate: perhaps judged on a wrong clock"),
         ("trust.store_mismatch", 0.1, "a rejected certificate: perhaps a CA only another store holds"),
     )),
@@ -458,10 +462,10 @@ SIGNAL_TABLE: tuple[Row, ...] = (
         ("tls.client_cert_required", 0.05, "or the server wants a client certificate"),
     )),
     *(_row(code, likelihood, why, condition=("handshake_failed",)) for code, likelihood, why in (
-        ("tls.handshake_alert", 0.35, "the handshake failed on a protocol error"),
-        ("tls.abrupt_close", 0.3, "an unnamed handshake error is often a middlebox cutting the connection"),
-        ("tls.protocol_mismatch", 0.25, "or no TLS version in common"),
-        ("tls.not_tls", 0.15, "or the peer does not speak TLS on that port"),
+        ("tls.protocol_mismatch", 0.35, "an unnamed handshake failure is most often no TLS version in common"),
+        ("tls.not_tls", 0.3, "or the peer does not speak TLS on that port (HTTP on 443)"),
+        ("tls.abrupt_close", 0.25, "or a middlebox cut the connection"),
+        ("tls.handshake_alert", 0.2, "or the server refused the handshake with an alert"),
     )),
     *(_row(code, likelihood, why, condition=("version_or_cipher_mismatch",)) for code, likelihood, why in (
         ("tls.protocol_mismatch", 0.5, "no TLS version in common"),
@@ -481,6 +485,11 @@ SIGNAL_TABLE: tuple[Row, ...] = (
         ("proxy.connect_refused", 0.4, "or the proxy refused to tunnel"),
     )),
     _row("tls.handshake_timeout", 0.85, "the TLS handshake did not finish in time", condition=("handshake_timeout",)),
+    *(_row(code, likelihood, why, condition=("fatal_alert",)) for code, likelihood, why in (
+        ("tls.handshake_alert", 0.6, "the server refused the handshake with an alert"),
+        ("tls.protocol_mismatch", 0.25, "the refusal is often of the TLS version"),
+        ("tls.cipher_mismatch", 0.2, "or of the cipher suites"),
+    )),
     _row("trust.bundle_missing", 0.85, "the trust store cannot be read", condition=("bundle_missing",)),
     *(_row(code, likelihood, why, condition=("pin_mismatch",)) for code, likelihood, why in (
         ("trust.interception", 0.6, "a pinned key missing from the chain is, in the field, mostly an inspecting "
@@ -493,6 +502,10 @@ SIGNAL_TABLE: tuple[Row, ...] = (
          condition=("must_staple_missing",)),
     # TLS 1.3's certificate_required alert: the server wanted a client certificate (RFC 8446 §4.4.2.4).
     _row("tls.client_cert_required", 0.9, "the server sent certificate_required", alert=(116,)),
+    # bad_certificate received by a client: the server rejected the client's certificate, or
+    # its absence (TLS 1.2 servers send it where TLS 1.3 ones send certificate_required).
+    _row("tls.client_cert_required", 0.8, "the server sent bad_certificate: it rejects the client certificate "
+         "(or its absence)", alert=(42,)),
 )
 
 

@@ -84,7 +84,6 @@ def test_corpus_size() -> None:
     assert len(load_corpus()) >= MIN_CASES
 
 
-@pytest.mark.xfail(strict=False, reason="recognisers in progress")
 def test_explain_accuracy_on_the_corpus(request: pytest.FixtureRequest, record_property) -> None:
     outcomes = run(load_corpus())
     report = table(outcomes)

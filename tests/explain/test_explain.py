@@ -369,11 +369,11 @@ def test_sentry_event_reads_the_exception_not_the_source_context_or_headers() ->
 
 def test_go_unknown_authority() -> None:
     # Ranked as the field ranks "no trusted issuer" for a desktop app (explain/priors.py):
-    # an inspecting antivirus or proxy first, then a CA only the OS store holds.
+    # an inspecting antivirus or proxy first, then a missing intermediate, a private root.
     e = explain(GO_UNKNOWN_AUTHORITY)
     assert e.input_kind == "go"
-    assert codes(e)[:2] == ["trust.interception", "trust.store_mismatch"]
-    assert {"cert.untrusted_root", "cert.incomplete_chain", "clock.skewed"} <= set(codes(e))
+    assert codes(e)[:3] == ["trust.interception", "cert.incomplete_chain", "cert.untrusted_root"]
+    assert {"trust.store_mismatch", "clock.skewed", "trust.bundle_outdated"} <= set(codes(e))
 
 
 def test_go_expired_says_which_of_expired_or_not_yet_valid() -> None:
@@ -386,8 +386,8 @@ def test_java_pkix_path_building() -> None:
     e = explain(JAVA_PKIX)
     assert e.input_kind == "java"
     assert top(e) == "trust.interception"
-    assert "trust.store_mismatch" in codes(e)[:3]
-    assert "cert.untrusted_root" in codes(e)
+    assert {"cert.incomplete_chain", "cert.untrusted_root"} <= set(codes(e)[:3])
+    assert "trust.store_mismatch" in codes(e)
     assert all("Alert.java" not in c.why for c in e.candidates)  # stack frames are not evidence
 
 

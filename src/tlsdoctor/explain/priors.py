@@ -52,43 +52,64 @@ class Ambiguity:
     # Whether a bare curl code (no words, no verify result) is read this way too: curl 60 alone
     # is, in the field, the "no trusted issuer" family far more often than anything else.
     bare_code: bool = False
+    only_bare: bool = False  # read this way only when the signal is a bare code
+
+
+_INTERCEPTION = Prior(
+    "trust.interception", 0.30,
+    "antivirus suites with HTTPS scanning (Avast/AVG, Kaspersky, ESET, Bitdefender) and TLS-inspecting proxies "
+    "re-sign every site with a root they add to the OS store only; an app's own CA file never holds it, so on those "
+    "machines every request fails while browsers work — the most frequent cause of curl 60 in desktop-app fleets",
+    "the issuer of the certificate the app receives (`openssl s_client -showcerts`, or curl -v's `issuer:`) names "
+    "the antivirus or proxy, not the site's CA; the same URL verifies from another network or with the product's "
+    "HTTPS scanning off")
+_INCOMPLETE = Prior(
+    "cert.incomplete_chain", 0.18,
+    "the server omits an intermediate; browsers fetch it (AIA) or have it cached, libcurl, OpenSSL, Java and Android "
+    "do not — 'works in the browser, not in the app', and the commonest server-side cause in issue threads",
+    "`openssl s_client -showcerts` shows only the leaf (or a chain whose top is not self-signed) and the failure is "
+    "the same from every network and machine")
+_UNTRUSTED = Prior(
+    "cert.untrusted_root", 0.17,
+    "the server's chain ends at a private or brand-new root that no public store holds (internal services, "
+    "registries, appliances)",
+    "the last issuer of `openssl s_client -showcerts` is not in certifi nor in the OS store of a machine that works, "
+    "and every client fails, not only this one")
+_STORE = Prior(
+    "trust.store_mismatch", 0.15,
+    "corporate and school machines trust a private root (inspection or internal CA) deployed by policy to the OS "
+    "store; the app's bundled file lacks it",
+    "`tlsdoctor diagnose URL` on that machine verifies against each trust source: the OS store accepts the chain, "
+    "the app's CA file does not")
+_CLOCK = Prior(
+    "clock.skewed", 0.10,
+    "consumer machines with a dead CMOS battery or a wrong time zone run years off; with the clock outside the "
+    "validity of today's intermediates and cross-signs, no valid path exists and OpenSSL reports a missing issuer "
+    "rather than a date",
+    "`date -u` on the affected machine against the real time; the error goes away when the clock is set")
+_OUTDATED = Prior(
+    "trust.bundle_outdated", 0.10,
+    "the app ships a CA file from years ago that predates the server's current root (ISRG Root X1, newer "
+    "Sectigo/DigiCert roots)",
+    "the chain's root is in a current certifi and in the OS store but not in the shipped file; compare the file's "
+    "date and root count with a current certifi")
+
+
+def _weighted(prior: Prior, weight: float) -> Prior:
+    return Prior(prior.code, weight, prior.why, prior.tells_apart)
 
 
 AMBIGUITIES: tuple[Ambiguity, ...] = (
-    Ambiguity("no trusted issuer", frozenset({"cert.untrusted_root", "trust.interception"}), (
-        Prior("trust.interception", 0.30,
-              "antivirus suites with HTTPS scanning (Avast/AVG, Kaspersky, ESET, Bitdefender) and TLS-inspecting "
-              "proxies re-sign every site with a root they add to the OS store only; an app's own CA file never "
-              "holds it, so on those machines every request fails while browsers work — the most frequent cause "
-              "of curl 60 in desktop-app fleets",
-              "the issuer of the certificate the app receives (`openssl s_client -showcerts`, or curl -v's "
-              "`issuer:`) names the antivirus or proxy, not the site's CA; the same URL verifies from another "
-              "network or with the product's HTTPS scanning off"),
-        Prior("trust.store_mismatch", 0.20,
-              "corporate and school machines trust a private root (inspection or internal CA) deployed by policy "
-              "to the OS store; the app's bundled file lacks it",
-              "`tlsdoctor diagnose URL` on that machine verifies against each trust source: the OS store accepts "
-              "the chain, the app's CA file does not"),
-        Prior("clock.skewed", 0.14,
-              "consumer machines with a dead CMOS battery or a wrong time zone run years off; with the clock "
-              "outside the validity of today's intermediates and cross-signs, no valid path exists and OpenSSL "
-              "reports a missing issuer rather than a date",
-              "`date -u` on the affected machine against the real time; the error goes away when the clock is set"),
-        Prior("cert.untrusted_root", 0.12,
-              "the server's chain ends at a private or brand-new root that no public store holds",
-              "the last issuer of `openssl s_client -showcerts` is not in certifi nor in the OS store of a "
-              "machine that works, and every client fails, not only this one"),
-        Prior("cert.incomplete_chain", 0.12,
-              "the server omits an intermediate; browsers fetch it (AIA) or have it cached, libcurl and OpenSSL "
-              "do not — 'works in the browser, not in the app'",
-              "`openssl s_client -showcerts` shows only the leaf (or a chain whose top is not self-signed) and the "
-              "failure is the same from every network"),
-        Prior("trust.bundle_outdated", 0.10,
-              "the app ships a CA file from years ago that predates the server's current root (ISRG Root X1, "
-              "newer Sectigo/DigiCert roots)",
-              "the chain's root is in a current certifi and in the OS store but not in the shipped file; compare "
-              "the file's date and root count with a current certifi"),
-    ), bare_code=True),
+    # "unable to get local issuer certificate", UntrustedRoot, NET::ERR_CERT_AUTHORITY_INVALID, SEC_ERROR_UNKNOWN_ISSUER,
+    # "Trust anchor for certification path not found", rustls UnknownIssuer, Go's "unknown authority".
+    Ambiguity("no trusted issuer", frozenset({"cert.untrusted_root", "trust.interception"}),
+              (_INTERCEPTION, _INCOMPLETE, _UNTRUSTED, _STORE, _CLOCK, _OUTDATED)),
+    # A bare curl 60 ("curl_code": 60 in an event, nothing else): the verification failed, reason
+    # unknown. Interception still leads; a wrong clock (which fails verification for every reason:
+    # expiry, not-yet-valid, no valid path) comes before the server-side causes.
+    Ambiguity("a certificate problem, nothing more said", frozenset({"cert.untrusted_root", "trust.interception"}),
+              (_INTERCEPTION, _weighted(_CLOCK, 0.18), _weighted(_UNTRUSTED, 0.16), _weighted(_STORE, 0.14),
+               _weighted(_INCOMPLETE, 0.12), _weighted(_OUTDATED, 0.06)), bare_code=True, only_bare=True),
     Ambiguity("a certificate outside its validity period", frozenset({"cert.expired", "clock.skewed"}), (
         Prior("cert.expired", 0.45,
               "servers do let certificates expire, and then every client fails at once",
@@ -138,6 +159,28 @@ CONTEXTS: tuple[Context, ...] = (
                      "mcafee web gateway", "untangle", "lightspeed", "securly", "goguardian",
                      "menlo security", "portswigger", "norton web", "webroot", "trend micro", "barracuda",
                      "smoothwall", "cyberoam", "sonicwall", "watchguard")),
+    # SQL Server's TLS (SqlClient, ODBC, sqlcmd): a self-signed or private-CA server certificate,
+    # never a web proxy or antivirus in the way, never a missing intermediate from a public CA.
+    Context("SQL Server's login handshake", {
+        "cert.untrusted_root": 2.5, "trust.interception": 0.3, "cert.incomplete_chain": 0.3,
+        "trust.store_mismatch": 0.5, "clock.skewed": 0.3, "trust.bundle_outdated": 0.3},
+            "SQL Server encrypts its login with a self-signed certificate unless an administrator installed one; "
+            "an untrusted chain there is that certificate or a private CA",
+            phrases=("ssl provider", "sqlclient", "sql server", "odbc driver", "sqlcmd", "ssl 提供程序", "ssl プロバイダー",
+                     "ssl-anbieter", "fournisseur ssl", "pre-login handshake", "登入前信號交換", "登入程序")),
+    Context("a client certificate in play", {"tls.client_cert_required": 8.0},
+            "the text speaks of the client's own certificate: a server that requires one is the likely cause",
+            phrases=("client certificate", "clientcertificate", "certificado digital", "x509certificate2",
+                     "certificate_required", "--cert ", "sslcert", "mutual tls", "mtls")),
+    # Java trusts its own cacerts, not the OS store; Android apps ignore user-installed CAs. A
+    # private or inspection root the OS trusts is then missing exactly there — on corporate
+    # developer machines (Maven, Gradle) first of all.
+    Context("a trust store of its own", {"trust.store_mismatch": 1.8},
+            "the client uses a trust store of its own (Java's cacerts, an Android app's system-only trust), "
+            "which lacks roots the OS or the user added",
+            phrases=("failed to execute goal", "could not resolve dependencies", "could not transfer artifact",
+                     "gradle", "mvn ", "maven", "cacerts", "keytool", "network_security_config", "user ca",
+                     "install a certificate", "user-installed")),
     Context("works in a browser", {"cert.incomplete_chain": 2.0, "trust.store_mismatch": 1.4,
                                    "trust.bundle_outdated": 1.3},
             "browsers fetch missing intermediates and use the OS store; an app that fails where the browser "

@@ -134,7 +134,9 @@ def _apply_priors(scored: dict[str, _Score], found: Found, context_text: str, te
         # The primary signal must say it (a weaker second reading does not re-order the first's
         # causes), unless the family is how a bare curl code is read.
         bare = all(score.generic_only for score in scored.values())
-        said = all(scored[code].primary and scored[code].likelihood >= ambiguity.min_likelihood
+        if ambiguity.only_bare and not bare:
+            continue
+        said = not ambiguity.only_bare and all(scored[code].primary and scored[code].likelihood >= ambiguity.min_likelihood
                    for code in ambiguity.anchors)
         if not (said or (ambiguity.bare_code and bare)):
             continue

@@ -24,13 +24,16 @@ QUOTE_CAP = 200  # one quoted line
 MAX_MATCHES = 200  # per pattern: beyond that, a text only repeats itself
 
 _HSPACE = re.compile(r"[^\S\n]+")
+# Typographic quotes as plain ones: Safari and Windows write "can’t", wget writes ‘host’.
+_QUOTES = str.maketrans({"’": "'", "‘": "'", "“": '"', "”": '"'})
 # Identifiers, with C++/Chrome "::" joins and a leading minus for signed status codes.
 _TOKEN = re.compile(r"-?[A-Za-z0-9_]+(?:::[A-Za-z0-9_]+)*")
 
 
 def squeeze(text: str) -> str:
     """The form phrases are compared in: NFKC, lower case, no spaces or tabs (newlines kept)."""
-    return _HSPACE.sub("", unicodedata.normalize("NFKC", text).lower())
+    text = unicodedata.normalize("NFKC", text).lower()
+    return _HSPACE.sub("", text.translate(_QUOTES))
 
 
 @dataclass

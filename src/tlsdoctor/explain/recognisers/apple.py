@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 
 from tlsdoctor.explain.recognisers.base import (
-    BAD_USAGE, CIPHER, CLIENT_CERT, CLOSED, DATE_INVALID, EXPIRED, HANDSHAKE_FAILED, NAME_MISMATCH, NOT_TLS,
+    CIPHER, CLIENT_CERT, CLOSED, DATE_INVALID, EXPIRED, HANDSHAKE_FAILED, NAME_MISMATCH, NOT_TLS,
     NOT_YET_VALID, NO_NAME, PROTOCOL, REFUSED, REJECTED, RESET, REVOKED, TIMED_OUT, UNTRUSTED, VERSION_OR_CIPHER,
     WEAK_KEY, WEAK_SIGNATURE, Means, Pattern, Recogniser,
 )
@@ -20,7 +20,9 @@ from tlsdoctor.explain.recognisers.base import (
 OSSTATUS: tuple[tuple[int, str, Means], ...] = (
     (-9800, "errSSLProtocol", HANDSHAKE_FAILED),
     (-9801, "errSSLNegotiation", VERSION_OR_CIPHER),
-    (-9802, "errSSLFatalAlert", HANDSHAKE_FAILED),
+    # A fatal alert; under App Transport Security the usual one is the server refusing the TLS
+    # version or the suites ATS demands (TLS 1.2+, forward secrecy).
+    (-9802, "errSSLFatalAlert", VERSION_OR_CIPHER),
     (-9805, "errSSLClosedGraceful", CLOSED),
     (-9806, "errSSLClosedAbort", CLOSED),
     (-9807, "errSSLXCertChainInvalid", UNTRUSTED),
@@ -58,20 +60,18 @@ OSSTATUS: tuple[tuple[int, str, Means], ...] = (
     (-9859, "errSSLATSLeafCertificateHashAlgorithmViolation", WEAK_SIGNATURE),
     (-9860, "errSSLATSCertificateHashAlgorithmViolation", WEAK_SIGNATURE),
     (-9861, "errSSLATSCertificateTrustViolation", UNTRUSTED),
-    (-67808, "errSecCertificateExpired", EXPIRED),  # SecBase.h
-    (-67809, "errSecCertificateNotValidYet", NOT_YET_VALID),
+    (-67818, "errSecCertificateExpired", EXPIRED),  # SecBase.h
+    (-67819, "errSecCertificateNotValidYet", NOT_YET_VALID),
+    (-67820, "errSecCertificateRevoked", REVOKED),
     (-67843, "errSecNotTrusted", UNTRUSTED),
-    (-67609, "errSecCertificateNameNotAllowed", NAME_MISMATCH),
     (-67602, "errSecHostNameMismatch", NAME_MISMATCH),
-    (-67635, "errSecCreateChainFailed", UNTRUSTED),
-    (-67818, "errSecCertificateRevoked", REVOKED),
-    (-67637, "errSecIncompleteCertRevocationCheck", Means(condition="revocation_unavailable")),
-    (-67810, "errSecCertificateCannotOperate", BAD_USAGE),
 )
 
 # NSURLError.h: NSURLErrorDomain codes (and kCFErrorDomainCFNetwork's, which are the same numbers).
 NSURL: dict[str, Means] = {
-    "-1200": HANDSHAKE_FAILED,  # NSURLErrorSecureConnectionFailed
+    # NSURLErrorSecureConnectionFailed: under App Transport Security, mostly a server below ATS's
+    # floor (TLS 1.2, forward-secret suites).
+    "-1200": VERSION_OR_CIPHER,
     "-1201": DATE_INVALID,  # NSURLErrorServerCertificateHasBadDate
     "-1202": UNTRUSTED,  # NSURLErrorServerCertificateUntrusted
     "-1203": UNTRUSTED,  # NSURLErrorServerCertificateHasUnknownRoot
@@ -84,7 +84,7 @@ NSURL: dict[str, Means] = {
     "-1005": RESET,  # NSURLErrorNetworkConnectionLost
 }
 NSURL_NAMES: dict[str, Means] = {
-    "NSURLErrorSecureConnectionFailed": HANDSHAKE_FAILED,
+    "NSURLErrorSecureConnectionFailed": VERSION_OR_CIPHER,
     "NSURLErrorServerCertificateHasBadDate": DATE_INVALID,
     "NSURLErrorServerCertificateUntrusted": UNTRUSTED,
     "NSURLErrorServerCertificateHasUnknownRoot": UNTRUSTED,
@@ -95,6 +95,10 @@ NSURL_NAMES: dict[str, Means] = {
     "NSURLErrorCannotFindHost": NO_NAME,
     "NSURLErrorCannotConnectToHost": REFUSED,
 }
+
+
+def _numeric(meaning: Means) -> Means:
+    return Means(**{name: value for name, value in meaning.items()}, trust=0)
 
 
 def _nsurl(match: re.Match[str]) -> Means | None:
@@ -115,10 +119,11 @@ RECOGNISER = Recogniser(
            "(-9800…-9861) by number and name, SecBase.h errSec* trust results, `_kCFStreamErrorCodeKey`, "
            "URLSession's English messages",
     phrases={
-        "an ssl error has occurred and a secure connection to the server cannot be made": HANDSHAKE_FAILED,
+        "an ssl error has occurred and a secure connection to the server cannot be made": VERSION_OR_CIPHER,
         "the certificate for this server is invalid": UNTRUSTED,
-        "which could put your confidential information at risk": UNTRUSTED,
         "the certificate for this server has expired": EXPIRED,
+        "certificate is expired": EXPIRED,
+        "the certificate for this server was signed by an unknown certifying authority": UNTRUSTED,
         "the certificate for this server is not yet valid": NOT_YET_VALID,
         "the server certificate has an unknown root": UNTRUSTED,
         "a server with the specified hostname could not be found": NO_NAME,
@@ -127,18 +132,19 @@ RECOGNISER = Recogniser(
         "the network connection was lost": RESET,
         "sslhandshake failed": HANDSHAKE_FAILED,
         "boringssl: boring_ssl_handshake": Means(condition="handshake_failed", trust=5),
-        "app transport security policy requires the use of a secure connection": Means(condition="not_tls", trust=5),
         "the certificate was not trusted": UNTRUSTED,  # Security.framework, as Rust native-tls prints it
         "certificate is not trusted": UNTRUSTED,
     },
     names={
         **{name: meaning for _code, name, meaning in OSSTATUS},
+        # "-9813", as logs print it: the TLS stack's own code says more than NSURLErrorDomain's
+        **{str(code): _numeric(meaning) for code, _name, meaning in OSSTATUS},
         **NSURL_NAMES,
     },
     patterns=(
         Pattern(re.compile(r"(?:NSURLErrorDomain|kCFErrorDomainCFNetwork)[^\n]{0,40}?(?:Code|code|error)[ =:]{1,3}"
-                           r"(-1\d{3})\b"), "errordomain", read=_nsurl),
-        Pattern(re.compile(r"\bNSURLErrorDomain[ \t]{0,4}(-1\d{3})\b"), "nsurlerrordomain", read=_nsurl),
+                           r"(-1\d{3})\b"), "errordomain", read=_nsurl, trust=1),
+        Pattern(re.compile(r"\bNSURLErrorDomain[ \t]{0,4}(-1\d{3})\b"), "nsurlerrordomain", read=_nsurl, trust=1),
         Pattern(re.compile(r"_kCFStreamErrorCodeKey[\"']?[ \t]{0,4}[=:][ \t]{0,4}(-\d{4,5})\b"), "_kcfstreamerrorcodekey",
                 read=_osstatus),
         Pattern(re.compile(r"\((-98[0-6]\d)\)"), "(-98", read=_osstatus),

@@ -127,14 +127,15 @@ RECOGNISER = Recogniser(
         "server certificate is revoked": Means(verify=23),
         "server certificate status verification failed": REVOCATION_UNKNOWN,
         "the tls connection was non-properly terminated": CLOSED,
-        "error in the pull function": RESET,
-        "error in the push function": RESET,
+        # GnuTLS' transport errors during a handshake: the peer (or a middlebox) dropped it.
+        "error in the pull function": CLOSED,
+        "error in the push function": CLOSED,
         "an unexpected tls packet was received": NOT_TLS,
         "a packet with illegal or unsupported version was received": PROTOCOL,
         "could not negotiate a supported cipher suite": CIPHER,
         "no supported cipher suites have been found": CIPHER,
         "gnutls_handshake() failed: handshake failed": HANDSHAKE_FAILED,
-        "a tls fatal alert has been received": Means(condition="handshake_failed", trust=WRAPPER),
+        "a tls fatal alert has been received": Means(condition="fatal_alert"),
         "the certificate issuer is unknown": UNTRUSTED,
         "the certificate chain uses expired certificate": EXPIRED,
         "the certificate chain uses not yet valid certificate": NOT_YET_VALID,
@@ -172,6 +173,12 @@ RECOGNISER = Recogniser(
         "no ocsp response received": Means(curl=91),
         "ssl connection timeout": Means(condition="handshake_timeout"),
         "client certificate required": CLIENT_CERT,
+        "the server most likely requires a client certificate": CLIENT_CERT,  # Secure Transport
+        "schannel: the certificate chain is incomplete": Means(condition="chain_incomplete"),
+        "ssl_connect: connection was reset": CLOSED,
+        "connection was reset": CLOSED,
+        "ms: timed out": Means(errno="ETIMEDOUT"),  # "Failed to connect to x port 443 after 21046 ms: Timed out"
+        "ssl certificate verification failed: certificate signer not trusted": UNTRUSTED,  # GnuTLS
     },
     names={name: Means(curl=number) for name, number in CURLE_NAMES.items()},
     patterns=(

@@ -30,7 +30,7 @@ RECOGNISER = Recogniser(
         "pkix path building failed": UNTRUSTED,
         "unable to find valid certification path to requested target": UNTRUSTED,
         "trust anchor for certification path not found": UNTRUSTED,
-        "pkix path validation failed": Means(condition="cert_rejected"),
+        "pkix path validation failed": Means(condition="cert_rejected", trust=WRAPPER),
         "chain validation failed": DATE_INVALID,  # Android: an expired certificate or a device clock far off
         "certificateexpiredexception": EXPIRED,
         "certificatenotyetvalidexception": NOT_YET_VALID,

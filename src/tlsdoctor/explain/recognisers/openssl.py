@@ -16,7 +16,7 @@ import errno as _errno
 import re
 
 from tlsdoctor.explain.recognisers.base import (
-    CIPHER, CLIENT_CERT, CLOSED, HANDSHAKE_FAILED, NOT_TLS, PROTOCOL, WRAPPER, Means, Pattern, Recogniser,
+    CIPHER, CLIENT_CERT, CLOSED, HANDSHAKE_FAILED, NOT_TLS, PHRASE, PROTOCOL, WRAPPER, Means, Pattern, Recogniser,
 )
 from tlsdoctor.wire import AlertDescription
 
@@ -147,13 +147,17 @@ RECOGNISER = Recogniser(
         "no ciphers available": CIPHER,
         "no cipher match": CIPHER,
         "dh key too small": CIPHER,
+        "ca md too weak": Means(verify=68),
+        "ee key too small": Means(verify=66),
+        "error loading ca file": Means(condition="bundle_missing"),
+        "error setting certificate verify locations": Means(condition="bundle_missing"),
         "no suitable signature algorithm": CIPHER,
         "no shared signature algorithms": CIPHER,
         "unsafe legacy renegotiation disabled": HANDSHAKE_FAILED,
         "unexpected eof while reading": CLOSED,
         "ssl handshake has read 0 bytes": CLOSED,
         "peer did not return a certificate": CLIENT_CERT,
-        "certificate verify failed": Means(condition="cert_rejected", trust=WRAPPER),
+        "certificate verify failed": Means(condition="cert_rejected", trust=PHRASE),
         "no peer certificate available": Means(condition="handshake_failed", trust=WRAPPER),
     },
     names={

@@ -71,7 +71,7 @@ RECOGNISER = Recogniser(
         "name or service not known": NO_NAME,
         "nodename nor servname provided, or not known": NO_NAME,
         "getaddrinfo failed": NO_NAME,
-        "failed to resolve": NO_NAME,
+        "failed to resolve '": NO_NAME,  # urllib3 2's NameResolutionError
         "unable to connect to proxy": PROXY_FAILED,
         "cannot connect to proxy": PROXY_FAILED,
         "server disconnected": CLOSED,

@@ -59,6 +59,12 @@ RECOGNISER = Recogniser(
     covers="rustls 0.19–0.23 Error/CertificateError Display and Debug forms, webpki errors, reqwest/hyper wrappers",
     phrases={
         "peer is incompatible": VERSION_OR_CIPHER,
+        # rustls 0.23's Display of the *Context variants
+        "invalid peer certificate: certificate expired": EXPIRED,
+        "invalid peer certificate: certificate not valid yet": NOT_YET_VALID,
+        "invalid peer certificate: certificate not valid for name": NAME_MISMATCH,
+        "invalid peer certificate: certificate revoked": REVOKED,
+        "invalid peer certificate: unknownissuer": UNTRUSTED,
         "peer misbehaved": HANDSHAKE_FAILED,
         "received corrupt message of type invalidcontenttype": NOT_TLS,
         "corrupt message: invalidcontenttype": NOT_TLS,

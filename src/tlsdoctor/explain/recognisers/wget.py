@@ -32,7 +32,10 @@ RECOGNISER = Recogniser(
         "unable to establish ssl connection": Means(condition="handshake_failed", trust=WRAPPER),
         "gnutls: the tls connection was non-properly terminated": CLOSED,
         "gnutls: error in the pull function": RESET,
-        "gnutls: a tls fatal alert has been received": HANDSHAKE_FAILED,
+        "gnutls: a tls fatal alert has been received": Means(condition="fatal_alert"),
+        "doesn't have a known issuer": UNTRUSTED,  # GnuTLS builds: "The certificate of ‘host’ doesn't have ..."
+        "' has expired": EXPIRED,
+        "' is not yet activated": NOT_YET_VALID,
     },
     markers=("wget", "--no-check-certificate", "cannot verify"),
     input_kind="wget",

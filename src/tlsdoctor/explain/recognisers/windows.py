@@ -111,13 +111,21 @@ WININET: dict[str, Means] = {
     "ERROR_WINHTTP_NAME_NOT_RESOLVED": NO_NAME, "ERROR_INTERNET_NAME_NOT_RESOLVED": NO_NAME,
     "ERROR_WINHTTP_CANNOT_CONNECT": REFUSED, "ERROR_INTERNET_CANNOT_CONNECT": REFUSED,
     "ERROR_WINHTTP_CONNECTION_ERROR": RESET, "ERROR_INTERNET_CONNECTION_RESET": RESET,
-    "WSAECONNRESET": RESET, "WSAECONNREFUSED": REFUSED, "WSAETIMEDOUT": TIMED_OUT, "WSAHOST_NOT_FOUND": NO_NAME,
+    "WSAECONNRESET": CLOSED,
+    # WinINet/WinHTTP errors as HRESULTs (Windows Update, Store, BITS print these)
+    "0x80072f8f": DATE_INVALID,  # ERROR_INTERNET_SECURE_FAILURE: on desktops famously a wrong clock
+    "0x80072f7d": SECURE_CHANNEL,  # ERROR_INTERNET_SECURITY_CHANNEL_ERROR
+    "0x80072f0d": UNTRUSTED,  # ERROR_INTERNET_INVALID_CA
+    "0x80072f05": DATE_INVALID,  # ERROR_INTERNET_SEC_CERT_DATE_INVALID
+    "0x80072f06": NAME_MISMATCH,  # ERROR_INTERNET_SEC_CERT_CN_INVALID "WSAECONNREFUSED": REFUSED, "WSAETIMEDOUT": TIMED_OUT, "WSAHOST_NOT_FOUND": NO_NAME,
     "WSATRY_AGAIN": NO_NAME,
 }
 
 # The English system messages of the Winsock errors users meet (the SocketException texts).
+# A reset that ends a TLS exchange is, in the field, the peer or a middlebox dropping the
+# handshake (an old server refusing the client's TLS version): connection_closed, not tcp.reset.
 SOCKET_MESSAGES: dict[str, Means] = {
-    "An existing connection was forcibly closed by the remote host": RESET,
+    "An existing connection was forcibly closed by the remote host": CLOSED,
     "No connection could be made because the target machine actively refused it": REFUSED,
     "A connection attempt failed because the connected party did not properly respond after a period of time": TIMED_OUT,
     "No such host is known": NO_NAME,
@@ -132,6 +140,9 @@ EVENT_MESSAGES: dict[str, Means] = {
     "The remote server has requested TLS client authentication, but no suitable client certificate could be found":
         CLIENT_CERT,
     "none of the cipher suites supported by the client application are supported by the server": CIPHER,
+    # Event 36871: schannel cannot build client credentials (TLS 1.0/1.1 disabled, FIPS policy, no suites).
+    "A fatal error occurred while creating a TLS client credential": VERSION_OR_CIPHER,
+    "A fatal error occurred while creating an SSL client credential": VERSION_OR_CIPHER,
     "The client and server cannot communicate, because they do not possess a common algorithm": VERSION_OR_CIPHER,
 }
 
@@ -160,20 +171,22 @@ LOCALISED: dict[str, dict[str, Means]] = {
         "不支持请求的功能": PROTOCOL,
         "吊销功能无法检查证书是否吊销": REVOCATION_UNKNOWN,
         "吊销功能无法检查吊销，因为吊销服务器已脱机": REVOCATION_UNKNOWN,
-        "远程主机强迫关闭了一个现有的连接": RESET,
+        "远程主机强迫关闭了一个现有的连接": CLOSED,
         "由于目标计算机积极拒绝，无法连接": REFUSED,
         "由于连接方在一段时间后没有正确答复或连接的主机没有反应，连接尝试失败": TIMED_OUT,
         "不知道这样的主机": NO_NAME,
     },
     "zh-TW": {
         "憑證鏈結是由不受信任的授權單位發行的": UNTRUSTED,
+        "憑證鏈結是由不受信任的授權單位發出的": UNTRUSTED,
         "目標主體名稱不正確": NAME_MISMATCH,
         "收到的憑證已經過期": EXPIRED,
         "用戶端和伺服器無法通訊，因為它們沒有共同的演算法": VERSION_OR_CIPHER,
         "收到的訊息是未預期的或格式錯誤": HANDSHAKE_FAILED,
         "不支援所要求的功能": PROTOCOL,
         "撤銷函數無法檢查憑證的撤銷": REVOCATION_UNKNOWN,
-        "現有的連線已被遠端主機強制關閉": RESET,
+        "現有的連線已被遠端主機強制關閉": CLOSED,
+        "遠端主機已強制關閉一個現有連線": CLOSED,
         "無法連線，因為目標電腦拒絕連線": REFUSED,
         "連線嘗試失敗，因為連線對象有一段時間並未正確回應": TIMED_OUT,
         "沒有此主機": NO_NAME,
@@ -187,7 +200,8 @@ LOCALISED: dict[str, dict[str, Means]] = {
         "受信したメッセージは予期しないものか、または正しくフォーマットされていません": HANDSHAKE_FAILED,
         "要求された機能はサポートされていません": PROTOCOL,
         "失効の関数は証明書の失効を確認できませんでした": REVOCATION_UNKNOWN,
-        "既存の接続はリモート ホストに強制的に切断されました": RESET,
+        "既存の接続はリモート ホストに強制的に切断されました": CLOSED,
+        "対象のプリンシパル名が正しくありません": NAME_MISMATCH,
         "対象のコンピューターによって拒否されたため、接続できませんでした": REFUSED,
         "接続済みの呼び出し先が一定の時間を過ぎても正しく応答しなかったため、接続できませんでした": TIMED_OUT,
         "そのようなホストは不明です": NO_NAME,
@@ -200,7 +214,8 @@ LOCALISED: dict[str, dict[str, Means]] = {
         "받은 메시지가 예기치 않거나 형식이 잘못되었습니다": HANDSHAKE_FAILED,
         "요청한 기능이 지원되지 않습니다": PROTOCOL,
         "해지 기능이 인증서에 대한 해지를 확인할 수 없습니다": REVOCATION_UNKNOWN,
-        "현재 연결은 원격 호스트에 의해 강제로 끊겼습니다": RESET,
+        "현재 연결은 원격 호스트에 의해 강제로 끊겼습니다": CLOSED,
+        "신뢰할 수 없는 기관에서 인증서 체인을 발급했습니다": UNTRUSTED,
         "대상 컴퓨터에서 연결을 거부했으므로 연결하지 못했습니다": REFUSED,
         "연결된 구성원으로부터 응답이 없어 연결하지 못했거나": TIMED_OUT,
         "알려진 호스트가 없습니다": NO_NAME,
@@ -214,7 +229,7 @@ LOCALISED: dict[str, dict[str, Means]] = {
         "Die empfangene Nachricht war unerwartet oder wurde falsch formatiert": HANDSHAKE_FAILED,
         "Die angeforderte Funktion wird nicht unterstützt": PROTOCOL,
         "Die Sperrfunktion konnte die Sperrung für das Zertifikat nicht überprüfen": REVOCATION_UNKNOWN,
-        "Eine vorhandene Verbindung wurde vom Remotehost geschlossen": RESET,
+        "Eine vorhandene Verbindung wurde vom Remotehost geschlossen": CLOSED,
         "Es konnte keine Verbindung hergestellt werden, da der Zielcomputer die Verbindung verweigerte": REFUSED,
         "Ein Verbindungsversuch ist fehlgeschlagen, da die Gegenstelle nach einer bestimmten Zeitspanne nicht richtig "
         "reagiert hat": TIMED_OUT,
@@ -231,8 +246,10 @@ LOCALISED: dict[str, dict[str, Means]] = {
         "La fonction demandée n’est pas prise en charge": PROTOCOL,
         "La fonction demandée n'est pas prise en charge": PROTOCOL,
         "La fonction de révocation n’a pas pu vérifier la révocation du certificat": REVOCATION_UNKNOWN,
-        "Une connexion existante a dû être fermée par l’hôte distant": RESET,
-        "Une connexion existante a dû être fermée par l'hôte distant": RESET,
+        "Une connexion existante a dû être fermée par l’hôte distant": CLOSED,
+        "Une connexion existante a dû être fermée par l'hôte distant": CLOSED,
+        "La chaîne de certificats a été fournie par une autorité qui n’est pas approuvée": UNTRUSTED,
+        "La chaîne de certificats a été fournie par une autorité qui n'est pas approuvée": UNTRUSTED,
         "Aucune connexion n’a pu être établie car l’ordinateur cible l’a expressément refusée": REFUSED,
         "Aucune connexion n'a pu être établie car l'ordinateur cible l'a expressément refusée": REFUSED,
         "Une tentative de connexion a échoué car le parti connecté n’a pas répondu convenablement": TIMED_OUT,
@@ -246,7 +263,7 @@ LOCALISED: dict[str, dict[str, Means]] = {
         "El mensaje recibido no se esperaba o su formato es incorrecto": HANDSHAKE_FAILED,
         "No se admite la función solicitada": PROTOCOL,
         "La función de revocación no puede comprobar la revocación para el certificado": REVOCATION_UNKNOWN,
-        "Se ha forzado la interrupción de una conexión existente por el host remoto": RESET,
+        "Se ha forzado la interrupción de una conexión existente por el host remoto": CLOSED,
         "No se puede establecer una conexión ya que el equipo de destino denegó expresamente dicha conexión": REFUSED,
         "Se produjo un error durante el intento de conexión ya que la parte conectada no respondió adecuadamente":
             TIMED_OUT,
@@ -260,7 +277,7 @@ LOCALISED: dict[str, dict[str, Means]] = {
         "A mensagem recebida era inesperada ou estava mal formatada": HANDSHAKE_FAILED,
         "Não há suporte para a função solicitada": PROTOCOL,
         "A função de revogação não pôde verificar a revogação do certificado": REVOCATION_UNKNOWN,
-        "Foi forçado o cancelamento de uma conexão existente pelo host remoto": RESET,
+        "Foi forçado o cancelamento de uma conexão existente pelo host remoto": CLOSED,
         "Nenhuma conexão pôde ser feita porque a máquina de destino as recusou ativamente": REFUSED,
         "Uma tentativa de conexão falhou porque o componente conectado não respondeu": TIMED_OUT,
         "Host desconhecido": NO_NAME,
@@ -273,7 +290,7 @@ LOCALISED: dict[str, dict[str, Means]] = {
         "Полученное сообщение неожиданно или имеет неправильный формат": HANDSHAKE_FAILED,
         "Запрошенная функция не поддерживается": PROTOCOL,
         "Функция отзыва не смогла произвести проверку отзыва для сертификата": REVOCATION_UNKNOWN,
-        "Удаленный хост принудительно разорвал существующее подключение": RESET,
+        "Удаленный хост принудительно разорвал существующее подключение": CLOSED,
         "Подключение не установлено, т.к. конечный компьютер отверг запрос на подключение": REFUSED,
         "Попытка установить соединение была безуспешной": TIMED_OUT,
         "Этот хост неизвестен": NO_NAME,
