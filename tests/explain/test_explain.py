@@ -575,6 +575,7 @@ def test_real_libcurl_errors_are_explained(scenario_id: str, lab_results: dict[s
     assert result.scenario.code in codes(e)[:depth], (line, [(c.code, c.likelihood) for c in e.candidates])
 
 
+
 # -- never raises ----------------------------------------------------------------------------------
 
 FRAGMENTS = [
