@@ -3,7 +3,9 @@
 #
 #   - Debian packages: nginx (the lab's real-peer backend), faketime (clock-skew tests), a Java
 #                      runtime (Spark, for `tlsdoctor fleet --engine spark`) and chromium
-#                      (the fleet HTML report is tested in a real headless browser)
+#                      (the fleet HTML report is tested in a real headless browser);
+#                      lighttpd, haproxy and h2o (real servers `tlsdoctor torture` is tested
+#                      against; their system services are kept from starting)
 #   - .venv/            tlsdoctor itself, editable, with its test extras
 #   - .venv-mitmproxy/  mitmproxy in its own venv: it pins an older `cryptography` than
 #                       tlsdoctor needs, so it is run as a program, never imported. A link
@@ -40,18 +42,31 @@ pip_quiet() {  # pip without its chatter (upgrade notices, and ignored-index war
 }
 
 apt_packages() {
-    local missing=()
+    local missing=() servers=()
     need() { command -v "$1" >/dev/null 2>&1 || [ -x "/usr/sbin/$1" ] || missing+=("$2"); }
+    server() { [ -x "$1" ] || servers+=("$2"); }  # a server package whose service must not start
     need nginx nginx-light        # the lab's real-peer backend
     need faketime faketime        # clock-skew tests run tlsdoctor under a shifted clock
     need java default-jre-headless  # Spark, for `tlsdoctor fleet --engine spark`
     need chromium chromium        # the fleet HTML report is tested in a real headless browser
+    server /usr/sbin/lighttpd lighttpd  # real servers `tlsdoctor torture` is tested against
+    server /usr/sbin/haproxy haproxy
+    server /usr/bin/h2o h2o
+    missing+=("${servers[@]}")
     [ ${#missing[@]} -eq 0 ] && { echo "none missing"; return 0; }
-    local sudo=""
+    local sudo="" policy=""
     [ "$(id -u)" -eq 0 ] || sudo="sudo"
     echo "apt-get install ${missing[*]}"
     $sudo apt-get update -qq
+    # The torture tests start these servers themselves, on loopback; their packages must not
+    # start system services listening on every address (policy-rc.d 101: "do not start").
+    if [ ${#servers[@]} -gt 0 ] && [ ! -e /usr/sbin/policy-rc.d ]; then
+        printf '#!/bin/sh\nexit 101\n' | $sudo tee /usr/sbin/policy-rc.d >/dev/null
+        $sudo chmod 755 /usr/sbin/policy-rc.d
+        policy=1
+    fi
     DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}"
+    [ -z "$policy" ] || $sudo rm -f /usr/sbin/policy-rc.d
 }
 
 tlsdoctor_venv() {
@@ -76,7 +91,7 @@ sslyze_venv() {  # the strict scanner the lab's healthy chain is checked with (o
     ln -sf "$PWD/.venv-sslyze/bin/sslyze" .venv/bin/sslyze
 }
 
-step "Debian packages (nginx, faketime, Java, chromium)" apt_packages
+step "Debian packages (nginx, faketime, Java, chromium, lighttpd, haproxy, h2o)" apt_packages
 step "tlsdoctor in .venv (editable, with test, fleet and spark extras)" tlsdoctor_venv
 step "mitmproxy in .venv-mitmproxy" mitmproxy_venv
 step "sslyze in .venv-sslyze" sslyze_venv
