@@ -5,7 +5,7 @@
 
 Prints (a) the lab's start time, (b) the full-handshake rate of the lab's ``ok`` scenario,
 (c) the same for nginx serving the same kind of certificate under the same CA, and (d)
-the ratio lab/nginx. See bench/README.md for what exactly is measured and how to read it.
+the ratio lab/nginx, and (e) the time of one pycurl request on a fresh connection to each. See bench/README.md for what exactly is measured and how to read it.
 
 Fairness on a small, shared machine is the point of the design:
 
@@ -52,10 +52,11 @@ class Budget:
     rounds: int
     handshakes_per_round: int  # per server, per round
     seconds_per_round: float  # per server, per round: whichever comes first
+    requests_per_round: int  # (e): pycurl requests per server, per round
 
 
-FULL = Budget(start_cycles=7, rounds=8, handshakes_per_round=3000, seconds_per_round=3.0)
-QUICK = Budget(start_cycles=3, rounds=3, handshakes_per_round=400, seconds_per_round=1.0)
+FULL = Budget(start_cycles=7, rounds=8, handshakes_per_round=3000, seconds_per_round=3.0, requests_per_round=100)
+QUICK = Budget(start_cycles=3, rounds=3, handshakes_per_round=400, seconds_per_round=1.0, requests_per_round=30)
 
 
 # -- (a) lab start ----------------------------------------------------------------------
@@ -112,6 +113,34 @@ def handshake_round(port: int, ca_file: str, max_handshakes: int, max_seconds: f
                     protocol, cipher = tls.version() or "", (tls.cipher() or ("",))[0]
         count += 1
     return RoundResult(count, time.perf_counter() - begin, time.process_time() - cpu_begin, resumed, protocol, cipher)
+
+
+def request_round(url: str, ca_file: str, max_requests: int, max_seconds: float) -> list[float]:
+    """Seconds per ``GET /`` with pycurl, each on a fresh handle (new connection, full handshake).
+
+    This is what a test suite's client pays per request: handshake plus one small response.
+    A server that leaves Nagle's algorithm on makes that response wait for the client's
+    delayed ACK (issue 9: ~40 ms on Linux loopback), which (b)/(c) cannot see.
+    """
+    import io
+
+    import pycurl
+
+    times: list[float] = []
+    deadline = time.perf_counter() + max_seconds
+    while len(times) < max_requests and time.perf_counter() < deadline:
+        handle = pycurl.Curl()
+        try:
+            handle.setopt(pycurl.URL, url)
+            handle.setopt(pycurl.CAINFO, ca_file)
+            handle.setopt(pycurl.TIMEOUT_MS, int(IO_TIMEOUT * 1000))
+            handle.setopt(pycurl.WRITEDATA, io.BytesIO())
+            begin = time.perf_counter()
+            handle.perform()
+            times.append(time.perf_counter() - begin)
+        finally:
+            handle.close()
+    return times
 
 
 # -- server CPU time ----------------------------------------------------------------------
@@ -219,6 +248,16 @@ def run(budget: Budget) -> int:
                 f"{lab_r.client_cpu / lab_r.seconds:>9.0%} / {nginx_r.client_cpu / nginx_r.seconds:.0%}"
             )
 
+        # (e) -- one request per fresh connection, interleaved, as a test suite's client makes them.
+        latencies: dict[str, list[float]] = {name: [] for name in targets}
+        for index in range(budget.rounds):
+            for name in (["lab", "nginx"] if index % 2 == 0 else ["nginx", "lab"]):
+                url = lab["ok"].url if name == "lab" else nginx["ok"].url
+                ca_file = targets[name][1]
+                latencies[name] += client.submit(
+                    request_round, url, ca_file, budget.requests_per_round, budget.seconds_per_round
+                ).result(timeout=wait)
+
     lab_rate = statistics.median(series["lab"].rates())
     nginx_rate = statistics.median(series["nginx"].rates())
     per_round = [a / b for a, b in zip(series["lab"].rates(), series["nginx"].rates())]
@@ -228,6 +267,11 @@ def run(budget: Budget) -> int:
         f"(d) lab/nginx: {lab_rate / nginx_rate:.2f} (ratio of medians); per-round ratios: median "
         f"{statistics.median(per_round):.2f}, range {min(per_round):.2f}-{max(per_round):.2f}"
     )
+    for name, values in latencies.items():
+        ms = sorted(v * 1000 for v in values)
+        print(f"(e) {name} GET / (pycurl, new connection each): median {statistics.median(ms):.1f} ms "
+              f"(min {ms[0]:.1f}, max {ms[-1]:.1f}, {len(ms)} requests)")
+    print(f"    lab/nginx request time: {statistics.median(latencies['lab']) / statistics.median(latencies['nginx']):.2f}")
     cpu = {name: s.cpu_us_per_handshake() for name, s in series.items()}
     if cpu["lab"] and cpu["nginx"]:
         lab_us, nginx_us = statistics.median(cpu["lab"]), statistics.median(cpu["nginx"])

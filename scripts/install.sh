@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Install everything tlsdoctor and its tests need on a fresh Debian machine. Idempotent.
 #
-#   - Debian packages: nginx (the lab's real-peer backend) and faketime (clock-skew tests)
+#   - Debian packages: nginx (the lab's real-peer backend), faketime (clock-skew tests), a Java
+#                      runtime (Spark, for `tlsdoctor fleet --engine spark`) and chromium
+#                      (the fleet HTML report is tested in a real headless browser)
 #   - .venv/            tlsdoctor itself, editable, with its test extras
 #   - .venv-mitmproxy/  mitmproxy in its own venv: it pins an older `cryptography` than
 #                       tlsdoctor needs, so it is run as a program, never imported. A link
@@ -15,6 +17,8 @@ PYTHON=${PYTHON:-python3}
 need_apt=()
 command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || need_apt+=(nginx-light)
 command -v faketime >/dev/null 2>&1 || need_apt+=(faketime)
+command -v java >/dev/null 2>&1 || need_apt+=(default-jre-headless)
+command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
 if [ ${#need_apt[@]} -gt 0 ]; then
     sudo=""
     [ "$(id -u)" -eq 0 ] || sudo="sudo"
@@ -27,7 +31,7 @@ if [ ! -x .venv/bin/python ]; then
     "$PYTHON" -m venv .venv
 fi
 .venv/bin/python -m pip install -q --disable-pip-version-check --upgrade pip
-.venv/bin/python -m pip install -q --disable-pip-version-check -e '.[test]'
+.venv/bin/python -m pip install -q --disable-pip-version-check -e '.[test,fleet,spark]'
 
 if [ ! -x .venv-mitmproxy/bin/mitmdump ]; then
     "$PYTHON" -m venv .venv-mitmproxy

@@ -17,10 +17,12 @@ from tlsdoctor.client.events import EventListener
 from tlsdoctor.client.policy import FALLBACK_POLICY, Action
 from tlsdoctor.client.report import JsonLinesSink, Reporter, SentrySink, read_reports
 from tlsdoctor.client.rollout import Cohort, Rollout, install_id, rollout_payload
+from tlsdoctor.client.sink import HttpSink
 from tlsdoctor.client.stack import Request, Response, Stack
+from tlsdoctor.client.usage import UsageWriter, build_usage
 
 __all__ = [
-    "Action", "Client", "Cohort", "EventListener", "FALLBACK_POLICY", "JsonLinesSink", "Reporter", "Request",
+    "Action", "Client", "Cohort", "EventListener", "FALLBACK_POLICY", "HttpSink", "JsonLinesSink", "Reporter", "Request",
     "Response", "Rollout", "SentrySink", "Stack", "TransportError", "install_id", "read_reports",
-    "rollout_payload",
+    "rollout_payload", "UsageWriter", "build_usage",
 ]

@@ -33,6 +33,7 @@ from tlsdoctor.client.events import EventListener, phase_events
 from tlsdoctor.client.policy import Action, decide
 from tlsdoctor.client.origin import origin_of
 from tlsdoctor.client.stack import Request, Response, Stack
+from tlsdoctor.client.usage import UsageWriter
 from tlsdoctor.client.validation import ShadowValidator
 
 STACK_NAMES = ("curl", "native")
@@ -66,6 +67,7 @@ class Client:
         stacks: Mapping[str, Stack] | None = None,
         clock: Callable[[], float] = time.time,
         diagnose_failures: bool = False,
+        usage: UsageWriter | None = None,
     ) -> None:
         if stack not in ("auto", *STACK_NAMES):
             raise ValueError(f"unknown stack {stack!r}: use auto, curl or native")
@@ -96,6 +98,10 @@ class Client:
         self._rng = random.Random()
         self._rng_lock = threading.Lock()
         self.attempts = 0  # connection attempts made, across stacks: the benchmark reads it
+        # tlsdoctor.usage/1 counters (client/usage.py): the denominator of the reports.
+        self.usage = usage
+        if usage is not None:
+            usage.bind(self)
 
     # -- the request API ----------------------------------------------------------------------
 
@@ -114,6 +120,7 @@ class Client:
             return self._after_failure(request, origin, first, error, cohort)
         if first == preferred:
             self.broken.clear(origin, first)
+        self._count(first, None)
         self._after_success(request, response, cohort)
         return response
 
@@ -138,6 +145,8 @@ class Client:
 
     def close(self) -> None:
         self.validator.wait_idle(timeout=10)
+        if self.usage is not None:
+            self.usage.close()
         for stack in self.stacks.values():
             stack.close()
 
@@ -173,18 +182,21 @@ class Client:
             action, reason = Action.NONE, f"the {second} stack is marked broken for {origin}"
         self._notify("retry_decision", request, error, action.value, reason)
         if action is Action.NONE:
+            self._count(failed, error.code)
             self._report("failure", failed, cohort, request, error=error)
             raise error
         self._notify("fallback", request, failed, second, error)
         try:
             response = self._send(second, request)
         except TransportError as second_error:
+            self._count(failed, error.code, fallback_ok=False)
             if action is not Action.CHECK_OTHER_STACK:
                 # Both failed: the network or the server, not a stack; report what the first saw.
                 self._report("failure", failed, cohort, request, error=error,
                              fallback={"stack": second, "ok": False, "code": second_error.code})
             raise error from second_error
         self.broken.mark(origin, failed)
+        self._count(failed, error.code, fallback_ok=True)
         self._report("fallback", failed, cohort, request, error=error,
                      fallback={"stack": second, "ok": True}, response=response)
         return response
@@ -205,6 +217,8 @@ class Client:
             outcomes = {response.stack: str(response.status), other: _outcome_word(shadow)}
             agree = isinstance(shadow, Response) and shadow.status == response.status
             verdict = "agree" if agree else "differ"
+            if self.usage is not None:
+                self.usage.record_validation(agree)
             self._notify("validation", request, verdict, outcomes)
             self._report("validation", response.stack, cohort, request, response=response,
                          fallback={"stack": other, "ok": isinstance(shadow, Response), "verdict": verdict,
@@ -237,7 +251,7 @@ class Client:
                 threading.Thread(target=self._diagnosed_report, args=(event, request.url), daemon=True,
                                  name="tlsdoctor-diagnose").start()
                 return
-            self.reporter.report(event)
+            self._delivered(self.reporter.report(event))
         except Exception:  # noqa: BLE001 - a report never fails a request
             pass
 
@@ -254,7 +268,7 @@ class Client:
         finally:
             self._diagnosing.release()
             if self.reporter is not None:
-                self.reporter.report(event)
+                self._delivered(self.reporter.report(event))
 
     def wait_for_diagnoses(self, timeout: float = 30.0) -> bool:
         """For tests and shutdown: wait (bounded) until no background diagnosis runs."""
@@ -295,6 +309,14 @@ class Client:
             return install_id(self.state_dir)
         except Exception:  # noqa: BLE001 - an unwritable state dir must not stop requests
             return "unknown"
+
+    def _count(self, stack: str, code: str | None, fallback_ok: bool | None = None) -> None:
+        if self.usage is not None:
+            self.usage.record_request(stack, code, fallback_ok)
+
+    def _delivered(self, accepted: bool) -> None:
+        if self.usage is not None:
+            self.usage.record_report(bool(accepted))
 
     def _notify(self, event: str, *args: Any) -> None:
         try:

@@ -562,47 +562,14 @@ def evaluate(
 def main(argv: list[str] | None = None) -> int:
     """``tlsdoctor rollout``: write or check a payload before publishing it.
 
-    ``make COVERAGE [--kill-switch] [--seed S]`` prints a payload; ``check FILE`` exits 1
-    with the reason when installs would refuse it, else prints the share of random
-    install ids (100,000 unless ``--sample N``) the SDK puts on curl.
+    The command line lives in :mod:`tlsdoctor.cli.rollout` (one voice for every command);
+    this entry point stays for ``python -m tlsdoctor.client.rollout`` and old scripts.
     """
-    import argparse
     import sys
 
-    parser = argparse.ArgumentParser(prog="tlsdoctor rollout")
-    sub = parser.add_subparsers(dest="command", required=True)
-    make = sub.add_parser("make", help="print a rollout payload")
-    make.add_argument("coverage", type=float, help="share of installs on curl, 0..1")
-    make.add_argument("--kill-switch", action="store_true")
-    make.add_argument("--seed")
-    make.add_argument("--feature", default="http-stack")
-    check = sub.add_parser("check", help="check a payload file")
-    check.add_argument("file", type=Path)
-    check.add_argument("--feature", default="http-stack")
-    check.add_argument("--sample", type=int, default=100_000, help="random install ids to evaluate")
-    args = parser.parse_args(argv)
+    from tlsdoctor.cli import main as cli_main
 
-    if args.command == "make":
-        try:
-            doc = rollout_payload(args.coverage, feature=args.feature, kill_switch=args.kill_switch, seed=args.seed)
-        except ValueError as exc:
-            print(f"error: {exc}", file=sys.stderr)
-            return 2
-        print(json.dumps(doc, indent=2))
-        return 0
-    try:
-        raw = args.file.read_bytes()[: MAX_PAYLOAD_BYTES + 1]
-        if len(raw) > MAX_PAYLOAD_BYTES:
-            raise PayloadError(f"payload larger than {MAX_PAYLOAD_BYTES} bytes")
-        doc = json.loads(raw)
-        check_payload(doc, args.feature)
-    except (OSError, ValueError) as exc:
-        print(f"refused: {exc}", file=sys.stderr)
-        return 1
-    sample = max(1, args.sample)
-    on_curl = sum(evaluate(doc, args.feature, secrets.token_hex(16)).value == "curl" for _ in range(sample))
-    print(f"ok: {on_curl / sample:.2%} of {sample} random installs on curl")
-    return 0
+    return cli_main(["rollout", *(sys.argv[1:] if argv is None else argv)])
 
 
 if __name__ == "__main__":

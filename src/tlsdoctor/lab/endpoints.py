@@ -17,6 +17,7 @@ from typing import Protocol
 
 from OpenSSL import SSL
 
+from tlsdoctor.lab.admission import Phase, progress
 from tlsdoctor.lab.http import PlainStream, Reply, serve_http1, serve_http2
 from tlsdoctor.lab.tls import TlsServerConfig, TlsStream
 from tlsdoctor.wire import RECORD_HEADER_LEN, AlertDescription, alert_record, record_length
@@ -131,6 +132,7 @@ class StallAfterHello:
 
     async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, timeout: float) -> None:
         await read_client_hello(reader, timeout)
+        progress(Phase.BUSY)  # stalling is this scenario's job: not an abuser to shed
         try:
             # Wait for the client to go away; bounded so a forgotten client cannot pin us.
             await asyncio.wait_for(reader.read(1), self.hold)

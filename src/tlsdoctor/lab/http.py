@@ -20,6 +20,8 @@ import h2.connection
 import h2.events
 import h2.exceptions
 
+from tlsdoctor.lab.admission import Phase, progress
+
 MAX_REQUESTS_PER_CONNECTION = 10_000
 MAX_REQUEST_BODY = 64 * 1024
 
@@ -124,12 +126,14 @@ async def serve_http1(stream: ByteStream, respond: Responder | Reply) -> None:
         if got is None:
             return
         request, body = got
+        progress(Phase.BUSY)
         reply = responder(request, body)
         out = conn.send(h11.Response(status_code=reply.status, headers=reply.headers(), reason=reason_phrase(reply.status)))
         if request.method != b"HEAD":
             out += conn.send(h11.Data(data=reply.body))
         out += conn.send(h11.EndOfMessage())
         await stream.send(out)
+        progress(Phase.IDLE)  # the next request must come within the lab's idle timeout
         if conn.our_state is not h11.DONE or conn.their_state is not h11.DONE:
             return  # Connection: close on either side
         conn.start_next_cycle()
@@ -163,5 +167,7 @@ async def serve_http2(stream: ByteStream, reply: Reply) -> None:
                 await stream.send(conn.data_to_send())
                 return
         await stream.send(conn.data_to_send())
+        if any(isinstance(e, h2.events.RequestReceived) for e in events):
+            progress(Phase.IDLE)  # only answered requests count: a PING flood stays stale
         if answered >= MAX_REQUESTS_PER_CONNECTION:
             return

@@ -21,6 +21,7 @@ from typing import Literal
 import h11
 from OpenSSL import SSL
 
+from tlsdoctor.lab.admission import Phase, progress
 from tlsdoctor.lab.http import PlainStream, Reply, reason_phrase, serve_http1
 from tlsdoctor.lab.pki import CA
 from tlsdoctor.lab.tls import TlsServerConfig, TlsStream, close_writer
@@ -175,6 +176,7 @@ async def _relay_plain(
         if dst.can_write_eof():
             dst.write_eof()
 
+    progress(Phase.BUSY)  # a tunnel is work: bounded by the I/O timeout, not the idle one
     try:
         await asyncio.gather(copy(reader, up_writer), copy(up_reader, writer))
     except (OSError, asyncio.TimeoutError):
@@ -201,6 +203,7 @@ async def _relay_tls(
                 break
             await client.send(data)
 
+    progress(Phase.BUSY)
     tasks = [asyncio.ensure_future(client_to_origin()), asyncio.ensure_future(origin_to_client())]
     try:
         # Either side closing ends the tunnel, as HTTP/1.1 with Connection: close expects.

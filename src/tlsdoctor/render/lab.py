@@ -11,6 +11,7 @@ from rich.table import Table
 from tlsdoctor.lab.check import CheckResult
 from tlsdoctor.lab.runner import Lab
 from tlsdoctor.lab.scenarios import Scenario
+from tlsdoctor.render.console import make_console  # noqa: F401 - older callers import it from here
 
 LAB_SCHEMA = "tlsdoctor.lab/1"
 CATALOGUE_SCHEMA = "tlsdoctor.catalogue/1"
@@ -30,7 +31,7 @@ def lab_json(lab: Lab) -> str:
     return json.dumps(lab_document(lab), separators=(",", ":"))
 
 
-def lab_table(lab: Lab, console: Console) -> None:
+def lab_table(lab: Lab, console: Console, *, duration: float | None = None) -> None:
     table = Table(title=f"tlsdoctor lab — {len(list(lab))} scenarios on 127.0.0.1", title_justify="left")
     for column in ("scenario", "URL", "proxy", "finding", "curl"):
         table.add_column(column, no_wrap=True)
@@ -41,7 +42,7 @@ def lab_table(lab: Lab, console: Console) -> None:
         )
     console.print(table)
     console.print(f"CA file (lab root): {lab.scenarios[next(iter(lab)).id].ca_file.parent}/ca-lab.pem")
-    console.print("Press Ctrl-C to stop.")
+    console.print(f"Stops after {duration:g} s." if duration else "Press Ctrl-C to stop.")
 
 
 def catalogue_json(catalogue: Iterable[Scenario]) -> str:
@@ -65,7 +66,11 @@ def _client_setup_words(s: Scenario) -> str:
     c = s.client
     words = []
     if c.trust != "lab":
-        words.append({"lab+interception": "CA file also holds the interception CA", "corrupt": "corrupt CA file"}[c.trust])
+        words.append({"lab+interception": "CA file also holds the interception CA", "corrupt": "corrupt CA file",
+                      "store": "CA file is the lab's current store",
+                      "store-outdated": "CA file is an old copy of the lab's store"}[c.trust])
+    if c.os_store != "lab":
+        words.append("the OS store is the lab's current store" if c.os_store == "store" else f"OS store: {c.os_store}")
     if s.via:
         words.append(f"through the proxy, to `{s.via}`")
     if c.max_tls:
@@ -77,12 +82,6 @@ def _client_setup_words(s: Scenario) -> str:
     if c.clock_offset:
         words.append(f"clock {int(c.clock_offset.total_seconds() // 86400)} days ahead")
     return "; ".join(words) or "trusts the lab root"
-
-
-def make_console() -> Console:
-    """A console for tables: the terminal's width, or a wide one when output is piped."""
-    console = Console()
-    return console if console.is_terminal else Console(width=200)
 
 
 def check_table(results: list[CheckResult], console: Console, *, title: str) -> None:

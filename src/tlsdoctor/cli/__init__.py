@@ -1,0 +1,93 @@
+"""The ``tlsdoctor`` command. Thin on purpose: parse, call the library, render, exit.
+
+One module per command (``tlsdoctor/cli/<name>.py``: a ``COMMAND`` and a ``run``); adding
+a command is that module plus one line in :data:`COMMANDS`. A command module imports
+its heavy dependencies inside ``run``, so that parsing (and ``tlsdoctor --version``)
+stays cheap.
+
+Exit codes: 0 success, 1 a check or diagnosis found a failure, 2 usage or input error
+(always one line ``tlsdoctor <command>: ...`` on standard error, never a traceback),
+130 interrupted.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from types import ModuleType
+    from typing import Sequence
+
+from tlsdoctor import __version__
+from tlsdoctor.cli.common import EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, Parser, UsageError, add_command
+
+#: The registered commands, in the order ``tlsdoctor --help`` lists them.
+COMMANDS = (
+    "diagnose",
+    "explain",
+    "get",
+    "lab",
+    "catalogue",
+    "demo",
+    "check",
+    "rollout",
+    "torture",
+)
+
+
+def _module(name: str) -> ModuleType:
+    return importlib.import_module(f"tlsdoctor.cli.{name}")
+
+
+def build_parser() -> Parser:
+    parser = Parser(prog="tlsdoctor", description="Diagnose, reproduce and survive HTTPS failures.",
+                    epilog="`tlsdoctor COMMAND --help` describes each command, its options and exit codes.")
+    parser.add_argument("--version", action="version", version=f"tlsdoctor {__version__}",
+                        help="print the version and exit")
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=Parser, metavar="COMMAND")
+    for name in COMMANDS:
+        add_command(commands, _module(name).COMMAND)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv == ["--version"]:  # the one answer that needs no parser (and no argparse import)
+        print(f"tlsdoctor {__version__}")
+        return EXIT_OK
+    command = next((f"tlsdoctor {a}" for a in argv if a in COMMANDS), "tlsdoctor")
+    try:
+        args, extra = build_parser().parse_known_args(argv)
+        command = args.command_prog
+        if extra:  # argparse would blame the top-level parser; the command is the one that refused them
+            raise UsageError(f"{command}: unrecognized arguments: {' '.join(extra)} (see {command} --help)")
+        return int(_module(args.command).run(args))
+    except UsageError as exc:
+        message = str(exc)
+        if not message.startswith("tlsdoctor"):
+            message = f"{command}: {message}"
+        print(" ".join(message.split()), file=sys.stderr)  # one line, whatever the message held
+        return EXIT_USAGE
+    except SystemExit as exc:  # argparse's --help and --version
+        return exc.code if isinstance(exc.code, int) else EXIT_OK
+    except KeyboardInterrupt:
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:  # `tlsdoctor ... | head`: the reader left; not an error of ours
+        _silence_stdout()
+        return EXIT_OK
+
+
+def _silence_stdout() -> None:
+    # Python would report the broken pipe again when it flushes stdout at exit.
+    import os
+
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
+
+
+__all__ = ["COMMANDS", "build_parser", "main", "UsageError"]

@@ -1,0 +1,57 @@
+"""``tlsdoctor get``: one request as ``tlsdoctor.client`` makes it, showing stack and fallback."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+from tlsdoctor.cli.common import EXIT_FAILED, EXIT_OK, Command, UsageError, positive_float
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("url", help="the http(s):// URL to request")
+    parser.add_argument("--stack", choices=["auto", "curl", "native"], default="auto",
+                        help="the HTTP stack: libcurl, the platform's (httpx + truststore), or the rollout's choice")
+    parser.add_argument("--ca-bundle", metavar="FILE", help="the app's CA file (default: certifi's)")
+    parser.add_argument("--proxy", metavar="URL", help="the proxy to use (default: https_proxy/all_proxy from the environment)")
+    parser.add_argument("--verbose", "-v", action="store_true", help="show the decision trail and headers")
+    parser.add_argument("--timeout", type=positive_float, default=30.0, metavar="S",
+                        help="whole-request timeout in seconds")
+
+
+COMMAND = Command(
+    "get", "make a request as tlsdoctor.client would, showing stack and fallback", configure,
+    {EXIT_OK: "the request succeeded with an HTTP status below 400",
+     EXIT_FAILED: "the request failed (the trail on standard error says why) or the status was 400 or more"},
+    description="Make one GET request as tlsdoctor.client would: the body goes to standard output,\n"
+                "the trail (chosen stack, failures, fallback) to standard error.",
+)
+
+
+def run(args: argparse.Namespace) -> int:
+    from tlsdoctor.client.client import Client
+    from tlsdoctor.client.errors import TransportError
+    from tlsdoctor.render.client import TrailPrinter
+
+    if args.ca_bundle and not os.path.isfile(args.ca_bundle):
+        raise UsageError(f"cannot read CA file {args.ca_bundle}")
+    if not args.url.lower().startswith(("https://", "http://")):
+        raise UsageError(f"not an http(s) URL: {args.url!r}")
+    trail = TrailPrinter(sys.stderr, verbose=args.verbose)
+    try:
+        client = Client(stack=args.stack, ca_bundle=args.ca_bundle, proxy=args.proxy, listener=trail,
+                        validate_every=0, timeout=args.timeout)
+    except (ValueError, OSError) as exc:
+        raise UsageError(str(exc)) from None
+    with client:
+        trail.decision(*client.choose_stack())
+        try:
+            response = client.get(args.url)
+        except TransportError as exc:
+            trail.failed(exc)
+            return EXIT_FAILED
+    trail.done(response)
+    sys.stdout.buffer.write(response.body)
+    sys.stdout.flush()
+    return EXIT_OK if response.status < 400 else EXIT_FAILED

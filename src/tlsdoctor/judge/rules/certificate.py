@@ -1,0 +1,223 @@
+"""The presented certificates: dates (and the clock), the path to a trusted root, properties, name."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Iterator
+
+from cryptography import x509
+from cryptography.hazmat.primitives.asymmetric import dsa, rsa
+from cryptography.x509.oid import ExtendedKeyUsageOID
+
+from tlsdoctor import verify_codes as vc
+from tlsdoctor.judge.finding import Finding
+from tlsdoctor.judge.rules.evidence import client_trusts, interceptor, libraries_accept, validation
+from tlsdoctor.judge.rules.registry import E, W, finding, rule
+from tlsdoctor.observe.observations import Observations, describe_cert
+from tlsdoctor.observe.revocation import issued_by
+
+EXPIRY_WARNING = timedelta(days=14)
+
+CLOCK_TOLERANCE = timedelta(minutes=5)  # below this, clock differences are network noise
+
+
+
+@rule("clock.skewed", "cert.expired", "cert.not_yet_valid")
+def validity(obs: Observations) -> Iterator[Finding]:
+    """Is a certificate out of its validity window, and is that the certificate's fault or the clock's?"""
+    chain = obs.presented_chain
+    if not chain:
+        return
+    now, server = obs.local_time, obs.server_time
+    offset = (now - server) if server else None
+    skewed = offset is not None and abs(offset) > CLOCK_TOLERANCE
+    server_ok = [v for v in (obs.trust.chain_only_server_time if obs.trust else ()) if v.ok]
+    now_ok = [v for v in (obs.trust.chain_only_now if obs.trust else ()) if v.ok]
+    out_of_window = [c for c in chain[:4] if not c.not_valid_before_utc <= now <= c.not_valid_after_utc]
+    clock_evidence = {"local_time": now.isoformat(), "server_date": server.isoformat() if server else None,
+                      "offset_s": int(offset.total_seconds()) if offset is not None else None}
+    if out_of_window and skewed and server is not None and all(
+        c.not_valid_before_utc <= server <= c.not_valid_after_utc for c in out_of_window
+    ):
+        direction = "ahead" if offset > timedelta(0) else "behind"  # type: ignore[operator]
+        yield finding("clock.skewed", E, 0.95 if server_ok or not now_ok else 0.85,
+                      f"This machine's clock is {_duration(abs(offset))} {direction}; the certificate is valid at "  # type: ignore[arg-type]
+                      "the server's time.", "Set the system clock (enable network time); no change on the server "
+                      "is needed.", **clock_evidence)
+        stale = out_of_window[0]
+        code = "cert.expired" if now > stale.not_valid_after_utc else "cert.not_yet_valid"
+        yield finding(code, E, 0.2, "The certificate only looks out of date because of the local clock.",
+                      **describe_cert(stale))
+        return
+    if skewed and not out_of_window:
+        yield finding("clock.skewed", W, 0.8, f"This machine's clock differs from the server's by "
+                      f"{_duration(abs(offset))}; certificates may soon look expired.",  # type: ignore[arg-type]
+                      "Enable network time on this machine.", **clock_evidence)
+    for cert in out_of_window:
+        expired = now > cert.not_valid_after_utc
+        which = "leaf" if cert is chain[0] else f"chain certificate '{cert.subject.rfc4514_string()}'"
+        if expired:
+            yield finding("cert.expired", E, 0.95 if server is not None else 0.8,
+                          f"The {which} expired {_duration(now - cert.not_valid_after_utc)} ago "
+                          f"({cert.not_valid_after_utc:%Y-%m-%d}).",
+                          "Renew the certificate on the server (and automate renewal).",
+                          **describe_cert(cert), **clock_evidence)
+        else:
+            yield finding("cert.not_yet_valid", E, 0.95 if server is not None else 0.8,
+                          f"The {which} only becomes valid on {cert.not_valid_before_utc:%Y-%m-%d %H:%M} UTC.",
+                          "Install a certificate that is valid now (or wait).", **describe_cert(cert), **clock_evidence)
+    leaf = chain[0]
+    if not out_of_window and leaf.not_valid_after_utc - now < EXPIRY_WARNING:
+        yield finding("cert.expired", W, 0.9, f"The certificate expires in {_duration(leaf.not_valid_after_utc - now)} "
+                      f"({leaf.not_valid_after_utc:%Y-%m-%d}).", "Renew it now.", **describe_cert(leaf))
+
+def _duration(delta: timedelta) -> str:
+    seconds = int(abs(delta.total_seconds()))
+    if seconds >= 2 * 86400:
+        return f"{seconds // 86400} days"
+    if seconds >= 2 * 3600:
+        return f"{seconds // 3600} hours"
+    return f"{max(seconds // 60, 1)} minutes"
+
+@rule("cert.self_signed", "cert.incomplete_chain", "cert.untrusted_root")
+def chain_to_trust(obs: Observations) -> Iterator[Finding]:
+    """Does the presented chain lead to a CA the client trusts, and if not, why not?"""
+    chain = obs.presented_chain
+    chain_only = validation(obs, "chain_only_now")
+    if not chain or chain_only is None or chain_only.ok or interceptor(obs) is not None:
+        return
+    if libraries_accept(obs):
+        return  # OpenSSL and libcurl accept it: our own check hit a limit of its own (judge/coverage.py says which)
+    if any(not c.not_valid_before_utc <= obs.local_time <= c.not_valid_after_utc for c in chain[:4]):
+        return  # a date problem, judged by `validity`
+    trust = obs.trust
+    if trust is not None and trust.openssl_cleaned is not None and trust.openssl_cleaned.ok:
+        return  # the CA file's broken entry, judged by `bundle_corrupt`
+    if any(v.ok for v in trust.chain_only_now if v.source != "ca-bundle"):  # type: ignore[union-attr]
+        return  # trusted elsewhere: `store_mismatch`
+    if property_problems(chain):
+        return  # a weak digest, key or usage fails strict verification: `certificate_properties`
+    leaf = chain[0]
+    if leaf.issuer == leaf.subject and issued_by(leaf, leaf):
+        yield finding("cert.self_signed", E, 0.95, f"The server presents a self-signed certificate "
+                      f"('{leaf.subject.rfc4514_string()}').", "Install a certificate from a trusted CA on the "
+                      "server, or (for a private service) add this exact certificate to the client's trust.",
+                      **describe_cert(leaf))
+        return
+    fetched = obs.revocation.issuer_fetch if obs.revocation else None
+    if trust is not None and trust.with_fetched_issuer is not None and trust.with_fetched_issuer.ok:
+        yield finding("cert.incomplete_chain", E, 0.95,
+                      f"The server sends its certificate without the intermediate "
+                      f"'{leaf.issuer.rfc4514_string()}'; with that intermediate (fetched from the certificate's "
+                      "caIssuers URL) the chain is trusted.",
+                      "Configure the server to send the full chain (leaf, then intermediates: fullchain.pem).",
+                      missing_issuer=leaf.issuer.rfc4514_string(), ca_issuers_url=fetched.url if fetched else None,
+                      presented=len(chain))
+        return
+    last = chain[-1]
+    root_in_chain = last.issuer == last.subject
+    issuer = last.subject if root_in_chain else last.issuer
+    missing = not any(c.subject == leaf.issuer for c in chain[1:]) and not root_in_chain
+    yield finding("cert.untrusted_root", E, 0.6 if missing else 0.85,
+                  f"The chain ends at '{issuer.rfc4514_string()}', a CA that no trust source on this machine holds.",
+                  "If this is a private CA, add its root to the client's CA file; otherwise the server must use a "
+                  "certificate from a public CA.", anchor_missing=issuer.rfc4514_string(), chain_length=len(chain),
+                  client_error=chain_only.error)
+
+@rule("cert.weak_signature", "cert.weak_key", "cert.bad_usage")
+def certificate_properties(obs: Observations) -> Iterator[Finding]:
+    """Does a certificate use a digest, key size or usage that clients reject?"""
+    chain = obs.presented_chain
+    if not chain:
+        return
+    if interceptor(obs) is not None:
+        return
+    # Strict verifiers and OpenSSL disagree here (cryptography accepts RSA 1024, OpenSSL at
+    # security level 2 does not), so libcurl's real outcome decides: rejected there, or by
+    # the strict verifier, is an error; accepted by libcurl is a warning.
+    curl = obs.curl
+    accepted_by_libcurl = curl is not None and curl.curl_code == 0
+    rejected = (curl is not None and curl.curl_code == 60) or client_trusts(obs) is False
+    severity = W if accepted_by_libcurl and not rejected else E
+    for code, cert, summary, remedy, evidence in property_problems(chain):
+        confidence = 0.95 if curl is not None and curl.verify_result in _VERIFY_FOR.get(code, ()) else 0.85
+        yield finding(code, severity, confidence, summary, remedy, **evidence, **describe_cert(cert))
+
+
+# OpenSSL verify results that name each property problem (what libcurl reports)
+_VERIFY_FOR = {
+    "cert.weak_signature": (vc.X509_V_ERR_CA_MD_TOO_WEAK,),
+    "cert.weak_key": (vc.X509_V_ERR_EE_KEY_TOO_SMALL, vc.X509_V_ERR_CA_KEY_TOO_SMALL),
+    "cert.bad_usage": (vc.X509_V_ERR_INVALID_PURPOSE,),
+}
+
+def property_problems(chain: tuple[x509.Certificate, ...]) -> list[tuple[str, x509.Certificate, str, str, dict]]:
+    """Digest, key size and usage problems of the presented certificates, as (code, cert, words)."""
+    problems: list[tuple[str, x509.Certificate, str, str, dict]] = []
+    for cert in chain[:4]:
+        is_root = cert.issuer == cert.subject
+        algorithm = cert.signature_hash_algorithm
+        if not is_root and algorithm is not None and algorithm.name in ("sha1", "md5"):
+            problems.append(("cert.weak_signature", cert,
+                             f"'{cert.subject.rfc4514_string()}' is signed with {algorithm.name.upper()}, which "
+                             "current clients reject.", "Reissue the certificate with SHA-256.",
+                             {"digest": algorithm.name}))
+        key = cert.public_key()
+        if isinstance(key, (rsa.RSAPublicKey, dsa.DSAPublicKey)) and key.key_size < 2048:
+            problems.append(("cert.weak_key", cert,
+                             f"'{cert.subject.rfc4514_string()}' has a {key.key_size}-bit key; clients require 2048.",
+                             "Reissue the certificate with an RSA 2048+ or ECDSA P-256 key.",
+                             {"key_bits": key.key_size}))
+    usage = _usage_problem(chain[0]) if chain else None
+    if usage:
+        problems.append(("cert.bad_usage", chain[0], f"The certificate cannot be used by a TLS server: {usage}.",
+                         "Reissue it with extendedKeyUsage serverAuth (and keyUsage digitalSignature).", {}))
+    return problems
+
+def _usage_problem(leaf: x509.Certificate) -> str | None:
+    try:
+        eku = leaf.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
+        if ExtendedKeyUsageOID.SERVER_AUTH not in eku and ExtendedKeyUsageOID.ANY_EXTENDED_KEY_USAGE not in eku:
+            names = ", ".join(getattr(o, "_name", o.dotted_string) for o in eku)
+            return f"its extended key usage allows only {names}"
+    except x509.ExtensionNotFound:
+        pass
+    except ValueError:
+        return "its extended key usage extension does not parse"
+    try:
+        ku = leaf.extensions.get_extension_for_class(x509.KeyUsage).value
+        if not (ku.digital_signature or ku.key_encipherment or ku.key_agreement):
+            return "its key usage allows neither digitalSignature nor keyEncipherment"
+    except x509.ExtensionNotFound:
+        pass
+    except ValueError:
+        return "its key usage extension does not parse"
+    return None
+
+@rule("cert.hostname_mismatch")
+def hostname(obs: Observations) -> Iterator[Finding]:
+    """Is the certificate for this host name?"""
+    chain = obs.presented_chain
+    with_name, without = validation(obs, "client_now"), validation(obs, "chain_only_now")
+    if not chain or with_name is None or without is None or with_name.ok or not without.ok:
+        return
+    if interceptor(obs) is not None:
+        return
+    leaf = chain[0]
+    described = describe_cert(leaf)
+    host = obs.route.target.host
+    if not described["san"]:
+        cn = leaf.subject.get_attributes_for_oid(x509.NameOID.COMMON_NAME)
+        cn_text = str(cn[0].value) if cn else None
+        matches_cn = cn_text is not None and cn_text.lower() == host.lower()
+        summary = (f"The certificate has no subjectAltName; '{host}' is only in its CN. libcurl still accepts that "
+                   "(CN fallback), but browsers, Python, Go and Java refuse it." if matches_cn else
+                   f"The certificate has no subjectAltName and its CN '{cn_text}' is not '{host}'.")
+        yield finding("cert.hostname_mismatch", E, 0.9, summary,
+                      "Reissue the certificate with the host name in subjectAltName (RFC 6125 / CA/B Forum).",
+                      common_name=cn_text, **described)
+        return
+    yield finding("cert.hostname_mismatch", E, 0.95,
+                  f"The certificate is for {', '.join(described['san'][:5])}, not for '{host}'.",
+                  "Use the host name the certificate is for, or reissue it to include this name.",
+                  host=host, **described)

@@ -1,0 +1,77 @@
+"""The route: DNS, TCP, and the proxy, before any TLS."""
+
+from __future__ import annotations
+
+from typing import Iterator
+
+from tlsdoctor.classify import Signal, classify
+from tlsdoctor.judge.finding import Finding
+from tlsdoctor.judge.rules.registry import E, finding, rule
+from tlsdoctor.observe.observations import Observations
+
+
+@rule("proxy.unresolvable", "proxy.unreachable", "proxy.auth_required", "proxy.connect_refused")
+def proxy_route(obs: Observations) -> Iterator[Finding]:
+    """Does the proxy resolve, accept connections and agree to tunnel?"""
+    proxy = obs.route.proxy
+    if proxy is None:
+        return
+    res = obs.proxy_resolution
+    if res is not None and not res.addresses:
+        yield finding("proxy.unresolvable", E, 0.95, f"The proxy's name {proxy.host} does not resolve ({res.error}).",
+                      f"Check the proxy setting ({proxy.source}): the host name is wrong or DNS cannot see it.",
+                      proxy=proxy.url, resolver_error=res.error)
+        return
+    failure = _route_failure(obs)
+    if failure is None:
+        return
+    stage, message, answer = failure
+    if stage == "proxy-connect":
+        yield finding("proxy.unreachable", E, 0.9, f"The proxy {proxy.url} does not accept connections: {message}.",
+                      f"Check that the proxy ({proxy.source}) is running and reachable, or remove the setting.",
+                      proxy=proxy.url, error=message)
+    elif stage == "proxy-tunnel" and answer is not None and answer.status is not None:
+        best = classify(Signal(connect_status=answer.status))
+        code = best[0].code if best else "proxy.connect_refused"
+        remedy = ("Configure the proxy's credentials for this client (tlsdoctor never sends them)."
+                  if code == "proxy.auth_required"
+                  else "Ask the proxy's administrators to allow CONNECT to this host and port.")
+        yield finding(code, E, 0.95, f"The proxy answered CONNECT {obs.route.target.authority} with "
+                      f"'{answer.status_line}'.", remedy, proxy=proxy.url, status_line=answer.status_line,
+                      proxy_authenticate=dict(answer.headers).get("proxy-authenticate"))
+
+
+def _route_failure(obs: Observations) -> tuple[str, str, object] | None:
+    for probe in (obs.handshake, obs.first_answer):
+        failure = getattr(probe, "route_error", None) if probe else None
+        if failure is not None:
+            return failure.stage, failure.message, failure.connect_answer
+    return None
+
+
+@rule("dns.name_not_resolved", "tcp.refused", "tcp.timed_out", "tcp.reset")
+def direct_route(obs: Observations) -> Iterator[Finding]:
+    """Does the host resolve, and does anything accept TCP connections there?"""
+    if obs.route.proxy is not None:
+        return
+    target = obs.route.target
+    res = obs.resolution
+    if res is not None and not res.addresses:
+        yield finding("dns.name_not_resolved", E, 0.95, f"The host name {target.host} does not resolve: {res.error}.",
+                      "Check the spelling of the host, the machine's DNS settings and VPN; "
+                      "a name that resolves elsewhere may be internal-only.", host=target.host, resolver_error=res.error)
+        return
+    if not obs.tcp or any(t.outcome == "connected" for t in obs.tcp):
+        return
+    outcomes = {t.outcome for t in obs.tcp}
+    errno = {"refused": "ECONNREFUSED", "timed_out": "ETIMEDOUT", "reset": "ECONNRESET"}
+    candidates = classify(Signal(errno=errno.get(next(iter(outcomes)))))
+    code = candidates[0].code if len(outcomes) == 1 and candidates else "tcp.timed_out"
+    detail = "; ".join(f"{t.address}: {t.outcome}" for t in obs.tcp)
+    remedies = {
+        "tcp.refused": "Nothing listens on that port: check the port, and that the server is running.",
+        "tcp.timed_out": "Packets get no answer: a firewall drops them, or the host is down.",
+        "tcp.reset": "Something resets the connection before TLS: a firewall or the server's own filter.",
+    }
+    yield finding(code, E, 0.9, f"No address of {target.host} accepts a TCP connection on port {target.port} "
+                  f"({detail}).", remedies[code], addresses=[t.address for t in obs.tcp], outcomes=detail)
