@@ -26,11 +26,13 @@ SECRET = "S3cr3tV4lue"
          "https://host.test:8443/[redacted]", "https://host.test:8443/"),
         ("https://alice:a:b?c#d@host.test", "https://[redacted]@host.test", "https://host.test", "https://host.test"),
         ("https://alice@host.test/@scope/pkg", "https://[redacted]@host.test/@scope/pkg",
-         "https://host.test/[redacted]", "https://host.test/"),
+         "https://scope/[redacted]", "https://host.test/"),
+        # An "@" in the path: kept as RFC 3986 reads it, except in reports, where the last "@"
+        # ends the userinfo whatever precedes it (a user name can hold "/" as well).
         ("https://registry.test/@scope/pkg", "https://registry.test/@scope/pkg",
-         "https://registry.test/[redacted]", "https://registry.test/"),
-        ("https://host.test:8443/a@b", "https://host.test:8443/a@b", "https://host.test:8443/[redacted]",
-         "https://host.test:8443/"),
+         "https://scope/[redacted]", "https://registry.test/"),
+        ("https://host.test:8443/a@b", "https://host.test:8443/a@b", "https://b", "https://host.test:8443/"),
+        ("https://t0k/en@host.test/x", "https://t0k/en@host.test/x", "https://host.test/[redacted]", "https://t0k/"),
         ("https://[::1]:8443/x?q=1", "https://[::1]:8443/x?[redacted]", "https://[::1]:8443/[redacted]",
          "https://[::1]:8443/"),
         ("https://host.test/reset/SECRET-TOKEN", "https://host.test/reset/SECRET-TOKEN",

@@ -107,7 +107,7 @@ def _is_port(text: str) -> bool:
     return 0 < len(text) <= 5 and text.isdigit()
 
 
-def _userinfo_end(rest: str) -> int:
+def _userinfo_end(rest: str, *, strict: bool = False) -> int:
     """Where the userinfo of ``rest`` (a URL after ``scheme://``) ends: the index of its ``@``, or -1.
 
     RFC 3986 ends the authority at the first ``/``, ``?`` or ``#``, but people write passwords
@@ -115,11 +115,12 @@ def _userinfo_end(rest: str) -> int:
     name as the host. So: an ``@`` before the first delimiter is userinfo; a ``user:secret``
     shape before the first delimiter (a colon not followed by a port) means the password holds a
     delimiter and the userinfo runs to the *last* ``@``. Where the two readings differ, this
-    one removes more — the safe way to be wrong.
+    one removes more — the safe way to be wrong. ``strict`` (text that leaves the machine) ends
+    the userinfo at the last ``@`` whatever precedes it: a user name can hold a ``/`` too.
     """
     last_at = rest.rfind("@")
-    if last_at < 0:
-        return -1
+    if last_at < 0 or strict:
+        return last_at
     first_delimiter = len(rest)
     for delimiter in "/?#":
         index = rest.find(delimiter, 0, first_delimiter)
@@ -146,7 +147,7 @@ def _split_trailing(segment: str) -> tuple[str, str]:
 
 def _redact_after_scheme(scheme: str, rest: str, path_policy: str) -> str:
     """``scheme://`` + ``rest`` redacted; ``rest`` holds no whitespace."""
-    at = _userinfo_end(rest)
+    at = _userinfo_end(rest, strict=path_policy == "origin")
     userinfo, hostpart = (rest[:at], rest[at + 1:]) if at >= 0 else ("", rest)
     end = len(hostpart)
     for delimiter in "/?#":
@@ -194,7 +195,8 @@ def redact_url(url: str, *, path_policy: PathPolicy = "keep") -> str:
 
     - ``"keep"``: ``https://[redacted]@host:8443/path?[redacted]#[redacted]`` — the path is kept
       (it is what a user needs to recognise a request in ``explain`` output or a batch table).
-    - ``"origin"``: ``https://host:8443/[redacted]`` — for reports that leave the machine.
+    - ``"origin"``: ``https://host:8443/[redacted]`` — for reports that leave the machine; the
+      userinfo ends at the last ``@`` of the URL (a path holding ``@`` then loses its host too).
     - ``"root"``: ``https://host:8443/`` — what may be sent to a server whose certificate did
       not verify: the path can carry tokens (``/reset/SECRET``) and must not reach it.
 

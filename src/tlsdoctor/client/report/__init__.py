@@ -37,6 +37,8 @@ from tlsdoctor.client.report.event import (
     scrub_strings,
     should_sample,
 )
+# The field shapers client/usage.py (usage/1, the fleet helper's) shares with build_report.
+from tlsdoctor.client.report.event import _flag, _integer, _text, _timestamp  # noqa: F401
 from tlsdoctor.client.report.jsonlines import JsonLinesSink, read_reports
 from tlsdoctor.client.report.reporter import DROPPED_FIELD, Reporter, ReporterCounters, ReportSink
 from tlsdoctor.client.report.sentry import SentrySink
