@@ -96,3 +96,17 @@ def test_list_table_and_progress_bar_only_on_a_terminal() -> None:
         update("garbage", 0, 4)
         update("garbage", 4, 4)
     assert "garbage" in terminal_out.getvalue()
+
+
+def test_lab_serves_the_fragile_servers_on_request() -> None:
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    tlsdoctor = Path(sys.executable).with_name("tlsdoctor")
+    done = subprocess.run([str(tlsdoctor), "lab", "--fragile", "--json", "--duration", "0.5"],
+                          capture_output=True, text=True, timeout=30)
+    document = json.loads(done.stdout.splitlines()[0])
+    assert done.returncode == 0 and document["scenarios"] == []  # fragile servers alone, not the catalogue
+    assert [f["id"] for f in document["fragile"]] == ["fragile-eof", "fragile-blocking"]
+    assert all(f["url"].startswith("https://127.0.0.1:") for f in document["fragile"])

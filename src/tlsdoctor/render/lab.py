@@ -24,6 +24,7 @@ def lab_document(lab: Lab) -> dict[str, object]:
         "run_dir": str(lab.run_dir),
         "ca_services": lab.services_url,
         "scenarios": [entry.to_dict() for entry in lab],
+        "fragile": [server.to_dict() for server in lab.fragile.values()],
     }
 
 
@@ -40,8 +41,11 @@ def lab_table(lab: Lab, console: Console, *, duration: float | None = None) -> N
         table.add_row(
             entry.id, entry.url, entry.proxy or "", entry.code, str(entry.curl_code), entry.scenario.description
         )
+    if lab.fragile:  # not diagnosis scenarios: deliberately buggy servers for tlsdoctor torture
+        for server in lab.fragile.values():
+            table.add_row(server.id, server.url, "", "", "", f"(fragile, for tlsdoctor torture) {server.description}")
     console.print(table)
-    console.print(f"CA file (lab root): {lab.scenarios[next(iter(lab)).id].ca_file.parent}/ca-lab.pem")
+    console.print(f"CA file (lab root): {lab.run_dir}/ca-lab.pem")
     console.print(f"Stops after {duration:g} s." if duration else "Press Ctrl-C to stop.")
 
 
