@@ -143,3 +143,22 @@ def test_cli_defaults_match_the_library() -> None:
 
     assert (diagnose.DEFAULT_CONCURRENCY, diagnose.DEFAULT_PER_HOST) == (batch.DEFAULT_CONCURRENCY,
                                                                          batch.DEFAULT_PER_HOST)
+
+
+def test_hostile_lines_are_bad_input_not_a_crash(tls_lab: Lab, tmp_path: Path) -> None:
+    batch = tmp_path / "hostile.txt"
+    batch.write_bytes(b"\n".join([
+        b"https://" + b"a" * 100_000 + b".test/?token=s3cr3t-token",  # too long: reported, not parsed
+        b"https://127.0.0.1:1/\x00\x1b[2J",                        # NUL and a clear-screen escape
+        b"\xff\xfe not utf-8",
+        tls_lab["ok"].url.encode(),
+    ]) + b"\n")
+    done = tlsdoctor("diagnose", "--batch", str(batch), "--json", "--ca-bundle", str(tls_lab["ok"].ca_file),
+                     "--timeout", "2")
+    assert done.returncode == 1
+    documents = [json.loads(line) for line in done.stdout.splitlines()]
+    assert len(documents) == 4
+    assert documents[0]["error"] == "bad input: longer than 8192 characters"
+    assert len(documents[0]["target"]["url"]) < 300 and "s3cr3t" not in done.stdout
+    assert "\x1b" not in done.stdout and "\\u001b" not in done.stdout
+    assert documents[3]["verdict"]["code"] == "ok"
