@@ -17,6 +17,7 @@ PYTHON=${PYTHON:-python3}
 need_apt=()
 command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || need_apt+=(nginx-light)
 command -v faketime >/dev/null 2>&1 || need_apt+=(faketime)
+command -v openssl >/dev/null 2>&1 || need_apt+=(openssl)  # openssl s_server: an OpenSSL 3.0 server with a 1024-bit DH group
 command -v java >/dev/null 2>&1 || need_apt+=(default-jre-headless)
 command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
 if [ ${#need_apt[@]} -gt 0 ]; then
