@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 
@@ -18,6 +19,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--verbose", "-v", action="store_true", help="show the decision trail and headers")
     parser.add_argument("--timeout", type=positive_float, default=30.0, metavar="S",
                         help="whole-request timeout in seconds")
+    parser.add_argument("--json", action="store_true",
+                        help="print tlsdoctor.get/1 JSON (stack, status, headers, or the error) instead of the body")
 
 
 COMMAND = Command(
@@ -32,7 +35,7 @@ COMMAND = Command(
 def run(args: argparse.Namespace) -> int:
     from tlsdoctor.client.client import Client
     from tlsdoctor.client.errors import TransportError
-    from tlsdoctor.render.client import TrailPrinter
+    from tlsdoctor.render.client import TrailPrinter, get_document
 
     if args.ca_bundle and not os.path.isfile(args.ca_bundle):
         raise UsageError(f"cannot read CA file {args.ca_bundle}")
@@ -50,8 +53,13 @@ def run(args: argparse.Namespace) -> int:
             response = client.get(args.url)
         except TransportError as exc:
             trail.failed(exc)
+            if args.json:
+                print(json.dumps(get_document(args.url, None, exc)))
             return EXIT_FAILED
     trail.done(response)
+    if args.json:
+        print(json.dumps(get_document(args.url, response, None)))
+        return EXIT_OK if response.status < 400 else EXIT_FAILED
     sys.stdout.buffer.write(response.body)
     sys.stdout.flush()
     return EXIT_OK if response.status < 400 else EXIT_FAILED
