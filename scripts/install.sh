@@ -92,7 +92,7 @@ sslyze_venv() {  # the strict scanner the lab's healthy chain is checked with (o
     ln -sf "$PWD/.venv-sslyze/bin/sslyze" .venv/bin/sslyze
 }
 
-step "Debian packages (nginx, faketime, Java, chromium, lighttpd, haproxy, h2o)" apt_packages
+step "Debian packages (nginx, faketime, openssl, Java, chromium, lighttpd, haproxy, h2o)" apt_packages
 step "tlsdoctor in .venv (editable, with test, fleet and spark extras)" tlsdoctor_venv
 step "mitmproxy in .venv-mitmproxy" mitmproxy_venv
 step "sslyze in .venv-sslyze" sslyze_venv
