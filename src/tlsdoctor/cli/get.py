@@ -18,7 +18,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--proxy", metavar="URL", help="the proxy to use (default: https_proxy/all_proxy from the environment)")
     parser.add_argument("--verbose", "-v", action="store_true", help="show the decision trail and headers")
     parser.add_argument("--timeout", type=positive_float, default=30.0, metavar="S",
-                        help="whole-request timeout in seconds")
+                        help="whole-request timeout in seconds, the fallback attempt included "
+                             "(default: 30; connecting and the TLS handshake get at most 10 of it on each stack)")
     parser.add_argument("--json", action="store_true",
                         help="print tlsdoctor.get/1 JSON (stack, status, headers, or the error) instead of the body")
 

@@ -30,6 +30,7 @@ def lab_document(lab: Lab) -> dict[str, object]:
         "run_dir": str(lab.run_dir),
         "ca_services": lab.services_url,
         "scenarios": [entry.to_dict() for entry in lab],
+        "fragile": [server.to_dict() for server in lab.fragile.values()],
     }
 
 
@@ -49,10 +50,11 @@ def lab_table(lab: Lab, console: Console, *, duration: float | None = None) -> N
         table.add_row(entry.id, entry.url, entry.proxy or "", entry.code, str(entry.curl_code),
                       client_setup_words(entry.scenario, ca_file=entry.ca_file.name, code=str),
                       entry.scenario.description)
+    for server in lab.fragile.values():  # not diagnosis scenarios: buggy servers for tlsdoctor torture
+        table.add_row(server.id, server.url, "", "", "", f"CA file {server.ca_file.name}",
+                      f"(fragile, for tlsdoctor torture) {server.description}")
     table.print(console)
-    if entries:
-        console.print(f"CA files and CRL: {entries[0].ca_file.parent}", soft_wrap=True, markup=False,
-                      highlight=False)
+    console.print(f"CA files and CRL: {lab.run_dir}", soft_wrap=True, markup=False, highlight=False)
     console.print(f"Stops after {duration:g} s." if duration else "Press Ctrl-C to stop.")
 
 
