@@ -21,7 +21,9 @@ if TYPE_CHECKING:
     from typing import Sequence
 
 from tlsdoctor import __version__
-from tlsdoctor.cli.common import EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, Parser, UsageError, add_command
+
+if TYPE_CHECKING:
+    from tlsdoctor.cli.common import Parser
 
 #: The registered commands, in the order ``tlsdoctor --help`` lists them.
 COMMANDS = (
@@ -42,6 +44,8 @@ def _module(name: str) -> ModuleType:
 
 
 def build_parser() -> Parser:
+    from tlsdoctor.cli.common import Parser, add_command
+
     parser = Parser(prog="tlsdoctor", description="Diagnose, reproduce and survive HTTPS failures.",
                     epilog="`tlsdoctor COMMAND --help` describes each command, its options and exit codes.")
     parser.add_argument("--version", action="version", version=f"tlsdoctor {__version__}",
@@ -56,7 +60,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv == ["--version"]:  # the one answer that needs no parser (and no argparse import)
         print(f"tlsdoctor {__version__}")
-        return EXIT_OK
+        return 0
+    from tlsdoctor.cli.common import EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, UsageError
     command = next((f"tlsdoctor {a}" for a in argv if a in COMMANDS), "tlsdoctor")
     try:
         args, extra = build_parser().parse_known_args(argv)
@@ -90,4 +95,4 @@ def _silence_stdout() -> None:
         pass
 
 
-__all__ = ["COMMANDS", "build_parser", "main", "UsageError"]
+__all__ = ["COMMANDS", "build_parser", "main"]
