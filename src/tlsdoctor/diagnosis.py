@@ -4,16 +4,24 @@
     d = tlsdoctor.diagnose("https://example.test/", ca_bundle="app/ca-bundle.crt")
     d.verdict.code, d.verdict.summary, d.verdict.remedy
 
-Probes run in three stages, concurrently within a stage, each with its own timeout and
-the whole diagnosis under one deadline:
+Probes start as soon as their inputs exist, each with its own timeout, the whole
+diagnosis under one deadline (by default ``timeout`` × :data:`STAGES`, the longest chain
+of probes that wait on each other):
 
 1. **Route**: DNS (origin, or proxy), a TCP connect to each address.
-2. **Wire**: the raw first answer to a ClientHello, a handshake that captures the chain
-   (verification off: we observe), HTTP/1.1 and h2 HEADs (the server's Date), one real
-   libcurl attempt with the client's trust; and, only when the handshake fails, the
-   capability probe; through a proxy, the same handshake directly, to compare chains.
-3. **Trust**: the presented chain against every trust source at local time, without the
-   name, at the server's time; OpenSSL's own verdict; the CA-file linter; revocation.
+2. **Wire**: at once — the raw first answer to a ClientHello, a handshake that captures
+   the chain (verification off: we observe), HTTP/1.1 and h2 HEADs (the server's Date),
+   one real libcurl attempt with the client's trust; through a proxy, the same handshake
+   directly, to compare chains.
+3. **Capabilities**: only when the handshake fails, versions and ciphers one by one.
+4. **Trust**: as soon as the handshake has a chain — the caIssuers fetch, then OCSP and
+   CRL together (only for a chain that verifies somewhere), while the wire stage goes on;
+   offline: the chain against every trust source at local time, without the name, at the
+   server's time, OpenSSL's own verdict, the CA-file linter.
+
+Every fact is kept the moment its probe finishes, so a deadline loses only the probes it
+cut, and :attr:`Observations.cut` names them: the judge then cannot call the request
+``ok`` without the observations that prove it.
 
 Then :mod:`tlsdoctor.judge.rules` turns the facts into findings, and the verdict is the
 finding that explains the others (:mod:`tlsdoctor.judge.verdict`).
@@ -25,9 +33,10 @@ import asyncio
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any, Awaitable, Iterable, Mapping, Sequence
 
 from tlsdoctor.clock import SYSTEM_CLOCK, Clock
+from tlsdoctor.judge.coverage import Unchecked, could_not_check
 from tlsdoctor.judge.finding import Finding
 from tlsdoctor.judge.rules import judge
 from tlsdoctor.wire import AnswerKind
@@ -39,9 +48,11 @@ from tlsdoctor.observe.handshake import probe_handshake
 from tlsdoctor.observe.http import probe_http
 from tlsdoctor.observe.observations import ClientProfile, Observations, TrustObservation
 from tlsdoctor.observe.openssl_verify import openssl_verify
-from tlsdoctor.observe.revocation import probe_revocation
+from tlsdoctor.observe.revocation import IssuerFetch, fetch_issuer, probe_revocation
 from tlsdoctor.observe.route import Route, TargetError, discover_route, parse_target, resolve, tcp_connect
 from tlsdoctor.observe.trust import (
+    PathValidation,
+    one_line,
     TrustSource,
     default_ca_bundle,
     load_ca_file,
@@ -64,10 +75,23 @@ class Diagnosis:
     findings: tuple[Finding, ...]
     observations: Observations
     elapsed_ms: float
+    timeout: float = 5.0  # each probe's
+    deadline: float = 20.0  # the whole diagnosis's
 
     @property
     def ok(self) -> bool:
         return self.verdict.code == "ok"
+
+    @property
+    def could_not_check(self) -> tuple[Unchecked, ...]:
+        """What this diagnosis could not see: probes its deadline cut, answers that timed out, limits."""
+        return could_not_check(self.observations)
+
+
+# The probes that wait on one another: route, then wire, then capabilities (only after a
+# failed handshake), then the trust fetches (caIssuers, then OCSP/CRL). Each is bounded by
+# ``timeout``, so ``timeout`` × STAGES bounds a diagnosis, and is its default deadline.
+STAGES = 4
 
 
 async def diagnose_async(
@@ -78,7 +102,7 @@ async def diagnose_async(
     extra_ca: Sequence[str | Path] = (),
     max_tls: str | None = None,
     timeout: float = 5.0,
-    deadline: float = 20.0,
+    deadline: float | None = None,
     clock: Clock = SYSTEM_CLOCK,
     env: Mapping[str, str] | None = None,
     os_store_env: Mapping[str, str] | None = None,
@@ -88,7 +112,9 @@ async def diagnose_async(
 
     ``env`` is where proxies are discovered (default ``os.environ``); ``os_store_env`` is
     where the OS trust store is discovered (``SSL_CERT_FILE``...; default ``os.environ``).
-    ``clock`` is the client's idea of now: tests and the demo shift it.
+    ``clock`` is the client's idea of now: tests and the demo shift it. ``deadline``
+    (default ``timeout`` × :data:`STAGES`) bounds the whole diagnosis; what it cuts is
+    named in the result, never silently dropped.
     Raises :class:`DiagnoseError` for bad input; never for network outcomes.
     """
     started = time.perf_counter()
@@ -99,18 +125,18 @@ async def diagnose_async(
         raise DiagnoseError(str(exc)) from None
     if max_tls not in (None, "1.0", "1.1", "1.2", "1.3"):
         raise DiagnoseError(f"unknown TLS version {max_tls!r} (use 1.0, 1.1, 1.2 or 1.3)")
+    if deadline is None:
+        deadline = timeout * STAGES
     client = ClientProfile(
         ca_bundle=str(ca_bundle) if ca_bundle else None, extra_ca=tuple(str(p) for p in extra_ca), max_tls=max_tls
     )
     sources = _trust_sources(client, os_store_env)
     observer = _Observer(route, client, sources, timeout, clock, libcurl)
-    try:
-        observations = await asyncio.wait_for(observer.run(), deadline)
-    except asyncio.TimeoutError:
-        observations = observer.so_far(note=f"the diagnosis deadline ({deadline:g} s) cut some probes short")
+    remaining = deadline - (time.perf_counter() - started)  # reading the trust stores counts too
+    observations = await observer.observe(max(remaining, 0.0), deadline)
     findings, verdict = judge(observations)
     return Diagnosis(target.url, route, verdict, tuple(findings), observations,
-                     round((time.perf_counter() - started) * 1000, 1))
+                     round((time.perf_counter() - started) * 1000, 1), timeout, deadline)
 
 
 def diagnose(url: str, **options: Any) -> Diagnosis:
@@ -137,79 +163,143 @@ def _trust_sources(client: ClientProfile, os_store_env: Mapping[str, str] | None
 
 
 class _Observer:
-    """Runs the probes and keeps what it saw, so a deadline loses only what was unfinished."""
+    """Runs the probes and keeps each fact the moment it arrives, so a deadline loses only what it cut."""
 
     def __init__(self, route: Route, client: ClientProfile, sources: tuple[TrustSource, ...],
                  timeout: float, clock: Clock, libcurl: bool) -> None:
         self.route, self.client, self.sources = route, client, sources
         self.timeout, self.clock, self.libcurl = timeout, clock, libcurl
-        self.seen: dict[str, Any] = {}
+        self.tasks: dict[str, asyncio.Task[Any]] = {}
         self.connections = 0
         self.local_time = clock.now()
+        self._validations: dict[tuple[str, str | None, object], PathValidation] = {}
 
-    def so_far(self, note: str | None = None) -> Observations:
-        notes = (note,) if note else ()
-        return Observations(route=self.route, client=self.client, local_time=self.local_time,
-                            connections=self.connections, notes=notes, **self.seen)
+    async def observe(self, budget: float, deadline: float) -> Observations:
+        """Run every probe within ``budget`` seconds; whatever is unfinished then is cut and named."""
+        cut: list[tuple[str, str]] = []
+        try:
+            async with asyncio.timeout(budget):
+                await self._run()
+        except TimeoutError:
+            pass
+        finally:
+            for name, task in self.tasks.items():
+                if not task.done():
+                    task.cancel()  # each probe aborts its connections when cancelled
+                    cut.append((name, f"cut by the diagnosis deadline ({deadline:g} s)"))
+            pending = [t for t in self.tasks.values() if not t.done()]
+            if pending:
+                await asyncio.wait(pending, timeout=1.0)  # cancellation is prompt; bounded all the same
+        notes = (f"the diagnosis deadline ({deadline:g} s) cut some probes short",) if cut else ()
+        return self._observations(tuple(cut), notes, deadline if cut else None)
 
-    async def run(self) -> Observations:
+    def _start(self, name: str, probe: Awaitable[Any], connections: int = 0) -> asyncio.Task[Any]:
+        """Start a probe now; whatever it finishes with is kept (see :meth:`_finished`)."""
+        task = asyncio.ensure_future(probe)
+        self.tasks[name] = task
+        self.connections += connections
+        return task
+
+    def _finished(self) -> tuple[dict[str, Any], list[tuple[str, str]]]:
+        """Every finished probe's result, read from the tasks themselves, and the probes that crashed.
+
+        Read at the end rather than kept by done-callbacks: a callback runs one loop turn
+        after its task ends, and the diagnosis may be assembled in between.
+        """
+        results: dict[str, Any] = {}
+        failed: list[tuple[str, str]] = []
+        for name, task in self.tasks.items():
+            if not task.done() or task.cancelled():
+                continue
+            error = task.exception()
+            if error is None:
+                results[name] = task.result()
+            else:  # a probe's own bug: the fact is missing, and the diagnosis says so rather than guess
+                failed.append((name, f"the probe failed: {type(error).__name__}: {one_line(str(error), 200)}"))
+        return results, failed
+
+    async def _run(self) -> None:
         await self._route_stage()
         if self._route_failed():
             # Nothing more to observe, but what libcurl says is what the field report will say.
-            self.seen["curl"] = await self._curl()
-            self.connections += 1 if self.libcurl else 0
-            return self.so_far()
+            if self.libcurl:
+                await self._start("curl", self._curl(), connections=1)
+            return
         await self._wire_stage()
-        await self._trust_stage()
-        return self.so_far()
+        revocation = self.tasks.get("revocation")
+        if revocation is not None:
+            await revocation
 
     async def _route_stage(self) -> None:
         target, proxy = self.route.target, self.route.proxy
         if proxy is not None:
-            self.seen["proxy_resolution"] = await resolve(proxy.host, proxy.port, self.timeout)
+            await self._start("proxy_resolution", resolve(proxy.host, proxy.port, self.timeout))
             return
-        resolution = await resolve(target.host, target.port, self.timeout)
-        self.seen["resolution"] = resolution
+        resolution = await self._start("resolution", resolve(target.host, target.port, self.timeout))
         if resolution.addresses:
             addresses = resolution.addresses[:4]  # bounded: enough to see a dead address among live ones
-            self.connections += len(addresses)
-            self.seen["tcp"] = tuple(
-                await asyncio.gather(*(tcp_connect(a, target.port, self.timeout) for a in addresses))
-            )
+            await self._start("tcp", _gather_tuple(tcp_connect(a, target.port, self.timeout) for a in addresses),
+                              connections=len(addresses))
 
     def _route_failed(self) -> bool:
         if self.route.proxy is not None:
-            return not self.seen["proxy_resolution"].addresses
-        tcp = self.seen.get("tcp") or ()
+            return not self.tasks["proxy_resolution"].result().addresses
+        tcp = self.tasks["tcp"].result() if "tcp" in self.tasks else ()
         return not tcp or not any(t.outcome == "connected" for t in tcp)
 
     async def _wire_stage(self) -> None:
         max_tls = self.client.max_tls
-        tasks = {
-            "first_answer": probe_first_answer(self.route, self.timeout),
-            "handshake": probe_handshake(self.route, self.timeout, max_version=max_tls),
-            "http": probe_http(self.route, self.timeout, self.clock.now),
-        }
+        wire = [
+            self._start("first_answer", probe_first_answer(self.route, self.timeout), connections=1),
+            self._start("handshake", self._handshake_then_trust(), connections=1),
+            self._start("http", probe_http(self.route, self.timeout, self.clock.now), connections=2),
+        ]
         if self.route.proxy is not None:
             direct = Route(self.route.target, None)
-            tasks["direct_handshake"] = probe_handshake(direct, self.timeout, max_version=max_tls)
-        results = await asyncio.gather(*tasks.values(), self._curl())
-        self.seen.update(zip(tasks, results[:-1]))
-        self.seen["curl"] = results[-1]
-        # first answer + handshake (+ direct handshake) + the HTTP probe's own + libcurl's
-        self.connections += (len(tasks) - 1) + self.seen["http"].connections + (1 if self.libcurl else 0)
-        handshake = self.seen["handshake"]
-        answer = self.seen["first_answer"].answer
+            wire.append(self._start("direct_handshake", probe_handshake(direct, self.timeout, max_version=max_tls),
+                                    connections=1))
+        if self.libcurl:
+            wire.append(self._start("curl", self._curl(), connections=1))
+        await asyncio.gather(*wire)
+        handshake = self.tasks["handshake"].result()
+        answer = self.tasks["first_answer"].result().answer
         speaks_tls = answer is None or answer.kind in (AnswerKind.ALERT, AnswerKind.TLS_HANDSHAKE, AnswerKind.TLS_OTHER)
         # Probing versions and ciphers only makes sense with a server that speaks TLS.
         if not handshake.ok and handshake.route_error is None and speaks_tls:
-            capabilities = await probe_capabilities(self.route, self.timeout)
-            self.seen["capabilities"] = capabilities
+            capabilities = await self._start("capabilities", probe_capabilities(self.route, self.timeout))
             self.connections += capabilities.connections
 
+    async def _handshake_then_trust(self) -> Any:
+        """The handshake; the moment it has a chain, the revocation probe starts beside the wire stage."""
+        handshake = await probe_handshake(self.route, self.timeout, max_version=self.client.max_tls)
+        if handshake.presented_chain:
+            self._start("revocation", self._revocation(handshake.presented_chain, handshake.ocsp_staple))
+        return handshake
+
+    async def _revocation(self, chain: tuple[Any, ...], staple: bytes | None) -> Any:
+        issuer = await self._start("issuer_fetch", fetch_issuer(chain, self.timeout))
+        self.connections += 1 if issuer is not None else 0
+        # OCSP and the CRL only for a chain that verifies somewhere: for one that does not,
+        # no client ever gets as far as asking, and the fetches cost time and tell nothing.
+        verifies = any(self._validate(chain, s, None, self.local_time).ok for s in self.sources)
+        if not verifies and issuer is not None and issuer.certificate is not None and issuer.issues_leaf:
+            verifies = self._with_fetched_issuer(chain, issuer).ok
+        revocation = await probe_revocation(chain, staple, self.timeout, fetch_responders=verifies,
+                                            issuer_fetch=issuer)
+        self.connections += revocation.fetches - (1 if issuer is not None else 0)
+        return revocation
+
+    def _validate(self, chain: tuple[Any, ...], source: TrustSource, host: str | None, at: Any) -> PathValidation:
+        """Path validation, each (source, name, time) once per diagnosis: revocation and trust share them."""
+        key = (source.name + (source.path or ""), host, at)
+        if key not in self._validations:
+            self._validations[key] = verify_presented_chain(chain, source, host=host, at=at)
+        return self._validations[key]
+
+    def _with_fetched_issuer(self, chain: tuple[Any, ...], fetched: IssuerFetch) -> PathValidation:
+        return verify_presented_chain((*chain, fetched.certificate), self.sources[0], host=None, at=self.local_time)
+
     async def _curl(self) -> Any:
-        if not self.libcurl:
-            return None
         attempt = CurlAttempt(
             url=self.route.target.url, ca_file=Path(self.client.ca_bundle) if self.client.ca_bundle else _certifi(),
             proxy=self.route.proxy_url, max_tls=self.client.max_tls, timeout=self.timeout,
@@ -217,20 +307,25 @@ class _Observer:
         )
         return await asyncio.to_thread(curl_attempt, attempt)
 
-    async def _trust_stage(self) -> None:
-        handshake = self.seen["handshake"]
-        chain = handshake.presented_chain
-        if not chain:
-            return
+    def _observations(self, cut: tuple[tuple[str, str], ...], notes: tuple[str, ...],
+                      deadline: float | None) -> Observations:
+        seen, failed = self._finished()
+        fetched = seen.pop("issuer_fetch", None)
+        handshake = seen.get("handshake")
+        if handshake is not None and handshake.presented_chain:
+            # Offline checks of the chain we have: they run whatever the deadline cut.
+            seen["trust"] = self._trust(handshake.presented_chain, seen.get("http"), fetched)
+        return Observations(route=self.route, client=self.client, local_time=self.local_time,
+                            connections=self.connections, notes=notes, cut=(*failed, *cut), deadline_s=deadline,
+                            **seen)
+
+    def _trust(self, chain: tuple[Any, ...], http: Any, fetched: IssuerFetch | None) -> TrustObservation:
         host = self.route.target.host
         now = self.local_time
-        server_time = self.seen["http"].http1.date if self.seen.get("http") else None
-        revocation_task = asyncio.ensure_future(probe_revocation(chain, handshake.ocsp_staple, self.timeout))
-        client_now = tuple(verify_presented_chain(chain, s, host=host, at=now) for s in self.sources)
-        chain_only_now = tuple(verify_presented_chain(chain, s, host=None, at=now) for s in self.sources)
-        chain_only_server = tuple(
-            verify_presented_chain(chain, s, host=None, at=server_time) for s in self.sources
-        ) if server_time else ()
+        server_time = http.http1.date if http is not None else None
+        client_now = tuple(self._validate(chain, s, host, now) for s in self.sources)
+        chain_only_now = tuple(self._validate(chain, s, None, now) for s in self.sources)
+        chain_only_server = tuple(self._validate(chain, s, None, server_time) for s in self.sources) if server_time else ()
         bundle = self.sources[0]
         openssl_client = openssl_cleaned = lint = None
         if bundle.path:
@@ -243,18 +338,18 @@ class _Observer:
                     cleaned = b""
                 if cleaned:
                     openssl_cleaned = openssl_verify(chain, ca_data=cleaned, at=now)
-        revocation = await revocation_task
         with_fetched = None
-        fetched = revocation.issuer_fetch
         if fetched is not None and fetched.certificate is not None and fetched.issues_leaf:
-            with_fetched = verify_presented_chain((*chain, fetched.certificate), bundle, host=None, at=now)
-        self.connections += revocation.fetches
-        self.seen["revocation"] = revocation
-        self.seen["trust"] = TrustObservation(
+            with_fetched = self._with_fetched_issuer(chain, fetched)
+        return TrustObservation(
             sources=self.sources, client_now=client_now, chain_only_now=chain_only_now,
             chain_only_server_time=chain_only_server, openssl_client=openssl_client,
             openssl_cleaned=openssl_cleaned, with_fetched_issuer=with_fetched, lint=lint,
         )
+
+
+async def _gather_tuple(probes: Iterable[Awaitable[Any]]) -> tuple[Any, ...]:
+    return tuple(await asyncio.gather(*probes))
 
 
 def _certifi() -> Path:

@@ -164,6 +164,10 @@ CHECKS: dict[str, str] = {
     "only HTTP/1.1 works, HTTP/2 breaks after ALPN (server or middlebox)",
     "http.error": "`curl -sv https://HOST/ -o /dev/null` shows the status and who answered (server, load "
     "balancer); TLS itself is fine",
+    "http.timed_out": "`curl -sv --max-time 30 https://HOST/ -o /dev/null`: the TLS handshake completes, then "
+    "the response headers never (or only slowly) arrive",
+    "diagnosis.incomplete": "`tlsdoctor diagnose --timeout 15 URL`, and `curl -v --max-time 30 https://HOST/` "
+    "from the affected machine",
 }
 
 

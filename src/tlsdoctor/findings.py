@@ -201,6 +201,18 @@ _TABLE: tuple[FindingCode, ...] = (
         "0 (22 with --fail)",
         "http.error",
     ),
+    FindingCode(
+        "http.timed_out",
+        "TLS is fine, but the server's HTTP answer did not come, or not whole, within the timeout",
+        "28",
+        "tcp.timed_out",
+    ),
+    FindingCode(
+        "diagnosis.incomplete",
+        "the diagnosis ran out of time before it saw the request succeed or fail; it names what it could not check",
+        "28",
+        "unknown",
+    ),
 )
 
 FINDING_CODES: dict[str, FindingCode] = {entry.code: entry for entry in _TABLE}

@@ -33,6 +33,7 @@ COMMANDS = (
     "demo",
     "check",
     "rollout",
+    "torture",
     "fleet",
 )
 

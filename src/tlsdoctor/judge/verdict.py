@@ -64,7 +64,10 @@ RANK: dict[str, int] = {
     # after TLS
     "proxy.upstream_failed": 45,
     "http2.negotiation_failed": 40,
+    "http.timed_out": 35,
     "http.error": 30,
+    # nothing observed proves success or explains a failure: the deadline came first
+    "diagnosis.incomplete": 1,
     "ok": 0,
 }
 

@@ -29,6 +29,8 @@ from tlsdoctor.clock import faketime_argv
 from tlsdoctor.lab.admission import Admission, Limits
 from tlsdoctor.lab.authorities import LabAuthorities
 from tlsdoctor.lab.endpoints import Endpoint
+from tlsdoctor.lab.fragile import FragileServer, ThreadServer
+from tlsdoctor.lab.fragile import fragile as fragile_by_id
 from tlsdoctor.lab.http import PlainStream
 from tlsdoctor.lab.revocation import CaServices
 from tlsdoctor.lab.scenarios import CATALOGUE, SCENARIOS, UNRESOLVABLE_HOST, BuildContext, Scenario, scenario
@@ -120,8 +122,12 @@ class Lab:
         max_per_source: int = 384,
         handshake_timeout: float = 5.0,
         idle_timeout: float = 15.0,
+        fragile: Iterable[str] = (),
     ) -> None:
-        self.requested = [scenario(i).id for i in only] if only else [s.id for s in CATALOGUE]
+        self.fragile_ids = [fragile_by_id(i).id for i in fragile]
+        # Fragile servers alone when only they are asked for: they are not diagnosis scenarios.
+        everything = [] if self.fragile_ids and not only else [s.id for s in CATALOGUE]
+        self.requested = [scenario(i).id for i in only] if only else everything
         self._ids = with_dependencies(self.requested)
         self._own_run_dir = run_dir is None
         self.run_dir = Path(tempfile.mkdtemp(prefix="tlsdoctor-lab-")) if run_dir is None else run_dir
@@ -129,6 +135,8 @@ class Lab:
         self.connection_deadline = connection_deadline
         self.admission = Admission(Limits(max_connections, max_per_source, handshake_timeout, idle_timeout))
         self._watchdog: asyncio.Task[None] | None = None
+        self.fragile: dict[str, FragileServer] = {}
+        self._threads: list[ThreadServer] = []  # fragile servers that run outside the loop
         self.connections: Counter[str] = Counter()
         self.scenarios: dict[str, LabScenario] = {}
         self.authorities: LabAuthorities | None = None
@@ -195,7 +203,21 @@ class Lab:
             self._servers.append(
                 await asyncio.start_server(self._guarded(sid, endpoint), sock=sockets[sid], backlog=_BACKLOG)
             )
+        for fid in self.fragile_ids:
+            await self._start_fragile(fid, ctx, trust_files["lab"])
         self._watchdog = asyncio.create_task(self._expire_stale())
+
+    async def _start_fragile(self, fid: str, ctx: BuildContext, ca_file: Path) -> None:
+        entry = fragile_by_id(fid)
+        built = entry.build(ctx, self.run_dir)
+        if isinstance(built, ThreadServer):
+            port = await asyncio.get_running_loop().run_in_executor(None, built.start)
+            self._threads.append(built)
+        else:
+            sock = _listening_socket()
+            port = sock.getsockname()[1]
+            self._servers.append(await asyncio.start_server(self._guarded(fid, built), sock=sock, backlog=_BACKLOG))
+        self.fragile[fid] = FragileServer(fid, entry.description, f"https://{LOOPBACK}:{port}/", ca_file, port)
 
     async def _expire_stale(self) -> None:
         """Close connections past their phase's timeout, a few times a second, until aclose()."""
@@ -251,6 +273,9 @@ class Lab:
         for server in self._servers:
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(server.wait_closed(), 2.0)
+        for thread_server in self._threads:
+            await asyncio.get_running_loop().run_in_executor(None, thread_server.stop)
+        self._threads.clear()
         for sock in self._held:
             sock.close()
         self._servers.clear()

@@ -91,6 +91,7 @@ class TlsStream:
     writer: asyncio.StreamWriter
     timeout: float
     peer_sent_close_notify: bool = field(default=False, init=False)
+    peer_eof_without_close_notify: bool = field(default=False, init=False)  # curl >= 8.9's way out
 
     @classmethod
     def server(
@@ -131,13 +132,20 @@ class TlsStream:
             except SSL.WantReadError:
                 await self._flush()
                 if not await self._fill():
+                    # EOF where OpenSSL wanted more: a close_notify would have been read
+                    # (ZeroReturnError) before it, so there was none.
+                    self.peer_eof_without_close_notify = True
                     return b""
             except SSL.ZeroReturnError:
                 self.peer_sent_close_notify = True
                 return b""
             except SSL.SysCallError:
+                self.peer_eof_without_close_notify = True
                 return b""  # EOF without close_notify: the case the lab must survive
             except SSL.Error as exc:
+                if "unexpected eof" in str(exc).lower():  # OpenSSL 3 names the same EOF so
+                    self.peer_eof_without_close_notify = True
+                    return b""
                 raise TlsClosed(f"TLS error: {exc}") from exc
         raise TlsClosed("peer sent only non-application records")
 

@@ -8,7 +8,14 @@ wrong (Chrome's bad-clock interstitial relies on the same idea).
 Certificate verification is OFF here, on purpose and only here: the chain is judged by
 the trust probes; this probe must still reach HTTP when the chain is broken, so that
 the date is readable exactly when an expired-looking certificate makes it matter. It only
-ever sends a credential-free ``HEAD`` (no cookies, no query string) and reads headers.
+ever sends a credential-free ``HEAD /`` — never the URL's path, which may hold a token
+(``/reset/SECRET``), to a server whose certificate nobody has verified — and reads headers.
+
+Both HEADs run at once, each within ``timeout`` for the connection and ``timeout`` for
+TLS, request and answer *together*: a server that trickles its header a byte a second, or
+floods HTTP/2 SETTINGS frames, keeps every single read short, so only one deadline over the
+whole exchange bounds it. Reads are capped in bytes too, and a connection that did not end
+cleanly is aborted, never awaited.
 """
 
 from __future__ import annotations
@@ -30,6 +37,9 @@ from tlsdoctor.observe.route import Route, RouteError, open_stream
 from tlsdoctor.observe.timing import elapsed_ms
 
 _MAX_HEAD = 64 * 1024
+_MAX_H2_BYTES = 256 * 1024  # a response HEADERS frame is a few KB; a flood is cut here
+_MAX_READS = 256
+_CLOSE_TIMEOUT = 0.25  # a polite close after a whole answer; anything else is aborted
 
 
 @dataclass(frozen=True)
@@ -43,6 +53,7 @@ class HttpExchange:
     server: str | None
     error: str | None
     elapsed_ms: float
+    timed_out: bool = False  # the deadline ended it: the answer was stalled or trickling
 
     @property
     def ok(self) -> bool:
@@ -67,17 +78,12 @@ def _observing_context(alpn: list[str]) -> ssl.SSLContext:
 
 
 async def probe_http(route: Route, timeout: float, clock_now: "callable[[], datetime]") -> HttpObservation:  # type: ignore[valid-type]
-    """HEAD over HTTP/1.1, then over h2 if the server selects it. Never raises."""
-    http1 = await _exchange(route, timeout, "http/1.1")
+    """HEAD / over HTTP/1.1 and, at the same time, over h2 (kept if the server selects it). Never raises."""
+    http1, h2_result = await asyncio.gather(_exchange(route, timeout, "http/1.1"), _exchange(route, timeout, "h2"))
     local = clock_now() if http1.date else None
-    connections = 1
-    h2_result = None
-    if http1.alpn is not None or http1.ok:
-        h2_result = await _exchange(route, timeout, "h2")
-        connections += 1
-        if h2_result.alpn != "h2":
-            h2_result = None
-    return HttpObservation(http1, h2_result, local, connections)
+    if h2_result.alpn != "h2":
+        h2_result = None  # the server did not select h2: nothing to test
+    return HttpObservation(http1, h2_result, local, 2)
 
 
 async def _exchange(route: Route, timeout: float, protocol: str) -> HttpExchange:
@@ -87,51 +93,73 @@ async def _exchange(route: Route, timeout: float, protocol: str) -> HttpExchange
         (reader, writer), _answer = await open_stream(route, timeout)
     except RouteError as exc:
         return HttpExchange(protocol, None, None, None, None, str(exc), elapsed_ms(started))
+    clean = False
+    alpn = None
+    phase = "TLS handshake"
     try:
-        try:
-            await asyncio.wait_for(
-                writer.start_tls(_observing_context([protocol]), server_hostname=target.server_name), timeout
-            )
-        except (ssl.SSLError, OSError, asyncio.TimeoutError) as exc:
-            return HttpExchange(protocol, None, None, None, None, f"TLS: {_describe(exc)}", elapsed_ms(started))
-        ssl_object = writer.get_extra_info("ssl_object")
-        alpn = ssl_object.selected_alpn_protocol() if ssl_object else None
-        if protocol == "h2":
-            if alpn != "h2":
-                return HttpExchange(protocol, alpn, None, None, None, "the server did not select h2", elapsed_ms(started))
-            status, headers, error = await _head_h2(reader, writer, route, timeout)
-        else:
-            status, headers, error = await _head_http1(reader, writer, route, timeout)
-        return HttpExchange(
-            protocol, alpn, status, _parse_date(headers.get("date")), headers.get("server"), error, elapsed_ms(started)
-        )
+        async with asyncio.timeout(timeout):
+            try:
+                await writer.start_tls(_observing_context([protocol]), server_hostname=target.server_name)
+            except (ssl.SSLError, OSError) as exc:
+                return HttpExchange(protocol, None, None, None, None, f"TLS: {_describe(exc)}", elapsed_ms(started))
+            ssl_object = writer.get_extra_info("ssl_object")
+            alpn = ssl_object.selected_alpn_protocol() if ssl_object else None
+            phase = "HTTP answer"
+            if protocol == "h2":
+                if alpn != "h2":
+                    return HttpExchange(protocol, alpn, None, None, None, "the server did not select h2",
+                                        elapsed_ms(started))
+                status, headers, error = await _head_h2(reader, writer, route)
+            else:
+                status, headers, error = await _head_http1(reader, writer, route)
+            clean = status is not None
+    except TimeoutError:
+        return HttpExchange(protocol, alpn, None, None, None,
+                            f"no whole {phase} within {timeout:g} s", elapsed_ms(started), timed_out=True)
     finally:
-        writer.close()
-        try:
-            await asyncio.wait_for(writer.wait_closed(), 1.0)
-        except (OSError, asyncio.TimeoutError, ssl.SSLError):
-            pass
+        await _finish(writer, clean)
+    return HttpExchange(
+        protocol, alpn, status, _parse_date(headers.get("date")), headers.get("server"), error, elapsed_ms(started)
+    )
+
+
+async def _finish(writer: asyncio.StreamWriter, clean: bool) -> None:
+    """Close politely (bounded) after a whole answer; abort otherwise: a stalled peer gets no more time."""
+    if not clean:
+        writer.transport.abort()
+        return
+    writer.close()
+    try:
+        await asyncio.wait_for(writer.wait_closed(), _CLOSE_TIMEOUT)
+    except (OSError, asyncio.TimeoutError, ssl.SSLError):
+        writer.transport.abort()
+
+
+# The only request target this probe ever sends: the URL's path may carry a secret, and
+# the server's certificate has not been verified (issue 12: ``HEAD /reset/TOKEN`` leaked).
+REQUEST_TARGET = "/"
 
 
 def _request_headers(route: Route) -> list[tuple[str, str]]:
-    # Nothing that identifies the user: no cookies, no credentials, no query string.
+    # Nothing that identifies the user: no cookies, no credentials, no path, no query string.
     return [("host", route.target.authority if route.target.port != 443 else route.target.host),
             ("user-agent", "tlsdoctor"), ("accept", "*/*")]
 
 
 async def _head_http1(
-    reader: asyncio.StreamReader, writer: asyncio.StreamWriter, route: Route, timeout: float
+    reader: asyncio.StreamReader, writer: asyncio.StreamWriter, route: Route
 ) -> tuple[int | None, dict[str, str], str | None]:
+    """HEAD / over HTTP/1.1; the caller's deadline bounds the time, h11's limit the header's size."""
     conn = h11.Connection(h11.CLIENT, max_incomplete_event_size=_MAX_HEAD)
-    writer.write(conn.send(h11.Request(method="HEAD", target=route.target.path,
+    writer.write(conn.send(h11.Request(method="HEAD", target=REQUEST_TARGET,
                                        headers=[*_request_headers(route), ("connection", "close")])))
     writer.write(conn.send(h11.EndOfMessage()))
     try:
-        await asyncio.wait_for(writer.drain(), timeout)
-        for _ in range(256):
+        await writer.drain()
+        for _ in range(_MAX_HEAD):  # each read brings at least one byte, or the end
             event = conn.next_event()
             if event is h11.NEED_DATA:
-                data = await asyncio.wait_for(reader.read(16384), timeout)
+                data = await reader.read(16384)
                 conn.receive_data(data)
                 continue
             if isinstance(event, h11.Response):
@@ -140,29 +168,34 @@ async def _head_http1(
                 return None, {}, "the server closed the connection without answering"
     except h11.RemoteProtocolError as exc:
         return None, {}, f"not an HTTP/1.1 answer: {exc}"
-    except (OSError, ssl.SSLError, asyncio.TimeoutError) as exc:
+    except (OSError, ssl.SSLError) as exc:
         return None, {}, f"no HTTP answer: {_describe(exc)}"
     return None, {}, "no HTTP answer"
 
 
 async def _head_h2(
-    reader: asyncio.StreamReader, writer: asyncio.StreamWriter, route: Route, timeout: float
+    reader: asyncio.StreamReader, writer: asyncio.StreamWriter, route: Route
 ) -> tuple[int | None, dict[str, str], str | None]:
+    """HEAD / over h2; the caller's deadline bounds the time, :data:`_MAX_H2_BYTES` what is read."""
     conn = h2.connection.H2Connection(h2.config.H2Configuration(client_side=True, header_encoding="utf-8"))
     conn.initiate_connection()
     authority = _request_headers(route)[0][1]
     stream_id = conn.get_next_available_stream_id()
     conn.send_headers(
         stream_id,
-        [(":method", "HEAD"), (":scheme", "https"), (":authority", authority), (":path", route.target.path),
+        [(":method", "HEAD"), (":scheme", "https"), (":authority", authority), (":path", REQUEST_TARGET),
          *(_request_headers(route)[1:])],
         end_stream=True,
     )
     writer.write(conn.data_to_send())
+    received = 0
     try:
-        await asyncio.wait_for(writer.drain(), timeout)
-        for _ in range(256):
-            data = await asyncio.wait_for(reader.read(65536), timeout)
+        await writer.drain()
+        for _ in range(_MAX_READS):
+            data = await reader.read(65536)
+            received += len(data)
+            if received > _MAX_H2_BYTES:
+                return None, {}, f"no HTTP/2 answer in the first {_MAX_H2_BYTES} bytes (a frame flood?)"
             if not data:
                 return None, {}, "the server closed the HTTP/2 connection without answering"
             if data.startswith(b"HTTP/"):
@@ -183,7 +216,7 @@ async def _head_h2(
                 writer.write(pending)
     except h2.exceptions.ProtocolError as exc:
         return None, {}, f"HTTP/2 protocol error: {exc}"
-    except (OSError, ssl.SSLError, asyncio.TimeoutError) as exc:
+    except (OSError, ssl.SSLError) as exc:
         return None, {}, f"no HTTP/2 answer: {_describe(exc)}"
     return None, {}, "no HTTP/2 answer"
 

@@ -74,6 +74,10 @@ class Observations:
     curl: CurlResult | None = None
     connections: int = 0
     notes: tuple[str, ...] = field(default=())
+    # Probes the diagnosis deadline stopped before they finished: name -> how far they got.
+    # Their facts are missing (None above), and rules must not read that as "fine".
+    cut: tuple[tuple[str, str], ...] = ()
+    deadline_s: float | None = None  # the diagnosis deadline, when it cut probes short
 
     @property
     def presented_chain(self) -> tuple[x509.Certificate, ...]:

@@ -12,21 +12,20 @@ one fetch is the evidence that separates "incomplete chain" from "untrusted root
 
 from __future__ import annotations
 
-import functools
-import ssl
+import asyncio
 import time
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Sequence
+from typing import Any, Sequence
 
-import httpx
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.x509 import ocsp
 from cryptography.x509.oid import AuthorityInformationAccessOID, ExtensionOID
 
-_MAX_DOCUMENT = 2 * 1024 * 1024  # a CRL of a big public CA is a few hundred KB
+from tlsdoctor.observe.fetch import FetchError, fetch
+from tlsdoctor.observe.timing import elapsed_ms
 
 
 @dataclass(frozen=True)
@@ -69,6 +68,7 @@ class RevocationObservation:
     issuer_fetch: IssuerFetch | None  # only when the server did not send the issuer
     fetches: int
     elapsed_ms: float
+    status_checked: bool = True  # False: OCSP and CRL were not asked (the chain does not verify)
 
 
 def leaf_pointers(leaf: x509.Certificate) -> tuple[str | None, str | None, str | None]:
@@ -112,74 +112,62 @@ def issued_by(cert: x509.Certificate, issuer: x509.Certificate) -> bool:
     return True
 
 
+async def fetch_issuer(presented_chain: Sequence[x509.Certificate], timeout: float) -> IssuerFetch | None:
+    """The leaf's issuer from its caIssuers URL, when the server did not send it; else None.
+
+    This one fetch is the evidence that separates "incomplete chain" from "untrusted
+    root", so it starts as soon as the chain is known. Never raises.
+    """
+    leaf = presented_chain[0]
+    _, _, ca_issuers_url = leaf_pointers(leaf)
+    if not ca_issuers_url or any(issued_by(leaf, c) for c in presented_chain[1:]):
+        return None
+    try:
+        body = (await fetch(ca_issuers_url, timeout)).body
+        cert = (x509.load_pem_x509_certificate(body) if body.lstrip().startswith(b"-----")
+                else x509.load_der_x509_certificate(body))
+    except (FetchError, ValueError) as exc:
+        return IssuerFetch(ca_issuers_url, None, False, _describe(exc))
+    return IssuerFetch(ca_issuers_url, cert, issued_by(leaf, cert), None)
+
+
 async def probe_revocation(
     presented_chain: Sequence[x509.Certificate],
     staple: bytes | None,
     timeout: float,
     *,
     fetch_responders: bool = True,
+    issuer_fetch: IssuerFetch | None = None,
 ) -> RevocationObservation:
-    """Judge nothing: record each channel's answer about the leaf. Never raises."""
+    """Judge nothing: record each channel's answer about the leaf. Never raises.
+
+    ``issuer_fetch`` is :func:`fetch_issuer`'s result when the caller already has it.
+    ``fetch_responders=False`` reads only the staple: the caller knows the chain does not
+    verify, so asking its OCSP responder and CRL would cost time and tell nothing a client
+    would ever get to. The OCSP and CRL fetches run concurrently, each within ``timeout``
+    in all (:func:`tlsdoctor.observe.fetch.fetch`).
+    """
     started = time.perf_counter()
     leaf = presented_chain[0]
     ocsp_url, crl_url, ca_issuers_url = leaf_pointers(leaf)
     issuer = next((c for c in presented_chain[1:] if issued_by(leaf, c)), None)
-    fetches = 0
-    issuer_fetch = None
-    async with httpx.AsyncClient(timeout=timeout, trust_env=False, follow_redirects=False,
-                                 verify=_tls_context()) as client:
-        if issuer is None and ca_issuers_url and fetch_responders:
-            issuer_fetch = await _fetch_issuer(client, ca_issuers_url, leaf)
-            fetches += 1
-            if issuer_fetch.issues_leaf:
-                issuer = issuer_fetch.certificate
-        staple_answer = _read_ocsp(staple, leaf, issuer, "staple") if staple else None
-        responder = None
-        if ocsp_url and issuer is not None and fetch_responders:
-            responder = await _ask_responder(client, ocsp_url, leaf, issuer)
-            fetches += 1
-        crl = None
-        if crl_url and fetch_responders:
-            crl = await _check_crl(client, crl_url, leaf, issuer)
-            fetches += 1
+    fetches = 1 if issuer_fetch is not None else 0
+    if issuer is None and issuer_fetch is not None and issuer_fetch.issues_leaf:
+        issuer = issuer_fetch.certificate
+    staple_answer = _read_ocsp(staple, leaf, issuer, "staple") if staple else None
+    asks: dict[str, Any] = {}
+    if ocsp_url and issuer is not None and fetch_responders:
+        asks["responder"] = _ask_responder(ocsp_url, leaf, issuer, timeout)
+    if crl_url and fetch_responders:
+        asks["crl"] = _check_crl(crl_url, leaf, issuer, timeout)
+    answers = dict(zip(asks, await asyncio.gather(*asks.values()))) if asks else {}
+    fetches += len(asks)
     return RevocationObservation(
         must_staple=has_must_staple(leaf), ocsp_url=ocsp_url, crl_url=crl_url, ca_issuers_url=ca_issuers_url,
-        staple=staple_answer, responder=responder, crl=crl, issuer_fetch=issuer_fetch, fetches=fetches,
-        elapsed_ms=round((time.perf_counter() - started) * 1000, 1),
+        staple=staple_answer, responder=answers.get("responder"), crl=answers.get("crl"),
+        issuer_fetch=issuer_fetch, fetches=fetches, elapsed_ms=elapsed_ms(started),
+        status_checked=fetch_responders,
     )
-
-
-@functools.lru_cache(maxsize=1)
-def _tls_context() -> ssl.SSLContext:
-    """One verifying context for the whole process: loading the CA store costs ~25 ms, and
-    OCSP/CRL/caIssuers URLs are almost always plain http anyway."""
-    return ssl.create_default_context()
-
-
-async def _get(client: httpx.AsyncClient, url: str, **kwargs: object) -> bytes:
-    """A bounded fetch: plain http(s) URLs only, at most _MAX_DOCUMENT bytes."""
-    if not url.lower().startswith(("http://", "https://")):
-        raise ValueError(f"not an http URL: {url[:80]}")
-    method = "POST" if "content" in kwargs else "GET"
-    async with client.stream(method, url, **kwargs) as response:  # type: ignore[arg-type]
-        if response.status_code != 200:
-            raise ValueError(f"HTTP {response.status_code}")
-        body = b""
-        async for chunk in response.aiter_bytes():
-            body += chunk
-            if len(body) > _MAX_DOCUMENT:
-                raise ValueError("response too large")
-        return body
-
-
-async def _fetch_issuer(client: httpx.AsyncClient, url: str, leaf: x509.Certificate) -> IssuerFetch:
-    try:
-        body = await _get(client, url)
-        cert = (x509.load_pem_x509_certificate(body) if body.lstrip().startswith(b"-----")
-                else x509.load_der_x509_certificate(body))
-    except (httpx.HTTPError, ValueError, OSError) as exc:
-        return IssuerFetch(url, None, False, _describe(exc))
-    return IssuerFetch(url, cert, issued_by(leaf, cert), None)
 
 
 def _read_ocsp(der: bytes, leaf: x509.Certificate, issuer: x509.Certificate | None, source: str) -> OcspAnswer:
@@ -219,25 +207,21 @@ def _signature_args(signature: bytes, data: bytes, signer: x509.Certificate,
     return (signature, data)
 
 
-async def _ask_responder(
-    client: httpx.AsyncClient, url: str, leaf: x509.Certificate, issuer: x509.Certificate
-) -> OcspAnswer:
+async def _ask_responder(url: str, leaf: x509.Certificate, issuer: x509.Certificate, timeout: float) -> OcspAnswer:
     request = ocsp.OCSPRequestBuilder().add_certificate(leaf, issuer, hashes.SHA1()).build()
     try:
-        body = await _get(client, url, content=request.public_bytes(serialization.Encoding.DER),
-                          headers={"content-type": "application/ocsp-request"})
-    except (httpx.HTTPError, ValueError, OSError) as exc:
+        body = (await fetch(url, timeout, body=request.public_bytes(serialization.Encoding.DER),
+                            content_type="application/ocsp-request")).body
+    except FetchError as exc:
         return OcspAnswer("responder", None, None, None, None, None, f"responder unreachable: {_describe(exc)}")
     return _read_ocsp(body, leaf, issuer, "responder")
 
 
-async def _check_crl(
-    client: httpx.AsyncClient, url: str, leaf: x509.Certificate, issuer: x509.Certificate | None
-) -> CrlAnswer:
+async def _check_crl(url: str, leaf: x509.Certificate, issuer: x509.Certificate | None, timeout: float) -> CrlAnswer:
     try:
-        body = await _get(client, url)
+        body = (await fetch(url, timeout)).body
         crl = (x509.load_pem_x509_crl(body) if body.lstrip().startswith(b"-----") else x509.load_der_x509_crl(body))
-    except (httpx.HTTPError, ValueError, OSError) as exc:
+    except (FetchError, ValueError) as exc:
         return CrlAnswer(url, None, None, None, _describe(exc))
     signed = None
     if issuer is not None:

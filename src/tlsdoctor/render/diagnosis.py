@@ -30,8 +30,11 @@ def diagnosis_document(d: Diagnosis) -> dict[str, Any]:
             "nel_type": verdict.nel_type,
         },
         "findings": [f.to_dict() for f in d.findings],
+        "could_not_check": [u.to_dict() for u in d.could_not_check],
         "observations": observations_document(d.observations),
         "elapsed_ms": d.elapsed_ms,
+        "timeout_s": d.timeout,
+        "deadline_s": d.deadline,
     }
 
 
@@ -49,6 +52,7 @@ def observations_document(obs: Observations) -> dict[str, Any]:
         "proxy_source": obs.route.proxy.source if obs.route.proxy else None,
         "no_proxy_match": obs.route.bypassed_by,
         "notes": list(obs.notes),
+        "cut_by_deadline": [name for name, _why in obs.cut],
     }
     if obs.resolution:
         doc["dns"] = {"addresses": list(obs.resolution.addresses), "error": obs.resolution.error,
@@ -77,7 +81,8 @@ def observations_document(obs: Observations) -> dict[str, Any]:
         t = obs.trust
         doc["trust"] = {
             "sources": [{"name": s.name, "description": s.description, "path": s.path,
-                         "certificates": len(s.certificates), "error": s.error} for s in t.sources],
+                         "certificates": len(s.certificates), "error": s.error, "notes": list(s.notes),
+                         "malformed_entries": list(s.malformed)} for s in t.sources],
             "validations": [{"source": v.source, "at": v.at.isoformat(), "name_checked": v.name_checked,
                              "ok": v.ok, "error": v.error, "anchor": v.anchor}
                             for v in (*t.client_now, *t.chain_only_now, *t.chain_only_server_time)],
@@ -129,6 +134,11 @@ def print_diagnosis(d: Diagnosis, console: Console) -> None:
     said = f"curl {curl.curl_code}" + (f" ({escape(curl.error)})" if curl and curl.error else "") if curl else "not run"
     console.print(f"  [dim]libcurl says:[/] {said} · [dim]expected for this cause:[/] curl {v.curl_code} · "
                   f"[dim]NEL:[/] {v.nel_type} · [dim]confidence[/] {v.confidence:.2f}")
+    unchecked = d.could_not_check
+    if unchecked:
+        console.print("  [yellow]Could not check:[/]")
+        for item in unchecked[:8]:
+            console.print(f"    [yellow]?[/] {escape(item.what)}: {escape(item.why)}")
     others = [f for f in d.findings if f is not v]
     if others:
         console.print("  [dim]Also:[/]")

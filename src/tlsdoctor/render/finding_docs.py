@@ -90,6 +90,11 @@ MEANING: dict[str, str] = {
     "http2.negotiation_failed": "ALPN selected HTTP/2, and then HTTP/2 failed (garbage, a protocol error, a reset), "
                                 "while HTTP/1.1 to the same server works.",
     "http.error": "TLS is fine; the server answered with an HTTP error status.",
+    "http.timed_out": "TLS is fine, but the server's HTTP answer did not come, or not whole, within the timeout: "
+                      "an application that hangs, or one that trickles its response a byte at a time.",
+    "diagnosis.incomplete": "The diagnosis's deadline came before any probe could show the request succeeding or "
+                            "failing (a server that stalls every probe); the diagnosis lists what it could not "
+                            "check. It is never read as `ok`.",
 }
 
 FIX: dict[str, str] = {
@@ -135,6 +140,9 @@ FIX: dict[str, str] = {
     "trust.bundle_missing": "Ship or point to a readable CA file; fix SSL_CERT_FILE/CURL_CA_BUNDLE.",
     "http2.negotiation_failed": "Fix HTTP/2 on the server or proxy, or stop offering h2 there; HTTP/1.1 works meanwhile.",
     "http.error": "A server-side issue: see the server's logs for that status.",
+    "http.timed_out": "A server-side issue: see why the application does not answer (its logs, its upstreams); "
+                      "clients meanwhile fail with a timeout (curl 28).",
+    "diagnosis.incomplete": "Run the diagnosis again with a longer --timeout, and look at what it could not check.",
 }
 
 assert set(MEANING) == set(FINDING_CODES) == set(FIX), "every finding code needs a page"

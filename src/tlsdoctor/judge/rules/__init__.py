@@ -19,12 +19,13 @@ from importlib import import_module
 from typing import Iterator
 
 from tlsdoctor.classify import Signal, classify
+from tlsdoctor.judge.coverage import could_not_check, ok_confidence, proofs_of_ok
 from tlsdoctor.judge.finding import Finding
 from tlsdoctor.judge.rules.registry import E, I, RULES, Rule, finding, rule
 from tlsdoctor.judge.verdict import choose_verdict, ordered
 from tlsdoctor.observe.observations import Observations
 
-LAYERS = ("route", "tls", "trust", "certificate", "revocation", "http")
+LAYERS = ("route", "tls", "trust", "certificate", "revocation", "http", "completeness")
 for _layer in LAYERS:
     import_module(f"{__name__}.{_layer}")  # registers the layer's rules, in this order
 
@@ -36,10 +37,20 @@ def judge(obs: Observations) -> tuple[list[Finding], Finding]:
     found: list[Finding] = []
     for entry in RULES:
         found.extend(entry.check(obs))
+    # "ok" is a claim that needs its evidence (judge/coverage.py; rule `completeness`): an
+    # incomplete diagnosis is the verdict only when nothing else, not even the safety net,
+    # explains the failure.
+    incomplete = [f for f in found if f.code == "diagnosis.incomplete"]
+    found = [f for f in found if f.code != "diagnosis.incomplete"]
     if not any(f.severity is E for f in found):
         found.extend(unexplained_failure(obs))
-    ok = finding("ok", I, 1.0, "The request works: TLS and HTTP succeed with this client's trust.",
-                 **_ok_evidence(obs))
+    if not any(f.severity is E for f in found):
+        found.extend(incomplete)
+    unchecked, proofs = could_not_check(obs), proofs_of_ok(obs)
+    ok = finding("ok", I, ok_confidence(proofs, unchecked, bool(obs.cut)),
+                 "The request works: TLS and HTTP succeed with this client's trust."
+                 + (f" Not checked: {'; '.join(u.what for u in unchecked[:4])}." if unchecked else ""),
+                 proven_by=proofs, **_ok_evidence(obs))
     verdict = choose_verdict(found, ok)
     rest = [f for f in ordered(found) if f is not verdict]
     return [verdict, *rest], verdict

@@ -51,3 +51,19 @@ def interceptor(obs: Observations) -> tuple[float, dict[str, object]] | None:
 def source_words(obs: Observations, name: str) -> str:
     source = next((s for s in obs.trust.sources if s.name == name), None) if obs.trust else None
     return source.description if source else name
+
+
+def libraries_accept(obs: Observations) -> bool:
+    """Do the libraries clients use accept this chain with the client's trust?
+
+    The cross-check for our own path validation (``cryptography``'s verifier), which has
+    limits of its own (issue 12: it stopped at 8 intermediates where OpenSSL allows 100):
+    when libcurl completed the request, or OpenSSL verified the whole presented chain with
+    the client's CA file, no rule may call the chain untrusted.
+    """
+    curl = obs.curl
+    if curl is not None and curl.curl_code == 0:
+        return True
+    hs, trust = obs.handshake, obs.trust
+    whole = hs is not None and hs.chain_length == len(hs.presented_chain)
+    return whole and trust is not None and trust.openssl_client is not None and trust.openssl_client.ok

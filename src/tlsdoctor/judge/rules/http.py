@@ -10,13 +10,26 @@ from tlsdoctor.judge.rules.registry import E, W, finding, rule
 from tlsdoctor.observe.observations import Observations
 
 
-@rule("http2.negotiation_failed", "proxy.upstream_failed", "http.error")
+@rule("http2.negotiation_failed", "proxy.upstream_failed", "http.error", "http.timed_out")
 def http(obs: Observations) -> Iterator[Finding]:
     """Once TLS works, does HTTP work, over both HTTP/1.1 and HTTP/2?"""
     if obs.http is None:
         return
     h1, h2 = obs.http.http1, obs.http.h2
-    if h2 is not None and not h2.ok and h1.ok:
+    hs, curl = obs.handshake, obs.curl
+    answered = h1.ok or (h2 is not None and h2.ok)
+    # Cross-check with libcurl: when it got an answer, our probe's timeout was ours (a busy
+    # machine), not the server's; judge/coverage.py lists it as not checked instead.
+    curl_answered = curl is not None and curl.curl_code == 0 and curl.http_status is not None
+    if h1.timed_out and not answered and not curl_answered and hs is not None and hs.ok:
+        yield finding("http.timed_out", E, 0.9 if curl is not None and curl.curl_code == 28 else 0.8,
+                      f"TLS works, but the server's HTTP answer did not come whole in time ({h1.error}).",
+                      "The application behind TLS hangs or trickles its answer: see its logs; clients fail "
+                      "with a timeout meanwhile.", http1_error=h1.error, h2_error=h2.error if h2 else None,
+                      libcurl_code=curl.curl_code if curl else None, libcurl_error=curl.error if curl else None)
+        return
+    h2_works_in_libcurl = curl_answered and curl.http_version == "2"  # type: ignore[union-attr]
+    if h2 is not None and not h2.ok and h1.ok and not (h2.timed_out and h2_works_in_libcurl):
         yield finding("http2.negotiation_failed", E, 0.9,
                       f"ALPN selected HTTP/2, then HTTP/2 failed ({h2.error}); HTTP/1.1 works.",
                       "Fix HTTP/2 on the server or the proxy in front of it, or disable h2 in ALPN; clients can "
@@ -34,5 +47,5 @@ def http(obs: Observations) -> Iterator[Finding]:
                       "A server-side error: see the server's logs.", status=status)
     elif status >= 400:
         yield finding("http.error", W, 0.5, f"TLS is fine; the server answered HTTP {status} to HEAD "
-                      f"{obs.route.target.path}.", "Often expected for an API root; check the real request.",
+                      "/ (the only request an unverified probe sends).", "Often expected for a site root; check the real request.",
                       status=status)

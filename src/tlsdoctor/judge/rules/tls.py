@@ -8,7 +8,7 @@ from tlsdoctor.classify import Signal, classify
 from tlsdoctor.judge.finding import Finding
 from tlsdoctor.judge.rules.registry import E, finding, rule
 from tlsdoctor.observe.observations import Observations
-from tlsdoctor.wire import AlertDescription, AnswerKind
+from tlsdoctor.wire import MAX_RECORD_LEN, AlertDescription, AnswerKind, ContentType, FirstAnswer
 
 
 @rule("tls.not_tls", "tls.protocol_mismatch", "tls.cipher_mismatch", "tls.handshake_alert",
@@ -24,10 +24,7 @@ def handshake(obs: Observations) -> Iterator[Finding]:
     evidence = {"first_answer": kind.name.lower() if kind else None,
                 "first_bytes": answer.text_preview if answer else None, "openssl_error": hs.error}
     if kind in (AnswerKind.PLAINTEXT, AnswerKind.GARBAGE):
-        yield finding("tls.not_tls", E, 0.95,
-                      f"The server answered the TLS ClientHello in plain text: {answer.text_preview!r}.",  # type: ignore[union-attr]
-                      "This port does not speak TLS: use the HTTPS port, or fix the server's TLS configuration "
-                      "(or an http:// proxy mistaken for the server).", **evidence)
+        yield _not_tls(answer, evidence)  # type: ignore[arg-type]
         return
     if kind is AnswerKind.SILENCE or hs.timed_out:
         yield finding("tls.handshake_timeout", E, 0.9,
@@ -112,3 +109,36 @@ def _cipher_mismatch(obs: Observations) -> Finding | None:
                    f"offer ({ciphers or 'see evidence'}).",
                    "Enable a modern cipher suite on the server (TLS 1.3 AES-GCM/ChaCha20, or ECDHE with AES-GCM "
                    "for TLS 1.2).", server_ciphers=negotiated, default_client_error=caps.default_client_error)
+
+
+def _not_tls(answer: FirstAnswer, evidence: dict[str, object]) -> Finding:
+    """Plain text is a sure sign of a non-TLS port; bytes that are neither TLS nor text say less."""
+    remedy = ("This port does not speak TLS: use the HTTPS port, or fix the server's TLS configuration "
+              "(or an http:// proxy mistaken for the server).")
+    if answer.kind is AnswerKind.PLAINTEXT:
+        return finding("tls.not_tls", E, 0.95,
+                       f"The server answered the TLS ClientHello in plain text: {answer.text_preview!r}.", remedy,
+                       **evidence)
+    head = answer.preview
+    evidence = {**evidence, "first_bytes": head[:16].hex(" ")}
+    announced = _oversized_record(head)
+    if announced is not None:
+        # A record header (type, version 3.x) with a length TLS forbids: a broken TLS stack, a
+        # non-TLS service whose bytes happen to start so, or a hostile server. OpenSSL says
+        # "record overflow"/"packet length too long"; we know it is not valid TLS, not which.
+        return finding("tls.not_tls", E, 0.6,
+                       f"The server's answer is not valid TLS: its first record header announces {announced:,} "
+                       f"bytes, more than TLS allows ({MAX_RECORD_LEN:,}, RFC 8446 §5.2): a broken TLS stack or "
+                       "something else than TLS on this port.", remedy, announced_record_length=announced, **evidence)
+    return finding("tls.not_tls", E, 0.7,
+                   f"The server answered the TLS ClientHello with bytes that are neither a TLS record nor text "
+                   f"(first bytes: {head[:8].hex(' ')}): this port speaks another binary protocol, or a broken one.",
+                   remedy, **evidence)
+
+
+def _oversized_record(head: bytes) -> int | None:
+    """The length a TLS-looking record header announces, when it is beyond what TLS allows."""
+    if len(head) < 5 or head[0] not in {int(t) for t in ContentType} or head[1] != 3 or head[2] > 4:
+        return None
+    length = int.from_bytes(head[3:5], "big")
+    return length if length > MAX_RECORD_LEN else None

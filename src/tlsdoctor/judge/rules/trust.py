@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Iterator
 
 from tlsdoctor.judge.finding import Finding
-from tlsdoctor.judge.rules.evidence import client_trusts, interceptor, source_words, validation
+from tlsdoctor.judge.rules.evidence import client_trusts, interceptor, libraries_accept, source_words, validation
 from tlsdoctor.judge.rules.registry import E, W, finding, rule
 from tlsdoctor.observe.observations import Observations
 
@@ -45,7 +45,7 @@ def store_mismatch(obs: Observations) -> Iterator[Finding]:
         return
     client_ok = validation(obs, "chain_only_now")
     others = [v for v in obs.trust.chain_only_now if v.source != "ca-bundle"]
-    if client_ok is None:
+    if client_ok is None or (not client_ok.ok and libraries_accept(obs)):
         return
     trusted_elsewhere = [v for v in others if v.ok]
     if not client_ok.ok and trusted_elsewhere:

@@ -1,0 +1,274 @@
+"""Reading PEM CA files as OpenSSL does: bounded, block by block, never raising for a bad file.
+
+Every input here comes from the machine being diagnosed, so every loop is bounded, and a
+broken entry is located (index, line) rather than fatal. ``cryptography`` decodes the
+entries; OpenSSL (through Python's ``ssl``) is asked separately whether it loads them,
+because the two parsers disagree in both directions.
+
+Library warnings raised while decoding (``CryptographyDeprecationWarning`` for a serial
+number that is not positive, which Debian's store holds) are facts about an entry, not
+messages for the user's terminal: :func:`decode_block` catches them and hands them to the
+caller, who summarises them once in the observations (issue 10).
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import os
+import re
+import ssl
+import stat
+import threading
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+
+from cryptography import x509
+
+# -- limits ------------------------------------------------------------------------------
+# Every input here comes from the machine being diagnosed or from the network, so every
+# loop is bounded. certifi's bundle is ~300 kB and ~150 entries; Debian's /etc/ssl/certs
+# holds ~450 files. The limits are an order of magnitude above the largest real stores.
+
+MAX_CA_FILE_BYTES = 10 * 1024 * 1024
+MAX_CA_ENTRIES = 5000
+_MAX_ERROR_CHARS = 500
+
+# PEM labels OpenSSL reads as certificates in a CA file ("TRUSTED CERTIFICATE" is OpenSSL's
+# own format: a certificate followed by trust settings; "X509 CERTIFICATE" is the pre-1995 label).
+_CERTIFICATE_LABELS = frozenset({b"CERTIFICATE", b"TRUSTED CERTIFICATE", b"X509 CERTIFICATE"})
+_BEGIN = b"-----BEGIN "
+_END = b"-----END "
+_MARKER_TAIL = re.compile(rb"^([A-Z0-9 ]+)-----\s*$")
+
+
+def must_propagate(exc: BaseException) -> bool:
+    """Exceptions that must escape even a "never raises" function.
+
+    Certificate parsing is done in Rust; a parser bug surfaces as pyo3's ``PanicException``,
+    which derives from ``BaseException``. Such a panic on a hostile file is still a bad
+    file, not a reason to abort a diagnosis, so only interpreter-level exits propagate.
+    """
+    return isinstance(exc, (KeyboardInterrupt, SystemExit, GeneratorExit, MemoryError))
+
+
+def one_line(text: str, limit: int = _MAX_ERROR_CHARS) -> str:
+    """Collapse a message to one line of bounded length (error texts end up in reports)."""
+    flat = " ".join(str(text).split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+
+
+def subject_text(cert: x509.Certificate) -> str | None:
+    """The subject in RFC 4514 form, or None when its strings do not decode."""
+    try:
+        return cert.subject.rfc4514_string()
+    except BaseException as exc:  # names are decoded lazily; a bad string raises here
+        if must_propagate(exc):
+            raise
+        return None
+
+
+# -- reading CA files ----------------------------------------------------------------------
+
+
+def read_ca_file_bytes(path: str | os.PathLike[str], limit: int = MAX_CA_FILE_BYTES) -> tuple[bytes | None, str | None]:
+    """The bytes of a CA file, or ``(None, why not)`` in one line.
+
+    Only regular files are read: a FIFO or a device named as a CA file (it happens, e.g.
+    ``/dev/null`` to "disable" a bundle) would otherwise block or stream forever.
+    """
+    p = Path(path)
+    try:
+        st = p.stat()
+    except FileNotFoundError:
+        if p.is_symlink():
+            return None, f"missing: dangling symbolic link to {os.readlink(p)}"
+        return None, "missing: no such file"
+    except PermissionError:
+        return None, "unreadable: permission denied"
+    except OSError as exc:
+        return None, f"unreadable: {one_line(exc.strerror or str(exc))}"
+    if stat.S_ISDIR(st.st_mode):
+        return None, "a directory, not a CA file (a directory of hashed certificates is a CA path: SSL_CERT_DIR, --capath)"
+    if not stat.S_ISREG(st.st_mode):
+        return None, "not a regular file"
+    if st.st_size > limit:
+        return None, f"too large: {st.st_size} bytes (limit {limit})"
+    try:
+        with open(p, "rb") as fh:
+            data = fh.read(limit + 1)
+    except PermissionError:
+        return None, "unreadable: permission denied"
+    except OSError as exc:
+        return None, f"unreadable: {one_line(exc.strerror or str(exc))}"
+    if len(data) > limit:  # grew between stat and read
+        return None, f"too large: more than {limit} bytes"
+    return data, None
+
+
+@dataclass(frozen=True)
+class PemBlock:
+    """One certificate block of a PEM file, located but not decoded."""
+
+    index: int  # 0-based, among certificate blocks only
+    line: int  # 1-based line of the BEGIN marker
+    label: str  # "CERTIFICATE", "TRUSTED CERTIFICATE", "X509 CERTIFICATE"
+    text: bytes  # BEGIN line through END line, exactly as in the file
+    complete: bool  # False: no matching END marker (truncated file, or another BEGIN came first)
+
+
+def certificate_blocks(data: bytes, max_entries: int = MAX_CA_ENTRIES) -> tuple[list[PemBlock], bool]:
+    """Locate the certificate blocks of a PEM file; returns ``(blocks, truncated)``.
+
+    Mirrors how OpenSSL reads a CA file: text outside blocks is ignored (comments,
+    ``openssl x509 -text`` dumps), markers must start a line, blocks of other types (CRLs,
+    keys) are skipped. A BEGIN with no END before the next BEGIN or the end of the file is
+    returned as an incomplete block, so that a truncated file is reported, not silently
+    shortened. ``truncated`` is True when ``max_entries`` stopped the scan.
+    """
+    blocks: list[PemBlock] = []
+    open_label: bytes | None = None  # label of the block being read, certificate or not
+    start_line = 0
+    lines: list[bytes] = []
+
+    def close(complete: bool) -> None:
+        if open_label in _CERTIFICATE_LABELS:
+            blocks.append(
+                PemBlock(len(blocks), start_line, open_label.decode(), b"".join(lines), complete)  # type: ignore[union-attr]
+            )
+
+    for number, line in enumerate(data.splitlines(keepends=True), start=1):
+        if line.startswith(_BEGIN):
+            match = _MARKER_TAIL.match(line[len(_BEGIN):])
+            if match is None:
+                if open_label is not None:
+                    lines.append(line)
+                continue
+            if open_label is not None:
+                close(False)
+            if match.group(1) in _CERTIFICATE_LABELS and len(blocks) >= max_entries:
+                return blocks, True
+            open_label, start_line, lines = match.group(1), number, [line]
+        elif line.startswith(_END) and open_label is not None:
+            lines.append(line)
+            match = _MARKER_TAIL.match(line[len(_END):])
+            close(match is not None and match.group(1) == open_label)
+            open_label, lines = None, []
+        elif open_label is not None:
+            lines.append(line)
+    if open_label is not None:
+        close(False)
+    return blocks, False
+
+
+def _first_der_element(der: bytes) -> bytes:
+    """The first DER TLV of ``der``: the certificate inside a TRUSTED CERTIFICATE blob."""
+    if len(der) < 2 or der[0] != 0x30:
+        raise ValueError("not a DER SEQUENCE")
+    first = der[1]
+    if first < 0x80:
+        return der[: 2 + first]
+    count = first & 0x7F
+    if count == 0 or count > 4 or len(der) < 2 + count:
+        raise ValueError("bad DER length")
+    return der[: 2 + count + int.from_bytes(der[2 : 2 + count], "big")]
+
+
+_WARNINGS_LOCK = threading.Lock()
+
+
+@contextlib.contextmanager
+def library_warnings(into: list[str]) -> Iterator[None]:
+    """Catch the warnings a parser raises inside the block, as one-line texts in ``into``.
+
+    ``warnings.catch_warnings`` swaps process-wide state; the lock keeps our own threads
+    (a client's background diagnoses, a batch) from restoring each other's filters.
+    """
+    with _WARNINGS_LOCK, warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        yield
+    into.extend(one_line(f"{w.category.__name__}: {w.message}", 200) for w in caught)
+
+
+def decode_block(block: PemBlock, warned: list[str] | None = None) -> x509.Certificate:
+    """Decode one block; raises ``ValueError`` with a one-line reason when it is broken.
+
+    Warnings the parser raises (an entry it accepts today but will refuse: a serial number
+    that is not positive) are appended to ``warned`` when given, and never printed.
+    """
+    if not block.complete:
+        raise ValueError(f"no matching '-----END {block.label}-----' (truncated?)")
+    body = block.text.splitlines()[1:-1]
+    # RFC 1421 headers ("Proc-Type: ...") may precede the base64; certificates never have
+    # them in practice, but OpenSSL skips them, so we do too.
+    payload = b"".join(line.strip() for line in body if b":" not in line)
+    try:
+        der = base64.b64decode(payload, validate=True)
+    except ValueError as exc:
+        raise ValueError(f"bad base64: {one_line(str(exc))}") from None
+    if not der:
+        raise ValueError("empty block")
+    try:
+        if block.label == "TRUSTED CERTIFICATE":
+            der = _first_der_element(der)
+        return load_der_quietly(der, warned)
+    except BaseException as exc:
+        if must_propagate(exc):
+            raise
+        raise ValueError(f"not a certificate: {one_line(str(exc) or type(exc).__name__)}") from None
+
+
+def load_der_quietly(der: bytes, warned: list[str] | None = None) -> x509.Certificate:
+    """``x509.load_der_x509_certificate`` with its warnings caught (into ``warned``), never printed."""
+    caught: list[str] = []
+    with library_warnings(caught):
+        cert = x509.load_der_x509_certificate(der)
+    if warned is not None:
+        warned.extend(caught)
+    return cert
+
+
+def not_pem_reason(data: bytes) -> str:
+    """Why a file with no certificate block is unusable as a CA file, in one line."""
+    try:
+        cert = x509.load_der_x509_certificate(data)
+    except BaseException as exc:
+        if must_propagate(exc):
+            raise
+        return "not PEM: no '-----BEGIN CERTIFICATE-----' block"
+    # Python's ssl, curl and OpenSSL read CA *files* as PEM only; DER is a classic mistake
+    # when a root is exported from Windows or a browser.
+    return f"not PEM: the file is one DER-encoded certificate ('{subject_text(cert)}'); OpenSSL reads CA files as PEM only"
+
+
+def openssl_load_error(*, cafile: str | None = None, cadata: str | None = None) -> str | None:
+    """What this machine's OpenSSL (through Python's ``ssl``) says loading CA certificates.
+
+    None when they load. This is the verdict that matters for OpenSSL clients (curl, Python,
+    Ruby, PHP...), and cryptography's parser does not predict it in either direction: it is
+    stricter about encodings (a non-minimal DER length; soon, non-positive serial numbers)
+    and lazier about content (it accepts, until asked for the key, an EC point OpenSSL
+    rejects at load time).
+    """
+    try:
+        ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT).load_verify_locations(cafile=cafile, cadata=cadata)
+    except BaseException as exc:
+        if must_propagate(exc):
+            raise
+        return one_line(str(exc) or type(exc).__name__)
+    return None
+
+
+def openssl_block_error(block: PemBlock) -> str | None:
+    """:func:`openssl_load_error` for one block: None when OpenSSL loads it."""
+    if not block.complete:
+        return "no END line"  # measured: OpenSSL 3.0 then fails the whole file ("PEM lib")
+    try:
+        text = block.text.decode("ascii")
+    except UnicodeDecodeError:
+        return "non-ASCII bytes in the block"
+    return openssl_load_error(cadata=text)
+
+

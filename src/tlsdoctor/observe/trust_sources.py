@@ -1,0 +1,483 @@
+"""Trust sources: the certificates a client trusts, and why a source holds none.
+
+A client trusts what is in *its* CA file or store, and the field failures that matter most
+(``trust.store_mismatch``, ``trust.interception``, ``clock.skewed``) are differences between
+trust sources. :class:`TrustSource` records the certificates one source holds — the CA file
+the client uses (``"ca-bundle"``, e.g. certifi's), the machine's OpenSSL default store
+(``"os-store"``), a file the user names (``"extra-ca"``) — and why it holds none when it
+holds none. Loaders never raise for a bad file: "the CA file is missing" is itself the most
+useful observation (``trust.bundle_missing``).
+
+Parsed sources are cached per process, keyed by each file's path, size and mtime (and a
+directory's listing): the OS store alone takes 58-92 ms to read and parse, and a batch or
+a client diagnoses many URLs against the same stores. A file that changes is re-read.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import re
+import ssl
+import stat
+import sys
+import threading
+from dataclasses import dataclass, replace
+from typing import Callable, Mapping
+
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+from cryptography.x509.verification import Store
+
+from tlsdoctor.observe.pem import (
+    MAX_CA_ENTRIES,
+    MAX_CA_FILE_BYTES,
+    certificate_blocks,
+    decode_block,
+    load_der_quietly,
+    must_propagate,
+    not_pem_reason,
+    one_line,
+    openssl_load_error,
+    read_ca_file_bytes,
+    subject_text,
+)
+
+MAX_DIRECTORY_FILES = 5000
+MAX_DIRECTORY_FILE_BYTES = 1024 * 1024  # one file of a hashed directory holds one or a few certs
+SOURCE_NAMES = ("ca-bundle", "os-store", "extra-ca")
+
+
+# -- trust sources -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TrustSource:
+    """The certificates one trust source holds.
+
+    ``certificates`` holds only entries that decode (what a verifier can use);
+    ``entries_total`` counts certificate blocks seen, ``unparseable`` those that did not
+    decode. ``error`` says, in one line, why the source is unusable (missing, unreadable,
+    not PEM, empty); partial problems that do not make it unusable go to ``notes``.
+    ``openssl_error`` is what OpenSSL itself says loading the file, when it refuses it: a
+    file cryptography reads may still be one curl fails on with code 77.
+    """
+
+    name: str  # "ca-bundle" (the CA file the client uses), "os-store", "extra-ca"
+    description: str  # human words: "certifi's CA bundle (/…/cacert.pem)"
+    path: str | None
+    certificates: tuple[x509.Certificate, ...] = ()
+    error: str | None = None
+    entries_total: int = 0
+    unparseable: int = 0
+    openssl_error: str | None = None  # OpenSSL's words when it refuses the file (None: it loads, or not asked)
+    notes: tuple[str, ...] = ()
+    # Entries that parse only with a library warning ("line 3021 (CN=...): serial number not
+    # positive"): accepted today, refused by a future cryptography. Summarised in ``notes``.
+    malformed: tuple[str, ...] = ()
+
+    @property
+    def usable(self) -> bool:
+        return self.error is None and bool(self.certificates)
+
+    @functools.cached_property
+    def store(self) -> Store:
+        """The anchors as a verifier ``Store``, built once per source (it costs ~1 ms per 100 roots)."""
+        return Store(list(self.certificates))
+
+
+@dataclass(frozen=True)
+class _Loaded:
+    """What reading one PEM file gave (shared by files, directories and the OS store)."""
+
+    certificates: tuple[x509.Certificate, ...] = ()
+    error: str | None = None
+    entries_total: int = 0
+    unparseable: int = 0  # blocks cryptography cannot decode
+    openssl_error: str | None = None  # what OpenSSL says loading the file; None when it loads
+    truncated: bool = False
+    malformed: tuple[str, ...] = ()  # entries decoded with a library warning: "line N (subject): warning"
+
+
+def _load_pem_file(path: str | os.PathLike[str], limit: int = MAX_CA_FILE_BYTES, *, ask_openssl: bool = True) -> _Loaded:
+    data, error = read_ca_file_bytes(path, limit)
+    if data is None:
+        return _Loaded(error=error)
+    if not data.strip():
+        return _Loaded(error="empty file")
+    blocks, truncated = certificate_blocks(data)
+    if not blocks:
+        return _Loaded(error=not_pem_reason(data))
+    certs = []
+    malformed = []
+    for block in blocks:
+        warned: list[str] = []
+        try:
+            cert = decode_block(block, warned)
+        except ValueError:
+            continue
+        certs.append(cert)
+        if warned:
+            malformed.append(f"line {block.line} ({subject_text(cert)}){_WARNED}{'; '.join(dict.fromkeys(warned))}")
+    openssl_error = openssl_load_error(cafile=os.fspath(path)) if ask_openssl else None
+    if not certs:
+        return _Loaded(error=f"no usable certificate: none of its {len(blocks)} entries decodes",
+                       entries_total=len(blocks), unparseable=len(blocks), openssl_error=openssl_error,
+                       truncated=truncated)
+    return _Loaded(tuple(certs), None, len(blocks), len(blocks) - len(certs), openssl_error, truncated,
+                   tuple(malformed))
+
+
+_MALFORMED_LISTED = 5
+_WARNED = " — "  # between an entry ("line 1681 (OU=Go Daddy...)") and the library's warning
+
+
+def malformed_note(malformed: tuple[str, ...]) -> str | None:
+    """One note for every entry a library warned about (the first few named), or None."""
+    if not malformed:
+        return None
+    by_warning: dict[str, list[str]] = {}
+    for entry in malformed:
+        where, _, warning = entry.partition(_WARNED)
+        by_warning.setdefault(warning.split(". ", 1)[0], []).append(where)
+    parts = []
+    for warning, entries in by_warning.items():
+        more = f" and {len(entries) - _MALFORMED_LISTED} more" if len(entries) > _MALFORMED_LISTED else ""
+        parts.append(f"{len(entries)} with '{warning}': {', '.join(entries[:_MALFORMED_LISTED])}{more}")
+    return (f"{len(malformed)} entries break RFC 5280 and load only with a library warning (a future "
+            f"cryptography refuses them): {'; '.join(parts)}")
+
+
+def _load_notes(loaded: _Loaded) -> tuple[str, ...]:
+    notes = []
+    if loaded.openssl_error and loaded.certificates:
+        # Measured with OpenSSL 3.0: one block it cannot load makes the whole
+        # SSL_CTX_load_verify_locations fail, so OpenSSL clients trust *nothing* from the file.
+        notes.append(f"OpenSSL refuses the whole file ({loaded.openssl_error}): its clients trust nothing in it")
+    if loaded.unparseable and loaded.certificates:
+        notes.append(f"{loaded.unparseable} of {loaded.entries_total} entries do not decode")
+    if loaded.truncated:
+        notes.append(f"only the first {MAX_CA_ENTRIES} entries were read")
+    warned = malformed_note(loaded.malformed)
+    if warned:
+        notes.append(warned)
+    return tuple(notes)
+
+
+# -- the per-process cache ------------------------------------------------------------------
+
+_CACHE: dict[tuple[object, ...], TrustSource] = {}
+_CACHE_LOCK = threading.Lock()
+_CACHE_ENTRIES = 32  # a process sees a handful of stores; bounded all the same
+
+
+def _stat_key(path: str) -> tuple[object, ...]:
+    """What says a file (or a directory's listing) changed: size, mtime, inode. Symlinks followed."""
+    try:
+        st = os.stat(path)
+    except OSError as exc:
+        return (path, "error", exc.errno)
+    return (path, st.st_size, st.st_mtime_ns, st.st_ino, st.st_mode)
+
+
+def _cached(key: tuple[object, ...], load: "Callable[[], TrustSource]") -> TrustSource:
+    with _CACHE_LOCK:
+        hit = _CACHE.get(key)
+    if hit is not None:
+        return hit
+    source = load()  # outside the lock: two threads may both load once; both results are right
+    with _CACHE_LOCK:
+        if len(_CACHE) >= _CACHE_ENTRIES:
+            _CACHE.pop(next(iter(_CACHE)))
+        _CACHE[key] = source
+    return source
+
+
+def clear_cache() -> None:
+    """Forget every parsed source (tests; a long-lived process that wants a fresh read)."""
+    with _CACHE_LOCK:
+        _CACHE.clear()
+
+
+def load_ca_file(
+    path: str | os.PathLike[str], name: str = "ca-bundle", description: str | None = None
+) -> TrustSource:
+    """The certificates in a PEM CA file. Never raises for a bad file: records ``error``.
+
+    Cached per process by path, size, mtime and inode: a changed file is read again.
+    """
+    text = os.fspath(path)
+    return _cached(("file", name, description, _stat_key(text)), lambda: _read_ca_file(text, name, description))
+
+
+def _read_ca_file(text: str, name: str, description: str | None) -> TrustSource:
+    loaded = _load_pem_file(text)
+    return TrustSource(
+        name=name,
+        description=description or f"CA file ({text})",
+        path=text,
+        certificates=loaded.certificates,
+        error=loaded.error,
+        entries_total=loaded.entries_total,
+        unparseable=loaded.unparseable,
+        openssl_error=loaded.openssl_error,
+        notes=_load_notes(loaded),
+        malformed=loaded.malformed,
+    )
+
+
+def default_ca_bundle() -> TrustSource:
+    """certifi's CA bundle: what requests, httpx and pip trust unless told otherwise."""
+    try:
+        import certifi
+
+        path = certifi.where()
+    except BaseException as exc:  # certifi is a dependency, but a broken install must not abort a diagnosis
+        if must_propagate(exc):
+            raise
+        return TrustSource("ca-bundle", "certifi's CA bundle", None, error=f"certifi unavailable: {one_line(str(exc))}")
+    return load_ca_file(path, name="ca-bundle", description=f"certifi's CA bundle ({path})")
+
+
+# OpenSSL's hashed-directory names: <8 hex digits of the subject hash>.<n>. ".r<n>" files
+# are CRLs. OpenSSL's lookup only ever opens these names.
+_HASH_NAME = re.compile(r"^[0-9a-f]{8}\.\d+$")
+_CERT_SUFFIXES = (".pem", ".crt", ".cer")
+
+
+def _der(cert: x509.Certificate) -> bytes:
+    return cert.public_bytes(serialization.Encoding.DER)
+
+
+@dataclass(frozen=True)
+class _DirectoryLoad:
+    certificates: tuple[x509.Certificate, ...]
+    error: str | None
+    notes: tuple[str, ...]
+    entries_total: int
+    unparseable: int
+    malformed: tuple[str, ...] = ()
+
+
+def _load_ca_directory(directory: str, skip: frozenset[str] = frozenset()) -> _DirectoryLoad:
+    """Every certificate in a CA directory (hash-named files, and *.pem / *.crt / *.cer).
+
+    OpenSSL opens only ``<hash>.<n>`` names, on demand; certificates reachable only
+    through other names are loaded too (other TLS stacks read them) but reported in a
+    note, because an OpenSSL client will not find them. ``skip`` holds real paths already
+    read (the CA file, which Debian keeps inside /etc/ssl/certs).
+    """
+    try:
+        st = os.stat(directory)
+    except FileNotFoundError:
+        return _DirectoryLoad((), "missing: no such directory", (), 0, 0)
+    except OSError as exc:
+        return _DirectoryLoad((), f"unreadable: {one_line(exc.strerror or str(exc))}", (), 0, 0)
+    if not stat.S_ISDIR(st.st_mode):
+        return _DirectoryLoad((), "not a directory", (), 0, 0)
+    hashed: dict[bytes, x509.Certificate] = {}
+    unhashed: dict[bytes, x509.Certificate] = {}
+    seen_targets: dict[str, bool] = dict.fromkeys(skip, True)  # real path -> reached through a hash name
+    examined = total = broken = 0
+    notes: list[str] = []
+    malformed: list[str] = []
+    try:
+        with os.scandir(directory) as entries:
+            for entry in entries:
+                examined += 1
+                if examined > MAX_DIRECTORY_FILES:
+                    notes.append(f"only the first {MAX_DIRECTORY_FILES} directory entries were read")
+                    break
+                is_hash = bool(_HASH_NAME.match(entry.name))
+                if not (is_hash or entry.name.lower().endswith(_CERT_SUFFIXES)):
+                    continue
+                # /etc/ssl/certs: hash links point at *.pem, which point at the real files.
+                target = os.path.realpath(entry.path)
+                if target in seen_targets:
+                    if is_hash and not seen_targets[target]:
+                        # Reached first through a plain name: the certificates are hashed after all.
+                        loaded = _load_pem_file(target, MAX_DIRECTORY_FILE_BYTES, ask_openssl=False)
+                        for cert in loaded.certificates:
+                            hashed.setdefault(_der(cert), cert)
+                        seen_targets[target] = True
+                    continue
+                seen_targets[target] = is_hash
+                loaded = _load_pem_file(entry.path, MAX_DIRECTORY_FILE_BYTES, ask_openssl=False)
+                total += loaded.entries_total
+                broken += loaded.unparseable
+                malformed.extend(f"{entry.name} {m.split(' ', 2)[-1]}" for m in loaded.malformed)
+                for cert in loaded.certificates:
+                    (hashed if is_hash else unhashed).setdefault(_der(cert), cert)
+    except OSError as exc:
+        return _DirectoryLoad((), f"unreadable: {one_line(exc.strerror or str(exc))}", (), 0, 0)
+    only_unhashed = [der for der in unhashed if der not in hashed]
+    if only_unhashed:
+        notes.append(
+            f"{len(only_unhashed)} certificates in {directory} have no OpenSSL hash link (<hash>.0), so OpenSSL "
+            "clients do not find them (c_rehash / openssl rehash / update-ca-certificates creates the links)"
+        )
+    certs = tuple(hashed.values()) + tuple(unhashed[der] for der in only_unhashed)
+    error = None if certs else "no certificates in the directory"
+    return _DirectoryLoad(certs, error, tuple(notes), total, broken, tuple(malformed))
+
+
+def os_trust_store(env: Mapping[str, str] | None = None) -> TrustSource:
+    """The machine's default trust store, as an OpenSSL-based client (curl, Python) sees it.
+
+    Linux and other Unixes: OpenSSL's default verify paths, exactly as OpenSSL resolves
+    them — ``SSL_CERT_FILE`` if set, else the compiled-in CA file, *and* ``SSL_CERT_DIR``
+    (a ``:``-separated list) if set, else the compiled-in CA directory. OpenSSL loads both
+    and silently ignores a missing one, so both are loaded here and merged (duplicates
+    dropped); a missing part becomes a note, and ``error`` is set only when nothing at
+    all could be loaded. ``env`` replaces ``os.environ`` (tests inject their own).
+
+    macOS and Windows: ``ssl.create_default_context()`` and ``get_ca_certs()``. On Windows
+    that enumerates the system "ROOT" and "CA" stores; on macOS Python's OpenSSL does not
+    read the Keychain, so this is only OpenSSL's default paths there, and ``description``
+    says so.
+
+    What this cannot see: ``truststore`` (and the platform verifiers it wraps: Security.
+    framework, CryptoAPI) verifies a chain against the OS store but cannot list the
+    certificates in it, nor the user's or admin's trust settings; a chain the OS accepts
+    through such settings is invisible to this probe.
+    """
+    environ: Mapping[str, str] = os.environ if env is None else env
+    if sys.platform in ("win32", "darwin"):
+        return _cached(("platform",), _platform_store)
+    defaults = _default_verify_paths()
+    file_var, dir_var = defaults.openssl_cafile_env, defaults.openssl_capath_env
+    cafile = environ[file_var] if file_var in environ else defaults.openssl_cafile
+    capath = environ[dir_var] if dir_var in environ else defaults.openssl_capath
+    # The key: what the variables say, and each part's stat (a directory's mtime changes
+    # when update-ca-certificates relinks it; a file edited in place keeps its directory's).
+    key = ("os", file_var in environ, cafile, dir_var in environ, capath, _stat_key(cafile or ""),
+           *(_stat_key(d) for d in (capath or "").split(os.pathsep)[:8]))
+    return _cached(key, lambda: _read_os_store(environ, defaults))
+
+
+@functools.lru_cache(maxsize=1)
+def _default_verify_paths() -> ssl.DefaultVerifyPaths:
+    return ssl.get_default_verify_paths()  # compiled into OpenSSL: fixed for the process
+
+
+def _read_os_store(environ: Mapping[str, str], defaults: ssl.DefaultVerifyPaths) -> TrustSource:
+    file_var, dir_var = defaults.openssl_cafile_env, defaults.openssl_capath_env
+
+    parts: list[str] = []  # the parts that gave certificates, for the description
+    notes: list[str] = []
+    errors: list[str] = []
+    certs: dict[bytes, x509.Certificate] = {}
+    total = broken = 0
+    usable_paths: list[str] = []
+    file_openssl_error: str | None = None
+    malformed: dict[str, str] = {}  # what a library warned about, by entry (the file and the directory repeat them)
+
+    # A variable set to "" counts as set: OpenSSL then loads nothing for that part.
+    if file_var in environ:
+        cafile, label = environ[file_var], f"{file_var} ({environ[file_var]})"
+    else:
+        cafile, label = defaults.openssl_cafile, f"OpenSSL default CA file ({defaults.openssl_cafile})"
+    if cafile:
+        loaded = _load_pem_file(cafile)
+        total, broken, file_openssl_error = loaded.entries_total, loaded.unparseable, loaded.openssl_error
+        for cert in loaded.certificates:
+            certs.setdefault(_der(cert), cert)
+        for entry in loaded.malformed:
+            malformed.setdefault(entry.split(" ", 2)[-1], f"{cafile} {entry}")  # keyed by subject and warning
+        if loaded.error:
+            errors.append(f"{label}: {loaded.error}")
+        else:
+            parts.append(label)
+            usable_paths.append(cafile)
+            notes.extend(f"{label}: {note}" for note in _load_notes(replace(loaded, malformed=())))
+    else:
+        errors.append(f"{file_var} is set but empty")
+
+    if dir_var in environ:
+        directories, dir_label = [d for d in environ[dir_var].split(os.pathsep) if d], dir_var
+    else:
+        directories = [defaults.openssl_capath] if defaults.openssl_capath else []
+        dir_label = "OpenSSL default CA directory"
+    for directory in directories[:8]:  # bounded: a CA path lists one or two directories
+        label = f"{dir_label} ({directory})"
+        loaded_dir = _load_ca_directory(directory, skip=frozenset(os.path.realpath(p) for p in usable_paths))
+        total += loaded_dir.entries_total
+        broken += loaded_dir.unparseable
+        for entry in loaded_dir.malformed:
+            malformed.setdefault(entry.split(" ", 1)[-1], f"{directory}/{entry}")
+        added = 0
+        for cert in loaded_dir.certificates:
+            if _der(cert) not in certs:
+                certs[_der(cert)] = cert
+                added += 1
+        if loaded_dir.error:
+            errors.append(f"{label}: {loaded_dir.error}")
+            continue
+        # Debian's /etc/ssl/certs repeats ca-certificates.crt; say so rather than suggest it adds anything.
+        parts.append(label if added else f"{label} (nothing beyond the file)")
+        usable_paths.append(directory)
+        notes.extend(f"{label}: {note}" for note in loaded_dir.notes)
+
+    warned = malformed_note(tuple(malformed.values()))
+    if warned:
+        notes.append(warned)  # once, however many parts repeat the entry
+    if certs:
+        # OpenSSL skips a missing or broken part without a word; the note keeps the fact.
+        notes = [f"not loaded: {e}" for e in errors] + notes
+        error = None
+    else:
+        error = "no certificates: " + ("; ".join(errors) if errors else "no CA file or directory configured")
+    return TrustSource(
+        name="os-store",
+        description=" + ".join(parts) if parts else "OpenSSL default verify paths",
+        path=usable_paths[0] if usable_paths else (cafile or None),
+        certificates=tuple(certs.values()),
+        error=error,
+        entries_total=total,
+        unparseable=broken,
+        openssl_error=file_openssl_error,
+        notes=tuple(notes),
+        malformed=tuple(malformed.values()),
+    )
+
+
+def _platform_store() -> TrustSource:
+    """macOS / Windows: whatever Python's ``ssl`` loads by default, listed with ``get_ca_certs``."""
+    mechanism = (
+        "Windows system certificate stores (ROOT, CA) via Python's ssl.load_default_certs()"
+        if sys.platform == "win32"
+        else "Python's OpenSSL default paths via ssl.create_default_context() (not the macOS Keychain)"
+    )
+    try:
+        ders = ssl.create_default_context().get_ca_certs(binary_form=True)
+    except BaseException as exc:
+        if must_propagate(exc):
+            raise
+        return TrustSource("os-store", mechanism, None, error=f"unreadable: {one_line(str(exc))}")
+    certs = []
+    malformed = []
+    for index, der in enumerate(ders[:MAX_CA_ENTRIES]):
+        warned: list[str] = []
+        try:
+            certs.append(load_der_quietly(der, warned))
+        except BaseException as exc:
+            if must_propagate(exc):
+                raise
+            continue
+        if warned:
+            malformed.append(f"entry {index} ({subject_text(certs[-1])}){_WARNED}{'; '.join(dict.fromkeys(warned))}")
+    notes = ("get_ca_certs() lists only certificates already loaded, not those a CA directory would supply on demand",
+             *filter(None, [malformed_note(tuple(malformed))]))
+    return TrustSource(
+        name="os-store",
+        description=mechanism,
+        path=None,
+        certificates=tuple(certs),
+        error=None if certs else "no certificates loaded",
+        entries_total=len(ders),
+        unparseable=min(len(ders), MAX_CA_ENTRIES) - len(certs),
+        notes=notes,
+        malformed=tuple(malformed),
+    )
+
+

@@ -1,0 +1,152 @@
+"""Hostile servers, lab-style: real TLS on 127.0.0.1 with lab PKI certificates, each misbehaving in one way.
+
+Each class is an endpoint (``handle(reader, writer, timeout)``, as in
+:mod:`tlsdoctor.lab.endpoints`); :func:`serving` runs one on a loopback port from a
+background event loop. Every loop here is bounded in count and in time, and every
+server stops when its test ends.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import threading
+from dataclasses import dataclass, field
+from typing import Any, Iterator
+
+from OpenSSL import SSL
+
+from tlsdoctor.lab.endpoints import read_client_hello
+from tlsdoctor.lab.http import Reply, serve_http1
+from tlsdoctor.lab.tls import TlsClosed, TlsServerConfig, TlsStream
+
+SERVE_FOR = 30.0  # no connection is served longer than this, whatever the client does
+
+
+@contextlib.contextmanager
+def serving(endpoint: Any) -> Iterator[int]:
+    """Serve ``endpoint`` on a loopback port from a background event loop; yields the port."""
+    loop = asyncio.new_event_loop()
+    ready: list[int] = []
+    handlers: set[asyncio.Task[None]] = set()
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        handlers.add(asyncio.current_task())  # type: ignore[arg-type]
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(endpoint.handle(reader, writer, 5.0), SERVE_FOR)
+        writer.transport.abort()
+
+    async def main() -> asyncio.base_events.Server:
+        server = await asyncio.start_server(handle, "127.0.0.1", 0)
+        ready.append(server.sockets[0].getsockname()[1])
+        return server
+
+    async def stop(server: asyncio.base_events.Server) -> None:
+        server.close()
+        for task in list(handlers):
+            task.cancel()
+        await asyncio.sleep(0)
+
+    thread = threading.Thread(target=loop.run_forever, daemon=True)
+    thread.start()
+    server = asyncio.run_coroutine_threadsafe(main(), loop).result(timeout=10)
+    try:
+        yield ready[0]
+    finally:
+        asyncio.run_coroutine_threadsafe(stop(server), loop).result(timeout=10)
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(timeout=10)
+        loop.close()
+
+
+@dataclass
+class _Tls:
+    """A lab TLS server whose context is built once."""
+
+    tls: TlsServerConfig
+    _context: SSL.Context | None = field(default=None, init=False, repr=False)
+
+    def stream(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, timeout: float) -> TlsStream:
+        if self._context is None:
+            self._context = self.tls.build_context()
+        return TlsStream.server(self._context, reader, writer, timeout)
+
+
+@dataclass
+class TrickleHttp(_Tls):
+    """A fine TLS handshake, then an HTTP/1.1 response header trickled one byte a second."""
+
+    interval: float = 1.0
+
+    async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, timeout: float) -> None:
+        stream = self.stream(reader, writer, timeout)
+        await stream.handshake()
+        await stream.recv()  # the request; whatever it is
+        head = b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nX-Trickle: " + b"z" * 64 + b"\r\n\r\n"
+        for byte in head:
+            await stream.send(bytes([byte]))
+            await asyncio.sleep(self.interval)
+
+
+@dataclass
+class SettingsFlood(_Tls):
+    """HTTP/1.1 answered normally; over h2, SETTINGS frames without end and never a response."""
+
+    async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, timeout: float) -> None:
+        stream = self.stream(reader, writer, timeout)
+        await stream.handshake()
+        if stream.alpn != "h2":
+            await serve_http1(stream, Reply())
+            return
+        # An empty SETTINGS frame: length 0, type 4, flags 0, stream 0 (RFC 9113 §6.5).
+        burst = b"\x00\x00\x00\x04\x00\x00\x00\x00\x00" * 1000
+        for _ in range(100_000):  # bounded; SERVE_FOR ends it first
+            try:
+                await stream.send(burst)
+            except (TlsClosed, ConnectionError, asyncio.TimeoutError):
+                return
+            await asyncio.sleep(0.005)  # ~1.8 MB/s of frames: a flood, yet leaves the GIL to the client
+
+
+@dataclass
+class HugeRecord:
+    """Answers the ClientHello with a record header announcing 65,535 bytes, then a trickle of zeros."""
+
+    async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, timeout: float) -> None:
+        await read_client_hello(reader, timeout)
+        writer.write(b"\x16\x03\x03\xff\xff" + b"\x00" * 1024)
+        await writer.drain()
+        for _ in range(20):
+            await asyncio.sleep(0.5)
+            writer.write(b"\x00" * 16)
+            await writer.drain()
+
+
+@dataclass
+class RandomBytes:
+    """Answers the ClientHello with a megabyte of random bytes."""
+
+    size: int = 1024 * 1024
+
+    async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, timeout: float) -> None:
+        await read_client_hello(reader, timeout)
+        noise = os.urandom(self.size)
+        if noise[0] in (20, 21, 22, 23):  # keep it recognisably not a TLS record header
+            noise = b"\x99" + noise[1:]
+        writer.write(noise)
+        await writer.drain()
+
+
+@dataclass
+class Tarpit:
+    """A plain HTTP server (a CRL or OCSP URL) that sends its answer one byte a second."""
+
+    interval: float = 1.0
+
+    async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, timeout: float) -> None:
+        await reader.read(4096)
+        for byte in b"HTTP/1.1 200 OK\r\nContent-Type: application/pkix-crl\r\nContent-Length: 100000\r\n\r\n":
+            writer.write(bytes([byte]))
+            await writer.drain()
+            await asyncio.sleep(self.interval)
