@@ -19,12 +19,6 @@ def test_docs_match_the_code() -> None:
     assert not stale, f"stale pages {stale}: run python -m tlsdoctor.render.finding_docs docs/findings"
 
 
-# Codes the contract gained before diagnose learnt to conclude them (issue "Diagnose and explain
-# every platform", point 5, adds their rules and lab scenarios and empties this set).
-AWAITING_A_RULE = {"cert.revocation_unavailable", "tls.client_cert_required", "trust.bundle_outdated"}
-
-
 def test_every_failure_code_has_a_rule_that_can_conclude_it() -> None:
     emitted = {code for rule in RULES for code in rule.emits}
-    assert emitted == set(FINDING_CODES) - {"ok"} - AWAITING_A_RULE
-    assert not emitted & AWAITING_A_RULE, "a rule concludes it now: take it out of AWAITING_A_RULE"
+    assert emitted == set(FINDING_CODES) - {"ok"}

@@ -98,6 +98,7 @@ V_CA_MD_TOO_WEAK = vc.X509_V_ERR_CA_MD_TOO_WEAK
 
 # TLS alert descriptions (RFC 8446 §6)
 A_CLOSE_NOTIFY, A_HANDSHAKE_FAILURE, A_PROTOCOL_VERSION, A_INSUFFICIENT_SECURITY = 0, 40, 70, 71
+A_CERTIFICATE_REQUIRED = 116
 
 _TLS_CURL = (35,)
 _CERT_CURL = (60,)
@@ -149,6 +150,20 @@ SIGNAL_TABLE: tuple[Row, ...] = (
          text=r"alert handshake failure|SSLV3_ALERT_HANDSHAKE_FAILURE|handshake_failure"),
     _row("tls.cipher_mismatch", 0.5, "handshake_failure is what OpenSSL servers send when no cipher is shared",
          alert=(A_HANDSHAKE_FAILURE,)),
+    # TLS 1.2 has no certificate_required alert: an OpenSSL server that wanted a client
+    # certificate and got none ends with handshake_failure (RFC 5246 §7.4.6).
+    _row("tls.client_cert_required", 0.35, "a TLS 1.2 server that demands a client certificate and gets none "
+         "sends handshake_failure", text=r"alert handshake failure|SSLV3_ALERT_HANDSHAKE_FAILURE|handshake_failure"),
+    _row("tls.client_cert_required", 0.35, "a TLS 1.2 server that demands a client certificate and gets none "
+         "sends handshake_failure", alert=(A_HANDSHAKE_FAILURE,)),
+    _row("tls.client_cert_required", 0.95, "the server's alert certificate_required (TLS 1.3): it wants a client "
+         "certificate", alert=(A_CERTIFICATE_REQUIRED,)),
+    _row("tls.client_cert_required", 0.9, "the server wants a client certificate the client did not send",
+         text=r"alert certificate required|CERTIFICATE_REQUIRED|peer did not return a certificate|"
+              r"PEER_DID_NOT_RETURN_A_CERTIFICATE"),
+    # Before the certificate rows' "key too small": this key is the server's DH group, not a certificate's.
+    _row("tls.cipher_mismatch", 0.9, "the server's finite-field DH group is smaller than the client accepts "
+         "(OpenSSL: 2048 bits at security level 2)", text=r"dh key too small|DH_KEY_TOO_SMALL"),
     _row("tls.handshake_alert", 0.8, "a fatal close_notify during the handshake (OpenSSL: reason(1000))",
          text=r"reason\(1000\)|0A0003E8|alert close notify|\[SSL\] unknown error"),
     _row("tls.handshake_alert", 0.8, "a fatal close_notify alert", alert=(A_CLOSE_NOTIFY,)),
@@ -196,6 +211,10 @@ SIGNAL_TABLE: tuple[Row, ...] = (
     _row("cert.untrusted_root", 0.35, "no trusted issuer: an unknown root", verify=(V_NO_LOCAL_ISSUER,)),
     _row("cert.incomplete_chain", 0.3, "no trusted issuer: perhaps a missing intermediate",
          verify=(V_NO_LOCAL_ISSUER, V_UNVERIFIABLE_LEAF, V_UNABLE_TO_GET_ISSUER)),
+    # Apps that ship their own CA file meet this whenever a CA moves to a newer root (the
+    # 2021 Let's Encrypt root change): the file predates the root the server now chains to.
+    _row("trust.bundle_outdated", 0.15, "no trusted issuer: perhaps the app's CA file is an old copy that lacks a "
+         "newer root", verify=(V_NO_LOCAL_ISSUER,)),
     _row("trust.interception", 0.2, "no trusted issuer: perhaps a TLS-inspecting proxy or antivirus",
          verify=(V_NO_LOCAL_ISSUER, V_SELF_SIGNED_IN_CHAIN)),
     _row("trust.store_mismatch", 0.15, "no trusted issuer: perhaps the CA is in the OS store, not the app's CA file",
@@ -206,6 +225,8 @@ SIGNAL_TABLE: tuple[Row, ...] = (
     _row("cert.incomplete_chain", 0.3, "no trusted issuer: perhaps a missing intermediate",
          text=r"unable to get local issuer certificate|unable to verify the first certificate|"
               r"UNABLE_TO_VERIFY_LEAF_SIGNATURE|unable to get issuer certificate"),
+    _row("trust.bundle_outdated", 0.15, "no trusted issuer: perhaps the app's CA file is an old copy that lacks a "
+         "newer root", text=r"unable to get local issuer certificate|UNABLE_TO_GET_ISSUER_CERT_LOCALLY"),
     _row("trust.interception", 0.2, "no trusted issuer: perhaps a TLS-inspecting proxy or antivirus",
          text=r"unable to get local issuer certificate|self[- ]signed certificate in certificate chain"),
     _row("cert.revoked", 0.9, "the certificate is revoked", verify=(V_REVOKED,)),
@@ -213,6 +234,10 @@ SIGNAL_TABLE: tuple[Row, ...] = (
          text=r"certificate revoked|CERTIFICATE_REVOKED|revocation reason|OCSP.*revoked"),
     _row("cert.must_staple_missing", 0.7, "the client required a stapled OCSP response and got none",
          curl=(91,), text=r"No OCSP response received"),
+    _row("cert.revocation_unavailable", 0.6, "the client required a certificate status and got none: no staple, "
+         "and perhaps the CA's OCSP responder and CRL do not answer", curl=(91,), text=r"No OCSP response received"),
+    _row("cert.revocation_unavailable", 0.85, "the revocation status could not be checked (responder offline)",
+         text=r"revocation server was offline|CRYPT_E_REVOCATION_OFFLINE|0x80092013|unable to check revocation"),
     _row("cert.revoked", 0.5, "libcurl's certificate status check failed", curl=(91,)),
     _row("trust.bundle_corrupt", 0.6, "OpenSSL found an issuer that is not a valid CA: often a broken entry in "
          "the CA file", verify=(V_INVALID_CA, V_INVALID_CA_OLD)),

@@ -54,7 +54,7 @@ def cases(lab: Lab, timeout: float = 2.0) -> list[DemoCase]:
     with_interception = run_dir / "ca-lab-interception.pem"
     out = []
     for entry in lab:
-        options = options_for(entry, os_store=lab_root, timeout=timeout)
+        options = options_for(entry, os_store=entry.os_store_file or lab_root, timeout=timeout)
         out.append(DemoCase(entry.id, entry, entry.code, entry.scenario.warnings, options))
         if entry.id == "intercepting-proxy":
             os_only = options_for(entry, os_store=with_interception, timeout=timeout)
@@ -77,6 +77,7 @@ def options_for(entry: LabScenario, *, os_store: Path, timeout: float = 2.0) -> 
         "deadline": 4 * timeout + 2,
         "env": {},  # proxies come from the scenario only, never from this machine
         "os_store_env": {"SSL_CERT_FILE": str(os_store), "SSL_CERT_DIR": ""},
+        "require_status": client.cert_status,
     }
     if client.clock_offset:
         options["clock"] = ShiftedClock(client.clock_offset)

@@ -32,6 +32,7 @@ from __future__ import annotations
 import asyncio
 import time
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Awaitable, Iterable, Mapping, Sequence
 
@@ -107,6 +108,7 @@ async def diagnose_async(
     env: Mapping[str, str] | None = None,
     os_store_env: Mapping[str, str] | None = None,
     libcurl: bool = True,
+    require_status: bool = False,
 ) -> Diagnosis:
     """Diagnose ``url`` as a client with this trust and route would meet it.
 
@@ -114,7 +116,8 @@ async def diagnose_async(
     where the OS trust store is discovered (``SSL_CERT_FILE``...; default ``os.environ``).
     ``clock`` is the client's idea of now: tests and the demo shift it. ``deadline``
     (default ``timeout`` × :data:`STAGES`) bounds the whole diagnosis; what it cuts is
-    named in the result, never silently dropped.
+    named in the result, never silently dropped. ``require_status`` says the client
+    hard-fails without a certificate status (curl ``--cert-status``).
     Raises :class:`DiagnoseError` for bad input; never for network outcomes.
     """
     started = time.perf_counter()
@@ -128,7 +131,8 @@ async def diagnose_async(
     if deadline is None:
         deadline = timeout * STAGES
     client = ClientProfile(
-        ca_bundle=str(ca_bundle) if ca_bundle else None, extra_ca=tuple(str(p) for p in extra_ca), max_tls=max_tls
+        ca_bundle=str(ca_bundle) if ca_bundle else None, extra_ca=tuple(str(p) for p in extra_ca), max_tls=max_tls,
+        require_status=require_status,
     )
     sources = _trust_sources(client, os_store_env)
     observer = _Observer(route, client, sources, timeout, clock, libcurl)
@@ -303,7 +307,7 @@ class _Observer:
         attempt = CurlAttempt(
             url=self.route.target.url, ca_file=Path(self.client.ca_bundle) if self.client.ca_bundle else _certifi(),
             proxy=self.route.proxy_url, max_tls=self.client.max_tls, timeout=self.timeout,
-            connect_timeout=self.timeout,
+            connect_timeout=self.timeout, cert_status=self.client.require_status,
         )
         return await asyncio.to_thread(curl_attempt, attempt)
 
@@ -345,7 +349,15 @@ class _Observer:
             sources=self.sources, client_now=client_now, chain_only_now=chain_only_now,
             chain_only_server_time=chain_only_server, openssl_client=openssl_client,
             openssl_cleaned=openssl_cleaned, with_fetched_issuer=with_fetched, lint=lint,
+            ca_file_modified=_modified(bundle.path),
         )
+
+
+def _modified(path: str | None) -> datetime | None:
+    try:
+        return datetime.fromtimestamp(Path(path).stat().st_mtime, timezone.utc) if path else None
+    except OSError:
+        return None
 
 
 async def _gather_tuple(probes: Iterable[Awaitable[Any]]) -> tuple[Any, ...]:

@@ -82,6 +82,10 @@ PYTHON_SSL = {
     "no-san": VerifyFails(64),  # unlike libcurl, no CN fallback
     "bad-eku": VerifyFails(26),
     "expiring-soon": Works(),
+    "revocation-unreachable": Works(),  # Python checks no revocation unless given a CRL
+    "revocation-unreachable-soft": Works(),
+    "client-cert-required": TlsFails("TLSV13_ALERT_CERTIFICATE_REQUIRED"),  # at the first read, after the handshake
+    "client-cert-required-tls1.2": TlsFails("SSLV3_ALERT_HANDSHAKE_FAILURE"),
     "tls1.0-only": TlsFails("TLSV1_ALERT_PROTOCOL_VERSION"),
     "tls1.3-only": TlsFails("TLSV1_ALERT_PROTOCOL_VERSION"),
     "no-shared-cipher": TlsFails("SSLV3_ALERT_HANDSHAKE_FAILURE"),
@@ -99,6 +103,7 @@ PYTHON_SSL = {
     "proxy-refuses-connect": ProxyRefuses(403),
     "proxy-bad-gateway": Works(502),
     "corrupt-ca-bundle": VerifyFails(79),
+    "outdated-ca-bundle": VerifyFails(20),
     "clock-skew": Works(),  # at the true time the short-lived certificate is valid
     "dns-unresolvable": OsFails(socket.gaierror),
     "tcp-refused": OsFails(ConnectionRefusedError),

@@ -6,18 +6,27 @@ milliseconds):
 - ``root`` → ``intermediate``: the trusted hierarchy every healthy lab origin chains to;
 - ``root`` → ``legacy``: an RSA intermediate, because SHA-1 signatures need an RSA key;
 - ``foreign_root`` → ``foreign_intermediate``: a real-looking CA no client trusts;
-- ``interception``: the CA of the intercepting proxy, named like an antivirus product.
+- ``interception``: the CA of the intercepting proxy, named like an antivirus product;
+- a **current trust store** (``store_roots``): the lab root among a few other roots of
+  different ages, as certifi's or an OS's bundle holds ~150; its newest root,
+  ``new_root`` (issued weeks ago) → ``new_intermediate``, is what an "outdated CA file"
+  lacks: that file (``ca-store-outdated.pem``) is the store as it was before the new root
+  joined, dated accordingly.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import os
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from tlsdoctor.lab.pki import CA, Key, pem_bundle, shadow_of
 
 ORGANIZATION = "tlsdoctor lab"
 INTERCEPTION_ORGANIZATION = "Lab Antivirus Web Shield"
+NEW_ROOT_AGE = timedelta(days=60)  # the store's newest root was issued this long ago
+OUTDATED_COPY_AGE = timedelta(days=400)  # the outdated CA file was copied this long before it
 
 
 @dataclass
@@ -28,6 +37,9 @@ class LabAuthorities:
     foreign_root: CA
     foreign_intermediate: CA
     interception: CA
+    new_root: CA
+    new_intermediate: CA
+    store_roots: tuple[CA, ...] = field(default=())  # the current store, new_root last
 
     @classmethod
     def create(cls, services_url: str) -> "LabAuthorities":
@@ -46,7 +58,18 @@ class LabAuthorities:
         foreign_root = CA("Foreign Root CA", organization="Nobody Trusts Us Inc.")
         foreign_intermediate = foreign_root.intermediate("Foreign Intermediate CA")
         interception = CA("Lab Antivirus Web Shield Root", organization=INTERCEPTION_ORGANIZATION)
-        return cls(root, intermediate, legacy, foreign_root, foreign_intermediate, interception)
+        now = datetime.now(timezone.utc).replace(microsecond=0)
+        # Roots of a store are long-lived and of every age; the newest joined weeks ago.
+        older = tuple(
+            CA(f"tlsdoctor Lab Store Root {year}", organization="tlsdoctor lab store",
+               not_before=now - timedelta(days=365 * age), not_after=now + timedelta(days=365 * (25 - age)))
+            for year, age in (("2009", 16), ("2013", 12), ("2017", 8), ("2020", 5))
+        )
+        new_root = CA("tlsdoctor Lab Store Root R2 (new)", organization="tlsdoctor lab store",
+                      not_before=now - NEW_ROOT_AGE, not_after=now + timedelta(days=365 * 25))
+        new_intermediate = new_root.intermediate("tlsdoctor Lab R2 Intermediate CA")
+        return cls(root, intermediate, legacy, foreign_root, foreign_intermediate, interception, new_root,
+                   new_intermediate, (*older, root, new_root))
 
     def served(self) -> dict[str, CA]:
         """The authorities whose certificates, CRLs and OCSP the lab serves, by URL name."""
@@ -64,10 +87,15 @@ class LabAuthorities:
             "lab+interception": [self.root.cert, self.interception.cert],
             "corrupt": [shadow_of(self.root), self.root.cert],
             "interception": [self.interception.cert],
+            "store": [ca.cert for ca in self.store_roots],
+            "store-outdated": [ca.cert for ca in self.store_roots if ca is not self.new_root],
         }
         paths = {}
         for name, certs in bundles.items():
             path = directory / f"ca-{name.replace('+', '-')}.pem"
             path.write_bytes(pem_bundle(certs))
             paths[name] = path
+        # An old copy is old on disk too: dated before the root it lacks was issued.
+        copied = self.new_root.cert.not_valid_before_utc - OUTDATED_COPY_AGE
+        os.utime(paths["store-outdated"], (copied.timestamp(), copied.timestamp()))
         return paths

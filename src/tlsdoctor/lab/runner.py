@@ -60,6 +60,7 @@ class LabScenario:
     ca_file: Path
     crl_file: Path | None
     port: int | None
+    os_store_file: Path | None = None  # what the machine's own store holds (ClientSetup.os_store)
 
     @property
     def id(self) -> str:
@@ -98,6 +99,7 @@ class LabScenario:
             "proxy": self.proxy,
             "ca_file": str(self.ca_file),
             "crl_file": str(self.crl_file) if self.crl_file else None,
+            "os_store_file": str(self.os_store_file) if self.os_store_file else None,
         }
 
 
@@ -157,7 +159,10 @@ class Lab:
         self.services_url = f"http://{LOOPBACK}:{services_sock.getsockname()[1]}"
         self.authorities = LabAuthorities.create(self.services_url)
         trust_files = self.authorities.write_trust_files(self.run_dir)
-        ctx = BuildContext(self.authorities, str(trust_files["lab"]))
+        unreachable = _refusing_socket()  # held, never listening: CA services that are down
+        self._held.append(unreachable)
+        ctx = BuildContext(self.authorities, str(trust_files["lab"]),
+                           unreachable_url=f"http://{LOOPBACK}:{unreachable.getsockname()[1]}")
 
         sockets = {}
         for sid in self._ids:
@@ -184,13 +189,15 @@ class Lab:
                 ca_file=trust_files[entry.client.trust],
                 crl_file=crl_file if entry.client.crl else None,
                 port=port,
+                os_store_file=trust_files[entry.client.os_store],
             )
         for sid in self._ids:  # proxy scenarios request their origin's URL
             entry, here = SCENARIOS[sid], self.scenarios[sid]
             if entry.via:
                 proxy = f"http://{LOOPBACK}:{here.port}"
                 self.scenarios[sid] = LabScenario(
-                    entry, self.scenarios[entry.via].url, proxy, here.ca_file, here.crl_file, here.port
+                    entry, self.scenarios[entry.via].url, proxy, here.ca_file, here.crl_file, here.port,
+                    here.os_store_file,
                 )
 
         services = CaServices(self.authorities.served())

@@ -59,7 +59,7 @@ class Category(str, Enum):
     ENVIRONMENT = "environment"
 
 
-Trust = Literal["lab", "lab+interception", "corrupt"]
+Trust = Literal["lab", "lab+interception", "corrupt", "store", "store-outdated"]
 
 
 @dataclass(frozen=True)
@@ -69,9 +69,12 @@ class ClientSetup:
     The defaults are an ordinary client that trusts the lab's root CA. Scenarios change
     one thing: a CA file with something else in it, a proxy, a cap on the TLS version,
     revocation checking (curl ``--cert-status`` / ``--crlfile``), a clock that is off.
+    ``os_store`` is what the machine's own store holds (the demo points ``SSL_CERT_FILE``
+    of the OS-store check there).
     """
 
     trust: Trust = "lab"
+    os_store: Trust = "lab"
     max_tls: str | None = None
     cert_status: bool = False
     crl: bool = False
@@ -90,6 +93,9 @@ class BuildContext:
 
     authorities: LabAuthorities
     origin_trust_file: str  # the lab root, for proxies that verify origins
+    # A loopback URL where nothing answers (a port held but never listening): what a
+    # certificate's OCSP and CRL pointers name when the CA's services are down.
+    unreachable_url: str = "http://127.0.0.1:9"
     now: datetime = field(default_factory=lambda: datetime.now(timezone.utc).replace(microsecond=0))
 
     def leaf(self, **options: object) -> IssuedCert:
@@ -163,6 +169,18 @@ def _stapling_revoked(ctx: BuildContext) -> HttpsOrigin:
     return ctx.origin(cert, ocsp_staple=lambda: staple)
 
 
+def _revocation_offline(ctx: BuildContext) -> HttpsOrigin:
+    """A leaf from a CA whose OCSP responder and CRL both point at a dead port; no staple."""
+    dead = ctx.unreachable_url
+    offline = ctx.authorities.root.intermediate("tlsdoctor Lab Offline-Revocation CA", ocsp_url=f"{dead}/ocsp",
+                                                crl_url=f"{dead}/offline.crl")
+    return ctx.origin(offline.issue_cert(*LAB_NAMES))
+
+
+def _demands_client_cert(ctx: BuildContext, **tls: object) -> HttpsOrigin:
+    return ctx.origin(client_ca=ctx.authorities.root.cert, **tls)
+
+
 def _interceptor(ctx: BuildContext) -> ConnectProxy:
     trust = ssl.create_default_context(cafile=ctx.origin_trust_file)
     trust.set_alpn_protocols(["http/1.1"])
@@ -225,6 +243,13 @@ CATALOGUE: tuple[Scenario, ...] = (
     Scenario("expiring-soon", C, "valid, but the leaf expires in 7 days",
              "ok", 0, lambda ctx: ctx.origin(ctx.leaf(not_after=ctx.now + _days(7))),
              X509_V_OK, http_status=200, warnings=("cert.expired",)),
+    Scenario("revocation-unreachable", C, "no OCSP staple, and the OCSP responder and CRL the certificate names "
+             "do not answer; the client requires a status", "cert.revocation_unavailable", 91,
+             _revocation_offline, X509_V_OK, ClientSetup(cert_status=True),
+             note="curl --cert-status checks only the staple: no staple is 91 whatever the responder does"),
+    Scenario("revocation-unreachable-soft", C, "the same unreachable OCSP responder and CRL, met by an ordinary "
+             "(soft-failing) client", "ok", 0, _revocation_offline, X509_V_OK, http_status=200,
+             warnings=("cert.revocation_unavailable",)),
     # -- protocol -----------------------------------------------------------------------
     Scenario("tls1.0-only", P, "the server speaks only TLS 1.0, which current clients refuse",
              "tls.protocol_mismatch", 35,
@@ -237,6 +262,15 @@ CATALOGUE: tuple[Scenario, ...] = (
              # OpenSSL 4.0 allows CCM-8 suites only at security level 0.
              lambda ctx: ctx.origin(cipher_list="ECDHE-ECDSA-AES128-CCM8", tls13_ciphersuites="TLS_AES_128_CCM_8_SHA256",
                                     security_level=0)),
+    Scenario("client-cert-required", P, "the server demands a client certificate (TLS 1.3); the client has none",
+             "tls.client_cert_required", 56, lambda ctx: _demands_client_cert(ctx, alpn=("http/1.1",)),
+             note="in TLS 1.3 the client's handshake completes before the server reads its (empty) Certificate, "
+                  "so the alert certificate_required arrives with the first read: libcurl says 56, not 35 (with "
+                  "HTTP/2 negotiated, 55 about half the time: its first write races the alert; this server offers "
+                  "HTTP/1.1 only, so the code is stable)"),
+    Scenario("client-cert-required-tls1.2", P, "the server demands a client certificate (TLS 1.2); the client "
+             "has none", "tls.client_cert_required", 35, lambda ctx: _demands_client_cert(ctx, max_version="1.2"),
+             note="in TLS 1.2 the server's handshake_failure alert ends the handshake itself: libcurl says 35"),
     Scenario("alert-handshake-failure", P, "the server answers the ClientHello with a fatal handshake_failure alert",
              "tls.handshake_alert", 35, lambda ctx: AlertAfterHello(AlertDescription.HANDSHAKE_FAILURE)),
     Scenario("alert-close-notify-fatal", P, "the server answers the ClientHello with a fatal close_notify alert and closes",
@@ -268,6 +302,10 @@ CATALOGUE: tuple[Scenario, ...] = (
     Scenario("proxy-bad-gateway", E, "an inspecting proxy (CA trusted) cannot verify the origin and answers 502",
              "proxy.upstream_failed", 0, _interceptor, X509_V_OK, ClientSetup(trust="lab+interception"),
              via="expired", http_status=502),
+    Scenario("outdated-ca-bundle", E, "the client's CA file is an old copy of the trust store: it lacks the "
+             "store's newest root, which the server chains to (the OS store has it)", "trust.bundle_outdated", 60,
+             lambda ctx: ctx.origin(ctx.authorities.new_intermediate.issue_cert(*LAB_NAMES)),
+             X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY, ClientSetup(trust="store-outdated", os_store="store")),
     Scenario("corrupt-ca-bundle", E, "the client's CA file holds a broken twin of the root before the real root",
              "trust.bundle_corrupt", 60, lambda ctx: ctx.origin(), X509_V_ERR_INVALID_CA, ClientSetup(trust="corrupt")),
     Scenario("clock-skew", E, "a certificate valid for 2 days, seen from a client whose clock is 3 days ahead",

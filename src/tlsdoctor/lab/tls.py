@@ -15,7 +15,8 @@ import asyncio
 from dataclasses import dataclass, field
 from typing import Callable
 
-from OpenSSL import SSL
+from cryptography import x509
+from OpenSSL import SSL, crypto
 
 from tlsdoctor.lab.admission import Phase, progress
 from tlsdoctor.lab.pki import IssuedCert
@@ -38,6 +39,9 @@ class TlsServerConfig:
     security_level: int | None = None  # 0 lets the server load weak keys and old versions
     alpn: tuple[str, ...] = ("h2", "http/1.1")
     ocsp_staple: Callable[[], bytes] | None = None  # DER OCSP response to staple
+    # Demand a client certificate issued by this CA (its name goes in the CertificateRequest);
+    # a client that presents none fails: alert certificate_required (TLS 1.3) or handshake_failure.
+    client_ca: x509.Certificate | None = None
 
     def build_context(self) -> SSL.Context:
         ctx = SSL.Context(SSL.TLS_METHOD)
@@ -68,6 +72,11 @@ class TlsServerConfig:
                 return SSL.NO_OVERLAPPING_PROTOCOLS
 
             ctx.set_alpn_select_callback(select)
+        if self.client_ca is not None:
+            ctx.set_verify(SSL.VERIFY_PEER | SSL.VERIFY_FAIL_IF_NO_PEER_CERT, lambda _c, _x, _e, _d, ok: bool(ok))
+            # X509Store.add_cert still wants pyOpenSSL's object; add_client_ca takes ours.
+            ctx.get_cert_store().add_cert(crypto.X509.from_cryptography(self.client_ca))  # type: ignore[union-attr]
+            ctx.add_client_ca(self.client_ca)  # type: ignore[arg-type]
         if self.ocsp_staple is not None:
             staple = self.ocsp_staple
             ctx.set_ocsp_server_callback(lambda _conn, _data: staple())

@@ -164,6 +164,11 @@ class HandshakeObservation:
     connect_ms: float | None = None
     handshake_ms: float | None = None
     elapsed_ms: float = 0.0
+    # The server sent a CertificateRequest (TLS 1.2 or 1.3): it wants a client certificate.
+    # In TLS 1.3 the request is encrypted, so only a real handshake can see it (OpenSSL's
+    # state machine passes "read server certificate request"); the CA names it listed follow.
+    certificate_requested: bool = False
+    client_ca_names: tuple[str, ...] = ()
 
 
 async def probe_handshake(
@@ -203,6 +208,13 @@ async def handshake_with(route: Route, timeout: float, offer: ClientOffer) -> Ha
             return True
 
         ctx.set_ocsp_client_callback(keep_staple)
+    requested: list[bool] = []
+
+    def watch_states(connection: SSL.Connection, _where: int, _ret: int) -> None:
+        if not requested and b"certificate request" in connection.get_state_string():
+            requested.append(True)
+
+    ctx.set_info_callback(watch_states)
     conn = SSL.Connection(ctx, None)
     conn.set_connect_state()
     server_name = route.target.server_name
@@ -261,6 +273,8 @@ async def handshake_with(route: Route, timeout: float, offer: ClientOffer) -> Ha
         connect_ms=connect_ms,
         handshake_ms=elapsed_ms(shaking),
         elapsed_ms=elapsed_ms(started),
+        certificate_requested=bool(requested),
+        client_ca_names=_client_ca_names(conn) if requested else (),
         **facts,  # type: ignore[arg-type]
     )
 
@@ -388,6 +402,16 @@ def _negotiated(conn: SSL.Connection, staples: list[bytes]) -> dict[str, object]
         # pyOpenSSL calls back with b"" when the server stapled nothing.
         "ocsp_staple": staples[-1] if staples and staples[-1] else None,
     }
+
+
+def _client_ca_names(conn: SSL.Connection, limit: int = 20) -> tuple[str, ...]:
+    """The CA names of the server's CertificateRequest, as "CN=..., O=..." (at most ``limit``)."""
+    names = []
+    for name in (conn.get_client_ca_list() or [])[:limit]:
+        parts = [f"{key.decode('ascii', 'replace')}={value.decode('utf-8', 'replace')}"
+                 for key, value in reversed(name.get_components())]
+        names.append(", ".join(parts))
+    return tuple(names)
 
 
 def _reason(exc: SSL.Error) -> str:

@@ -31,12 +31,14 @@ class ClientProfile:
 
     Diagnosis answers "why does *this* client fail", so the client's constraints are an
     input: its CA file (default: certifi's, which most Python and many bundled apps use),
-    extra CAs, and a cap on its TLS version (old stacks stop at TLS 1.2).
+    extra CAs, a cap on its TLS version (old stacks stop at TLS 1.2), and whether it
+    requires a certificate status (curl ``--cert-status``: hard-fail) or soft-fails.
     """
 
     ca_bundle: str | None = None
     extra_ca: tuple[str, ...] = ()
     max_tls: str | None = None
+    require_status: bool = False
 
 
 @dataclass(frozen=True)
@@ -51,6 +53,7 @@ class TrustObservation:
     openssl_cleaned: OpenSslVerification | None  # ... with the CA file minus broken entries
     with_fetched_issuer: PathValidation | None  # client source + the AIA-fetched issuer
     lint: CaFileLint | None
+    ca_file_modified: datetime | None = None  # the client's CA file's mtime: how old a copy it is
 
     def validation(self, source: str, kind: str = "client_now") -> PathValidation | None:
         return next((v for v in getattr(self, kind) if v.source == source), None)

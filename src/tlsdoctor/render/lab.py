@@ -66,7 +66,11 @@ def _client_setup_words(s: Scenario) -> str:
     c = s.client
     words = []
     if c.trust != "lab":
-        words.append({"lab+interception": "CA file also holds the interception CA", "corrupt": "corrupt CA file"}[c.trust])
+        words.append({"lab+interception": "CA file also holds the interception CA", "corrupt": "corrupt CA file",
+                      "store": "CA file is the lab's current store",
+                      "store-outdated": "CA file is an old copy of the lab's store"}[c.trust])
+    if c.os_store != "lab":
+        words.append("the OS store is the lab's current store" if c.os_store == "store" else f"OS store: {c.os_store}")
     if s.via:
         words.append(f"through the proxy, to `{s.via}`")
     if c.max_tls:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Iterator
 
 from tlsdoctor.judge.finding import Finding
-from tlsdoctor.judge.rules.registry import E, finding, rule
+from tlsdoctor.judge.rules.registry import E, W, finding, rule
 from tlsdoctor.observe.observations import Observations
 
 
@@ -33,3 +33,38 @@ def revocation(obs: Observations) -> Iterator[Finding]:
                       "sent none: strict clients (Firefox, curl --cert-status) refuse it.",
                       "Enable OCSP stapling on the server (nginx: ssl_stapling on), or drop must-staple.",
                       ocsp_url=rev.ocsp_url)
+
+
+@rule("cert.revocation_unavailable")
+def revocation_unavailable(obs: Observations) -> Iterator[Finding]:
+    """Can the certificate's revocation status be learnt at all: a staple, the OCSP responder, the CRL?"""
+    rev = obs.revocation
+    if rev is None or (rev.ocsp_url is None and rev.crl_url is None):
+        return  # no pointer at all: nothing a client could check (private CAs often omit them)
+    if rev.staple is not None and rev.staple.status is not None:
+        return  # a usable staple answers the question without any fetch
+    # Every channel the certificate names was tried and gave no answer.
+    responder_down = rev.ocsp_url is None or (rev.responder is not None and rev.responder.status is None)
+    crl_down = rev.crl_url is None or (rev.crl is not None and rev.crl.listed is None)
+    if not (responder_down and crl_down) or (rev.responder is None and rev.crl is None):
+        return
+    failures = {name: error for name, error in (
+        ("ocsp", rev.responder.error if rev.responder else None), ("crl", rev.crl.error if rev.crl else None)) if error}
+    curl = obs.curl
+    hard = obs.client.require_status or (curl is not None and curl.curl_code == 91)
+    words = " and ".join(f"the {'OCSP responder' if name == 'ocsp' else 'CRL'} ({error})"
+                         for name, error in failures.items())
+    common = dict(ocsp_url=rev.ocsp_url, crl_url=rev.crl_url, ocsp_error=failures.get("ocsp"),
+                  crl_error=failures.get("crl"), stapled=rev.staple is not None)
+    fix = ("Enable OCSP stapling on the server (nginx: ssl_stapling on), so that clients need not reach the "
+           "responder; and check that this machine may reach the CA's OCSP and CRL URLs (firewall, proxy).")
+    if hard:
+        yield finding("cert.revocation_unavailable", E, 0.9,
+                      f"The client requires a certificate status, the server staples none, and {words} do not "
+                      "answer: the status cannot be learnt, so the client refuses the connection.", fix,
+                      libcurl_code=curl.curl_code if curl else None, **common)
+    else:
+        yield finding("cert.revocation_unavailable", W, 0.8,
+                      f"No OCSP staple, and {words} do not answer: this client soft-fails and connects, but a "
+                      "client that requires a status (curl --cert-status, hard-fail policies) fails here.", fix,
+                      **common)

@@ -16,8 +16,8 @@ from tlsdoctor.wire import MAX_RECORD_LEN, AlertDescription, AnswerKind, Content
 def handshake(obs: Observations) -> Iterator[Finding]:
     """Does the TLS handshake complete, and if not, what did the server answer?"""
     hs = obs.handshake
-    if hs is None or hs.ok or hs.route_error is not None:
-        return
+    if hs is None or hs.ok or hs.route_error is not None or hs.certificate_requested:
+        return  # a CertificateRequest, then a failure: `client_certificate` explains it
     answer = obs.first_answer.answer if obs.first_answer else None
     kind = answer.kind if answer else None
     caps = obs.capabilities
@@ -142,3 +142,35 @@ def _oversized_record(head: bytes) -> int | None:
         return None
     length = int.from_bytes(head[3:5], "big")
     return length if length > MAX_RECORD_LEN else None
+
+
+@rule("tls.client_cert_required")
+def client_certificate(obs: Observations) -> Iterator[Finding]:
+    """Does the server demand a client certificate that this client does not present?"""
+    hs = obs.handshake
+    if hs is None or not hs.certificate_requested or hs.route_error is not None:
+        return
+    curl = obs.curl
+    http1 = obs.http.http1 if obs.http else None
+    failed_after = (curl is not None and curl.curl_code != 0) or (http1 is not None and not http1.ok)
+    if hs.ok and not failed_after:
+        return  # it asked, the client sent nothing, and the server went on: the request is optional
+    # TLS 1.3: the handshake completes on the client's side and the alert certificate_required
+    # (116) comes with the first read (libcurl 56); TLS 1.2: handshake_failure ends the
+    # handshake itself (libcurl 35). Either way the CertificateRequest came first.
+    alert = _alert_name(hs.alert) if hs.alert is not None else None
+    error = (curl.error if curl is not None and curl.curl_code != 0 else None) or hs.error or (
+        http1.error if http1 is not None else None)
+    if alert is None and error and "certificate required" in error.lower():
+        alert = "certificate_required"
+    when = "after the handshake, at the first read" if hs.ok else "during the handshake"
+    names = hs.client_ca_names
+    yield finding("tls.client_cert_required", E, 0.95 if alert else 0.85,
+                  f"The server asks for a client certificate (CertificateRequest"
+                  f"{', from ' + '; '.join(names[:3]) if names else ''}) and refuses this client, which presents "
+                  f"none: it fails {when}{' with the alert ' + alert if alert else ''}.",
+                  "Configure the client certificate and key the server expects (curl --cert/--key, "
+                  "CURLOPT_SSLCERT), issued by one of the CAs it names; or, if this endpoint should be public, "
+                  "turn off client authentication on the server (nginx: ssl_verify_client).",
+                  tls_version=hs.version, alert=alert, client_ca_names=list(names) or None,
+                  libcurl_code=curl.curl_code if curl else None, error=error)

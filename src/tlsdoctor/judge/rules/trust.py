@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from typing import Iterator
 
+from cryptography import x509
+
 from tlsdoctor.judge.finding import Finding
 from tlsdoctor.judge.rules.evidence import client_trusts, interceptor, libraries_accept, source_words, validation
 from tlsdoctor.judge.rules.registry import E, W, finding, rule
-from tlsdoctor.observe.observations import Observations
+from tlsdoctor.observe.observations import Observations, fingerprint
 
 
 @rule("trust.interception", "trust.store_mismatch")
@@ -93,3 +95,55 @@ def bundle_missing(obs: Observations) -> Iterator[Finding]:
             yield finding("trust.bundle_missing", W, 0.7, f"The OS trust store setting points at something "
                           f"unusable: {source.error}.", "Fix SSL_CERT_FILE / SSL_CERT_DIR or install ca-certificates.",
                           path=source.path)
+
+
+# An "old copy of a store" shares most of its roots with a current one; a private CA file
+# (one or two roots of one's own) shares none, and is `store_mismatch`, not outdated.
+OUTDATED_MIN_SHARED = 3
+OUTDATED_MIN_SHARED_FRACTION = 0.5
+
+
+@rule("trust.bundle_outdated")
+def bundle_outdated(obs: Observations) -> Iterator[Finding]:
+    """Is the client's CA file an old copy of a store, lacking the newer root that the chain needs?"""
+    trust = obs.trust
+    client = validation(obs, "chain_only_now")
+    if trust is None or client is None or client.ok or interceptor(obs) is not None:
+        return
+    bundle = trust.sources[0]
+    trusting = next((v for v in trust.chain_only_now if v.source != "ca-bundle" and v.ok and v.chain), None)
+    if trusting is None or not bundle.certificates:
+        return
+    store = next((s for s in trust.sources if s.name == trusting.source), None)
+    anchor = trusting.chain[-1]
+    held = {fingerprint(c) for c in bundle.certificates}
+    if store is None or fingerprint(anchor) in held or any(
+            c.subject == anchor.subject and c.public_key() == anchor.public_key() for c in bundle.certificates):
+        return  # the file holds that root: something else fails (a date, a usage...)
+    in_store = {fingerprint(c) for c in store.certificates}
+    shared = len(held & in_store)
+    if shared < OUTDATED_MIN_SHARED or shared < OUTDATED_MIN_SHARED_FRACTION * len(held):
+        return
+    newest = max(c.not_valid_before_utc for c in bundle.certificates)
+    root_is_newer = anchor.not_valid_before_utc > newest
+    modified = trust.ca_file_modified
+    age = f"its newest root dates from {newest:%Y-%m-%d}"
+    if modified is not None:
+        age += f" and the file was last written on {modified:%Y-%m-%d}"
+    yield finding("trust.bundle_outdated", E, 0.9 if root_is_newer else 0.75,
+                  f"The client's CA file is an old copy of a trust store: it holds {shared} of the "
+                  f"{len(in_store)} roots of {source_words(obs, store.name)}, but not "
+                  f"'{_cn(anchor)}' (issued {anchor.not_valid_before_utc:%Y-%m-%d}), the root this chain needs; "
+                  f"{age}.",
+                  "Update the CA file the application ships (e.g. a current certifi), or make the client use the "
+                  "OS trust store (truststore / CURLSSLOPT_NATIVE_CA); adding only the missing root also works.",
+                  missing_root=anchor.subject.rfc4514_string(),
+                  missing_root_not_before=anchor.not_valid_before_utc.isoformat(),
+                  ca_file=bundle.path, ca_file_roots=len(held), shared_with_store=shared, store=store.name,
+                  ca_file_newest_not_before=newest.isoformat(),
+                  ca_file_modified=modified.isoformat() if modified else None)
+
+
+def _cn(cert: x509.Certificate) -> str:
+    names = cert.subject.get_attributes_for_oid(x509.NameOID.COMMON_NAME)
+    return str(names[0].value) if names else cert.subject.rfc4514_string()
