@@ -25,7 +25,9 @@ inverse-propensity form of the same estimator.
 Guarantee (asymptotic, i.e. for fleets of hundreds of installs or more per cohort): the
 probability that the interval *ever* excludes the true difference, at any of any number of
 looks, is at most ``alpha``; the probability that its lower end ever rises above zero when the
-treatment is in truth no worse — a false rollback — is at most ``alpha / 2``.
+treatment is in truth no worse — a false rollback — is at most ``alpha / 2`` (the boundary is
+symmetric, so each side takes half of ``alpha``, up to the negligible chance of crossing both
+ways; ``alpha`` itself is the strict bound).
 """
 
 from __future__ import annotations

@@ -97,33 +97,28 @@ def find(paths: Sequence[str | os.PathLike[str]], *, allow_remote: bool = False)
         else:
             sources.jsonl.append(path)
 
+    def add_any(path: Path, explicit: bool) -> None:
+        if path.is_dir():  # recursively; only files named like ours
+            for inner in sorted(path.rglob("*")):
+                if inner.is_file():
+                    add(inner, explicit=False)
+        elif path.is_file():
+            add(path, explicit)
+
     for raw in paths:
         text = os.fspath(raw)
         if _REMOTE.match(text):
             if not allow_remote:
                 raise SourceError(f"{text}: remote paths are read by the Spark engine only (--engine spark)")
             sources.remote.append(text.rstrip("/"))
-            continue
-        if glob.has_magic(text):
+        elif glob.has_magic(text):
             matches = sorted(glob.glob(text, recursive=True))
             if not matches:
                 raise SourceError(f"{text}: no file matches")
             for match in matches:
-                path = Path(match)
-                if path.is_dir():
-                    for inner in sorted(path.rglob("*")):
-                        if inner.is_file():
-                            add(inner, explicit=False)
-                elif path.is_file():
-                    add(path, explicit=False)
-            continue
-        path = Path(text)
-        if path.is_dir():
-            for inner in sorted(path.rglob("*")):
-                if inner.is_file():
-                    add(inner, explicit=False)
-        elif path.is_file():
-            add(path, explicit=True)
+                add_any(Path(match), explicit=False)
+        elif Path(text).exists():
+            add_any(Path(text), explicit=True)
         else:
             raise SourceError(f"{text}: no such file or directory")
     if not sources:
