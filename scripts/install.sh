@@ -3,7 +3,9 @@
 #
 #   - Debian packages: nginx (the lab's real-peer backend), faketime (clock-skew tests), a Java
 #                      runtime (Spark, for `tlsdoctor fleet --engine spark`) and chromium
-#                      (the fleet HTML report is tested in a real headless browser)
+#                      (the fleet HTML report is tested in a real headless browser);
+#                      lighttpd, haproxy and h2o (real servers `tlsdoctor torture` is tested
+#                      against; their system services are kept from starting)
 #   - .venv/            tlsdoctor itself, editable, with its test extras
 #   - .venv-mitmproxy/  mitmproxy in its own venv: it pins an older `cryptography` than
 #                       tlsdoctor needs, so it is run as a program, never imported. A link
@@ -19,12 +21,26 @@ command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || need_apt+=(nginx-l
 command -v faketime >/dev/null 2>&1 || need_apt+=(faketime)
 command -v java >/dev/null 2>&1 || need_apt+=(default-jre-headless)
 command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
+servers=()
+[ -x /usr/sbin/lighttpd ] || servers+=(lighttpd)
+[ -x /usr/sbin/haproxy ] || servers+=(haproxy)
+[ -x /usr/bin/h2o ] || servers+=(h2o)
+need_apt+=("${servers[@]}")
 if [ ${#need_apt[@]} -gt 0 ]; then
     sudo=""
     [ "$(id -u)" -eq 0 ] || sudo="sudo"
     echo "install: apt-get install ${need_apt[*]}"
     $sudo apt-get update -qq
+    # The torture tests start these servers themselves, on loopback; their packages must not
+    # start system services listening on every address (policy-rc.d 101: "do not start").
+    policy=""
+    if [ ${#servers[@]} -gt 0 ] && [ ! -e /usr/sbin/policy-rc.d ]; then
+        printf '#!/bin/sh\nexit 101\n' | $sudo tee /usr/sbin/policy-rc.d >/dev/null
+        $sudo chmod 755 /usr/sbin/policy-rc.d
+        policy=1
+    fi
     DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${need_apt[@]}" >/dev/null
+    [ -z "$policy" ] || $sudo rm -f /usr/sbin/policy-rc.d
 fi
 
 if [ ! -x .venv/bin/python ]; then

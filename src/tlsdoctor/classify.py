@@ -35,6 +35,11 @@ class Signal:
     connect_status: int | None = None  # the proxy's answer to CONNECT
     http_status: int | None = None
     text: str = ""  # error messages, as one string: libcurl's buffer, OpenSSL's reason, ...
+    # A platform-neutral reading of another ecosystem's vocabulary (one of CONDITIONS), for
+    # what no OpenSSL verify result, alert or errno says exactly: Chrome's
+    # NET::ERR_CERT_DATE_INVALID is "expired *or* not yet valid", .NET's "Could not create
+    # SSL/TLS secure channel" is "some handshake failure". explain's recognisers set it.
+    condition: str | None = None
 
 
 @dataclass(frozen=True)
@@ -50,12 +55,14 @@ class Row:
     connect_status: range | None = None
     text: re.Pattern[str] | None = None
     why: str = ""
+    condition: frozenset[str] = frozenset()
 
     @property
     def specificity(self) -> int:
         """How many independent conditions the row checks: more is more specific."""
         return sum(
-            bool(x) for x in (self.curl, self.verify, self.alert, self.errno, self.connect_status, self.text)
+            bool(x) for x in (self.curl, self.verify, self.alert, self.errno, self.connect_status, self.text,
+                              self.condition)
         )
 
     def matches(self, signal: Signal) -> bool:
@@ -69,6 +76,8 @@ class Row:
             return False
         if self.connect_status is not None and signal.connect_status not in self.connect_status:
             return False
+        if self.condition and signal.condition not in self.condition:
+            return False
         if self.text is not None and not self.text.search(signal.text):
             return False
         return self.specificity > 0
@@ -76,12 +85,57 @@ class Row:
 
 def _row(code: str, likelihood: float, why: str, *, curl: Iterable[int] = (), verify: Iterable[int] = (),
          alert: Iterable[int] = (), errno: Iterable[str] = (), connect_status: range | None = None,
-         text: str | None = None) -> Row:
+         text: str | None = None, condition: Iterable[str] = ()) -> Row:
+    unknown = set(condition) - set(CONDITIONS)
+    if unknown:
+        raise ValueError(f"unknown condition(s) {sorted(unknown)}: add them to CONDITIONS first")
     return Row(
         code=code, likelihood=likelihood, why=why, curl=frozenset(curl), verify=frozenset(verify),
         alert=frozenset(alert), errno=frozenset(errno), connect_status=connect_status,
-        text=re.compile(text, re.IGNORECASE) if text else None,
+        text=re.compile(text, re.IGNORECASE) if text else None, condition=frozenset(condition),
     )
+
+
+# The conditions other ecosystems name that no OpenSSL verify result, TLS alert or errno says
+# exactly. Where one does (Firefox's SEC_ERROR_EXPIRED_CERTIFICATE *is* X509_V_ERR_CERT_HAS_EXPIRED),
+# explain's recognisers translate to that instead, so one row serves every spelling.
+CONDITIONS: dict[str, str] = {
+    "untrusted_issuer": "the chain does not lead to a root the client trusts (UntrustedRoot, "
+                        "NET::ERR_CERT_AUTHORITY_INVALID, SEC_ERROR_UNKNOWN_ISSUER, rustls UnknownIssuer)",
+    "chain_incomplete": "the client could not build a chain up to any root (.NET PartialChain, CERT_E_CHAINING)",
+    "cert_date_invalid": "a certificate is outside its validity period, expired or not yet valid "
+                         "(NET::ERR_CERT_DATE_INVALID, X509ChainStatus NotTimeValid, CERT_E_EXPIRED)",
+    "cert_rejected": "the certificate was rejected without a reason given (\"The remote certificate is invalid "
+                     "according to the validation procedure\", NSURLErrorServerCertificateUntrusted's siblings)",
+    "revocation_unavailable": "the revocation status could not be checked (CRYPT_E_REVOCATION_OFFLINE, "
+                              "CRYPT_E_NO_REVOCATION_CHECK, RevocationStatusUnknown)",
+    "mitm_detected": "the client itself says a TLS-inspecting product re-signs the traffic "
+                     "(MOZILLA_PKIX_ERROR_MITM_DETECTED)",
+    "secure_channel_failed": "Windows could not set up the TLS session and says no more (\"Could not create "
+                             "SSL/TLS secure channel\", SEC_E_INTERNAL_ERROR)",
+    "handshake_failed": "the handshake failed for an unnamed protocol reason (ERR_SSL_PROTOCOL_ERROR, errSSLProtocol)",
+    "version_or_cipher_mismatch": "no TLS version or cipher suite in common (ERR_SSL_VERSION_OR_CIPHER_MISMATCH)",
+    "protocol_mismatch": "no TLS version in common (SSL_ERROR_UNSUPPORTED_VERSION, SEC_E_UNSUPPORTED_FUNCTION)",
+    "cipher_mismatch": "no cipher suite in common (SEC_E_ALGORITHM_MISMATCH, SSL_ERROR_NO_CYPHER_OVERLAP)",
+    "connection_closed": "the peer closed the connection during the handshake (\"the remote party has closed the "
+                         "transport stream\", ERR_CONNECTION_CLOSED)",
+    "not_tls": "the peer's answer was not TLS (SSL_ERROR_RX_RECORD_TOO_LONG, \"HTTP response to HTTPS client\")",
+    "client_cert_required": "the server asked for a client certificate the client did not present "
+                            "(ERR_SSL_CLIENT_AUTH_CERT_NEEDED, SEC_I_INCOMPLETE_CREDENTIALS)",
+    "name_not_resolved": "the host name does not resolve (ERR_NAME_NOT_RESOLVED, NSURLErrorCannotFindHost, "
+                         "\"No such host is known\")",
+    "proxy_failed": "the client could not use its proxy (ERR_PROXY_CONNECTION_FAILED, ERR_TUNNEL_CONNECTION_FAILED)",
+    "handshake_timeout": "the TLS handshake did not finish in time",
+    "fatal_alert": "the peer sent a fatal alert the message does not name (GnuTLS \"A TLS fatal alert has been "
+                   "received\")",
+    "bundle_missing": "the configured CA file or trust store cannot be read",
+    "pin_mismatch": "the server's key is not the one pinned (OkHttp \"Certificate pinning failure!\", "
+                    "ERR_SSL_PINNED_KEY_NOT_IN_CERT_CHAIN)",
+    "clock_wrong": "the client itself says its clock is wrong (Chrome's \"Your clock is behind\")",
+    "proxy_unresolvable": "the proxy's host name does not resolve (.NET ProxyNameResolutionFailure)",
+    "must_staple_missing": "the certificate demands a stapled OCSP answer the server did not send "
+                           "(MOZILLA_PKIX_ERROR_REQUIRED_TLS_FEATURE_MISSING)",
+}
 
 
 V_NOT_YET_VALID, V_EXPIRED = vc.X509_V_ERR_CERT_NOT_YET_VALID, vc.X509_V_ERR_CERT_HAS_EXPIRED
@@ -242,7 +296,7 @@ SIGNAL_TABLE: tuple[Row, ...] = (
     _row("trust.bundle_corrupt", 0.6, "OpenSSL found an issuer that is not a valid CA: often a broken entry in "
          "the CA file", verify=(V_INVALID_CA, V_INVALID_CA_OLD)),
     _row("trust.bundle_corrupt", 0.6, "an issuer is not a valid CA: often a broken entry in the CA file",
-         text=r"invalid CA certificate|INVALID_CA"),
+         text=r"invalid CA certificate|(?<![A-Za-z_])INVALID_CA\b"),
     _row("cert.bad_usage", 0.9, "the certificate's (extended) key usage does not allow TLS server use",
          verify=(V_INVALID_PURPOSE,)),
     _row("cert.bad_usage", 0.85, "unsuitable certificate purpose",
@@ -266,7 +320,7 @@ SIGNAL_TABLE: tuple[Row, ...] = (
     _row("http2.negotiation_failed", 0.85, "HTTP/2 broke after ALPN chose it", curl=(16, 92)),
     _row("http2.negotiation_failed", 0.8, "HTTP/2 framing or stream error",
          text=r"HTTP2 framing layer|HTTP/2 stream \d+ was not closed cleanly|expected SETTINGS frame|"
-              r"PROTOCOL_ERROR|nghttp2"),
+              r"(?<!SSL_)PROTOCOL_ERROR|nghttp2"),
     _row("proxy.upstream_failed", 0.5, "a 502/504 is often a proxy failing to reach the origin",
          text=r"\b(502 Bad Gateway|504 Gateway Time-?out)\b"),
     _row("tcp.reset", 0.6, "the connection was reset", curl=(56,), text=r"Connection reset|ECONNRESET"),
@@ -369,6 +423,112 @@ SIGNAL_TABLE: tuple[Row, ...] = (
          text=r"\[X509\] PEM lib|\[X509: PEM_LIB\]|NO_CERTIFICATE_OR_CRL_FOUND|no certificate or crl found"),
     _row("proxy.unreachable", 0.95, "the client could not connect to its proxy",
          text=r"Unable to connect to proxy|Cannot connect to proxy|ClientProxyConnectionError"),
+    # -- the rarer readings of "no trusted issuer" -------------------------------------------------
+    # Low here (the generic reading); explain's priors (tlsdoctor/explain/priors.py) rank the whole
+    # family for the client it serves first.
+    _row("clock.skewed", 0.1, "no trusted issuer: with the clock years off, no currently valid path to a "
+         "trusted root can be built", verify=(V_NO_LOCAL_ISSUER,)),
+    _row("trust.interception", 0.1, "libcurl: a chain that did not verify is often re-signed by an "
+         "inspecting proxy or antivirus", curl=_CERT_CURL),
+    _row("trust.store_mismatch", 0.1, "libcurl: a chain that did not verify may hold a root only the OS "
+         "store has", curl=_CERT_CURL),
+    _row("cert.incomplete_chain", 0.1, "libcurl: a chain that did not verify may miss an intermediate",
+         curl=_CERT_CURL),
+    _row("clock.skewed", 0.05, "libcurl: a chain that did not verify may be judged on a wrong clock", curl=_CERT_CURL),
+    _row("trust.bundle_outdated", 0.05, "libcurl: a chain that did not verify may end at a root newer than the "
+         "CA file", curl=_CERT_CURL),
+    _row("cert.expired", 0.05, "libcurl: a chain that did not verify may hold an expired certificate",
+         curl=_CERT_CURL),
+    _row("cert.hostname_mismatch", 0.05, "libcurl ≥ 7.62 reports a name mismatch as 60 too", curl=_CERT_CURL),
+    # -- conditions: other ecosystems' words, read by explain's recognisers ------------------------
+    *(_row(code, likelihood, why, condition=("untrusted_issuer",)) for code, likelihood, why in (
+        ("cert.untrusted_root", 0.35, "the chain ends at a root the client does not trust"),
+        ("cert.incomplete_chain", 0.3, "no path to a trusted root: perhaps a missing intermediate"),
+        ("trust.interception", 0.2, "no trusted root: perhaps a TLS-inspecting proxy or antivirus re-signs"),
+        ("trust.store_mismatch", 0.15, "no trusted root: perhaps the CA is in another trust store than the one used"),
+        ("clock.skewed", 0.1, "no trusted root: a clock years off can leave no valid path"),
+        ("trust.bundle_outdated", 0.1, "no trusted root: perhaps the CA file predates the server's root"),
+    )),
+    *(_row(code, likelihood, why, condition=("chain_incomplete",)) for code, likelihood, why in (
+        ("cert.incomplete_chain", 0.5, "no chain could be built: most often the server omits an intermediate"),
+        ("cert.untrusted_root", 0.3, "no chain could be built to a root in the store"),
+        ("trust.interception", 0.15, "no chain: perhaps an inspecting product whose root is missing"),
+        ("trust.store_mismatch", 0.1, "no chain: perhaps the root is in another trust store"),
+    )),
+    *(_row(code, likelihood, why, condition=("cert_date_invalid",)) for code, likelihood, why in (
+        ("cert.expired", 0.45, "a certificate is outside its validity period: usually expired"),
+        ("clock.skewed", 0.4, "validity-period errors on one machine are often its clock"),
+        ("cert.not_yet_valid", 0.2, "a certificate is outside its validity period: perhaps not valid yet"),
+    )),
+    *(_row(code, likelihood, why, condition=("cert_rejected",)) for code, likelihood, why in (
+        ("cert.untrusted_root", 0.3, "a rejected certificate is most often one the client does not trust"),
+        # Below 0.2, so that the "no trusted issuer" priors do not take over a reading that does
+        # not say "issuer" (explain/priors.py).
+        ("trust.interception", 0.19, "a rejected certificate: perhaps re-signed by an inspecting product"),
+        ("cert.hostname_mismatch", 0.2, "a rejected certificate: perhaps issued for another name"),
+        ("cert.expired", 0.15, "a rejected certificate: perhaps expired"),
+        ("cert.incomplete_chain", 0.12, "a rejected certificate: perhaps an incomplete chain"),
+        ("clock.skewed", 0.1, "a rejected certificate: perhaps judged on a wrong clock"),
+        ("trust.store_mismatch", 0.1, "a rejected certificate: perhaps a CA only another store holds"),
+    )),
+    *(_row(code, likelihood, why, condition=("revocation_unavailable",)) for code, likelihood, why in (
+        ("cert.revocation_unavailable", 0.8, "the revocation status could not be fetched"),
+        ("trust.interception", 0.3, "an inspecting product's CA often names no reachable CRL or OCSP responder"),
+    )),
+    _row("trust.interception", 0.95, "the client detected a TLS-inspecting product", condition=("mitm_detected",)),
+    *(_row(code, likelihood, why, condition=("secure_channel_failed",)) for code, likelihood, why in (
+        ("tls.protocol_mismatch", 0.45, "on Windows this is most often no TLS version in common (old .NET "
+         "Framework defaults, TLS 1.2 disabled in SCHANNEL, a TLS 1.3-only server)"),
+        ("tls.cipher_mismatch", 0.3, "or no cipher suite in common (an old Windows without ECDHE-GCM suites)"),
+        ("tls.handshake_alert", 0.15, "or the server refused the handshake with an alert"),
+        ("tls.abrupt_close", 0.1, "or a middlebox closed the connection mid-handshake"),
+        ("tls.client_cert_required", 0.05, "or the server wants a client certificate"),
+    )),
+    *(_row(code, likelihood, why, condition=("handshake_failed",)) for code, likelihood, why in (
+        ("tls.protocol_mismatch", 0.35, "an unnamed handshake failure is most often no TLS version in common"),
+        ("tls.not_tls", 0.3, "or the peer does not speak TLS on that port (HTTP on 443)"),
+        ("tls.abrupt_close", 0.25, "or a middlebox cut the connection"),
+        ("tls.handshake_alert", 0.2, "or the server refused the handshake with an alert"),
+    )),
+    *(_row(code, likelihood, why, condition=("version_or_cipher_mismatch",)) for code, likelihood, why in (
+        ("tls.protocol_mismatch", 0.5, "no TLS version in common"),
+        ("tls.cipher_mismatch", 0.45, "no cipher suite in common"),
+    )),
+    _row("tls.protocol_mismatch", 0.85, "no TLS version in common", condition=("protocol_mismatch",)),
+    _row("tls.cipher_mismatch", 0.85, "no cipher suite in common", condition=("cipher_mismatch",)),
+    *(_row(code, likelihood, why, condition=("connection_closed",)) for code, likelihood, why in (
+        ("tls.abrupt_close", 0.7, "the peer closed the connection mid-handshake"),
+        ("tls.protocol_mismatch", 0.25, "servers without a common TLS version often just close"),
+    )),
+    _row("tls.not_tls", 0.85, "the peer did not answer with TLS", condition=("not_tls",)),
+    _row("tls.client_cert_required", 0.9, "the server wants a client certificate", condition=("client_cert_required",)),
+    _row("dns.name_not_resolved", 0.9, "the host name does not resolve", condition=("name_not_resolved",)),
+    *(_row(code, likelihood, why, condition=("proxy_failed",)) for code, likelihood, why in (
+        ("proxy.unreachable", 0.6, "the client could not reach its proxy"),
+        ("proxy.connect_refused", 0.4, "or the proxy refused to tunnel"),
+    )),
+    _row("tls.handshake_timeout", 0.85, "the TLS handshake did not finish in time", condition=("handshake_timeout",)),
+    *(_row(code, likelihood, why, condition=("fatal_alert",)) for code, likelihood, why in (
+        ("tls.handshake_alert", 0.6, "the server refused the handshake with an alert"),
+        ("tls.protocol_mismatch", 0.25, "the refusal is often of the TLS version"),
+        ("tls.cipher_mismatch", 0.2, "or of the cipher suites"),
+    )),
+    _row("trust.bundle_missing", 0.85, "the trust store cannot be read", condition=("bundle_missing",)),
+    *(_row(code, likelihood, why, condition=("pin_mismatch",)) for code, likelihood, why in (
+        ("trust.interception", 0.6, "a pinned key missing from the chain is, in the field, mostly an inspecting "
+         "proxy or antivirus re-signing the traffic"),
+        ("cert.untrusted_root", 0.2, "or the server changed its key or CA and the pins are stale"),
+    )),
+    _row("clock.skewed", 0.9, "the client says its clock is wrong", condition=("clock_wrong",)),
+    _row("proxy.unresolvable", 0.9, "the proxy's name does not resolve", condition=("proxy_unresolvable",)),
+    _row("cert.must_staple_missing", 0.9, "the certificate requires a stapled OCSP answer and none came",
+         condition=("must_staple_missing",)),
+    # TLS 1.3's certificate_required alert: the server wanted a client certificate (RFC 8446 §4.4.2.4).
+    _row("tls.client_cert_required", 0.9, "the server sent certificate_required", alert=(116,)),
+    # bad_certificate received by a client: the server rejected the client's certificate, or
+    # its absence (TLS 1.2 servers send it where TLS 1.3 ones send certificate_required).
+    _row("tls.client_cert_required", 0.8, "the server sent bad_certificate: it rejects the client certificate "
+         "(or its absence)", alert=(42,)),
 )
 
 

@@ -103,22 +103,13 @@ def test_issue_texts_are_in_the_corpus() -> None:
     assert not [name for name in ISSUE_TEXTS if name not in names]
 
 
-#: Issue texts explain does not answer right yet: expected failures only until the recognisers land.
-PENDING = frozenset(ISSUE_TEXTS) - {"curl/schannel-illegal-message"}
-
-
-@pytest.mark.parametrize("name", [
-    pytest.param(name, marks=pytest.mark.xfail(strict=False, reason="recognisers in progress"))
-    if name in PENDING else name
-    for name in ISSUE_TEXTS
-])
+@pytest.mark.parametrize("name", ISSUE_TEXTS)
 def test_issue_text_gets_the_right_causes(name: str) -> None:
     [case] = [case for case in load_corpus() if case.name == name]
     [outcome] = run([case])
     assert outcome.top3, f"{name}: expected {case.expect} in the top three; got {outcome.candidates}"
 
 
-@pytest.mark.xfail(strict=False, reason="recognisers in progress")
 def test_explain_accuracy_on_the_corpus(request: pytest.FixtureRequest, record_property) -> None:
     outcomes = run(load_corpus())
     report = table(outcomes)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from tlsdoctor.cli.common import EXIT_OK, Command, UsageError
+from tlsdoctor.cli.common import EXIT_FAILED, EXIT_OK, Command, UsageError
 
 INPUT_LIMIT = 4 * 1024 * 1024  # bytes read; a pasted transcript is kilobytes
 
@@ -19,7 +19,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 COMMAND = Command(
     "explain", "rank root causes from an error text you already have", configure,
-    {EXIT_OK: "the text was read and explained"},
+    {EXIT_OK: "the text was read and at least one cause found",
+     EXIT_FAILED: "nothing in the text was recognised (the output says what to collect)"},
 )
 
 
@@ -30,6 +31,8 @@ def run(args: argparse.Namespace) -> int:
 
     try:
         if args.file == "-":
+            if sys.stdin.isatty():  # a person at a terminal: say what is expected, not silence
+                print("Paste the error text, then press Ctrl-D (Ctrl-Z then Enter on Windows).", file=sys.stderr)
             data = sys.stdin.buffer.read(INPUT_LIMIT)
         else:
             with open(args.file, "rb") as handle:
@@ -41,4 +44,4 @@ def run(args: argparse.Namespace) -> int:
         print(explanation_json(explanation))
     else:
         print_explanation(explanation, make_console())
-    return EXIT_OK
+    return EXIT_OK if explanation.candidates else EXIT_FAILED

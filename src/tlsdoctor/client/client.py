@@ -31,7 +31,7 @@ from tlsdoctor.client.broken import BrokenOrigins
 from tlsdoctor.client.errors import TransportError
 from tlsdoctor.client.events import EventListener, phase_events
 from tlsdoctor.client.policy import Action, decide
-from tlsdoctor.client.report import origin_of
+from tlsdoctor.client.origin import origin_of
 from tlsdoctor.client.stack import Request, Response, Stack
 from tlsdoctor.client.usage import UsageWriter
 from tlsdoctor.client.validation import ShadowValidator
@@ -232,7 +232,7 @@ class Client:
         if self.reporter is None:
             return
         try:
-            from tlsdoctor.client.report import build_report
+            from tlsdoctor.client.report import PendingReport
 
             if error is not None:
                 outcome = {"ok": False, "code": error.code, "curl_code": error.curl_code,
@@ -240,7 +240,8 @@ class Client:
             else:
                 outcome = {"ok": True, "code": "ok", "curl_code": 0, "nel_type": "ok",
                            "message": f"HTTP {response.status}" if response else ""}
-            event = build_report(
+            # Only the raw facts here: building and scrubbing happen on the reporter's thread.
+            event = PendingReport(
                 kind=kind, stack=stack, cohort=cohort, method=request.method, url=request.url,
                 http_version=response.http_version if response else None, outcome=outcome, fallback=fallback,
                 environment=self._environment(), timings_ms=dict(response.timings_ms) if response else {},
@@ -254,18 +255,14 @@ class Client:
         except Exception:  # noqa: BLE001 - a report never fails a request
             pass
 
-    def _diagnosed_report(self, event: dict[str, Any], url: str) -> None:
+    def _diagnosed_report(self, event: Any, url: str) -> None:
         """Replace the first reading of the error with a diagnosis's verdict, then report."""
         try:
             from tlsdoctor.diagnosis import diagnose
 
             diagnosis = diagnose(url, ca_bundle=self._ca_bundle, proxy=self.proxy, timeout=5.0, deadline=20.0)
             if not diagnosis.ok:
-                outcome = event["outcome"]
-                outcome["first_reading"] = outcome["code"]
-                outcome["code"] = diagnosis.verdict.code
-                outcome["nel_type"] = diagnosis.verdict.nel_type
-                outcome["diagnosed"] = True
+                event.diagnosis = {"code": diagnosis.verdict.code, "nel_type": diagnosis.verdict.nel_type}
         except Exception:  # noqa: BLE001 - without a diagnosis, the first reading stands
             pass
         finally:

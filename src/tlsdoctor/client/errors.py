@@ -17,8 +17,15 @@ class TransportError(Exception):
         self.stack = stack
         self.curl_code = curl_code if curl_code is not None else finding_code(code).curl_code
         self.nel_type = finding_code(code).nel_type
-        self.debug = debug  # the stack's redacted debug text, for reports
+        self._debug = debug  # the stack's raw debug text: redacted when read, off the request path
         self.may_have_reached_server = may_have_reached_server
+
+    @property
+    def debug(self) -> str:
+        """The stack's debug text (libcurl's verbose lines), redacted; ``""`` when not captured."""
+        from tlsdoctor.redact import redact_text
+
+        return redact_text(self._debug) if self._debug else ""
 
     def __str__(self) -> str:
         return f"{self.code} (curl {self.curl_code}) on {self.stack}: {self.message}"

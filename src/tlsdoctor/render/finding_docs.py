@@ -197,6 +197,8 @@ def _conditions(row: object) -> str:
     if row.connect_status is not None:  # type: ignore[attr-defined]
         r = row.connect_status  # type: ignore[attr-defined]
         parts.append(f"CONNECT status {r.start}–{r.stop - 1}")
+    if getattr(row, "condition", None):
+        parts.append(f"condition {'/'.join(sorted(row.condition))}")  # type: ignore[attr-defined]
     if row.text is not None:  # type: ignore[attr-defined]
         pattern = row.text.pattern  # type: ignore[attr-defined]
         parts.append(f"text ~ `{pattern[:70]}{'…' if len(pattern) > 70 else ''}`".replace("|", "\\|"))
