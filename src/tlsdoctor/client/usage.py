@@ -36,7 +36,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from tlsdoctor.client.report import JsonLinesSink, ReportSink, _flag, _integer, _text, _timestamp
+from tlsdoctor.client.report.event import _flag, _integer, _text, _timestamp
+from tlsdoctor.client.report.jsonlines import JsonLinesSink
+from tlsdoctor.client.report.reporter import ReportSink
 
 USAGE_SCHEMA = "tlsdoctor.usage/1"
 USAGE_ENVIRONMENT_KEYS = ("proxy_configured", "os", "tls_library", "libcurl")
