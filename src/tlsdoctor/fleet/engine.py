@@ -16,8 +16,7 @@ from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import pyarrow as pa
@@ -29,14 +28,20 @@ ENGINES = ("duckdb", "spark")
 DEFAULT_SPARK_MASTER = "local[2]"
 
 
-@dataclass(frozen=True)
 class Tables:
-    """The four layout tables as Ibis tables of one engine."""
+    """The four layout tables as Ibis tables of one engine, each registered when first used
+    (a question that reads only ``reports`` never opens the usage files)."""
 
-    usage: Any
-    usage_stacks: Any
-    usage_failures: Any
-    reports: Any
+    def __init__(self, register: Callable[[str], Any]) -> None:
+        self._register = register
+        self._tables: dict[str, Any] = {}
+
+    def __getattr__(self, name: str) -> Any:
+        if name not in TABLES:
+            raise AttributeError(name)
+        if name not in self._tables:
+            self._tables[name] = self._register(name)
+        return self._tables[name]
 
 
 def spark_session(master: str = DEFAULT_SPARK_MASTER) -> Any:
@@ -90,15 +95,20 @@ class Engine:
     def load(self, sources: Sources) -> tuple[Tables, Flattener]:
         """Register ``sources`` as the four layout tables (JSON Lines flattened on the way)."""
         flattener = read_jsonl(sources.jsonl)
-        arrow = flattener.tables()
-        tables = {name: self._table(name, arrow[name], sources.parquet[name],
-                                    [f"{uri}/{name}" for uri in sources.remote]) for name in TABLES}
-        return Tables(**tables), flattener
+        arrow = flattener.tables() if sources.jsonl else {}
+
+        def register(name: str) -> Any:
+            return self._table(name, arrow.get(name), sources.parquet[name],
+                               [f"{uri}/{name}" for uri in sources.remote])
+
+        return Tables(register), flattener
 
     def load_arrow(self, arrow: dict[str, pa.Table]) -> Tables:
-        return Tables(**{name: self._table(name, arrow[name], [], []) for name in TABLES})
+        return Tables(lambda name: self._table(name, arrow[name], [], []))
 
-    def _table(self, name: str, arrow: pa.Table, parquet: Sequence[str], remote: Sequence[str]) -> Any:
+    def _table(self, name: str, arrow: pa.Table | None, parquet: Sequence[str], remote: Sequence[str]) -> Any:
+        if arrow is None:
+            arrow = SCHEMAS[name].empty_table()
         if self.name == "duckdb":
             parts = []
             if parquet:
