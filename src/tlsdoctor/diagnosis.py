@@ -34,7 +34,7 @@ import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Awaitable, Iterable, Mapping, Sequence
+from typing import Any, Awaitable, Callable, Iterable, Mapping, Sequence
 
 from tlsdoctor.clock import SYSTEM_CLOCK, Clock
 from tlsdoctor.judge.coverage import Unchecked, could_not_check
@@ -114,6 +114,7 @@ async def diagnose_async(
     os_store_env: Mapping[str, str] | None = None,
     libcurl: bool = True,
     require_status: bool = False,
+    on_probe: Callable[[str, bool], None] | None = None,
 ) -> Diagnosis:
     """Diagnose ``url`` as a client with this trust and route would meet it.
 
@@ -123,6 +124,8 @@ async def diagnose_async(
     (default ``timeout`` × :data:`STAGES`) bounds the whole diagnosis; what it cuts is
     named in the result, never silently dropped. ``require_status`` says the client
     hard-fails without a certificate status (curl ``--cert-status``).
+    ``on_probe(name, started)`` hears each probe start and end (a progress line: "waiting on
+    the handshake, 2.1 s"); it must not block.
     Raises :class:`DiagnoseError` for bad input; never for network outcomes.
     """
     started = time.perf_counter()
@@ -144,7 +147,7 @@ async def diagnose_async(
     # the largest source (58-92 ms to read and parse on Debian, per process; see the cache
     # in observe/trust_sources.py), and nothing needs it before a chain arrives.
     os_store = asyncio.ensure_future(asyncio.to_thread(os_trust_store, os_store_env))
-    observer = _Observer(route, client, own, os_store, timeout, clock, libcurl)
+    observer = _Observer(route, client, own, os_store, timeout, clock, libcurl, on_probe)
     remaining = deadline - (time.perf_counter() - started)  # reading the trust stores counts too
     observations = await observer.observe(max(remaining, 0.0), deadline)
     findings, verdict = judge(observations)
@@ -180,11 +183,13 @@ class _Observer:
     """Runs the probes and keeps each fact the moment it arrives, so a deadline loses only what it cut."""
 
     def __init__(self, route: Route, client: ClientProfile, own: tuple[TrustSource, tuple[TrustSource, ...]],
-                 os_store: asyncio.Future[TrustSource], timeout: float, clock: Clock, libcurl: bool) -> None:
+                 os_store: asyncio.Future[TrustSource], timeout: float, clock: Clock, libcurl: bool,
+                 on_probe: Callable[[str, bool], None] | None = None) -> None:
         self.route, self.client = route, client
         self.bundle, self.extras = own
         self.os_store = os_store
         self.timeout, self.clock, self.libcurl = timeout, clock, libcurl
+        self.on_probe = on_probe
         self.tasks: dict[str, asyncio.Task[Any]] = {}
         self.derived: dict[str, Any] = {}  # observations read off another probe's result
         self.connections = 0
@@ -219,6 +224,10 @@ class _Observer:
         task = asyncio.ensure_future(probe)
         self.tasks[name] = task
         self.connections += connections
+        if self.on_probe is not None:
+            on_probe = self.on_probe
+            on_probe(name, True)
+            task.add_done_callback(lambda _task: on_probe(name, False))
         return task
 
     def _finished(self) -> tuple[dict[str, Any], list[tuple[str, str]]]:

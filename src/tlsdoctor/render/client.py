@@ -45,3 +45,28 @@ class TrailPrinter(EventListener):
         if self.verbose:
             for name, value in response.headers:
                 self._say(f"  {name}: {value}")
+
+
+GET_SCHEMA = "tlsdoctor.get/1"
+
+
+def get_document(url: str, response: Response | None, error: TransportError | None) -> dict[str, Any]:
+    """``tlsdoctor get --json``: what answered (or why nothing did), without the body or secrets."""
+    try:
+        from tlsdoctor.redact import redact_headers, redact_text, redact_url
+    except ImportError:  # TRANSITIONAL until tlsdoctor.redact lands: no header, URL origin only
+        from tlsdoctor.batch import _origin_only as redact_url, _redact_text as redact_text  # type: ignore[assignment]
+
+        def redact_headers(headers: Any) -> list[tuple[str, str]]:  # type: ignore[misc]
+            return []
+
+    doc: dict[str, Any] = {"schema": GET_SCHEMA, "url": redact_url(url), "ok": response is not None and response.status < 400}
+    if response is not None:
+        doc.update(stack=response.stack, status=response.status, http_version=response.http_version,
+                   final_url=redact_url(response.url), headers=[list(h) for h in redact_headers(response.headers)],
+                   body_bytes=len(response.body), timings_ms=dict(response.timings_ms), error=None)
+    elif error is not None:
+        doc.update(stack=error.stack, status=None, error={
+            "code": error.code, "curl_code": error.curl_code, "nel_type": error.nel_type,
+            "message": redact_text(error.message)})
+    return doc

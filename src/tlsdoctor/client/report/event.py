@@ -267,6 +267,8 @@ class PendingReport:
             environment=self.environment, timings_ms=self.timings_ms, install=self.install,
             app_version=self.app_version, ts=self.ts,
         )
+        if self.outcome.get("stack_unavailable"):
+            event["outcome"]["stack_unavailable"] = True
         if self.diagnosis:
             outcome = event["outcome"]
             outcome["first_reading"] = outcome["code"]
