@@ -36,6 +36,7 @@ COMMANDS = (
     "check",
     "rollout",
     "torture",
+    "fleet",
 )
 
 
