@@ -202,8 +202,10 @@ async def _diagnose_one(index: int, url: str, options: dict[str, Any], json_line
 def _error(index: int, url: str, shown: str, message: str, json_lines: bool) -> BatchResult:
     import json
 
+    from tlsdoctor.redact import redact_text
+
     # The message may quote the input (or part of it) as typed: the redacted form replaces it.
-    message = printable(_redact_text(message.replace(url, shown) if url else message))
+    message = printable(redact_text(message.replace(url, shown) if url else message))
     document = None
     if json_lines:
         document = json.dumps({"schema": "tlsdoctor.diagnosis/1", "target": {"url": shown}, "error": message})
@@ -212,35 +214,15 @@ def _error(index: int, url: str, shown: str, message: str, json_lines: bool) -> 
 
 def printable_url(url: str) -> str:
     """The input as it may be printed: without credentials, query or fragment, one printable line."""
-    try:
-        from tlsdoctor.redact import redact_url
-    except ImportError:  # TRANSITIONAL until tlsdoctor.redact lands: show no more than scheme://host:port/
-        return printable(_origin_only(url))
+    from tlsdoctor.redact import redact_url
+
     return printable(redact_url(url))
 
 
 def printable(text: str) -> str:
-    try:
-        from tlsdoctor.redact import printable as one_line
-    except ImportError:  # TRANSITIONAL, as above
-        return "".join(c if c.isprintable() else " " for c in text)
+    from tlsdoctor.redact import printable as one_line
+
     return one_line(text, keep_newlines=False)
-
-
-def _redact_text(text: str) -> str:
-    try:
-        from tlsdoctor.redact import redact_text
-    except ImportError:  # TRANSITIONAL, as above: say nothing the input said
-        return text.split(":", 1)[0]
-    return redact_text(text)
-
-
-def _origin_only(url: str) -> str:
-    scheme, sep, rest = url.partition("://")
-    if not sep:
-        return "[redacted]"
-    authority = rest.split("/", 1)[0].split("?", 1)[0].split("#", 1)[0].rsplit("@", 1)[-1]
-    return f"{scheme}://{authority}/[redacted]"
 
 
 def _worker_loop(get: Callable[[], Any], put: Callable[[Any], None], options: dict[str, Any],

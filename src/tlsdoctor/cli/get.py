@@ -42,7 +42,9 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"cannot read CA file {args.ca_bundle}")
     if not args.url.lower().startswith(("https://", "http://")):
         raise UsageError(f"not an http(s) URL: {args.url!r}")
-    trail = TrailPrinter(sys.stderr, verbose=args.verbose)
+    from tlsdoctor.render.progress import progress
+
+    trail = TrailPrinter(None, verbose=args.verbose)
     try:
         client = Client(stack=args.stack, ca_bundle=args.ca_bundle, proxy=args.proxy, listener=trail,
                         validate_every=0, timeout=args.timeout)
@@ -51,7 +53,8 @@ def run(args: argparse.Namespace) -> int:
     with client:
         trail.decision(*client.choose_stack())
         try:
-            response = client.get(args.url)
+            with progress("requesting", spinner_only=True):
+                response = client.get(args.url)
         except TransportError as exc:
             trail.failed(exc)
             if args.json:

@@ -11,7 +11,8 @@
 Standard output stays the result (a table, JSON, a body): progress never goes there, and
 when standard error is not a terminal (CI logs, ``2>file``) nothing is shown at all. While a
 bar is live, lines printed to standard output appear above it (rich redirects them) when
-standard output is the same terminal; when it is piped, it is left alone.
+standard output is the same terminal; when it is piped, it is left alone. Lines written to ``sys.stderr`` meanwhile (a trail, a
+warning) appear above the bar too.
 
 The API is small on purpose — ``advance``, ``note``, and the context manager — so that
 every command (batch, demo, check, torture, fleet) shows progress the same way.
@@ -51,7 +52,7 @@ class Progress:
                 columns += [BarColumn(bar_width=24), MofNCompleteColumn()]
             columns += [TimeElapsedColumn(), _note_column()]
             self._bar = RichProgress(*columns, console=console, transient=True, expand=True,
-                                     redirect_stdout=_is_terminal(sys.stdout), redirect_stderr=False)
+                                     redirect_stdout=_is_terminal(sys.stdout), redirect_stderr=True)
             self._task = self._bar.add_task(self.description, total=self.total, note="")
             self._bar.start()
         return self

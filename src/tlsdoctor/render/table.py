@@ -45,10 +45,12 @@ class Column:
 
 
 def clean(text: str) -> str:
-    """One line of printable text: control characters (escape sequences, tabs, newlines) become spaces."""
+    """One line of printable text: escape sequences and control characters removed (tlsdoctor.redact)."""
     if text.isprintable():
         return text
-    return "".join(ch if ch.isprintable() else " " for ch in text)
+    from tlsdoctor.redact import printable
+
+    return printable(text, keep_newlines=False)
 
 
 def _text(cell: Cell) -> "Text":
@@ -60,7 +62,7 @@ def _text(cell: Cell) -> "Text":
         return Text(clean(cell))
     if cell.plain.isprintable():
         return cell
-    return Text(clean(cell.plain), style=cell.style, spans=list(cell.spans))  # same length: spans stay valid
+    return Text(clean(cell.plain), style=cell.style)  # escapes removed: the spans would no longer line up
 
 
 def styled(text: str, style: str) -> "Text":
