@@ -342,9 +342,12 @@ class Client:
         except Exception:  # noqa: BLE001 - without a diagnosis, the first reading stands
             pass
         finally:
-            self._diagnosing.release()
-            if self.reporter is not None:
-                self._delivered(self.reporter.report(event))
+            try:
+                if self.reporter is not None:
+                    self._delivered(self.reporter.report(event))
+            finally:
+                # Released after the report is queued: wait_for_diagnoses() then a flush sees it.
+                self._diagnosing.release()
 
     def wait_for_diagnoses(self, timeout: float = 30.0) -> bool:
         """For tests and shutdown: wait (bounded) until no background diagnosis runs."""

@@ -10,6 +10,7 @@ it verifies with. Verification is never turned off.
 
 from __future__ import annotations
 
+import functools
 import io
 import ssl
 import sys
@@ -22,7 +23,6 @@ import pycurl
 from tlsdoctor.client.errors import transport_error
 from tlsdoctor.client.origin import origin_of
 from tlsdoctor.client.stack import Request, Response
-from tlsdoctor.observe.curl import timings_ms
 
 _DEBUG_LIMIT = 16 * 1024
 _DEBUG_CHUNKS = 512  # callbacks kept per request: a large download's data chunks must not pile up
@@ -180,14 +180,14 @@ class CurlStack:
             raise transport_error(message, stack=self.name, curl_code=code, verify_result=verify,
                                   debug=_debug_text(state.debug), may_have_reached_server=started_transfer) from None
         state.warm_origin = origin_of(request.url)
-        return Response(
-            status=handle.getinfo(pycurl.RESPONSE_CODE),
-            headers=_parse_headers(state.header_lines),
+        return _CurlResponse(
+            handle.getinfo(pycurl.RESPONSE_CODE),
             body=state.body.getvalue(),
             url=handle.getinfo(pycurl.EFFECTIVE_URL),
-            stack=self.name,
             http_version=_HTTP_VERSIONS.get(handle.getinfo(pycurl.INFO_HTTP_VERSION), "1.1"),
-            timings_ms=timings_ms(handle),
+            header_lines=tuple(state.header_lines),
+            seconds=(handle.getinfo(pycurl.NAMELOOKUP_TIME), handle.getinfo(pycurl.CONNECT_TIME),
+                     handle.getinfo(pycurl.APPCONNECT_TIME), handle.getinfo(pycurl.TOTAL_TIME)),
         )
 
     def close(self) -> None:
@@ -211,6 +211,41 @@ def _parse_headers(lines: list[bytes]) -> tuple[tuple[str, str], ...]:
         if colon:
             headers.append((name.strip().lower().decode("latin-1"), value.strip().decode("latin-1")))
     return tuple(headers)
+
+
+class _CurlResponse(Response):
+    """A :class:`Response` whose headers and timings are shaped on first access.
+
+    Parsing header lines and rounding timings was a third of the client's own CPU per request
+    against nginx (bench/client_bench.py), and most callers read neither. The raw facts are
+    copied out of the handle at once (it is reused by the next request); only their shaping
+    waits. Properties on the class take precedence over the dataclass's instance attributes, so
+    equality, ``repr`` and ``dataclasses.replace`` see the shaped values.
+    """
+
+    def __init__(self, status: int, headers: tuple[tuple[str, str], ...] | None = None, body: bytes = b"",
+                 url: str = "", stack: str = "curl", http_version: str = "1.1",
+                 timings_ms: dict[str, float] | None = None, *, header_lines: tuple[bytes, ...] = (),
+                 seconds: tuple[float, float, float, float] = (0.0, 0.0, 0.0, 0.0)) -> None:
+        # One dict update instead of a frozen dataclass's per-field object.__setattr__. Shaped
+        # values given outright (dataclasses.replace passes every field) shadow the lazy ones.
+        fields = {"status": status, "body": body, "url": url, "stack": stack, "http_version": http_version,
+                  "_header_lines": header_lines, "_seconds": seconds}
+        if headers is not None:
+            fields["headers"] = headers
+        if timings_ms is not None:
+            fields["timings_ms"] = timings_ms
+        self.__dict__.update(fields)
+
+    @functools.cached_property
+    def headers(self) -> tuple[tuple[str, str], ...]:  # type: ignore[override]
+        return _parse_headers(self.__dict__["_header_lines"])
+
+    @functools.cached_property
+    def timings_ms(self) -> dict[str, float]:  # type: ignore[override]
+        dns, connect, tls, total = self.__dict__["_seconds"]
+        return {"dns": round(dns * 1000, 2), "connect": round(connect * 1000, 2), "tls": round(tls * 1000, 2),
+                "total": round(total * 1000, 2)}
 
 
 class _HandleState:
