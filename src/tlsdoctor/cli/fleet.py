@@ -7,6 +7,7 @@ the Spark side.
 from __future__ import annotations
 
 import argparse
+from typing import Any
 
 from tlsdoctor.cli.common import EXIT_FAILED, EXIT_OK, Command, UsageError, add_command, add_json, positive_int, subcommands
 
@@ -141,12 +142,17 @@ def _simulate(args: argparse.Namespace) -> int:
     from datetime import date
 
     from tlsdoctor.fleet.simulate import Regression, simulate
+    from tlsdoctor.render.progress import progress
 
     try:
         regression = Regression.parse(args.regress) if args.regress else None
-        truth = simulate(args.out, installs=args.installs, days=args.days, seed=args.seed, coverage=args.coverage,
-                         regression=regression, start=date.fromisoformat(args.start),
-                         lose_usage=args.lose_usage, drop_reports=args.drop_reports)
+        with progress("simulating installs", total=args.installs) as bar:
+            def advanced(done: int, total: int) -> None:
+                bar.advance(done - bar.completed)
+
+            truth = simulate(args.out, installs=args.installs, days=args.days, seed=args.seed,
+                             coverage=args.coverage, regression=regression, start=date.fromisoformat(args.start),
+                             lose_usage=args.lose_usage, drop_reports=args.drop_reports, progress=advanced)
     except (ValueError, OSError) as exc:
         raise UsageError(str(exc)) from None
     print(f"{truth.installs} installs, {truth.days} days: {truth.usage_documents} usage documents, "
@@ -202,47 +208,60 @@ def _analyse(args: argparse.Namespace) -> int:
         sources = find(args.paths, allow_remote=args.engine == "spark")
     except SourceError as exc:
         raise UsageError(str(exc)) from None
-    try:
-        engine = Engine(args.engine, spark_master=args.spark_master)
-    except Exception as exc:  # noqa: BLE001 - Java missing, master unreachable: one line, exit 2
-        raise UsageError(f"cannot start the {args.engine} engine: {str(exc).splitlines()[0] if str(exc) else exc!r}") from None
-    with engine:
-        tables, _ = engine.load(sources)
-        window = _window(args)
-        if args.verb == "causes":
-            from tlsdoctor.fleet.causes import fleet_causes
-            from tlsdoctor.render.fleet import print_causes
+    from tlsdoctor.render.progress import progress
 
-            doc = fleet_causes(engine, tables, window)
-            if args.json:
-                print(json.dumps(doc, indent=2))
-            else:
-                print_causes(doc)
-            return EXIT_OK
-        if args.verb == "gate":
-            from tlsdoctor.fleet.gate import EXIT_CODES, fleet_gate, write_payload
-            from tlsdoctor.render.fleet import print_gate
-
-            doc = fleet_gate(engine, tables, options, window, payload=payload)
-            if args.write:
-                try:
-                    write_payload(args.payload, payload, doc, args.feature)
-                except (OSError, ValueError) as exc:
-                    raise UsageError(f"--write {args.payload}: {exc}") from None
-            if args.json:
-                print(json.dumps(doc, indent=2))
-            else:
-                print_gate(doc)
-            return EXIT_CODES[doc["decision"]]
-        from tlsdoctor.fleet.html import write_report
-
+    with progress(f"fleet {args.verb}", spinner_only=True) as bar:
+        bar.note(f"starting {args.engine}")
         try:
-            write_report(engine, tables, args.html, window=window, payload=payload,
-                         treatment=args.treatment, control=args.control)
-        except OSError as exc:
-            raise UsageError(f"--html {args.html}: {exc.strerror or exc}") from None
-        print(f"wrote {args.html}")
+            engine = Engine(args.engine, spark_master=args.spark_master)
+        except Exception as exc:  # noqa: BLE001 - Java missing, master unreachable: one line, exit 2
+            first = str(exc).splitlines()[0] if str(exc) else repr(exc)
+            raise UsageError(f"cannot start the {args.engine} engine: {first}") from None
+        with engine:
+            bar.note(f"reading {len(sources.jsonl)} JSON Lines files" if sources.jsonl else "registering Parquet")
+            tables, _ = engine.load(sources)
+            bar.note("querying")
+            return _answer(args, engine, tables, payload, options if args.verb == "gate" else None)
+
+
+def _answer(args: argparse.Namespace, engine: Any, tables: Any, payload: Any, options: Any) -> int:
+    import json
+
+    window = _window(args)
+    if args.verb == "causes":
+        from tlsdoctor.fleet.causes import fleet_causes
+        from tlsdoctor.render.fleet import print_causes
+
+        doc = fleet_causes(engine, tables, window)
+        if args.json:
+            print(json.dumps(doc, indent=2))
+        else:
+            print_causes(doc)
         return EXIT_OK
+    if args.verb == "gate":
+        from tlsdoctor.fleet.gate import EXIT_CODES, fleet_gate, write_payload
+        from tlsdoctor.render.fleet import print_gate
+
+        doc = fleet_gate(engine, tables, options, window, payload=payload)
+        if args.write:
+            try:
+                write_payload(args.payload, payload, doc, args.feature)
+            except (OSError, ValueError) as exc:
+                raise UsageError(f"--write {args.payload}: {exc}") from None
+        if args.json:
+            print(json.dumps(doc, indent=2))
+        else:
+            print_gate(doc)
+        return EXIT_CODES[doc["decision"]]
+    from tlsdoctor.fleet.html import write_report
+
+    try:
+        write_report(engine, tables, args.html, window=window, payload=payload,
+                     treatment=args.treatment, control=args.control)
+    except OSError as exc:
+        raise UsageError(f"--html {args.html}: {exc.strerror or exc}") from None
+    print(f"wrote {args.html}")
+    return EXIT_OK
 
 
 __all__ = ["COMMAND", "run"]
