@@ -166,7 +166,7 @@ CONTEXTS: tuple[Context, ...] = (
         "trust.store_mismatch": 0.5, "clock.skewed": 0.3, "trust.bundle_outdated": 0.3},
             "SQL Server encrypts its login with a self-signed certificate unless an administrator installed one; "
             "an untrusted chain there is that certificate or a private CA",
-            phrases=("ssl provider", "sqlclient", "sql server", "odbc driver", "sqlcmd", "ssl 提供程序", "ssl プロバイダー",
+            phrases=("ssl provider", "sqlclient", "sql server", "odbc driver", "sqlcmd", "clientconnectionid", "ssl 提供程序", "ssl プロバイダー",
                      "ssl-anbieter", "fournisseur ssl", "pre-login handshake", "登入前信號交換", "登入程序")),
     Context("a client certificate in play", {"tls.client_cert_required": 8.0},
             "the text speaks of the client's own certificate: a server that requires one is the likely cause",

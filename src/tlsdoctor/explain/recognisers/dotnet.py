@@ -93,6 +93,7 @@ ENGLISH: dict[str, Means] = {
     # SQL Server's TLS (SqlClient, ODBC, sqlcmd): its certificate is self-signed unless an admin
     # installed one, so an untrusted chain there is first a self-signed server certificate.
     "provider: SSL Provider": Means(verify=18),
+    "ClientConnectionId:": Means(verify=18),  # a SqlException's footer: SQL Server's self-signed certificate
     "SSL Provider:": Means(verify=18),
 }
 
@@ -218,6 +219,7 @@ LOCALISED: dict[str, dict[str, Means]] = {
         "поскольку удаленная сторона закрыла транспортный поток": CLOSED,
         "Не удается установить SSL-подключение": SECURE_CHANNEL_WRAPPER,
         "Не удается разрешить удаленное имя": NO_NAME,
+        "Невозможно разрешить удаленное имя": NO_NAME,
         "Невозможно соединиться с удаленным сервером": Means(errno="ECONNREFUSED", trust=WRAPPER),
         "Время ожидания операции истекло": Means(errno="ETIMEDOUT", trust=WRAPPER),
         "Требуется аутентификация посредством прокси-сервера": PROXY_AUTH,
@@ -233,6 +235,8 @@ RECOGNISER = Recogniser(
     names={**CHAIN_STATUS_FLAGS, **WEB_EXCEPTION_STATUS},
     patterns=(
         Pattern(re.compile(r"remote party sent a TLS alert: '(\w{3,60})'"), "sent a tls alert", read=_alert, trust=1),
+        # WebException's status in any language: "(407) Proxy Authentication Required", "(407) 需要代理身份验证"
+        Pattern(re.compile(r"\((407)\)"), "(407)", read=lambda m: PROXY_AUTH),
         # .NET 5+: "The proxy tunnel request to proxy 'http://p:8080/' failed with status code '407'."
         Pattern(re.compile(r"proxy tunnel request to proxy '[^'\n]{0,300}' failed with status code '(\d{3})'"),
                 "proxy tunnel request", read=lambda m: Means(connect_status=int(m[1]))),
