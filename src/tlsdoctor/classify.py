@@ -53,7 +53,7 @@ class Row:
     alert: frozenset[int] = frozenset()
     errno: frozenset[str] = frozenset()
     connect_status: range | None = None
-    text: re.Pattern[str] | None = None
+    text: LazyPattern | None = None
     why: str = ""
     condition: frozenset[str] = frozenset()
 
@@ -83,6 +83,36 @@ class Row:
         return self.specificity > 0
 
 
+class LazyPattern:
+    """A case-insensitive regular expression compiled on first use, with ``search`` and ``pattern``.
+
+    The table holds ~100 patterns; compiling them all when the module loads cost every
+    command that imports it (``diagnose`` included) 10-30 ms before doing anything, though
+    most processes match a handful of rows, if any (issue 9: imports were most of a
+    whole-process diagnosis).
+    """
+
+    __slots__ = ("pattern", "_compiled")
+
+    def __init__(self, pattern: str) -> None:
+        self.pattern = pattern
+        self._compiled: re.Pattern[str] | None = None
+
+    def search(self, text: str, *args: int) -> re.Match[str] | None:
+        if self._compiled is None:
+            self._compiled = re.compile(self.pattern, re.IGNORECASE)
+        return self._compiled.search(text, *args)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, LazyPattern) and other.pattern == self.pattern
+
+    def __hash__(self) -> int:
+        return hash(self.pattern)
+
+    def __repr__(self) -> str:
+        return f"LazyPattern({self.pattern!r})"
+
+
 def _row(code: str, likelihood: float, why: str, *, curl: Iterable[int] = (), verify: Iterable[int] = (),
          alert: Iterable[int] = (), errno: Iterable[str] = (), connect_status: range | None = None,
          text: str | None = None, condition: Iterable[str] = ()) -> Row:
@@ -92,7 +122,7 @@ def _row(code: str, likelihood: float, why: str, *, curl: Iterable[int] = (), ve
     return Row(
         code=code, likelihood=likelihood, why=why, curl=frozenset(curl), verify=frozenset(verify),
         alert=frozenset(alert), errno=frozenset(errno), connect_status=connect_status,
-        text=re.compile(text, re.IGNORECASE) if text else None, condition=frozenset(condition),
+        text=LazyPattern(text) if text else None, condition=frozenset(condition),
     )
 
 

@@ -13,7 +13,7 @@ import asyncio
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from tlsdoctor.clock import ShiftedClock
 from tlsdoctor.diagnosis import Diagnosis, diagnose_async
@@ -84,7 +84,9 @@ def options_for(entry: LabScenario, *, os_store: Path, timeout: float = 2.0) -> 
     return options
 
 
-async def run_cases(demo_cases: list[DemoCase], concurrency: int = 12) -> list[DemoResult]:
+async def run_cases(demo_cases: list[DemoCase], concurrency: int = 12,
+                    on_done: Callable[[DemoResult], None] | None = None) -> list[DemoResult]:
+    """Diagnose every case, at most ``concurrency`` at a time; ``on_done`` hears each as it ends."""
     slots = asyncio.Semaphore(concurrency)
 
     async def one(case: DemoCase) -> DemoResult:
@@ -92,8 +94,11 @@ async def run_cases(demo_cases: list[DemoCase], concurrency: int = 12) -> list[D
             started = time.perf_counter()
             try:
                 diagnosis = await diagnose_async(case.entry.url, **case.options)
-                return DemoResult(case, diagnosis, None, (time.perf_counter() - started) * 1000)
+                result = DemoResult(case, diagnosis, None, (time.perf_counter() - started) * 1000)
             except Exception as exc:  # noqa: BLE001 - shown as a failed row, never a traceback
-                return DemoResult(case, None, f"{type(exc).__name__}: {exc}", (time.perf_counter() - started) * 1000)
+                result = DemoResult(case, None, f"{type(exc).__name__}: {exc}", (time.perf_counter() - started) * 1000)
+        if on_done is not None:
+            on_done(result)
+        return result
 
     return list(await asyncio.gather(*(one(c) for c in demo_cases)))

@@ -34,7 +34,7 @@ import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Awaitable, Iterable, Mapping, Sequence
+from typing import Any, Awaitable, Callable, Iterable, Mapping, Sequence
 
 from tlsdoctor.clock import SYSTEM_CLOCK, Clock
 from tlsdoctor.judge.coverage import Unchecked, could_not_check
@@ -44,7 +44,7 @@ from tlsdoctor.wire import AnswerKind
 from tlsdoctor.observe.ca_file_lint import lint_ca_file, without_broken_entries
 from tlsdoctor.observe.capabilities import probe_capabilities
 from tlsdoctor.observe.curl import CurlAttempt, curl_attempt
-from tlsdoctor.observe.first_answer import probe_first_answer
+from tlsdoctor.observe.first_answer import first_answer_of
 from tlsdoctor.observe.handshake import probe_handshake
 from tlsdoctor.observe.http import probe_http
 from tlsdoctor.observe.observations import ClientProfile, Observations, TrustObservation
@@ -94,6 +94,11 @@ class Diagnosis:
 # ``timeout``, so ``timeout`` × STAGES bounds a diagnosis, and is its default deadline.
 STAGES = 4
 
+# Below this, the local clock and the server's Date agree for every certificate question
+# (rules call a clock skewed beyond 5 minutes); validating again at the server's time is
+# then skipped.
+_CLOCKS_AGREE_S = 60.0
+
 
 async def diagnose_async(
     url: str,
@@ -109,6 +114,7 @@ async def diagnose_async(
     os_store_env: Mapping[str, str] | None = None,
     libcurl: bool = True,
     require_status: bool = False,
+    on_probe: Callable[[str, bool], None] | None = None,
 ) -> Diagnosis:
     """Diagnose ``url`` as a client with this trust and route would meet it.
 
@@ -118,6 +124,8 @@ async def diagnose_async(
     (default ``timeout`` × :data:`STAGES`) bounds the whole diagnosis; what it cuts is
     named in the result, never silently dropped. ``require_status`` says the client
     hard-fails without a certificate status (curl ``--cert-status``).
+    ``on_probe(name, started)`` hears each probe start and end (a progress line: "waiting on
+    the handshake, 2.1 s"); it must not block.
     Raises :class:`DiagnoseError` for bad input; never for network outcomes.
     """
     started = time.perf_counter()
@@ -134,8 +142,12 @@ async def diagnose_async(
         ca_bundle=str(ca_bundle) if ca_bundle else None, extra_ca=tuple(str(p) for p in extra_ca), max_tls=max_tls,
         require_status=require_status,
     )
-    sources = _trust_sources(client, os_store_env)
-    observer = _Observer(route, client, sources, timeout, clock, libcurl)
+    own = _client_trust(client)  # read now: a CA file that cannot be used is a usage error
+    # The OS store is read in a worker thread while the probes wait on the network: it is
+    # the largest source (58-92 ms to read and parse on Debian, per process; see the cache
+    # in observe/trust_sources.py), and nothing needs it before a chain arrives.
+    os_store = asyncio.ensure_future(asyncio.to_thread(os_trust_store, os_store_env))
+    observer = _Observer(route, client, own, os_store, timeout, clock, libcurl, on_probe)
     remaining = deadline - (time.perf_counter() - started)  # reading the trust stores counts too
     observations = await observer.observe(max(remaining, 0.0), deadline)
     findings, verdict = judge(observations)
@@ -148,7 +160,8 @@ def diagnose(url: str, **options: Any) -> Diagnosis:
     return asyncio.run(diagnose_async(url, **options))
 
 
-def _trust_sources(client: ClientProfile, os_store_env: Mapping[str, str] | None) -> tuple[TrustSource, ...]:
+def _client_trust(client: ClientProfile) -> tuple[TrustSource, tuple[TrustSource, ...]]:
+    """The client's own CA file and extra CA files, read at once (bad input raises DiagnoseError)."""
     if client.ca_bundle:
         bundle = load_ca_file(client.ca_bundle, name="ca-bundle", description=f"the client's CA file ({client.ca_bundle})")
         if bundle.error and not Path(client.ca_bundle).is_file():
@@ -163,17 +176,22 @@ def _trust_sources(client: ClientProfile, os_store_env: Mapping[str, str] | None
         if extra.error and not extra.certificates:
             raise DiagnoseError(f"extra CA file {path} is not usable: {extra.error}")
         extras.append(extra)
-    return (bundle, os_trust_store(os_store_env), *extras)
+    return bundle, tuple(extras)
 
 
 class _Observer:
     """Runs the probes and keeps each fact the moment it arrives, so a deadline loses only what it cut."""
 
-    def __init__(self, route: Route, client: ClientProfile, sources: tuple[TrustSource, ...],
-                 timeout: float, clock: Clock, libcurl: bool) -> None:
-        self.route, self.client, self.sources = route, client, sources
+    def __init__(self, route: Route, client: ClientProfile, own: tuple[TrustSource, tuple[TrustSource, ...]],
+                 os_store: asyncio.Future[TrustSource], timeout: float, clock: Clock, libcurl: bool,
+                 on_probe: Callable[[str, bool], None] | None = None) -> None:
+        self.route, self.client = route, client
+        self.bundle, self.extras = own
+        self.os_store = os_store
         self.timeout, self.clock, self.libcurl = timeout, clock, libcurl
+        self.on_probe = on_probe
         self.tasks: dict[str, asyncio.Task[Any]] = {}
+        self.derived: dict[str, Any] = {}  # observations read off another probe's result
         self.connections = 0
         self.local_time = clock.now()
         self._validations: dict[tuple[str, str | None, object], PathValidation] = {}
@@ -194,6 +212,10 @@ class _Observer:
             pending = [t for t in self.tasks.values() if not t.done()]
             if pending:
                 await asyncio.wait(pending, timeout=1.0)  # cancellation is prompt; bounded all the same
+            if not self.os_store.done():
+                # Offline and bounded (the loaders cap every file and count); a thread cannot
+                # be cancelled, so wait for it, within reason.
+                await asyncio.wait([self.os_store], timeout=self.timeout)
         notes = (f"the diagnosis deadline ({deadline:g} s) cut some probes short",) if cut else ()
         return self._observations(tuple(cut), notes, deadline if cut else None)
 
@@ -202,6 +224,10 @@ class _Observer:
         task = asyncio.ensure_future(probe)
         self.tasks[name] = task
         self.connections += connections
+        if self.on_probe is not None:
+            on_probe = self.on_probe
+            on_probe(name, True)
+            task.add_done_callback(lambda _task: on_probe(name, False))
         return task
 
     def _finished(self) -> tuple[dict[str, Any], list[tuple[str, str]]]:
@@ -210,7 +236,7 @@ class _Observer:
         Read at the end rather than kept by done-callbacks: a callback runs one loop turn
         after its task ends, and the diagnosis may be assembled in between.
         """
-        results: dict[str, Any] = {}
+        results: dict[str, Any] = dict(self.derived)
         failed: list[tuple[str, str]] = []
         for name, task in self.tasks.items():
             if not task.done() or task.cancelled():
@@ -253,8 +279,9 @@ class _Observer:
 
     async def _wire_stage(self) -> None:
         max_tls = self.client.max_tls
+        # One handshake serves two probes: its first bytes back are the server's first answer
+        # (read as the first-answer probe reads them), so no separate ClientHello is sent.
         wire = [
-            self._start("first_answer", probe_first_answer(self.route, self.timeout), connections=1),
             self._start("handshake", self._handshake_then_trust(), connections=1),
             self._start("http", probe_http(self.route, self.timeout, self.clock.now), connections=2),
         ]
@@ -266,7 +293,7 @@ class _Observer:
             wire.append(self._start("curl", self._curl(), connections=1))
         await asyncio.gather(*wire)
         handshake = self.tasks["handshake"].result()
-        answer = self.tasks["first_answer"].result().answer
+        answer = handshake.first_answer
         speaks_tls = answer is None or answer.kind in (AnswerKind.ALERT, AnswerKind.TLS_HANDSHAKE, AnswerKind.TLS_OTHER)
         # Probing versions and ciphers only makes sense with a server that speaks TLS.
         if not handshake.ok and handshake.route_error is None and speaks_tls:
@@ -276,6 +303,7 @@ class _Observer:
     async def _handshake_then_trust(self) -> Any:
         """The handshake; the moment it has a chain, the revocation probe starts beside the wire stage."""
         handshake = await probe_handshake(self.route, self.timeout, max_version=self.client.max_tls)
+        self.derived["first_answer"] = first_answer_of(handshake)
         if handshake.presented_chain:
             self._start("revocation", self._revocation(handshake.presented_chain, handshake.ocsp_staple))
         return handshake
@@ -285,7 +313,7 @@ class _Observer:
         self.connections += 1 if issuer is not None else 0
         # OCSP and the CRL only for a chain that verifies somewhere: for one that does not,
         # no client ever gets as far as asking, and the fetches cost time and tell nothing.
-        verifies = any(self._validate(chain, s, None, self.local_time).ok for s in self.sources)
+        verifies = any(self._validate(chain, s, None, self.local_time).ok for s in await self._sources())
         if not verifies and issuer is not None and issuer.certificate is not None and issuer.issues_leaf:
             verifies = self._with_fetched_issuer(chain, issuer).ok
         revocation = await probe_revocation(chain, staple, self.timeout, fetch_responders=verifies,
@@ -301,7 +329,16 @@ class _Observer:
         return self._validations[key]
 
     def _with_fetched_issuer(self, chain: tuple[Any, ...], fetched: IssuerFetch) -> PathValidation:
-        return verify_presented_chain((*chain, fetched.certificate), self.sources[0], host=None, at=self.local_time)
+        return verify_presented_chain((*chain, fetched.certificate), self.bundle, host=None, at=self.local_time)
+
+    async def _sources(self) -> tuple[TrustSource, ...]:
+        return (self.bundle, await self.os_store, *self.extras)
+
+    def _sources_read(self) -> tuple[TrustSource, ...]:
+        """The sources as they stand: the OS store only if its reading finished."""
+        if self.os_store.done() and not self.os_store.cancelled() and self.os_store.exception() is None:
+            return (self.bundle, self.os_store.result(), *self.extras)
+        return (self.bundle, *self.extras)
 
     async def _curl(self) -> Any:
         attempt = CurlAttempt(
@@ -327,10 +364,15 @@ class _Observer:
         host = self.route.target.host
         now = self.local_time
         server_time = http.http1.date if http is not None else None
-        client_now = tuple(self._validate(chain, s, host, now) for s in self.sources)
-        chain_only_now = tuple(self._validate(chain, s, None, now) for s in self.sources)
-        chain_only_server = tuple(self._validate(chain, s, None, server_time) for s in self.sources) if server_time else ()
-        bundle = self.sources[0]
+        sources = self._sources_read()
+        bundle = self.bundle
+        # With the name, only the client's own source matters (what it will do); without,
+        # every source (is the chain trusted elsewhere?); at the server's time only when the
+        # clocks disagree enough for that to change anything.
+        client_now = (self._validate(chain, bundle, host, now),)
+        chain_only_now = tuple(self._validate(chain, s, None, now) for s in sources)
+        skewed = server_time is not None and abs((now - server_time).total_seconds()) > _CLOCKS_AGREE_S
+        chain_only_server = tuple(self._validate(chain, s, None, server_time) for s in sources) if skewed else ()
         openssl_client = openssl_cleaned = lint = None
         if bundle.path:
             openssl_client = openssl_verify(chain, ca_file=bundle.path, at=now)
@@ -346,7 +388,7 @@ class _Observer:
         if fetched is not None and fetched.certificate is not None and fetched.issues_leaf:
             with_fetched = self._with_fetched_issuer(chain, fetched)
         return TrustObservation(
-            sources=self.sources, client_now=client_now, chain_only_now=chain_only_now,
+            sources=sources, client_now=client_now, chain_only_now=chain_only_now,
             chain_only_server_time=chain_only_server, openssl_client=openssl_client,
             openssl_cleaned=openssl_cleaned, with_fetched_issuer=with_fetched, lint=lint,
             ca_file_modified=_modified(bundle.path),

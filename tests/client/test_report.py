@@ -37,6 +37,7 @@ from tlsdoctor.client.report import (
     REPORT_SCHEMA,
     TIMING_KEYS,
     JsonLinesSink,
+    PendingReport,
     Reporter,
     SentrySink,
     build_report,
@@ -608,6 +609,44 @@ def test_after_close_reports_are_refused_not_lost_silently() -> None:
     assert reporter.dropped == 1
 
 
+def test_the_drop_count_goes_into_the_next_delivered_report(blocked: tuple[Reporter, BlockingSink]) -> None:
+    reporter, sink = blocked
+    accepted = [reporter.report({"n": n}) for n in range(12)]  # the worker holds one, the queue two
+    dropped = accepted.count(False)
+    assert dropped and reporter.counters().dropped == dropped
+    sink.release.set()
+    assert reporter.flush(WAIT)
+    assert reporter.report({"n": "after"}) and reporter.flush(WAIT)
+    counts = [event["reports_dropped_before"] for event in sink.events]
+    # Summed over what was delivered, the field accounts for every drop, exactly once.
+    assert sum(counts) == dropped and counts[-1] == 0
+    snapshot = reporter.counters()
+    assert (snapshot.accepted, snapshot.delivered, snapshot.dropped) == (accepted.count(True) + 1,
+                                                                           accepted.count(True) + 1, dropped)
+
+
+def test_a_pending_report_is_built_and_scrubbed_on_the_reporters_thread() -> None:
+    sink = RecordingSink()
+    built_on: list[str] = []
+
+    class Spy(PendingReport):
+        def build(self) -> dict[str, Any]:
+            built_on.append(threading.current_thread().name)
+            return super().build()
+
+    hostile = "HTTP/1.1 " + "password=" * 4000 + " https://u:pw@host.test/reset/T0KEN?sig=x"
+    with Reporter([sink], name="the-reporter") as reporter:
+        assert reporter.report(Spy(
+            kind="failure", stack="curl", cohort=None, method="GET", url="https://u:pw@host.test/p?q=1",
+            http_version=None, outcome={"ok": False, "code": "tls.abrupt_close", "message": hostile},
+            fallback=None, environment={}, timings_ms={}, install="i", app_version="1"))
+        assert reporter.flush(WAIT)
+    assert built_on == ["the-reporter"]
+    (event,) = sink.events
+    assert event["request"]["origin"] == "https://host.test:443"
+    assert "T0KEN" not in json.dumps(event) and "pw@" not in json.dumps(event)
+
+
 def test_reports_reach_json_lines_through_the_reporter(tmp_path: Path) -> None:
     with Reporter([JsonLinesSink(tmp_path)]) as reporter:
         for kind in ("failure", "fallback", "validation", "sample"):
@@ -778,7 +817,7 @@ def test_a_reporter_with_both_sinks_delivers_to_each(tmp_path: Path) -> None:
             assert server.received.wait(WAIT)
         finally:
             assert reporter.close(WAIT)
-    assert read_reports(tmp_path) == [report]
+    assert read_reports(tmp_path) == [{**report, "reports_dropped_before": 0}]
     assert reporter.errors == 0 and reporter.dropped == 0
     on_disk = (tmp_path / "reports.jsonl").read_text()
     assert not any(secret in on_disk for secret in SECRETS_IN_A_FAILURE)

@@ -75,3 +75,38 @@ def test_allow_remote_prints_the_warning(capsys: pytest.CaptureFixture[str], tls
 def test_no_insecure_option(capsys: pytest.CaptureFixture[str]) -> None:
     code, _out, err = run(capsys, "https://127.0.0.1:1/", "--insecure")
     assert code == 2 and "unrecognized" in err
+
+
+def test_list_table_and_progress_bar_only_on_a_terminal() -> None:
+    import io
+
+    from rich.console import Console
+
+    from tlsdoctor.render.torture import catalogue_table, progress_bar
+
+    out = io.StringIO()
+    catalogue_table(Console(file=out, width=200))
+    assert "drop-without-close-notify" in out.getvalue() and "unclean-close-state" in out.getvalue()
+    piped = Console(file=io.StringIO(), force_terminal=False)
+    with progress_bar(piped, 3) as update:
+        assert update is None  # nothing on a pipe
+    terminal_out = io.StringIO()
+    with progress_bar(Console(file=terminal_out, force_terminal=True, width=120), 2) as update:
+        assert update is not None
+        update("garbage", 0, 4)
+        update("garbage", 4, 4)
+    assert "garbage" in terminal_out.getvalue()
+
+
+def test_lab_serves_the_fragile_servers_on_request() -> None:
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    tlsdoctor = Path(sys.executable).with_name("tlsdoctor")
+    done = subprocess.run([str(tlsdoctor), "lab", "--fragile", "--json", "--duration", "0.5"],
+                          capture_output=True, text=True, timeout=30)
+    document = json.loads(done.stdout.splitlines()[0])
+    assert done.returncode == 0 and document["scenarios"] == []  # fragile servers alone, not the catalogue
+    assert [f["id"] for f in document["fragile"]] == ["fragile-eof", "fragile-blocking"]
+    assert all(f["url"].startswith("https://127.0.0.1:") for f in document["fragile"])

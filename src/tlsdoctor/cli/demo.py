@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import argparse
 
-from tlsdoctor.cli.common import EXIT_FAILED, EXIT_OK, Command, add_only, scenario_ids
+from tlsdoctor.cli.common import EXIT_FAILED, EXIT_OK, Command, add_json, add_only, scenario_ids
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
     add_only(parser, "diagnose")
+    add_json(parser, "tlsdoctor.demo/1")
 
 
 COMMAND = Command(
@@ -23,16 +24,31 @@ def run(args: argparse.Namespace) -> int:
     import asyncio
     import time
 
+    import json
+
     from tlsdoctor.demo import cases, run_cases
     from tlsdoctor.lab.runner import running_lab
     from tlsdoctor.render.console import make_console
-    from tlsdoctor.render.demo import print_demo
+    from tlsdoctor.render.demo import demo_document, print_demo
+    from tlsdoctor.render.progress import progress
 
     only = scenario_ids(args.only)
     started = time.perf_counter()
-    with running_lab(only) as lab:
+    with progress("starting the lab") as bar, running_lab(only) as lab:
         startup = time.perf_counter() - started
-        results = asyncio.run(run_cases(cases(lab)))
+        todo = cases(lab)
+        bar.update("diagnosing", total=len(todo))
+        pending = [c.name for c in todo]
+
+        def done(result: object) -> None:
+            pending.remove(result.case.name)  # type: ignore[attr-defined]
+            bar.advance()
+            bar.note("waiting on " + ", ".join(pending[:4]) + (f" (+{len(pending) - 4})" if len(pending) > 4 else ""))
+
+        results = asyncio.run(run_cases(todo, on_done=done))
     elapsed = time.perf_counter() - started
-    print_demo(results, make_console(), startup_s=startup, elapsed_s=elapsed)
+    if args.json:
+        print(json.dumps(demo_document(results, startup_s=startup, elapsed_s=elapsed), default=str))
+    else:
+        print_demo(results, make_console(), startup_s=startup, elapsed_s=elapsed)
     return EXIT_OK if all(r.matches for r in results) else EXIT_FAILED

@@ -5,7 +5,10 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from tlsdoctor.cli.common import EXIT_FAILED, EXIT_OK, Command, UsageError, positive_float
+from tlsdoctor.cli.common import EXIT_FAILED, EXIT_OK, Command, UsageError, positive_float, positive_int
+
+# Mirrors tlsdoctor.batch's defaults without importing it (parsing stays cheap); a test keeps them equal.
+DEFAULT_CONCURRENCY, DEFAULT_PER_HOST = 32, 4
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -20,9 +23,16 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--max-tls", choices=["1.0", "1.1", "1.2", "1.3"],
                         help="the newest TLS version the client speaks (default: no cap)")
     parser.add_argument("--timeout", type=positive_float, default=5.0, metavar="S",
-                        help="per-probe timeout in seconds, at most 120; the whole diagnosis gets 4×S + 5")
+                        help="per-probe timeout in seconds, at most 120; the whole diagnosis gets 4×S (a probe it cuts is named)")
     parser.add_argument("--json", action="store_true",
                         help="print tlsdoctor.diagnosis/1 JSON (JSON Lines, in input order, with --batch)")
+    batch = parser.add_argument_group("batch options")
+    batch.add_argument("--concurrency", type=positive_int, default=DEFAULT_CONCURRENCY, metavar="N",
+                       help="with --batch: diagnoses in flight at once, across all worker processes")
+    batch.add_argument("--per-host", type=positive_int, default=DEFAULT_PER_HOST, metavar="N",
+                       help="with --batch: diagnoses at once against one server (host and port)")
+    batch.add_argument("--processes", type=positive_int, metavar="N",
+                       help="with --batch: worker processes (default: one per core, at most --concurrency)")
 
 
 COMMAND = Command(
@@ -39,7 +49,7 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("--timeout must be at most 120 seconds")
     options: dict[str, Any] = {
         "proxy": args.proxy, "ca_bundle": args.ca_bundle, "extra_ca": args.extra_ca, "max_tls": args.max_tls,
-        "timeout": args.timeout, "deadline": 4 * args.timeout + 5,
+        "timeout": args.timeout,  # the deadline: timeout x diagnosis.STAGES (its default)
     }
     if args.batch is not None:
         return _batch(args, options)
@@ -47,8 +57,13 @@ def run(args: argparse.Namespace) -> int:
     from tlsdoctor.render.console import make_console
     from tlsdoctor.render.diagnosis import diagnosis_json, print_diagnosis
 
+    from tlsdoctor.render.progress import progress
+
     try:
-        result = diagnose(args.url, **options)
+        with progress("diagnosing", spinner_only=True) as bar:
+            waiting = ProbeWatch()
+            bar.note(waiting.line)
+            result = diagnose(args.url, on_probe=waiting.probe, **options)
     except DiagnoseError as exc:
         raise UsageError(str(exc)) from None
     if args.json:
@@ -58,16 +73,56 @@ def run(args: argparse.Namespace) -> int:
     return EXIT_OK if result.ok else EXIT_FAILED
 
 
+class ProbeWatch:
+    """Which probes a diagnosis waits on, and for how long: the progress line's note."""
+
+    def __init__(self) -> None:
+        import time
+
+        self._clock = time.monotonic
+        self.running: dict[str, float] = {}
+
+    def probe(self, name: str, started: bool) -> None:
+        if started:
+            self.running[name] = self._clock()
+        else:
+            self.running.pop(name, None)
+
+    def line(self) -> str:
+        """``waiting 1.4 s on handshake, curl, http``: the longest wait first, names in start order."""
+        if not self.running:
+            return ""
+        waits = sorted(self.running.items(), key=lambda item: (item[1], _SHOWN_FIRST.get(item[0], 9)))
+        longest = self._clock() - waits[0][1]
+        return f"waiting {longest:.1f} s on " + ", ".join(name.replace("_", " ") for name, _ in waits)
+
+
+# Among probes started together, the ones a user recognises first.
+_SHOWN_FIRST = {"handshake": 0, "curl": 1, "http": 2, "resolution": 0, "tcp": 1}
+
+
 def _batch(args: argparse.Namespace, options: dict[str, Any]) -> int:
-    from tlsdoctor.batch import read_url_list, run_batch
-    from tlsdoctor.render.batch import print_batch
+    from tlsdoctor.batch import count_urls, read_url_list, run_batch
+    from tlsdoctor.render.batch import BatchCounts, print_batch
     from tlsdoctor.render.console import make_console
+    from tlsdoctor.render.progress import progress
 
     try:
+        total = count_urls(args.batch)
         urls = read_url_list(args.batch)
-    except (OSError, ValueError) as exc:
+    except (OSError, UnicodeError) as exc:
         raise UsageError(f"cannot read --batch {args.batch}: {getattr(exc, 'strerror', None) or exc}") from None
-    results = run_batch(urls, options, json_lines=args.json)
-    if not args.json:
-        print_batch(results, make_console())
-    return EXIT_OK if all(r.ok for r in results) else EXIT_FAILED
+    if total == 0:
+        raise UsageError(f"no URLs in --batch {args.batch}")
+    with progress("diagnosing", total=total) as bar:
+        results = run_batch(urls, options, json_lines=args.json, concurrency=args.concurrency,
+                            per_host=args.per_host, processes=args.processes, total=total)
+        if args.json:
+            counts = BatchCounts()
+            for r in results:
+                print(r.json, flush=True)  # JSON Lines, each as soon as it is next in input order
+                counts.add(r)
+                bar.advance()
+        else:
+            counts = print_batch(results, make_console(), on_row=lambda r: bar.advance())
+    return EXIT_OK if counts.all_ok else EXIT_FAILED

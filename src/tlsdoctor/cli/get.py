@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 
@@ -17,7 +18,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--proxy", metavar="URL", help="the proxy to use (default: https_proxy/all_proxy from the environment)")
     parser.add_argument("--verbose", "-v", action="store_true", help="show the decision trail and headers")
     parser.add_argument("--timeout", type=positive_float, default=30.0, metavar="S",
-                        help="whole-request timeout in seconds")
+                        help="whole-request timeout in seconds, the fallback attempt included "
+                             "(default: 30; connecting and the TLS handshake get at most 10 of it on each stack)")
+    parser.add_argument("--json", action="store_true",
+                        help="print tlsdoctor.get/1 JSON (stack, status, headers, or the error) instead of the body")
 
 
 COMMAND = Command(
@@ -32,13 +36,15 @@ COMMAND = Command(
 def run(args: argparse.Namespace) -> int:
     from tlsdoctor.client.client import Client
     from tlsdoctor.client.errors import TransportError
-    from tlsdoctor.render.client import TrailPrinter
+    from tlsdoctor.render.client import TrailPrinter, get_document
 
     if args.ca_bundle and not os.path.isfile(args.ca_bundle):
         raise UsageError(f"cannot read CA file {args.ca_bundle}")
     if not args.url.lower().startswith(("https://", "http://")):
         raise UsageError(f"not an http(s) URL: {args.url!r}")
-    trail = TrailPrinter(sys.stderr, verbose=args.verbose)
+    from tlsdoctor.render.progress import progress
+
+    trail = TrailPrinter(None, verbose=args.verbose)
     try:
         client = Client(stack=args.stack, ca_bundle=args.ca_bundle, proxy=args.proxy, listener=trail,
                         validate_every=0, timeout=args.timeout)
@@ -47,11 +53,17 @@ def run(args: argparse.Namespace) -> int:
     with client:
         trail.decision(*client.choose_stack())
         try:
-            response = client.get(args.url)
+            with progress("requesting", spinner_only=True):
+                response = client.get(args.url)
         except TransportError as exc:
             trail.failed(exc)
+            if args.json:
+                print(json.dumps(get_document(args.url, None, exc)))
             return EXIT_FAILED
     trail.done(response)
+    if args.json:
+        print(json.dumps(get_document(args.url, response, None)))
+        return EXIT_OK if response.status < 400 else EXIT_FAILED
     sys.stdout.buffer.write(response.body)
     sys.stdout.flush()
     return EXIT_OK if response.status < 400 else EXIT_FAILED

@@ -11,12 +11,24 @@ marked broken for the origin. A transport failure is looked up in the fallback p
 (:mod:`.policy`); a fallback that succeeds marks the failed stack broken for that origin
 (:mod:`.broken`), so the next request goes straight to the working stack: one extra
 connection attempt on the first request, none after. Every failure, fallback, sampled
-success and shadow validation becomes a ``tlsdoctor.report/1`` event; reports and
-listeners can never block or fail a request.
+success and shadow validation becomes a ``tlsdoctor.report/1`` event; reports, listeners and
+the state directory can never block or fail a request.
+
+``timeout`` is the whole request's budget, the fallback attempt included: the second stack
+gets what the first left, and connecting plus the TLS handshake get at most ``connect_timeout``
+(10 s) of it on each stack, so a server that stalls the handshake ends as
+``tls.handshake_timeout`` within ``timeout``.
+
+A stack whose library cannot load (pycurl missing, libcurl broken: "Unable to load DLL
+'libcurl'" was the field's first libcurl report) leaves the client working on the other one;
+the loader's message is kept in :attr:`Client.unavailable`, counted and reported once as a
+``failure`` whose ``outcome.stack_unavailable`` is true. Importing this module never imports
+pycurl.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import platform
 import random
 import threading
@@ -24,19 +36,50 @@ import time
 from pathlib import Path
 from typing import Any, Callable, Mapping, Protocol
 
-import pycurl
-
 from tlsdoctor import __version__
 from tlsdoctor.client.broken import BrokenOrigins
 from tlsdoctor.client.errors import TransportError
 from tlsdoctor.client.events import EventListener, phase_events
 from tlsdoctor.client.policy import Action, decide
-from tlsdoctor.client.report import origin_of
+from tlsdoctor.client.origin import origin_of
 from tlsdoctor.client.stack import Request, Response, Stack
 from tlsdoctor.client.usage import UsageWriter
 from tlsdoctor.client.validation import ShadowValidator
 
 STACK_NAMES = ("curl", "native")
+CONNECT_TIMEOUT = 10.0
+# Below this much budget left, a fallback attempt could only time out: the first error stands.
+_MIN_FALLBACK_BUDGET = 0.25
+
+
+def load_stacks(*, ca_bundle: str | Path | None, trust_os_store: bool, proxy: str | None,
+                connect_timeout: float = CONNECT_TIMEOUT) -> tuple[dict[str, Stack], dict[str, str]]:
+    """The stacks this machine can run, and for each one that cannot load, the loader's message.
+
+    Only a failure to *import* a stack's library makes it unavailable; a bad CA file or proxy
+    raises as before, since that is the caller's configuration, not the machine.
+    """
+    stacks: dict[str, Stack] = {}
+    unavailable: dict[str, str] = {}
+    try:
+        from tlsdoctor.client.curl_stack import CurlStack
+    except Exception as exc:  # noqa: BLE001 - ImportError, OSError from the loader, pycurl's own errors
+        unavailable["curl"] = f"{type(exc).__name__}: {exc}"
+    else:
+        stacks["curl"] = CurlStack(ca_bundle=ca_bundle, trust_os_store=trust_os_store, proxy=proxy,
+                                   connect_timeout=connect_timeout)
+    try:
+        from tlsdoctor.client.native_stack import NativeStack
+    except Exception as exc:  # noqa: BLE001
+        unavailable["native"] = f"{type(exc).__name__}: {exc}"
+    else:
+        stacks["native"] = NativeStack(ca_bundle=ca_bundle, proxy=proxy, connect_timeout=connect_timeout)
+    if not stacks:
+        raise RuntimeError("no HTTP stack can load: " + "; ".join(f"{k}: {v}" for k, v in unavailable.items()))
+    return stacks, unavailable
+
+
+_OTHER_NAME = {"curl": "native", "native": "curl"}
 
 
 class RolloutLike(Protocol):
@@ -72,12 +115,9 @@ class Client:
         if stack not in ("auto", *STACK_NAMES):
             raise ValueError(f"unknown stack {stack!r}: use auto, curl or native")
         self.stack_choice = stack
+        self.unavailable: dict[str, str] = {}  # stack name -> why its library did not load
         if stacks is None:
-            from tlsdoctor.client.curl_stack import CurlStack
-            from tlsdoctor.client.native_stack import NativeStack
-
-            stacks = {"curl": CurlStack(ca_bundle=ca_bundle, trust_os_store=trust_os_store, proxy=proxy),
-                      "native": NativeStack(ca_bundle=ca_bundle, proxy=proxy)}
+            stacks, self.unavailable = load_stacks(ca_bundle=ca_bundle, trust_os_store=trust_os_store, proxy=proxy)
         self.stacks: dict[str, Stack] = dict(stacks)
         self.state_dir = Path(state_dir) if state_dir else None
         self.broken = BrokenOrigins(self.state_dir / "broken-origins.json" if self.state_dir else None, clock)
@@ -102,26 +142,37 @@ class Client:
         self.usage = usage
         if usage is not None:
             usage.bind(self)
+        self._environment_cache: dict[str, Any] | None = None
+        for name, message in self.unavailable.items():
+            self._report_unavailable(name, message)
 
     # -- the request API ----------------------------------------------------------------------
 
     def request(self, method: str, url: str, *, headers: Mapping[str, str] | None = None,
                 body: bytes | None = None, timeout: float | None = None) -> Response:
-        request = Request(method.upper(), url, dict(headers or {}), body, timeout or self.timeout)
+        budget = timeout or self.timeout
+        deadline = time.monotonic() + budget
+        request = Request(method.upper(), url, dict(headers or {}), body, budget)
         origin = origin_of(url)
         preferred, cohort = self.choose_stack()
+        if preferred not in self.stacks:  # its library did not load on this machine
+            preferred = next(iter(self.stacks))
         first = preferred
         other = self._other(preferred)
-        if self.broken.is_broken(origin, preferred) and not self.broken.is_broken(origin, other):
+        if other is not None and self._is_broken(origin, preferred) and not self._is_broken(origin, other):
             first = other  # skip a stack known broken here: no second fallback
         try:
             response = self._send(first, request)
         except TransportError as error:
-            return self._after_failure(request, origin, first, error, cohort)
-        if first == preferred:
-            self.broken.clear(origin, first)
-        self._count(first, None)
-        self._after_success(request, response, cohort)
+            return self._after_failure(request, origin, first, error, cohort, deadline)
+        # The attempt worked: nothing below (state directory, counters, reports) may undo that.
+        try:
+            if first == preferred:
+                self.broken.clear(origin, first)
+            self._count(first, None)
+            self._after_success(request, response, cohort)
+        except Exception:  # noqa: BLE001 - bookkeeping never fails a request that worked
+            pass
         return response
 
     def get(self, url: str, **options: Any) -> Response:
@@ -140,7 +191,7 @@ class Client:
         if self.rollout is None:
             return "native", None
         cohort = self.rollout.stack()
-        value = cohort.value if cohort.value in self.stacks else "native"
+        value = cohort.value if cohort.value in STACK_NAMES else "native"
         return value, {"feature": cohort.feature, "value": value, "rule": cohort.rule}
 
     def close(self) -> None:
@@ -158,8 +209,14 @@ class Client:
 
     # -- internals --------------------------------------------------------------------------------
 
-    def _other(self, name: str) -> str:
-        return next(s for s in self.stacks if s != name)
+    def _other(self, name: str) -> str | None:
+        return next((s for s in self.stacks if s != name), None)
+
+    def _is_broken(self, origin: str, stack: str) -> bool:
+        try:
+            return self.broken.is_broken(origin, stack)
+        except Exception:  # noqa: BLE001 - a state question never fails a request
+            return False
 
     def _send(self, name: str, request: Request) -> Response:
         self.attempts += 1
@@ -174,12 +231,19 @@ class Client:
         return response
 
     def _after_failure(self, request: Request, origin: str, failed: str, error: TransportError,
-                       cohort: dict[str, Any] | None) -> Response:
+                       cohort: dict[str, Any] | None, deadline: float) -> Response:
         second = self._other(failed)
-        action, reason = decide(error.code, same_trust=self.stacks[failed].trust_source == self.stacks[second].trust_source,
-                                idempotent=request.idempotent, may_have_reached_server=error.may_have_reached_server)
-        if action is not Action.NONE and self.broken.is_broken(origin, second):
+        if second is None:
+            action, reason = Action.NONE, f"no other stack: {self.unavailable.get(_OTHER_NAME.get(failed, ''), 'none configured')}"
+        else:
+            action, reason = decide(error.code,
+                                    same_trust=self.stacks[failed].trust_source == self.stacks[second].trust_source,
+                                    idempotent=request.idempotent, may_have_reached_server=error.may_have_reached_server)
+        if action is not Action.NONE and self._is_broken(origin, second):
             action, reason = Action.NONE, f"the {second} stack is marked broken for {origin}"
+        remaining = deadline - time.monotonic()
+        if action is not Action.NONE and remaining < _MIN_FALLBACK_BUDGET:
+            action, reason = Action.NONE, f"the request's {request.timeout:g} s timeout is spent"
         self._notify("retry_decision", request, error, action.value, reason)
         if action is Action.NONE:
             self._count(failed, error.code)
@@ -187,7 +251,7 @@ class Client:
             raise error
         self._notify("fallback", request, failed, second, error)
         try:
-            response = self._send(second, request)
+            response = self._send(second, dataclasses.replace(request, timeout=remaining))
         except TransportError as second_error:
             self._count(failed, error.code, fallback_ok=False)
             if action is not Action.CHECK_OTHER_STACK:
@@ -195,10 +259,13 @@ class Client:
                 self._report("failure", failed, cohort, request, error=error,
                              fallback={"stack": second, "ok": False, "code": second_error.code})
             raise error from second_error
-        self.broken.mark(origin, failed)
-        self._count(failed, error.code, fallback_ok=True)
-        self._report("fallback", failed, cohort, request, error=error,
-                     fallback={"stack": second, "ok": True}, response=response)
+        try:
+            self.broken.mark(origin, failed)
+            self._count(failed, error.code, fallback_ok=True)
+            self._report("fallback", failed, cohort, request, error=error,
+                         fallback={"stack": second, "ok": True}, response=response)
+        except Exception:  # noqa: BLE001 - the fallback worked: bookkeeping never fails it
+            pass
         return response
 
     def _after_success(self, request: Request, response: Response, cohort: dict[str, Any] | None) -> None:
@@ -208,6 +275,8 @@ class Client:
             if sampled:
                 self._report("sample", response.stack, cohort, request, response=response)
         other = self._other(response.stack)
+        if other is None:
+            return
 
         def validate() -> None:
             try:
@@ -232,7 +301,7 @@ class Client:
         if self.reporter is None:
             return
         try:
-            from tlsdoctor.client.report import build_report
+            from tlsdoctor.client.report import PendingReport
 
             if error is not None:
                 outcome = {"ok": False, "code": error.code, "curl_code": error.curl_code,
@@ -240,7 +309,8 @@ class Client:
             else:
                 outcome = {"ok": True, "code": "ok", "curl_code": 0, "nel_type": "ok",
                            "message": f"HTTP {response.status}" if response else ""}
-            event = build_report(
+            # Only the raw facts here: building and scrubbing happen on the reporter's thread.
+            event = PendingReport(
                 kind=kind, stack=stack, cohort=cohort, method=request.method, url=request.url,
                 http_version=response.http_version if response else None, outcome=outcome, fallback=fallback,
                 environment=self._environment(), timings_ms=dict(response.timings_ms) if response else {},
@@ -254,18 +324,14 @@ class Client:
         except Exception:  # noqa: BLE001 - a report never fails a request
             pass
 
-    def _diagnosed_report(self, event: dict[str, Any], url: str) -> None:
+    def _diagnosed_report(self, event: Any, url: str) -> None:
         """Replace the first reading of the error with a diagnosis's verdict, then report."""
         try:
             from tlsdoctor.diagnosis import diagnose
 
             diagnosis = diagnose(url, ca_bundle=self._ca_bundle, proxy=self.proxy, timeout=5.0, deadline=20.0)
             if not diagnosis.ok:
-                outcome = event["outcome"]
-                outcome["first_reading"] = outcome["code"]
-                outcome["code"] = diagnosis.verdict.code
-                outcome["nel_type"] = diagnosis.verdict.nel_type
-                outcome["diagnosed"] = True
+                event.diagnosis = {"code": diagnosis.verdict.code, "nel_type": diagnosis.verdict.nel_type}
         except Exception:  # noqa: BLE001 - without a diagnosis, the first reading stands
             pass
         finally:
@@ -281,19 +347,48 @@ class Client:
         return False
 
     def _environment(self) -> dict[str, Any]:
-        import os
+        """The machine's facts for reports: computed once (they do not change while we run)."""
+        if self._environment_cache is None:
+            import os
 
-        env_proxy = next((n for n in ("https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY") if os.environ.get(n)), None)
-        curl = pycurl.version_info()
-        return {
-            "proxy_configured": bool(self.proxy or env_proxy),
-            "proxy_source": "option" if self.proxy else (f"env:{env_proxy}" if env_proxy else None),
-            "os": f"{platform.system()}-{platform.release()}",
-            "tls_library": curl[5],
-            "libcurl": curl[1],
-            "clock_offset_s": None,
-            "tlsdoctor": __version__,
-        }
+            env_proxy = next((n for n in ("https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY")
+                              if os.environ.get(n)), None)
+            tls_library = libcurl = None
+            if "curl" in self.stacks:
+                try:
+                    import pycurl
+
+                    curl = pycurl.version_info()
+                    tls_library, libcurl = curl[5], curl[1]
+                except Exception:  # noqa: BLE001 - the facts are optional, the report is not
+                    pass
+            self._environment_cache = {
+                "proxy_configured": bool(self.proxy or env_proxy),
+                "proxy_source": "option" if self.proxy else (f"env:{env_proxy}" if env_proxy else None),
+                "os": f"{platform.system()}-{platform.release()}",
+                "tls_library": tls_library,
+                "libcurl": libcurl,
+                "clock_offset_s": None,
+                "tlsdoctor": __version__,
+            }
+        return dict(self._environment_cache)
+
+    def _report_unavailable(self, stack: str, message: str) -> None:
+        """One ``failure`` report for a stack whose library did not load, with the loader's text."""
+        self._notify("stack_unavailable", stack, message)
+        if self.reporter is None:
+            return
+        try:
+            from tlsdoctor.client.report import PendingReport
+
+            self.reporter.report(PendingReport(
+                kind="failure", stack=stack, cohort=None, method="OTHER", url="", http_version=None,
+                outcome={"ok": False, "code": None, "message": f"stack unavailable: {message}",
+                         "stack_unavailable": True},
+                fallback=None, environment=self._environment(), timings_ms={},
+                install=self.report_install_id, app_version=self.app_version))
+        except Exception:  # noqa: BLE001 - a report never fails the client
+            pass
 
     @property
     def report_install_id(self) -> str:

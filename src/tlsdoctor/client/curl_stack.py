@@ -21,7 +21,6 @@ import pycurl
 
 from tlsdoctor.client.errors import transport_error
 from tlsdoctor.client.stack import Request, Response
-from tlsdoctor.explain import redact
 from tlsdoctor.observe.curl import http_version_name, timings_ms
 
 _DEBUG_LIMIT = 16 * 1024
@@ -164,4 +163,5 @@ def _parse_headers(lines: list[bytes]) -> tuple[tuple[str, str], ...]:
 
 
 def _debug_text(chunks: list[bytes]) -> str:
-    return redact(b"".join(chunks).decode("utf-8", errors="replace"))[:_DEBUG_LIMIT]
+    """The raw debug text; :attr:`TransportError.debug` redacts it when someone reads it."""
+    return b"".join(chunks).decode("utf-8", errors="replace")[:_DEBUG_LIMIT]

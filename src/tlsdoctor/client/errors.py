@@ -17,19 +17,35 @@ class TransportError(Exception):
         self.stack = stack
         self.curl_code = curl_code if curl_code is not None else finding_code(code).curl_code
         self.nel_type = finding_code(code).nel_type
-        self.debug = debug  # the stack's redacted debug text, for reports
+        self._debug = debug  # the stack's raw debug text: redacted when read, off the request path
         self.may_have_reached_server = may_have_reached_server
+
+    @property
+    def debug(self) -> str:
+        """The stack's debug text (libcurl's verbose lines), redacted; ``""`` when not captured."""
+        from tlsdoctor.redact import redact_text
+
+        return redact_text(self._debug) if self._debug else ""
 
     def __str__(self) -> str:
         return f"{self.code} (curl {self.curl_code}) on {self.stack}: {self.message}"
+
+
+# A stack's error text is at most a few hundred characters (libcurl's error buffer holds 256), but a
+# hostile server can put 16 KB of status line into an httpx error. The classification table's
+# patterns see a bounded prefix, and the exception keeps a bounded message: the request thread
+# never spends more than a few milliseconds on what the server chose to send.
+MESSAGE_CHARS = 2048
 
 
 def transport_error(message: str, *, stack: str, curl_code: int | None = None, verify_result: int | None = None,
                     errno: str | None = None, connect_status: int | None = None, debug: str = "",
                     may_have_reached_server: bool = False) -> TransportError:
     """Build the exception, naming its code with :func:`tlsdoctor.classify.classify` (no second table)."""
+    if len(message) > MESSAGE_CHARS:
+        message = message[:MESSAGE_CHARS] + f"... ({len(message) - MESSAGE_CHARS} more characters)"
     candidates = classify(Signal(curl_code=curl_code, verify_result=verify_result, errno=errno,
-                                 connect_status=connect_status, text=message))
+                                 connect_status=connect_status, text=message[:MESSAGE_CHARS]))
     code = candidates[0].code if candidates else "tls.handshake_alert"
     return TransportError(message, code=code, stack=stack, curl_code=curl_code, debug=debug,
                           may_have_reached_server=may_have_reached_server)

@@ -31,6 +31,9 @@ class EventListener:
 
     def validation(self, request: Request, verdict: str, outcomes: Mapping[str, str]) -> None: ...
 
+    def stack_unavailable(self, stack: str, message: str) -> None:
+        """A stack's library did not load on this machine; requests use the other stack."""
+
 
 def phase_events(listener: EventListener, request: Request, stack: str, timings: Mapping[str, float]) -> None:
     """Turn a stack's timings into dns/connect/tls events (cumulative → per phase)."""

@@ -30,6 +30,7 @@ class NativeStack:
         if ca_bundle:
             context.load_verify_locations(cafile=str(ca_bundle))
         self.trust_source = "OS store" + (f" + {ca_bundle}" if ca_bundle else "")
+        self._connect_timeout = connect_timeout
         self._client = httpx.Client(verify=context, http2=http2, proxy=proxy, follow_redirects=True,
                                     timeout=httpx.Timeout(30.0, connect=connect_timeout))
 
@@ -37,7 +38,11 @@ class NativeStack:
         started = time.perf_counter()
         try:
             reply = self._client.request(request.method, request.url, headers=dict(request.headers),
-                                         content=request.body, timeout=request.timeout)
+                                         content=request.body,
+                                         # connect covers the TLS handshake too (httpcore), so a
+                                         # stalled handshake ends at connect_timeout, as on curl
+                                         timeout=httpx.Timeout(request.timeout,
+                                                               connect=min(self._connect_timeout, request.timeout)))
         except httpx.HTTPError as exc:
             raise _translate(exc) from None
         total = round((time.perf_counter() - started) * 1000, 2)
@@ -55,17 +60,21 @@ class NativeStack:
         self._client.close()
 
 
+_LINK_CHARS = 512
+
+
 def _translate(exc: httpx.HTTPError) -> TransportError:
     """httpx's exception → the client's one, through the classification table."""
     verify_result = None
     errno_name = None
     cause: BaseException | None = exc
-    texts = [str(exc)]
+    # Each link of the chain is cut: a hostile status line must not crowd out the ssl error below it.
+    texts = [str(exc)[:_LINK_CHARS]]
     for _ in range(8):  # walk the cause chain (bounded) for the ssl/OS error underneath
         cause = cause.__cause__ or cause.__context__ if cause else None
         if cause is None:
             break
-        texts.append(str(cause))
+        texts.append(str(cause)[:_LINK_CHARS])
         if isinstance(cause, ssl.SSLCertVerificationError):
             verify_result = cause.verify_code
         if isinstance(cause, OSError) and cause.errno is not None:

@@ -86,3 +86,35 @@ def choose_verdict(findings: Iterable[Finding], ok: Finding) -> Finding:
     """The root cause: the first error in :func:`ordered` order, or ``ok`` when none."""
     errors = [f for f in ordered(findings) if f.severity is Severity.ERROR]
     return errors[0] if errors else ok
+
+
+#: A cause and the findings it produces as symptoms (``docs/spec/findings.md``, "Relations that
+#: matter"): fixing the cause fixes them, so they are not further causes.
+SYMPTOMS: dict[str, frozenset[str]] = {
+    "clock.skewed": frozenset({"cert.expired", "cert.not_yet_valid"}),
+    "trust.interception": frozenset({"cert.untrusted_root", "trust.store_mismatch"}),
+    "trust.bundle_corrupt": frozenset({"cert.untrusted_root"}),
+    "trust.bundle_outdated": frozenset({"trust.store_mismatch", "cert.untrusted_root"}),
+    "trust.bundle_missing": frozenset({"cert.untrusted_root", "trust.store_mismatch"}),
+}
+
+
+def further_causes(verdict: Finding, findings: Iterable[Finding]) -> list[Finding]:
+    """The other errors a client would still meet after fixing the verdict's cause (issue 10).
+
+    An expired certificate that the client's CA file does not lead to either needs two
+    fixes; an expired-looking certificate on a machine whose clock is wrong needs one.
+    """
+    if verdict.severity is not Severity.ERROR:
+        return []
+    explained = SYMPTOMS.get(verdict.code, frozenset()) | {verdict.code}
+    seen: set[str] = set()
+    out = []
+    for f in ordered(findings):
+        if f is verdict or f.severity is not Severity.ERROR or f.code in explained or f.code in seen:
+            continue
+        if any(f.code in SYMPTOMS.get(other.code, ()) for other in out):
+            continue
+        seen.add(f.code)
+        out.append(f)
+    return out

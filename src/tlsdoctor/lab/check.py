@@ -17,6 +17,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Callable
 
 from tlsdoctor.lab.runner import LabScenario
 from tlsdoctor.observe.curl import CurlAttempt, CurlResult, curl_attempt
@@ -73,10 +74,21 @@ def check(entry: LabScenario, timeout: float = 2.5) -> CheckResult:
     return CheckResult(entry, result, (time.perf_counter() - started) * 1000)
 
 
-def check_all(entries: list[LabScenario], timeout: float = 2.5) -> list[CheckResult]:
-    """Check every scenario concurrently (libcurl releases the GIL while it waits)."""
+def check_all(entries: list[LabScenario], timeout: float = 2.5,
+              on_done: Callable[[CheckResult], None] | None = None) -> list[CheckResult]:
+    """Check every scenario concurrently (libcurl releases the GIL while it waits).
+
+    ``on_done`` hears each result as it comes (a progress bar); the list is in input order.
+    """
+
+    def one(entry: LabScenario) -> CheckResult:
+        result = check(entry, timeout)
+        if on_done is not None:
+            on_done(result)
+        return result
+
     with ThreadPoolExecutor(max_workers=min(16, max(1, len(entries)))) as pool:
-        return list(pool.map(lambda e: check(e, timeout), entries))
+        return list(pool.map(one, entries))
 
 
 def _attempt_json(attempt: CurlAttempt) -> dict[str, object]:

@@ -149,6 +149,11 @@ class FragileServer:
     ca_file: Path
     port: int
 
+    def to_dict(self) -> dict[str, object]:
+        entry = fragile(self.id)
+        return {"id": self.id, "description": self.description, "url": self.url, "ca_file": str(self.ca_file),
+                "bug_class": entry.bug_class, "caught_by": entry.caught_by}
+
 
 ThreadServer = FragileBlocking
 Built = Union[Endpoint, ThreadServer]

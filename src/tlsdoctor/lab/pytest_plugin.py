@@ -19,11 +19,18 @@ Fixtures:
   finding code), ``curl_code``, ``scenario.client`` (how the client must be set up),
   ``client_env()`` (environment for a client program) and ``command(argv)`` (argv under
   ``faketime`` for ``clock-skew``).
+
+``ca_file`` and ``crl_file`` are :class:`LabFile` objects: plain ``str`` paths, so that they go
+straight into ``pycurl``'s ``setopt(CAINFO, ...)`` (which refuses ``Path``), ``ssl``,
+``subprocess`` and ``requests``' ``verify=``; they also answer ``Path``'s attributes
+(``.name``, ``.parent``, ``.read_bytes()``...).
 """
 
 from __future__ import annotations
 
-from typing import Iterator
+import dataclasses
+from pathlib import Path
+from typing import Any, Iterator
 
 import pytest
 
@@ -52,6 +59,34 @@ def tls_lab() -> Iterator[Lab]:
         yield lab
 
 
+class LabFile(str):
+    """A lab file's path: a ``str`` for every API that takes one, with ``Path``'s attributes too."""
+
+    __slots__ = ()
+
+    def __fspath__(self) -> str:
+        return str.__str__(self)
+
+    @property
+    def path(self) -> Path:
+        return Path(self)
+
+    def __getattr__(self, name: str) -> Any:  # .name, .parent, .read_bytes(), .exists()...
+        return getattr(Path(self), name)
+
+    def __truediv__(self, other: str) -> Path:
+        return Path(self) / other
+
+
+def _with_str_paths(entry: LabScenario) -> LabScenario:
+    return dataclasses.replace(
+        entry,
+        ca_file=LabFile(entry.ca_file),  # type: ignore[arg-type]
+        crl_file=LabFile(entry.crl_file) if entry.crl_file is not None else None,  # type: ignore[arg-type]
+    )
+
+
 @pytest.fixture
 def tls_scenario(request: pytest.FixtureRequest, tls_lab: Lab) -> LabScenario:
-    return tls_lab[request.param]
+    """One scenario of the running lab; its file paths are ``str`` (see :class:`LabFile`)."""
+    return _with_str_paths(tls_lab[request.param])

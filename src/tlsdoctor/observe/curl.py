@@ -12,19 +12,19 @@ from __future__ import annotations
 import io
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import pycurl
+if TYPE_CHECKING:
+    import pycurl
 
-_TLS_MAX = {
-    "1.0": pycurl.SSLVERSION_MAX_TLSv1_0,
-    "1.1": pycurl.SSLVERSION_MAX_TLSv1_1,
-    "1.2": pycurl.SSLVERSION_MAX_TLSv1_2,
-    "1.3": pycurl.SSLVERSION_MAX_TLSv1_3,
-}
-
+# pycurl (and libcurl with it) is imported on first use, not with this module: the
+# result types are needed by every command that reads diagnoses, the library only by the
+# one attempt, which runs in a worker thread while the other probes wait on the network.
+_TLS_MAX = {"1.0": "SSLVERSION_MAX_TLSv1_0", "1.1": "SSLVERSION_MAX_TLSv1_1",
+            "1.2": "SSLVERSION_MAX_TLSv1_2", "1.3": "SSLVERSION_MAX_TLSv1_3"}
 _HTTP_VERSIONS = {
-    "2": pycurl.CURL_HTTP_VERSION_2TLS,  # h2 by ALPN, HTTP/1.1 when the server declines
-    "1.1": pycurl.CURL_HTTP_VERSION_1_1,
+    "2": "CURL_HTTP_VERSION_2TLS",  # h2 by ALPN, HTTP/1.1 when the server declines
+    "1.1": "CURL_HTTP_VERSION_1_1",
 }
 
 
@@ -63,6 +63,8 @@ class CurlResult:
 
 def curl_attempt(attempt: CurlAttempt) -> CurlResult:
     """Run one request through libcurl. Never raises for network outcomes."""
+    import pycurl
+
     handle = pycurl.Curl()
     body = io.BytesIO()
     try:
@@ -71,7 +73,7 @@ def curl_attempt(attempt: CurlAttempt) -> CurlResult:
         handle.setopt(pycurl.TIMEOUT_MS, int(attempt.timeout * 1000))
         handle.setopt(pycurl.CONNECTTIMEOUT_MS, int(attempt.connect_timeout * 1000))
         handle.setopt(pycurl.WRITEDATA, body)
-        handle.setopt(pycurl.HTTP_VERSION, _HTTP_VERSIONS[attempt.http_version])
+        handle.setopt(pycurl.HTTP_VERSION, getattr(pycurl, _HTTP_VERSIONS[attempt.http_version]))
         # The environment must not decide the route or trust behind our back.
         handle.setopt(pycurl.PROXY, attempt.proxy or "")
         handle.setopt(pycurl.NOPROXY, "" if attempt.proxy else "*")
@@ -90,7 +92,7 @@ def curl_attempt(attempt: CurlAttempt) -> CurlResult:
         if attempt.cert_status:
             handle.setopt(pycurl.SSL_VERIFYSTATUS, 1)
         if attempt.max_tls:
-            handle.setopt(pycurl.SSLVERSION, pycurl.SSLVERSION_DEFAULT | _TLS_MAX[attempt.max_tls])
+            handle.setopt(pycurl.SSLVERSION, pycurl.SSLVERSION_DEFAULT | getattr(pycurl, _TLS_MAX[attempt.max_tls]))
         code, error = 0, ""
         try:
             handle.perform()
@@ -101,20 +103,21 @@ def curl_attempt(attempt: CurlAttempt) -> CurlResult:
         handle.close()
 
 
-_VERSION_NAMES = {
-    pycurl.CURL_HTTP_VERSION_1_0: "1.0",
-    pycurl.CURL_HTTP_VERSION_1_1: "1.1",
-    pycurl.CURL_HTTP_VERSION_2_0: "2",
-}
+_VERSION_NAMES = {"CURL_HTTP_VERSION_1_0": "1.0", "CURL_HTTP_VERSION_1_1": "1.1", "CURL_HTTP_VERSION_2_0": "2"}
 
 
 def http_version_name(handle: pycurl.Curl) -> str | None:
     """The HTTP version of the last transfer, as tlsdoctor writes it ("1.1", "2")."""
-    return _VERSION_NAMES.get(handle.getinfo(pycurl.INFO_HTTP_VERSION))
+    import pycurl
+
+    version = handle.getinfo(pycurl.INFO_HTTP_VERSION)
+    return next((name for const, name in _VERSION_NAMES.items() if getattr(pycurl, const) == version), None)
 
 
 def timings_ms(handle: pycurl.Curl) -> dict[str, float]:
     """libcurl's cumulative phase times of the last transfer, in milliseconds."""
+    import pycurl
+
     return {
         "dns": round(handle.getinfo(pycurl.NAMELOOKUP_TIME) * 1000, 2),
         "connect": round(handle.getinfo(pycurl.CONNECT_TIME) * 1000, 2),
@@ -124,6 +127,8 @@ def timings_ms(handle: pycurl.Curl) -> dict[str, float]:
 
 
 def _result(handle: pycurl.Curl, code: int, error: str) -> CurlResult:
+    import pycurl
+
     status = handle.getinfo(pycurl.RESPONSE_CODE) or None
     timings = timings_ms(handle)
     return CurlResult(

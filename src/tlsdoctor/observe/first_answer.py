@@ -19,8 +19,12 @@ import asyncio
 import ssl
 import time
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from tlsdoctor.observe.route import ConnectAnswer, Route, RouteError, open_stream
+
+if TYPE_CHECKING:
+    from tlsdoctor.observe.handshake import HandshakeObservation
 from tlsdoctor.observe.timing import elapsed_ms
 from tlsdoctor.wire import FirstAnswer, first_answer_needs_more, parse_first_answer
 
@@ -170,3 +174,16 @@ async def close_stream(writer: asyncio.StreamWriter) -> None:
     except (OSError, asyncio.TimeoutError):
         pass
 
+
+
+def first_answer_of(handshake: "HandshakeObservation") -> FirstAnswerObservation:
+    """The first-answer observation a handshake already holds: its first bytes back, read the same way.
+
+    A diagnosis needs no separate ClientHello for this fact (one connection fewer): the
+    handshake probe keeps the server's first bytes and how the reading ended.
+    """
+    return FirstAnswerObservation(
+        answer=handshake.first_answer, client_hello_bytes=0, server_name=handshake.server_name,
+        connect_answer=handshake.connect_answer, route_error=handshake.route_error, transport_error=None,
+        connect_ms=handshake.connect_ms, answer_ms=handshake.handshake_ms, elapsed_ms=handshake.elapsed_ms,
+    )

@@ -11,8 +11,8 @@ the date is readable exactly when an expired-looking certificate makes it matter
 ever sends a credential-free ``HEAD /`` — never the URL's path, which may hold a token
 (``/reset/SECRET``), to a server whose certificate nobody has verified — and reads headers.
 
-Both HEADs run at once, each within ``timeout`` for the connection and ``timeout`` for
-TLS, request and answer *together*: a server that trickles its header a byte a second, or
+Both HEADs run at once, each within ``timeout`` for the connection, ``timeout`` for TLS,
+and ``timeout`` for request and answer *together*: a server that trickles its header a byte a second, or
 floods HTTP/2 SETTINGS frames, keeps every single read short, so only one deadline over the
 whole exchange bounds it. Reads are capped in bytes too, and a connection that did not end
 cleanly is aborted, never awaited.
@@ -27,10 +27,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from email.utils import parsedate_to_datetime
 
-import h2.config
-import h2.connection
-import h2.events
-import h2.exceptions
 import h11
 
 from tlsdoctor.observe.route import Route, RouteError, open_stream
@@ -97,14 +93,17 @@ async def _exchange(route: Route, timeout: float, protocol: str) -> HttpExchange
     alpn = None
     phase = "TLS handshake"
     try:
-        async with asyncio.timeout(timeout):
+        async with asyncio.timeout(timeout) as phase_deadline:
             try:
                 await writer.start_tls(_observing_context([protocol]), server_hostname=target.server_name)
             except (ssl.SSLError, OSError) as exc:
                 return HttpExchange(protocol, None, None, None, None, f"TLS: {_describe(exc)}", elapsed_ms(started))
             ssl_object = writer.get_extra_info("ssl_object")
             alpn = ssl_object.selected_alpn_protocol() if ssl_object else None
+            # The answer gets its own `timeout`, as a whole: however the server paces its
+            # bytes, connect + TLS + answer stay within 3 × timeout.
             phase = "HTTP answer"
+            phase_deadline.reschedule(asyncio.get_running_loop().time() + timeout)
             if protocol == "h2":
                 if alpn != "h2":
                     return HttpExchange(protocol, alpn, None, None, None, "the server did not select h2",
@@ -177,6 +176,11 @@ async def _head_h2(
     reader: asyncio.StreamReader, writer: asyncio.StreamWriter, route: Route
 ) -> tuple[int | None, dict[str, str], str | None]:
     """HEAD / over h2; the caller's deadline bounds the time, :data:`_MAX_H2_BYTES` what is read."""
+    import h2.config  # only once a server selected h2: many diagnoses never get this far
+    import h2.connection
+    import h2.events
+    import h2.exceptions
+
     conn = h2.connection.H2Connection(h2.config.H2Configuration(client_side=True, header_encoding="utf-8"))
     conn.initiate_connection()
     authority = _request_headers(route)[0][1]

@@ -251,7 +251,38 @@ def openssl_load_error(*, cafile: str | None = None, cadata: str | None = None) 
     stricter about encodings (a non-minimal DER length; soon, non-positive serial numbers)
     and lazier about content (it accepts, until asked for the key, an EC point OpenSSL
     rejects at load time).
+
+    Asking costs OpenSSL a parse of the whole file (~30 ms for certifi's bundle), so the
+    answer for a file is kept per process, keyed by path, size, mtime and inode.
     """
+    if cafile is not None and cadata is None:
+        key = (cafile, file_identity(cafile))
+        with _VERDICTS_LOCK:
+            if key in _VERDICTS:
+                return _VERDICTS[key]
+        verdict = _ask_openssl(cafile=cafile)
+        with _VERDICTS_LOCK:
+            if len(_VERDICTS) >= 64:
+                _VERDICTS.pop(next(iter(_VERDICTS)))
+            _VERDICTS[key] = verdict
+        return verdict
+    return _ask_openssl(cafile=cafile, cadata=cadata)
+
+
+_VERDICTS: dict[tuple[str, tuple[object, ...]], str | None] = {}
+_VERDICTS_LOCK = threading.Lock()
+
+
+def file_identity(path: str) -> tuple[object, ...]:
+    """What says a file (or a directory's listing) changed: size, mtime, inode. Symlinks followed."""
+    try:
+        st = os.stat(path)
+    except OSError as exc:
+        return ("error", exc.errno)
+    return (st.st_size, st.st_mtime_ns, st.st_ino, st.st_dev, st.st_mode)
+
+
+def _ask_openssl(*, cafile: str | None = None, cadata: str | None = None) -> str | None:
     try:
         ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT).load_verify_locations(cafile=cafile, cadata=cadata)
     except BaseException as exc:

@@ -26,7 +26,6 @@ from dataclasses import dataclass, replace
 from typing import Callable, Mapping
 
 from cryptography import x509
-from cryptography.hazmat.primitives import serialization
 from cryptography.x509.verification import Store
 
 from tlsdoctor.observe.pem import (
@@ -39,6 +38,7 @@ from tlsdoctor.observe.pem import (
     not_pem_reason,
     one_line,
     openssl_load_error,
+    file_identity,
     read_ca_file_bytes,
     subject_text,
 )
@@ -172,12 +172,7 @@ _CACHE_ENTRIES = 32  # a process sees a handful of stores; bounded all the same
 
 
 def _stat_key(path: str) -> tuple[object, ...]:
-    """What says a file (or a directory's listing) changed: size, mtime, inode. Symlinks followed."""
-    try:
-        st = os.stat(path)
-    except OSError as exc:
-        return (path, "error", exc.errno)
-    return (path, st.st_size, st.st_mtime_ns, st.st_ino, st.st_mode)
+    return (path, *file_identity(path))
 
 
 def _cached(key: tuple[object, ...], load: "Callable[[], TrustSource]") -> TrustSource:
@@ -245,10 +240,6 @@ _HASH_NAME = re.compile(r"^[0-9a-f]{8}\.\d+$")
 _CERT_SUFFIXES = (".pem", ".crt", ".cer")
 
 
-def _der(cert: x509.Certificate) -> bytes:
-    return cert.public_bytes(serialization.Encoding.DER)
-
-
 @dataclass(frozen=True)
 class _DirectoryLoad:
     certificates: tuple[x509.Certificate, ...]
@@ -257,6 +248,14 @@ class _DirectoryLoad:
     entries_total: int
     unparseable: int
     malformed: tuple[str, ...] = ()
+
+
+def _identity(path: str) -> tuple[int, int] | None:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return st.st_dev, st.st_ino
 
 
 def _load_ca_directory(directory: str, skip: frozenset[str] = frozenset()) -> _DirectoryLoad:
@@ -275,9 +274,14 @@ def _load_ca_directory(directory: str, skip: frozenset[str] = frozenset()) -> _D
         return _DirectoryLoad((), f"unreadable: {one_line(exc.strerror or str(exc))}", (), 0, 0)
     if not stat.S_ISDIR(st.st_mode):
         return _DirectoryLoad((), "not a directory", (), 0, 0)
-    hashed: dict[bytes, x509.Certificate] = {}
-    unhashed: dict[bytes, x509.Certificate] = {}
-    seen_targets: dict[str, bool] = dict.fromkeys(skip, True)  # real path -> reached through a hash name
+    # Certificates are hashable (by their DER) and compare equal when identical: the dicts
+    # below drop duplicates without re-encoding anything.
+    hashed: dict[x509.Certificate, None] = {}
+    unhashed: dict[x509.Certificate, None] = {}
+    # Files are told apart by (device, inode), one stat() each (symlinks followed), not by
+    # realpath(): /etc/ssl/certs is ~150 hash links to links, and resolving each chain of
+    # links cost more than parsing the certificates.
+    seen_targets: dict[tuple[int, int], bool] = dict.fromkeys(filter(None, map(_identity, skip)), True)
     examined = total = broken = 0
     notes: list[str] = []
     malformed: list[str] = []
@@ -292,13 +296,14 @@ def _load_ca_directory(directory: str, skip: frozenset[str] = frozenset()) -> _D
                 if not (is_hash or entry.name.lower().endswith(_CERT_SUFFIXES)):
                     continue
                 # /etc/ssl/certs: hash links point at *.pem, which point at the real files.
-                target = os.path.realpath(entry.path)
+                target = _identity(entry.path)
+                if target is None:
+                    continue  # a dangling link: OpenSSL finds nothing there either
                 if target in seen_targets:
                     if is_hash and not seen_targets[target]:
                         # Reached first through a plain name: the certificates are hashed after all.
-                        loaded = _load_pem_file(target, MAX_DIRECTORY_FILE_BYTES, ask_openssl=False)
-                        for cert in loaded.certificates:
-                            hashed.setdefault(_der(cert), cert)
+                        loaded = _load_pem_file(entry.path, MAX_DIRECTORY_FILE_BYTES, ask_openssl=False)
+                        hashed.update(dict.fromkeys(loaded.certificates))
                         seen_targets[target] = True
                     continue
                 seen_targets[target] = is_hash
@@ -306,17 +311,16 @@ def _load_ca_directory(directory: str, skip: frozenset[str] = frozenset()) -> _D
                 total += loaded.entries_total
                 broken += loaded.unparseable
                 malformed.extend(f"{entry.name} {m.split(' ', 2)[-1]}" for m in loaded.malformed)
-                for cert in loaded.certificates:
-                    (hashed if is_hash else unhashed).setdefault(_der(cert), cert)
+                (hashed if is_hash else unhashed).update(dict.fromkeys(loaded.certificates))
     except OSError as exc:
         return _DirectoryLoad((), f"unreadable: {one_line(exc.strerror or str(exc))}", (), 0, 0)
-    only_unhashed = [der for der in unhashed if der not in hashed]
+    only_unhashed = [cert for cert in unhashed if cert not in hashed]
     if only_unhashed:
         notes.append(
             f"{len(only_unhashed)} certificates in {directory} have no OpenSSL hash link (<hash>.0), so OpenSSL "
             "clients do not find them (c_rehash / openssl rehash / update-ca-certificates creates the links)"
         )
-    certs = tuple(hashed.values()) + tuple(unhashed[der] for der in only_unhashed)
+    certs = tuple(hashed) + tuple(only_unhashed)
     error = None if certs else "no certificates in the directory"
     return _DirectoryLoad(certs, error, tuple(notes), total, broken, tuple(malformed))
 
@@ -366,7 +370,7 @@ def _read_os_store(environ: Mapping[str, str], defaults: ssl.DefaultVerifyPaths)
     parts: list[str] = []  # the parts that gave certificates, for the description
     notes: list[str] = []
     errors: list[str] = []
-    certs: dict[bytes, x509.Certificate] = {}
+    certs: dict[x509.Certificate, None] = {}  # insertion-ordered, duplicates dropped
     total = broken = 0
     usable_paths: list[str] = []
     file_openssl_error: str | None = None
@@ -380,8 +384,7 @@ def _read_os_store(environ: Mapping[str, str], defaults: ssl.DefaultVerifyPaths)
     if cafile:
         loaded = _load_pem_file(cafile)
         total, broken, file_openssl_error = loaded.entries_total, loaded.unparseable, loaded.openssl_error
-        for cert in loaded.certificates:
-            certs.setdefault(_der(cert), cert)
+        certs.update(dict.fromkeys(loaded.certificates))
         for entry in loaded.malformed:
             malformed.setdefault(entry.split(" ", 2)[-1], f"{cafile} {entry}")  # keyed by subject and warning
         if loaded.error:
@@ -400,15 +403,15 @@ def _read_os_store(environ: Mapping[str, str], defaults: ssl.DefaultVerifyPaths)
         dir_label = "OpenSSL default CA directory"
     for directory in directories[:8]:  # bounded: a CA path lists one or two directories
         label = f"{dir_label} ({directory})"
-        loaded_dir = _load_ca_directory(directory, skip=frozenset(os.path.realpath(p) for p in usable_paths))
+        loaded_dir = _load_ca_directory(directory, skip=frozenset(usable_paths))
         total += loaded_dir.entries_total
         broken += loaded_dir.unparseable
         for entry in loaded_dir.malformed:
             malformed.setdefault(entry.split(" ", 1)[-1], f"{directory}/{entry}")
         added = 0
         for cert in loaded_dir.certificates:
-            if _der(cert) not in certs:
-                certs[_der(cert)] = cert
+            if cert not in certs:
+                certs[cert] = None
                 added += 1
         if loaded_dir.error:
             errors.append(f"{label}: {loaded_dir.error}")
@@ -431,7 +434,7 @@ def _read_os_store(environ: Mapping[str, str], defaults: ssl.DefaultVerifyPaths)
         name="os-store",
         description=" + ".join(parts) if parts else "OpenSSL default verify paths",
         path=usable_paths[0] if usable_paths else (cafile or None),
-        certificates=tuple(certs.values()),
+        certificates=tuple(certs),
         error=error,
         entries_total=total,
         unparseable=broken,

@@ -1,26 +1,65 @@
-"""A batch of diagnoses as one table."""
+"""A batch of diagnoses as it arrives: table rows (or TSV) in input order, then a count."""
 
 from __future__ import annotations
 
-from rich.console import Console
-from rich.markup import escape
-from rich.table import Table
+from typing import TYPE_CHECKING, Iterable
 
-from tlsdoctor.batch import BatchResult
+from tlsdoctor.render.table import Column, FitTable, styled
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from tlsdoctor.batch import BatchResult
+
+_LONGEST_CODE = 28  # cert.revocation_unavailable, and room for one more letter
 
 
-def print_batch(results: list[BatchResult], console: Console) -> None:
-    table = Table(title=f"tlsdoctor diagnose — {len(results)} URLs", title_justify="left")
-    for column in ("URL", "verdict", "curl"):
-        table.add_column(column, no_wrap=True)
-    table.add_column("summary", overflow="fold")
+def batch_table(*, url_hint: int = 40, title: str | None = None) -> FitTable:
+    return FitTable([
+        Column("URL", wrap=True, hint=min(url_hint, 60)),
+        Column("verdict", hint=_LONGEST_CODE),
+        Column("curl", priority=1, justify="right", hint=4),
+        Column("summary", wrap=True, hint=80),
+    ], title=title)
+
+
+def row(r: BatchResult) -> tuple[object, ...]:
+    if r.bad_input:
+        return r.url, styled("bad input", "red"), "", r.summary
+    return r.url, styled(r.code, "green" if r.ok else "red"), str(r.curl_code), r.summary
+
+
+class BatchCounts:
+    """What the closing line says; counts only, so that a batch of any length stays small."""
+
+    def __init__(self) -> None:
+        self.ok = self.failing = self.bad_input = 0
+
+    def add(self, r: BatchResult) -> None:
+        if r.bad_input:
+            self.bad_input += 1
+        elif r.ok:
+            self.ok += 1
+        else:
+            self.failing += 1
+
+    @property
+    def all_ok(self) -> bool:
+        return not (self.failing or self.bad_input)
+
+    def line(self) -> str:
+        return f"{self.ok} ok, {self.failing} failing" + (f", {self.bad_input} bad input" if self.bad_input else "") + "."
+
+
+def print_batch(results: Iterable[BatchResult], console: Console, *, title: str | None = None,
+                on_row: object = None) -> BatchCounts:
+    """Print each result as it comes (a streamed table, or TSV when piped); returns the counts."""
+    counts = BatchCounts()
+    stream = batch_table(title=title).stream(console)
     for r in results:
-        if r.diagnosis is None:
-            table.add_row(escape(r.url), "[red]bad input[/]", "", escape(r.error or ""))
-            continue
-        v = r.diagnosis.verdict
-        color = "green" if r.ok else "red"
-        table.add_row(escape(r.url), f"[{color}]{v.code}[/]", str(v.curl_code), escape(v.summary))
-    console.print(table)
-    failed = sum(not r.ok for r in results)
-    console.print(f"{len(results) - failed} ok, {failed} failing.")
+        stream.add_row(*row(r))
+        counts.add(r)
+        if callable(on_row):
+            on_row(r)
+    console.print(counts.line(), highlight=False)
+    return counts

@@ -10,11 +10,15 @@ from tlsdoctor.client.stack import Request, Response
 
 
 class TrailPrinter(EventListener):
-    def __init__(self, out: TextIO, *, verbose: bool) -> None:
+    def __init__(self, out: TextIO | None, *, verbose: bool) -> None:
         self.out, self.verbose = out, verbose
 
     def _say(self, text: str) -> None:
-        print(f"* {text}", file=self.out, flush=True)
+        import sys
+
+        # sys.stderr looked up now, not kept: while a progress line is live, rich replaces it so
+        # that these lines print above the line instead of through it.
+        print(f"* {text}", file=sys.stderr if self.out is None else self.out, flush=True)
 
     def decision(self, stack: str, cohort: dict[str, Any] | None) -> None:
         why = f" (rollout rule {cohort['rule']})" if cohort and cohort.get("rule") not in (None, "explicit") else ""
@@ -45,3 +49,22 @@ class TrailPrinter(EventListener):
         if self.verbose:
             for name, value in response.headers:
                 self._say(f"  {name}: {value}")
+
+
+GET_SCHEMA = "tlsdoctor.get/1"
+
+
+def get_document(url: str, response: Response | None, error: TransportError | None) -> dict[str, Any]:
+    """``tlsdoctor get --json``: what answered (or why nothing did), without the body or secrets."""
+    from tlsdoctor.redact import redact_headers, redact_text, redact_url
+
+    doc: dict[str, Any] = {"schema": GET_SCHEMA, "url": redact_url(url), "ok": response is not None and response.status < 400}
+    if response is not None:
+        doc.update(stack=response.stack, status=response.status, http_version=response.http_version,
+                   final_url=redact_url(response.url), headers=[list(h) for h in redact_headers(response.headers)],
+                   body_bytes=len(response.body), timings_ms=dict(response.timings_ms), error=None)
+    elif error is not None:
+        doc.update(stack=error.stack, status=None, error={
+            "code": error.code, "curl_code": error.curl_code, "nel_type": error.nel_type,
+            "message": redact_text(error.message)})
+    return doc

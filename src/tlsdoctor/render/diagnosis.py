@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from rich.console import Console
@@ -11,6 +12,7 @@ from rich.table import Table
 
 from tlsdoctor.diagnosis import Diagnosis
 from tlsdoctor.findings import Severity
+from tlsdoctor.judge.verdict import further_causes
 from tlsdoctor.observe.observations import Observations, describe_cert
 
 SCHEMA = "tlsdoctor.diagnosis/1"
@@ -28,6 +30,9 @@ def diagnosis_document(d: Diagnosis) -> dict[str, Any]:
             "remedy": verdict.remedy,
             "curl_code": verdict.curl_code,
             "nel_type": verdict.nel_type,
+            "page": finding_page(verdict.code),
+            "further_causes": [{"code": f.code, "summary": f.summary, "remedy": f.remedy}
+                               for f in further_causes(verdict, d.findings)],
         },
         "findings": [f.to_dict() for f in d.findings],
         "could_not_check": [u.to_dict() for u in d.could_not_check],
@@ -117,7 +122,47 @@ def observations_document(obs: Observations) -> dict[str, Any]:
 _MARK = {Severity.ERROR: "[red]✗[/]", Severity.WARNING: "[yellow]![/]", Severity.INFO: "[green]✓[/]"}
 
 
+def finding_page(code: str) -> str:
+    """Where the cause's page is: one per finding code, generated from the code (render/finding_docs.py)."""
+    return f"docs/findings/{code}.md"
+
+
+def libcurl_major() -> int | None:
+    try:
+        import pycurl
+
+        return int(pycurl.version_info()[1].split(".")[0])
+    except Exception:  # noqa: BLE001 - no libcurl here: the line then names every code
+        return None
+
+
+def curl_codes_words(spec_curl: str, major: int | None) -> str:
+    """What libcurl returns for a cause, from the contract's column ("56 (libcurl 7) / 7 (libcurl 8)").
+
+    Said for *this* libcurl, with an older major's code as a note, so that "curl 7" from
+    libcurl 8 never reads as contradicting an expected 56 (issue 10).
+    """
+    parts = [p.strip() for p in spec_curl.split("/")]
+    versioned: dict[int, str] = {}
+    plain: list[str] = []
+    for part in parts:
+        m = re.fullmatch(r"(\d+) \(libcurl (\d+)\)", part)
+        if m:
+            versioned[int(m.group(2))] = m.group(1)
+        else:
+            plain.append(part)
+    if versioned:
+        mine = versioned.get(major) if major is not None else None
+        if mine is None:
+            return " · ".join(f"curl {c} from libcurl {v}" for v, c in sorted(versioned.items()))
+        older = [f"libcurl {v} returned {c}" for v, c in sorted(versioned.items()) if v != major]
+        return f"curl {mine} from this libcurl ({major}.x)" + (f"; {', '.join(older)}" if older else "")
+    return "curl " + " or ".join(plain)
+
+
 def print_diagnosis(d: Diagnosis, console: Console) -> None:
+    from tlsdoctor.findings import FINDING_CODES
+
     v = d.verdict
     target = d.route.target
     via = f" via {d.route.proxy_url}" if d.route.proxy else ""
@@ -125,26 +170,47 @@ def print_diagnosis(d: Diagnosis, console: Console) -> None:
     console.print(f"  {escape(v.summary)}")
     if v.remedy:
         console.print(f"  [bold]Fix:[/] {escape(v.remedy)}")
+    console.print(f"  [dim]About this cause:[/] {finding_page(v.code)}", highlight=False)
+    further = further_causes(v, d.findings)
+    if further:
+        console.print("  [bold]Also in the way[/] — a client would still meet these after fixing the first:")
+        for f in further:
+            console.print(f"    {_MARK[f.severity]} [bold]{f.code}[/]: {escape(f.summary)}"
+                          + (f" [bold]Fix:[/] {escape(f.remedy)}" if f.remedy else "")
+                          + f" [dim]({finding_page(f.code)})[/]", highlight=False)
     if v.evidence:
-        table = Table(show_header=False, box=None, padding=(0, 1, 0, 4))
-        for key, value in list(v.evidence.items())[:12]:
-            table.add_row(f"[dim]{escape(key)}[/]", escape(_short(value)))
-        console.print(table)
+        _print_evidence(v.evidence, console)
     curl = d.observations.curl
     said = f"curl {curl.curl_code}" + (f" ({escape(curl.error)})" if curl and curl.error else "") if curl else "not run"
-    console.print(f"  [dim]libcurl says:[/] {said} · [dim]expected for this cause:[/] curl {v.curl_code} · "
-                  f"[dim]NEL:[/] {v.nel_type} · [dim]confidence[/] {v.confidence:.2f}")
+    entry = FINDING_CODES.get(v.code)
+    expected = curl_codes_words(entry.curl, libcurl_major()) if entry else f"curl {v.curl_code}"
+    console.print(f"  [dim]libcurl said:[/] {said} · [dim]for {v.code}:[/] {escape(expected)} · "
+                  f"[dim]NEL:[/] {v.nel_type} · [dim]confidence[/] {v.confidence:.2f}", highlight=False)
     unchecked = d.could_not_check
     if unchecked:
         console.print("  [yellow]Could not check:[/]")
         for item in unchecked[:8]:
             console.print(f"    [yellow]?[/] {escape(item.what)}: {escape(item.why)}")
-    others = [f for f in d.findings if f is not v]
+    others = [f for f in d.findings if f is not v and f not in further]
     if others:
         console.print("  [dim]Also:[/]")
         for f in others[:10]:
             console.print(f"    {_MARK[f.severity]} {f.code} ({f.confidence:.2f}): {escape(f.summary)}")
     console.print(f"  [dim]{d.observations.connections} connections, {d.elapsed_ms:.0f} ms[/]")
+
+
+def _print_evidence(evidence: dict[str, Any], console: Console) -> None:
+    items = [(key, _short(value)) for key, value in list(evidence.items())[:12]]
+    if not console.is_terminal:  # piped: plain lines, no padding to align a column
+        for key, value in items:
+            console.print(f"    {key}: {value}", markup=False, highlight=False)
+        return
+    table = Table(show_header=False, box=None, padding=(0, 1, 0, 4))
+    table.add_column(no_wrap=True)
+    table.add_column(overflow="fold")
+    for key, value in items:
+        table.add_row(f"[dim]{escape(key)}[/]", escape(value))
+    console.print(table)
 
 
 def _short(value: object, limit: int = 140) -> str:

@@ -3,18 +3,24 @@
 from __future__ import annotations
 
 import json
-from typing import Iterable
+from datetime import timedelta
+from typing import Callable, Iterable
 
-from rich.console import Console
-from rich.table import Table
+from typing import TYPE_CHECKING
 
-from tlsdoctor.lab.check import CheckResult
-from tlsdoctor.lab.runner import Lab
-from tlsdoctor.lab.scenarios import Scenario
 from tlsdoctor.render.console import make_console  # noqa: F401 - older callers import it from here
+from tlsdoctor.render.table import Column, FitTable, styled
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from tlsdoctor.lab.check import CheckResult
+    from tlsdoctor.lab.runner import Lab
+    from tlsdoctor.lab.scenarios import Scenario
 
 LAB_SCHEMA = "tlsdoctor.lab/1"
 CATALOGUE_SCHEMA = "tlsdoctor.catalogue/1"
+CHECK_SCHEMA = "tlsdoctor.check/1"
 
 
 def lab_document(lab: Lab) -> dict[str, object]:
@@ -24,6 +30,7 @@ def lab_document(lab: Lab) -> dict[str, object]:
         "run_dir": str(lab.run_dir),
         "ca_services": lab.services_url,
         "scenarios": [entry.to_dict() for entry in lab],
+        "fragile": [server.to_dict() for server in lab.fragile.values()],
     }
 
 
@@ -32,17 +39,31 @@ def lab_json(lab: Lab) -> str:
 
 
 def lab_table(lab: Lab, console: Console, *, duration: float | None = None) -> None:
-    table = Table(title=f"tlsdoctor lab — {len(list(lab))} scenarios on 127.0.0.1", title_justify="left")
-    for column in ("scenario", "URL", "proxy", "finding", "curl"):
-        table.add_column(column, no_wrap=True)
-    table.add_column("what is broken", overflow="fold")
-    for entry in lab:
-        table.add_row(
-            entry.id, entry.url, entry.proxy or "", entry.code, str(entry.curl_code), entry.scenario.description
-        )
-    console.print(table)
-    console.print(f"CA file (lab root): {lab.scenarios[next(iter(lab)).id].ca_file.parent}/ca-lab.pem")
+    """Where each scenario is, what it reproduces, and how a client must be set up to meet it."""
+    entries = list(lab)
+    table = FitTable([
+        Column("scenario"), Column("URL"), Column("proxy", priority=1), Column("finding", priority=2),
+        Column("curl", priority=3, justify="right"), Column("client set-up", wrap=True),
+        Column("what is broken", wrap=True),
+    ], title=f"tlsdoctor lab — {len(entries)} scenarios on 127.0.0.1")
+    for entry in entries:
+        table.add_row(entry.id, entry.url, entry.proxy or "", entry.code, str(entry.curl_code),
+                      client_setup_words(entry.scenario, ca_file=entry.ca_file.name, code=str),
+                      entry.scenario.description)
+    for server in lab.fragile.values():  # not diagnosis scenarios: buggy servers for tlsdoctor torture
+        table.add_row(server.id, server.url, "", "", "", f"CA file {server.ca_file.name}",
+                      f"(fragile, for tlsdoctor torture) {server.description}")
+    table.print(console)
+    console.print(f"CA files and CRL: {lab.run_dir}", soft_wrap=True, markup=False, highlight=False)
     console.print(f"Stops after {duration:g} s." if duration else "Press Ctrl-C to stop.")
+
+
+def catalogue_table(catalogue: Iterable[Scenario], console: Console) -> None:
+    table = FitTable([Column("scenario"), Column("finding"), Column("curl", priority=2, justify="right"),
+                      Column("client set-up", wrap=True, priority=1), Column("what is broken", wrap=True)])
+    for s in catalogue:
+        table.add_row(s.id, s.code, str(s.curl_code), client_setup_words(s, code=str), s.description)
+    table.print(console)
 
 
 def catalogue_json(catalogue: Iterable[Scenario]) -> str:
@@ -56,15 +77,18 @@ def catalogue_markdown(catalogue: Iterable[Scenario]) -> str:
         "|---|---|---|---|---|",
     ]
     for s in catalogue:
-        setup = _client_setup_words(s)
+        setup = client_setup_words(s) or "trusts the lab root"
         description = s.description + (f" — *{s.note}*" if s.note else "")
         lines.append(f"| `{s.id}` | {description} | `{s.code}` | {s.curl_code} | {setup} |")
     return "\n".join(lines) + "\n"
 
 
-def _client_setup_words(s: Scenario) -> str:
+def client_setup_words(s: Scenario, *, ca_file: str | None = None, code: Callable[[str], str] = "`{}`".format) -> str:
+    """How a client meets the fault, in words: which CA file, proxy, TLS cap, revocation, clock."""
     c = s.client
     words = []
+    if ca_file:
+        words.append(f"CA file {code(ca_file)}")
     if c.trust != "lab":
         words.append({"lab+interception": "CA file also holds the interception CA", "corrupt": "corrupt CA file",
                       "store": "CA file is the lab's current store",
@@ -72,29 +96,69 @@ def _client_setup_words(s: Scenario) -> str:
     if c.os_store != "lab":
         words.append("the OS store is the lab's current store" if c.os_store == "store" else f"OS store: {c.os_store}")
     if s.via:
-        words.append(f"through the proxy, to `{s.via}`")
+        words.append(f"through the proxy, to {code(s.via)}")
     if c.max_tls:
-        words.append(f"TLS ≤ {c.max_tls}")
+        words.append(f"TLS ≤ {c.max_tls}" + (f" ({code('--max-tls ' + c.max_tls)})" if ca_file else ""))
     if c.cert_status:
-        words.append("requires OCSP stapling (`--cert-status`)")
+        words.append(f"requires OCSP stapling ({code('--cert-status')})")
     if c.crl:
-        words.append("checks the CRL (`--crlfile`)")
+        words.append(f"checks the CRL ({code('--crlfile')})")
     if c.clock_offset:
-        words.append(f"clock {int(c.clock_offset.total_seconds() // 86400)} days ahead")
-    return "; ".join(words) or "trusts the lab root"
+        words.append(f"clock {human_duration(c.clock_offset)} {'ahead' if c.clock_offset.total_seconds() > 0 else 'behind'}")
+    return "; ".join(words) or ("trusts the lab root" if ca_file is None else "")
+
+
+def human_duration(delta: timedelta) -> str:
+    """A duration rounded to the nearest whole unit: a 3-day shift reads "3 days", however measured."""
+    seconds = abs(delta.total_seconds())
+    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
+        if seconds >= size * 1.5 or unit == "minute":
+            n = max(1, round(seconds / size))
+            return f"{n} {unit}{'s' if n != 1 else ''}"
+    raise AssertionError("unreachable")
 
 
 def check_table(results: list[CheckResult], console: Console, *, title: str) -> None:
-    table = Table(title=title, title_justify="left")
-    for column in ("scenario", "finding", "expected curl", "libcurl said", "verify", "ms"):
-        table.add_column(column, no_wrap=True)
-    table.add_column("", overflow="fold")
+    table = FitTable([
+        Column("scenario"), Column("finding", priority=2), Column("expected curl", priority=1, justify="right"),
+        Column("libcurl said"), Column("verify", priority=3, justify="right"), Column("ms", priority=4, justify="right"),
+        Column("result", wrap=True),
+    ], title=title)
     for r in results:
         s = r.scenario.scenario
         if r.result is None:
-            table.add_row(s.id, s.code, str(s.curl_code), "—", "", "", f"[yellow]skipped: {r.skipped}[/]")
+            table.add_row(s.id, s.code, str(s.curl_code), "—", "", "", styled(f"skipped: {r.skipped}", "yellow"))
             continue
         got = f"{r.result.curl_code}" + (f" (HTTP {r.result.http_status})" if r.result.http_status else "")
-        mark = "[green]as expected[/]" if r.matches else f"[red]MISMATCH[/] {r.result.error[:60]}"
+        mark = styled("as expected", "green") if r.matches else styled(f"MISMATCH {r.result.error[:60]}", "red")
         table.add_row(s.id, s.code, str(s.curl_code), got, str(r.result.verify_result), f"{r.elapsed_ms:.0f}", mark)
-    console.print(table)
+    table.print(console)
+
+
+def check_document(results: list[CheckResult], *, startup_s: float, elapsed_s: float) -> dict[str, object]:
+    """``tlsdoctor check --json``: each scenario's expectation beside what libcurl did."""
+    ran = [r for r in results if r.result is not None]
+    return {
+        "schema": CHECK_SCHEMA,
+        "lab_startup_ms": round(startup_s * 1000, 1),
+        "elapsed_ms": round(elapsed_s * 1000, 1),
+        "matched": sum(r.matches for r in ran),
+        "ran": len(ran),
+        "skipped": len(results) - len(ran),
+        "scenarios": [
+            {
+                "id": r.scenario.id,
+                "code": r.scenario.code,
+                "expected": {"curl_code": r.scenario.scenario.curl_code,
+                             "verify_result": r.scenario.scenario.curl_verify_result,
+                             "http_status": r.scenario.scenario.http_status},
+                "libcurl": ({"curl_code": r.result.curl_code, "verify_result": r.result.verify_result,
+                             "http_status": r.result.http_status, "error": r.result.error}
+                            if r.result is not None else None),
+                "matches": r.matches,
+                "skipped": r.skipped or None,
+                "elapsed_ms": round(r.elapsed_ms, 1),
+            }
+            for r in results
+        ],
+    }

@@ -29,30 +29,29 @@ def catalogue_json() -> str:
 
 
 def catalogue_table(console: "Console") -> None:
-    from rich.table import Table
-
+    from tlsdoctor.render.table import Column, FitTable
     from tlsdoctor.torture.catalogue import ATTACKS
 
-    table = Table(title="tlsdoctor torture: attacks", title_justify="left")
-    for column in ("attack", "what the client does", "bug class"):
-        table.add_column(column, overflow="fold")
+    table = FitTable([Column("attack"), Column("what the client does", wrap=True), Column("bug class", priority=1)],
+                     title="tlsdoctor torture: attacks")
     for entry in ATTACKS:
         table.add_row(entry.id, entry.summary, entry.bug_class.value)
-    console.print(table)
+    table.print(console)
 
 
 def report_table(report: "TortureReport", console: "Console") -> None:
-    from rich.table import Table
+    from tlsdoctor.render.table import Column, FitTable, styled
 
     baseline = report.baseline
     console.print(
         f"{report.target.url} ({report.target.address}): baseline HTTP {baseline.status} in "
         f"{baseline.latency * 1000:.1f} ms over HTTP/{baseline.http_version or '?'}; "
-        f"TLS {', '.join(report.tls_versions) or '?'}; HTTP/2 {'yes' if report.http2 else 'no'}"
+        f"TLS {', '.join(report.tls_versions) or '?'}; HTTP/2 {'yes' if report.http2 else 'no'}",
+        markup=False, highlight=False, soft_wrap=True,
     )
-    table = Table(title_justify="left")
-    for column in ("attack", "outcome", "symptom", "rounds", "sanity median", "recovered"):
-        table.add_column(column, overflow="fold")
+    table = FitTable([Column("attack"), Column("outcome"), Column("symptom", wrap=True),
+                      Column("rounds", priority=2, justify="right"), Column("sanity median", priority=1, justify="right"),
+                      Column("recovered", priority=1)])
     for result in report.results:
         latencies = sorted(result.latencies)
         median = f"{latencies[len(latencies) // 2] * 1000:.1f} ms" if latencies else "-"
@@ -62,17 +61,19 @@ def report_table(report: "TortureReport", console: "Console") -> None:
         outcome = result.outcome.value
         table.add_row(
             result.id,
-            f"[{_STYLE[outcome]}]{outcome}[/]",
+            styled(outcome, _STYLE[outcome]),
             result.symptom.value if result.symptom else (result.reason or ""),
             str(len({r.index for r in result.rounds})) if result.rounds else "-",
             median,
             recovered,
         )
-    console.print(table)
+    table.print(console)
     for result in report.failed:
-        console.print(f"[bold]{result.id}[/]: {result.outcome.value}, {result.symptom.value if result.symptom else ''}")
-        console.print(f"  likely bug: {result.bug_class.value if result.bug_class else '?'}: {result.cause}")
-        console.print(f"  fix: {result.fix}")
+        console.print(f"{result.id}: {result.outcome.value}, {result.symptom.value if result.symptom else ''}",
+                      markup=False, highlight=False)
+        console.print(f"  likely bug: {result.bug_class.value if result.bug_class else '?'}: {result.cause}",
+                      markup=False, highlight=False)
+        console.print(f"  fix: {result.fix}", markup=False, highlight=False)
     counts = {o: sum(r.outcome.value == o for r in report.results) for o in _STYLE}
     console.print(", ".join(f"{n} {o}" for o, n in counts.items() if n) + f" in {report.elapsed:.1f} s")
 

@@ -62,7 +62,8 @@ def _quietly(action: Callable[[], object]) -> str | None:
 
 
 def _read_answer(sock: socket.socket) -> str:
-    """What the server did after our abuse: bytes, a close, a reset, or silence."""
+    """What the server did after our abuse: bytes, a close, a reset, or silence (within 1 s)."""
+    sock.settimeout(min(1.0, sock.gettimeout() or 1.0))
     try:
         data = sock.recv(4096)
     except TimeoutError:

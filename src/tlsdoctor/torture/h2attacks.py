@@ -16,7 +16,8 @@ from OpenSSL import SSL
 from tlsdoctor.torture.attacks import Round, _quietly
 from tlsdoctor.torture.connection import TlsClient
 
-RAPID_RESET_STREAMS = 100  # per round; CVE-2023-44487 floods used thousands per second
+RAPID_RESET_STREAMS = 100
+ANSWER_WAIT = 0.5  # seconds to collect the server's reaction (GOAWAY, RST_STREAMs) per round  # per round; CVE-2023-44487 floods used thousands per second
 
 
 def _h2_client(r: Round) -> tuple[TlsClient, h2.connection.H2Connection] | str:
@@ -40,6 +41,7 @@ def _headers(r: Round) -> list[tuple[str, str]]:
 
 def _finish(tls: TlsClient, r: Round, sent: bytes) -> str:
     note = _quietly(lambda: tls.send(sent))
+    tls.sock.settimeout(min(ANSWER_WAIT, r.timeout))  # what the server says back is a note, not worth a wait
     answer = b""
     for _ in range(4):  # a little of what the server says back (GOAWAY, RST_STREAMs), bounded
         try:

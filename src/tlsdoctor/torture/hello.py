@@ -1,32 +1,29 @@
-"""Where raw attacks get their ClientHello bytes: one small switchable interface.
+"""Where raw attacks get their ClientHello bytes: the project's sans-IO builder.
 
-Raw attacks (cut a ClientHello in half, stall after it, reset after it) need the bytes
-of a real ClientHello, never a socket. :func:`client_hello` returns them: OpenSSL's own,
-produced on a memory BIO (no connection is made). The project's sans-IO ClientHello
-builder in ``tlsdoctor.wire`` is the intended source; this function is the one place to
-switch.
+Raw attacks (cut a ClientHello in half, stall after it, reset after it) need the bytes of
+a real, well-formed ClientHello and never a socket: :class:`tlsdoctor.wire.ClientHello`
+writes them (with real key shares, so a TLS 1.3 server answers with its whole flight and
+then waits for ours, which is what a stalled client makes it do).
 """
 
 from __future__ import annotations
 
-import functools
-import ssl
+import ipaddress
 
-_VERSIONS = {"1.2": ssl.TLSVersion.TLSv1_2, "1.3": ssl.TLSVersion.TLSv1_3}
+from tlsdoctor.wire.cipher_suites import TLS12_SUITES, TLS13_SUITES
+from tlsdoctor.wire.client_hello import ClientHello
+
+_SUITES = {"1.3": TLS13_SUITES, "1.2": TLS12_SUITES, None: TLS13_SUITES + TLS12_SUITES}
 
 
-@functools.lru_cache(maxsize=16)
 def client_hello(host: str, version: str | None = None) -> bytes:
-    """One ClientHello record for ``host`` (SNI for a name, none for an IP address),
-    offering ``version`` only, or both."""
-    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)  # verifying, as ever: it never gets that far
-    ctx.set_alpn_protocols(["http/1.1"])
-    if version is not None:
-        ctx.minimum_version = ctx.maximum_version = _VERSIONS[version]
-    incoming, outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
-    tls = ctx.wrap_bio(incoming, outgoing, server_hostname=host)
+    """One ClientHello record for ``host`` (SNI for a name, none for an IP address, RFC 6066
+    section 3), offering ``version`` only, or TLS 1.3 and 1.2."""
     try:
-        tls.do_handshake()
-    except ssl.SSLWantReadError:
-        pass
-    return outgoing.read()
+        ipaddress.ip_address(host)
+        server_name = None
+    except ValueError:
+        server_name = host
+    versions = (version,) if version else ("1.3", "1.2")
+    return ClientHello(versions=versions, cipher_suites=_SUITES[version], server_name=server_name,
+                       alpn=("http/1.1",)).to_bytes()

@@ -142,10 +142,17 @@ class LikelyBug:
     fix: str
 
 
-def likely_bug(attack: Attack, symptom: Symptom | None, *, reset_sent: bool) -> LikelyBug:
-    """The attack's own bug class, refined by what was seen (the way a diagnosis reads it)."""
+def likely_bug(attack: Attack, symptom: Symptom | None, *, reset_sent: bool, one_blocks: bool | None = None) -> LikelyBug:
+    """The attack's own bug class, refined by what was seen (the way a diagnosis reads it).
+
+    ``one_blocks`` (held attacks): whether a single held connection was enough to make a
+    sanity request fail. Many stalled handshakes that exhaust a server say "slots"; one
+    that blocks everyone says "the handshake runs in the accept loop".
+    """
     bug = attack.bug_class
-    if symptom is Symptom.REFUSED and reset_sent:
+    if attack.bug_class is BugClass.BLOCKING_HANDSHAKE and one_blocks is False:
+        bug = BugClass.SLOT_EXHAUSTION
+    elif symptom is Symptom.REFUSED and reset_sent:
         bug = BugClass.WRITE_TO_RESET  # the process is gone after an RST: SIGPIPE
     elif symptom is Symptom.EMPTY_REPLY and not attack.held:
         bug = BugClass.UNCLEAN_CLOSE_STATE  # handshakes work, requests die: stale per-thread state

@@ -165,7 +165,10 @@ class Runner:
                 break
         grace = self._grace(baseline, rounds[-1].sanity)
         verdict = judge(baseline, [r.sanity for r in rounds] + list(grace))
-        bug = likely_bug(entry, verdict.symptom, reset_sent=any(r.close == "rst" for r in rounds)) if verdict.outcome.failed else None
+        bug = None
+        if verdict.outcome.failed:
+            one_blocks = self._one_blocks(entry, baseline, plan[0]) if entry.held else None
+            bug = likely_bug(entry, verdict.symptom, reset_sent=any(r.close == "rst" for r in rounds), one_blocks=one_blocks)
         return AttackResult(
             entry, verdict.outcome, verdict.symptom,
             bug.bug_class if bug else None, bug.cause if bug else None, bug.fix if bug else None,
@@ -190,6 +193,15 @@ class Runner:
             held.release()
         after = RoundRecord(spec.index, spec.close, spec.version, "released", self.sanity())
         return [during, after]
+
+    def _one_blocks(self, entry: Attack, baseline: Baseline, variant: tuple[str, str | None]) -> bool | None:
+        """Hold a single connection: does the sanity request still fail? (None: K was 1 already,
+        or the server has not recovered, so the answer would mean nothing.)"""
+        if self.options.concurrency == 1 or symptom_of(self.sanity(), baseline) is not None:
+            return None
+        spec = Round(self.target, 0, variant[1], variant[0], self.options.timeout, self.rate, 1)  # type: ignore[arg-type]
+        during, _after = self._held_round(entry, spec)
+        return symptom_of(during.sanity, baseline) is not None
 
     def _grace(self, baseline: Baseline, last: SanityResult) -> tuple[SanityResult, ...]:
         if symptom_of(last, baseline) is None:

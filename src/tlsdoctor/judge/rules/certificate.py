@@ -72,12 +72,48 @@ def validity(obs: Observations) -> Iterator[Finding]:
                       f"({leaf.not_valid_after_utc:%Y-%m-%d}).", "Renew it now.", **describe_cert(leaf))
 
 def _duration(delta: timedelta) -> str:
-    seconds = int(abs(delta.total_seconds()))
-    if seconds >= 2 * 86400:
-        return f"{seconds // 86400} days"
-    if seconds >= 2 * 3600:
-        return f"{seconds // 3600} hours"
-    return f"{max(seconds // 60, 1)} minutes"
+    """Rounded to the nearest unit: a 3-day shift measured as 2 days 23:59:59 (the server's Date has
+    whole seconds, and the diagnosis's own run time passes) still reads "3 days" (issue 10)."""
+    seconds = abs(delta.total_seconds())
+    for unit, size in (("day", 86400), ("hour", 3600)):
+        if seconds >= 1.5 * size:
+            n = round(seconds / size)
+            return f"{n} {unit}s"
+    n = max(1, round(seconds / 60))
+    return f"{n} minute{'s' if n != 1 else ''}"
+
+
+# OpenSSL's verify results that mean "no issuer for this chain in the client's CA file".
+_NO_TRUSTED_ISSUER = {vc.X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT, vc.X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY,
+                      vc.X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE, vc.X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN}
+
+
+@rule("cert.untrusted_root")
+def untrusted_beyond_dates(obs: Observations) -> Iterator[Finding]:
+    """With its dates put right, would this client trust the chain? libcurl's own verdict tells.
+
+    A certificate out of its validity window hides every other trust problem from our own
+    validation (it fails on the date first). OpenSSL, inside libcurl, looks for the issuer
+    before it looks at dates: "unable to get local issuer certificate" beside an expired
+    leaf means that renewing alone would not fix this client (issue 10, "whole causes").
+    """
+    chain, curl = obs.presented_chain, obs.curl
+    if not chain or curl is None or curl.curl_code != 60 or curl.verify_result not in _NO_TRUSTED_ISSUER:
+        return
+    if all(c.not_valid_before_utc <= obs.local_time <= c.not_valid_after_utc for c in chain[:4]):
+        return  # no date problem: `chain_to_trust` judges the path to a root
+    if interceptor(obs) is not None:
+        return
+    last = chain[-1]
+    issuer = last.subject if last.issuer == last.subject else last.issuer
+    yield finding("cert.untrusted_root", E, 0.8,
+                  f"This client's CA file holds no issuer for the chain (libcurl: OpenSSL verify result "
+                  f"{curl.verify_result}): even with the dates put right, this client would not trust a chain "
+                  f"that ends at '{issuer.rfc4514_string()}'.",
+                  "Add the issuing CA's root to the client's CA file (or use the OS store), or use a certificate "
+                  "from a CA the client trusts.", anchor_missing=issuer.rfc4514_string(),
+                  libcurl_verify_result=curl.verify_result, libcurl_error=curl.error)
+
 
 @rule("cert.self_signed", "cert.incomplete_chain", "cert.untrusted_root")
 def chain_to_trust(obs: Observations) -> Iterator[Finding]:
