@@ -26,7 +26,7 @@ from tlsdoctor.render.explanation import explanation_json, print_explanation
 # Fillers that make backtracking patterns work hardest: runs of what their classes accept.
 # Each is a run some class or quantifier of our patterns accepts; together they cover what a
 # backtracking pattern could chew on (spaces after a keyword, a.a.a., digits, userinfo runs).
-FILLERS = (" ", "a.", "0", "a@/", " port 1")
+FILLERS = (" ", "a.", "0", " port 1")
 
 
 def _seconds(function, argument: object, repeat: int) -> float:
@@ -41,12 +41,14 @@ def _seconds(function, argument: object, repeat: int) -> float:
     return best
 
 
-def _ratio(make, run) -> float:
-    """time(100 KB) / time(10 KB). The 10 KB input runs ten times per round so that both
+def _ratio(make, run, small: int = 10_000) -> float:
+    """time(10 × small) / time(small), 100 KB against 10 KB unless said (single patterns: 20 KB
+    against 2 KB, enough for a quadratic one to show ~100). The small input runs ten times per
+    round so that both
     rounds last as long; floors keep timer noise out of patterns that take microseconds
     (a quadratic one takes seconds on 100 KB)."""
-    small, large = make(10_000), make(100_000)
-    return max(_seconds(run, large, 1), 1e-3) / max(_seconds(run, small, 10), 1e-4)
+    little, large = make(small), make(small * 10)
+    return max(_seconds(run, large, 1), 1e-3) / max(_seconds(run, little, 10), 1e-4)
 
 
 def _line(seed: str, filler: str, size: int) -> str:
@@ -60,7 +62,9 @@ def _patterns() -> list[tuple[str, re.Pattern[str], str]]:
         for pattern in recogniser.patterns:
             found.append((recogniser.ecosystem, pattern.regex, pattern.gate or pattern.regex.pattern[:12]))
     found += [("hosts", pattern, "https://") for pattern in HOST_PATTERNS]
-    found += [("classify", row.text, row.text.pattern.split("|")[0][:20]) for row in SIGNAL_TABLE if row.text]
+    # The table's rows that can backtrack at all (a quantifier); its plain literal alternations cannot.
+    found += [("classify", re.compile(row.text.pattern, re.IGNORECASE), row.text.pattern.split("|")[0][:20])
+              for row in SIGNAL_TABLE if row.text and re.search(r"[*+}]", row.text.pattern)]
     unique: dict[str, tuple[str, re.Pattern[str], str]] = {}
     for entry in found:
         unique.setdefault(entry[1].pattern, entry)
@@ -78,7 +82,7 @@ def test_every_pattern_is_linear_on_adversarial_lines(family: str, regex: re.Pat
     worst = 0.0
     for filler in FILLERS:
         worst = max(worst, _ratio(lambda size: _line(literal, filler, size),
-                                  lambda text: sum(1 for _ in regex.finditer(text))))
+                                  lambda text: sum(1 for _ in regex.finditer(text)), small=2_000))
     assert worst < 20, f"{family}: {regex.pattern[:80]} grows {worst:.0f}x for 10x the input"
 
 
@@ -164,7 +168,7 @@ adversarial = st.lists(
 ).map("".join)
 
 
-@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(adversarial)
 def test_explain_stays_well_formed_and_keeps_secrets_on_adversarial_text(text: str) -> None:
     e = explain(text)

@@ -31,7 +31,7 @@ file cannot be read.
 ## The pipeline
 
 1. **Clean and bound.** Control characters and terminal escape sequences are removed; input
-   is capped at 1 MiB, lines at 2,000 characters; past 256 KiB a log is read as its distinct
+   is capped at 1 MiB, lines at 2,000 characters; past 128 KiB a log is read as its distinct
    lines, its first and its last ones (a note says so).
 2. **Recognise.** One recogniser per ecosystem (`src/tlsdoctor/explain/recognisers/`) is a
    *table* from that ecosystem's own words to shared signals — a curl code, an OpenSSL verify
