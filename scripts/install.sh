@@ -47,6 +47,7 @@ apt_packages() {
     server() { [ -x "$1" ] || servers+=("$2"); }  # a server package whose service must not start
     need nginx nginx-light        # the lab's real-peer backend
     need faketime faketime        # clock-skew tests run tlsdoctor under a shifted clock
+    need openssl openssl          # openssl s_server: an OpenSSL 3.0 server with a 1024-bit DH group
     need java default-jre-headless  # Spark, for `tlsdoctor fleet --engine spark`
     need chromium chromium        # the fleet HTML report is tested in a real headless browser
     server /usr/sbin/lighttpd lighttpd  # real servers `tlsdoctor torture` is tested against
@@ -91,7 +92,7 @@ sslyze_venv() {  # the strict scanner the lab's healthy chain is checked with (o
     ln -sf "$PWD/.venv-sslyze/bin/sslyze" .venv/bin/sslyze
 }
 
-step "Debian packages (nginx, faketime, Java, chromium, lighttpd, haproxy, h2o)" apt_packages
+step "Debian packages (nginx, faketime, openssl, Java, chromium, lighttpd, haproxy, h2o)" apt_packages
 step "tlsdoctor in .venv (editable, with test, fleet and spark extras)" tlsdoctor_venv
 step "mitmproxy in .venv-mitmproxy" mitmproxy_venv
 step "sslyze in .venv-sslyze" sslyze_venv

@@ -206,7 +206,9 @@ class _Observer:
             pass
         finally:
             for name, task in self.tasks.items():
-                if not task.done():
+                # Unfinished, or already cancelled by the deadline through an enclosing gather:
+                # nothing else cancels a probe, so either way the deadline cut it.
+                if not task.done() or task.cancelled():
                     task.cancel()  # each probe aborts its connections when cancelled
                     cut.append((name, f"cut by the diagnosis deadline ({deadline:g} s)"))
             pending = [t for t in self.tasks.values() if not t.done()]

@@ -33,7 +33,9 @@ def serving(endpoint: Any) -> Iterator[int]:
 
     async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         handlers.add(asyncio.current_task())  # type: ignore[arg-type]
-        with contextlib.suppress(Exception):
+        # Stopping the server cancels its handlers: that ends them, quietly (asyncio would
+        # otherwise log the cancelled task's CancelledError).
+        with contextlib.suppress(Exception, asyncio.CancelledError):
             await asyncio.wait_for(endpoint.handle(reader, writer, 5.0), SERVE_FOR)
         writer.transport.abort()
 

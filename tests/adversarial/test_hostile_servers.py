@@ -12,6 +12,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+from tlsdoctor.diagnosis import diagnose
 from tlsdoctor.lab.authorities import LabAuthorities
 from tlsdoctor.lab.endpoints import HttpsOrigin
 from tlsdoctor.lab.http import Reply, serve_http1
@@ -154,3 +155,23 @@ def test_the_unverified_probe_sends_only_head_slash(authorities: LabAuthorities,
     assert requests == [(b"HEAD", b"/")], requests
     text = as_json(d) + human(d)
     assert "SECRET-QUERY" not in text
+
+
+def test_a_deadline_keeps_what_finished_and_names_what_it_cut(authorities: LabAuthorities, root_file: Path) -> None:
+    """Issue 12, point 1: the deadline used to drop every observation and read as ok at 1.0."""
+    leaf = authorities.intermediate.issue_cert("127.0.0.1")
+    with serving(TrickleHttp(TlsServerConfig(certificate=leaf, alpn=("http/1.1",)))) as port:
+        d = diagnose(f"https://127.0.0.1:{port}/", ca_bundle=root_file, timeout=3.0, deadline=1.5, env={},
+                     os_store_env={"SSL_CERT_FILE": str(root_file), "SSL_CERT_DIR": ""})
+    assert d.elapsed_ms / 1000 <= d.deadline + 1
+    cut = dict(d.observations.cut)
+    assert "http" in cut and "deadline" in cut["http"], cut
+    # What finished before the deadline is there: the handshake, and the trust checks of its chain.
+    assert d.observations.handshake is not None and d.observations.handshake.ok
+    assert d.observations.trust is not None and d.observations.trust.validation("ca-bundle").ok
+    assert d.verdict.code != "ok" or d.verdict.confidence < 1.0
+    assert d.verdict.code == "diagnosis.incomplete", (d.verdict.code, d.verdict.summary)
+    document = json.loads(as_json(d))
+    assert "http" in document["observations"]["cut_by_deadline"]
+    assert any("deadline" in u["why"] for u in document["could_not_check"])
+    assert "Could not check" in human(d) and "deadline" in human(d)

@@ -82,3 +82,17 @@ def test_a_private_one_root_ca_file_is_a_store_mismatch_not_an_outdated_bundle(t
     assert entry.os_store_file is not None
     assert d.verdict.code == "trust.store_mismatch"
     assert "trust.bundle_outdated" not in {f.code for f in d.findings}
+
+
+def test_the_cli_diagnoses_a_client_that_requires_a_status(tls_lab: Lab) -> None:
+    import json
+    import subprocess
+    import sys
+
+    entry = tls_lab["revocation-unreachable"]
+    env = entry.client_env()
+    argv = [sys.executable, "-m", "tlsdoctor", "diagnose", entry.url, "--ca-bundle", str(entry.ca_file), "--json"]
+    soft = subprocess.run(argv, capture_output=True, text=True, timeout=60, env=env)
+    hard = subprocess.run([*argv, "--cert-status"], capture_output=True, text=True, timeout=60, env=env)
+    assert (soft.returncode, json.loads(soft.stdout)["verdict"]["code"]) == (0, "ok")
+    assert (hard.returncode, json.loads(hard.stdout)["verdict"]["code"]) == (1, "cert.revocation_unavailable")

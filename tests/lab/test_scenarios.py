@@ -74,6 +74,7 @@ PYTHON_SSL = {
     "self-signed": VerifyFails(18),
     "untrusted-root": VerifyFails(20),
     "incomplete-chain": VerifyFails(20),
+    "incomplete-chain-no-aia": VerifyFails(20),
     "revoked-ocsp": Works(),  # Python never asks for, nor checks, an OCSP staple
     "revoked-crl": VerifyFails(23),
     "must-staple-missing": Works(),  # nor enforces must-staple
@@ -89,6 +90,7 @@ PYTHON_SSL = {
     "tls1.0-only": TlsFails("TLSV1_ALERT_PROTOCOL_VERSION"),
     "tls1.3-only": TlsFails("TLSV1_ALERT_PROTOCOL_VERSION"),
     "no-shared-cipher": TlsFails("SSLV3_ALERT_HANDSHAKE_FAILURE"),
+    "null-cipher-only": TlsFails("SSLV3_ALERT_HANDSHAKE_FAILURE"),
     "alert-handshake-failure": TlsFails("SSLV3_ALERT_HANDSHAKE_FAILURE"),
     "alert-close-notify-fatal": TlsFails(None),  # OpenSSL 3.0: "[SSL] unknown error"
     "reset-after-hello": OsFails(ConnectionResetError),

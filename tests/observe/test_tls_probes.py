@@ -27,7 +27,7 @@ from tlsdoctor.lab.authorities import LabAuthorities
 from tlsdoctor.lab.pki import IssuedCert
 from tlsdoctor.lab.tls import TlsServerConfig, TlsStream, close_writer
 from tlsdoctor.observe import handshake as handshake_module
-from tlsdoctor.observe.capabilities import default_client_versions, probe_capabilities
+from tlsdoctor.observe.capabilities import MAX_CONNECTIONS, default_client_versions, probe_capabilities
 from tlsdoctor.observe.first_answer import client_hello, probe_first_answer
 from tlsdoctor.observe.handshake import alert_from_openssl_reason, probe_handshake
 from tlsdoctor.observe.route import Route, discover_route, parse_target
@@ -301,7 +301,7 @@ def test_a_healthy_server_accepts_tls12_and_tls13_and_the_default_client(lab: La
     assert set(capabilities.ciphers_negotiated) == {"1.2", "1.3"}
     assert capabilities.default_client_ok and capabilities.default_client_error is None
     assert capabilities.default_client_versions == ("1.2", "1.3")
-    assert capabilities.connections == 5
+    assert capabilities.connections == 3  # one hello per version; their answers prove the client's offer works
     assert capabilities.not_run == ()
 
 
@@ -309,31 +309,43 @@ def test_a_tls10_only_server_is_pinned_to_tls10(lab: Lab):
     capabilities = run(probe_capabilities(route_to(lab, "tls1.0-only"), 3.0))
 
     assert capabilities.versions_accepted == ("1.0",)
-    assert not capabilities.default_client_ok
-    assert capabilities.default_client_alert == AlertDescription.PROTOCOL_VERSION
     assert "1.0" not in capabilities.default_client_versions
+    # No version in common: the client's own hello is not worth a connection.
+    assert capabilities.default_client_ok is None and capabilities.connections == 3
+    [tls13] = [a for a in capabilities.attempts if a.name == "1.3"]
+    assert tls13.alert == AlertDescription.PROTOCOL_VERSION
 
 
-def test_the_ccm8_only_lab_server_refuses_a_default_client(lab: Lab):
+def test_the_ccm8_only_lab_server_refuses_the_default_clients_own_hello(lab: Lab):
     capabilities = run(probe_capabilities(route_to(lab, "no-shared-cipher"), 3.0))
-    assert not capabilities.default_client_ok
+    assert capabilities.default_client_ok is False
     assert capabilities.default_client_alert == AlertDescription.HANDSHAKE_FAILURE
 
 
-def test_the_ccm8_only_lab_server_is_found_to_accept_a_ccm_cipher(lab: Lab):
+def test_the_ccm8_only_lab_server_is_found_to_accept_only_ccm8_suites(lab: Lab):
     capabilities = run(probe_capabilities(route_to(lab, "no-shared-cipher"), 3.0))
-    assert capabilities.versions_accepted
-    assert all("CCM" in capabilities.ciphers_negotiated[v] for v in capabilities.versions_accepted)
+    assert capabilities.suites_accepted == {"1.2": ("TLS_ECDHE_ECDSA_WITH_AES_128_CCM_8",),
+                                            "1.3": ("TLS_AES_128_CCM_8_SHA256",)}
+    assert capabilities.suites_complete  # the bisection step after it was refused
+    assert set(capabilities.families.values()) == {"CCM-8"}
+    assert capabilities.connections <= MAX_CONNECTIONS
 
 
-def test_a_stalled_server_costs_the_capability_probe_its_deadline_and_no_more(lab: Lab):
+def test_a_stalled_server_costs_the_capability_probe_one_timeout_and_no_second_round(lab: Lab):
     started = time.perf_counter()
-    capabilities = run(probe_capabilities(route_to(lab, "stall-handshake"), 5.0, deadline=0.5))
+    capabilities = run(probe_capabilities(route_to(lab, "stall-handshake"), 0.5))
 
     assert time.perf_counter() - started < 2.0
-    assert set(capabilities.not_run) == {"default", "1.0", "1.1", "1.2", "1.3"}
-    assert capabilities.connections == 5
+    assert capabilities.connections == 3
+    assert all(a.error and "no complete answer" in a.error for a in capabilities.attempts)
     assert capabilities.versions_accepted == () and not capabilities.default_client_ok
+
+
+def test_the_capability_probe_deadline_cuts_what_is_left(lab: Lab):
+    started = time.perf_counter()
+    capabilities = run(probe_capabilities(route_to(lab, "stall-handshake"), 5.0, deadline=0.5))
+    assert time.perf_counter() - started < 3.0
+    assert capabilities.not_run and capabilities.versions_accepted == ()
 
 
 def test_the_default_client_offers_tls12_and_tls13():
@@ -438,7 +450,7 @@ def test_a_leaf_that_openssl_accepts_but_cryptography_cannot_parse_is_reported_n
     assert observation.chain_error is not None and observation.chain_error.startswith("certificate 0 ")
 
 
-def test_a_ccm8_only_server_is_found_by_the_permissive_clients(pki: LabAuthorities):
+def test_a_ccm8_only_server_is_found_by_our_own_hellos(pki: LabAuthorities):
     # The field's CCM-8-only server (an IoT stack, say): it must allow CCM-8 itself, which
     # OpenSSL 4.0 does only at security level 0.
     config = TlsServerConfig(
@@ -455,4 +467,5 @@ def test_a_ccm8_only_server_is_found_by_the_permissive_clients(pki: LabAuthoriti
     capabilities = run(probe())
     assert not capabilities.default_client_ok
     assert capabilities.versions_accepted == ("1.2", "1.3")
-    assert capabilities.ciphers_negotiated == {"1.2": "ECDHE-ECDSA-AES128-CCM8", "1.3": "TLS_AES_128_CCM_8_SHA256"}
+    assert capabilities.ciphers_negotiated == {"1.2": "TLS_ECDHE_ECDSA_WITH_AES_128_CCM_8",
+                                               "1.3": "TLS_AES_128_CCM_8_SHA256"}

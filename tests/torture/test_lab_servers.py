@@ -29,7 +29,8 @@ def test_healthy_lab_survives_every_attack(tls_lab: Lab) -> None:
     entry = tls_lab["ok"]
     report = torture.run(entry.url, ca_bundle=entry.ca_file, rounds=2, concurrency=8)
     assert report.http2 and report.tls_versions == ("1.3", "1.2")
-    assert [(r.id, r.outcome) for r in report.results if r.outcome is not Outcome.SURVIVED] == []
+    # Survived (or, on a loaded machine, slowed: the lab shares this process's GIL): exit 0.
+    assert [(r.id, r.outcome) for r in report.results if r.outcome not in (Outcome.SURVIVED, Outcome.SLOWED)] == []
     assert report.exit_code == 0
     # Every attack really ran rounds, each followed by a verified request that succeeded.
     for result in report.results:

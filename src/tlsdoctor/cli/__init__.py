@@ -34,6 +34,7 @@ COMMANDS = (
     "check",
     "rollout",
     "torture",
+    "fleet",
 )
 
 

@@ -22,6 +22,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         help="another CA file to compare with (repeatable)")
     parser.add_argument("--max-tls", choices=["1.0", "1.1", "1.2", "1.3"],
                         help="the newest TLS version the client speaks (default: no cap)")
+    parser.add_argument("--cert-status", action="store_true",
+                        help="the client requires a certificate status, as curl --cert-status does (hard-fail)")
     parser.add_argument("--timeout", type=positive_float, default=5.0, metavar="S",
                         help="per-probe timeout in seconds, at most 120; the whole diagnosis gets 4×S (a probe it cuts is named)")
     parser.add_argument("--json", action="store_true",
@@ -49,6 +51,7 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("--timeout must be at most 120 seconds")
     options: dict[str, Any] = {
         "proxy": args.proxy, "ca_bundle": args.ca_bundle, "extra_ca": args.extra_ca, "max_tls": args.max_tls,
+        "require_status": args.cert_status,
         "timeout": args.timeout,  # the deadline: timeout x diagnosis.STAGES (its default)
     }
     if args.batch is not None:

@@ -394,9 +394,7 @@ class Client:
     def report_install_id(self) -> str:
         """The install id as reports carry it: salted and hashed, so reports cannot be joined
         with anything else that might hold the raw id (the rollout's hashing attribute)."""
-        import hashlib
-
-        return hashlib.sha256(b"tlsdoctor.report/1:" + self.install_id.encode()).hexdigest()[:16]
+        return salted_install_id(self.install_id)
 
     def _install_id(self) -> str:
         if self.state_dir is None:
@@ -439,6 +437,13 @@ class _Safe:
                 pass
 
         return call
+
+
+def salted_install_id(install_id: str) -> str:
+    """The install id as reports and usage documents carry it (the fleet simulator uses it too)."""
+    import hashlib
+
+    return hashlib.sha256(b"tlsdoctor.report/1:" + install_id.encode()).hexdigest()[:16]
 
 
 def _outcome_word(result: Response | TransportError) -> str:

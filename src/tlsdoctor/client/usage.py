@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import functools
 import os
 import tempfile
 import threading
@@ -35,7 +36,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from tlsdoctor.client.report import JsonLinesSink, ReportSink, _flag, _integer, _text, _timestamp
+from tlsdoctor.client.report.event import _flag, _integer, _text, _timestamp
+from tlsdoctor.client.report.jsonlines import JsonLinesSink
+from tlsdoctor.client.report.reporter import ReportSink
 
 USAGE_SCHEMA = "tlsdoctor.usage/1"
 USAGE_ENVIRONMENT_KEYS = ("proxy_configured", "os", "tls_library", "libcurl")
@@ -68,23 +71,23 @@ class UsageCounters:
             entry = self.stacks[name] = {"requests": 0, "ok": 0, "failures": {}, "rescued_by_fallback": 0}
         return entry
 
-    def record_request(self, stack: str, code: str | None, fallback_ok: bool | None = None) -> None:
-        """One first attempt on ``stack``: ``code`` None when it worked, else its finding code;
-        ``fallback_ok`` None when no fallback was tried, else whether the other stack answered.
-        The fallback attempt itself is counted under ``fallbacks``, never as a request."""
+    def record_request(self, stack: str, code: str | None, fallback_ok: bool | None = None, count: int = 1) -> None:
+        """``count`` first attempts on ``stack`` that ended alike: ``code`` None when they worked,
+        else their finding code; ``fallback_ok`` None when no fallback was tried, else whether the
+        other stack answered. A fallback attempt is counted under ``fallbacks``, never as a request."""
         with self._lock:
             entry = self._stack(stack)
-            entry["requests"] += 1
+            entry["requests"] += count
             if code is None:
-                entry["ok"] += 1
+                entry["ok"] += count
                 return
             failures = entry["failures"]
-            failures[code] = failures.get(code, 0) + 1
+            failures[code] = failures.get(code, 0) + count
             if fallback_ok is not None:
-                self.fallbacks["taken"] += 1
+                self.fallbacks["taken"] += count
                 if fallback_ok:
-                    self.fallbacks["succeeded"] += 1
-                    entry["rescued_by_fallback"] += 1
+                    self.fallbacks["succeeded"] += count
+                    entry["rescued_by_fallback"] += count
 
     def record_validation(self, agreed: bool) -> None:
         with self._lock:
@@ -102,6 +105,20 @@ class UsageCounters:
                      "reports": self.reports}
             self._reset()
             return taken
+
+
+@functools.lru_cache(maxsize=4096)
+def _short_text(value: str, cap: int) -> str | None:
+    """Scrubbed like every report string; cached because a usage document's strings (versions,
+    OS, cohort rule, stack names, finding codes) repeat from one document to the next, and
+    scrubbing is pure."""
+    return _text(value, cap)
+
+
+def _field(value: Any, cap: int = 200) -> str | None:
+    if value is None:
+        return None
+    return _short_text(value, cap) if isinstance(value, str) and len(value) <= cap else _text(value, cap)
 
 
 def _count(value: Any) -> int:
@@ -126,8 +143,8 @@ def build_usage(
     """One ``tlsdoctor.usage/1`` document, shaped and scrubbed: exactly the spec's keys."""
     shaped_stacks: dict[str, Any] = {}
     for name, entry in stacks.items():
-        failures = {_text(code, 64): _count(n) for code, n in (entry.get("failures") or {}).items()}
-        shaped_stacks[_text(name, 32) or "unknown"] = {
+        failures = {_field(code, 64): _count(n) for code, n in (entry.get("failures") or {}).items()}
+        shaped_stacks[_field(name, 32) or "unknown"] = {
             "requests": _count(entry.get("requests")),
             "ok": _count(entry.get("ok")),
             "failures": failures,
@@ -135,16 +152,16 @@ def build_usage(
         }
     return {
         "schema": USAGE_SCHEMA,
-        "install": _text(install, 64),
-        "app_version": _text(app_version, 64),
+        "install": _field(install, 64),
+        "app_version": _field(app_version, 64),
         "seq": _count(seq),
         "period": {"start": _timestamp(start), "end": _timestamp(end)},
-        "cohort": None if cohort is None else {key: _text(cohort.get(key)) for key in ("feature", "value", "rule")},
+        "cohort": None if cohort is None else {key: _field(cohort.get(key)) for key in ("feature", "value", "rule")},
         "environment": {
             "proxy_configured": _flag(environment.get("proxy_configured")),
-            "os": _text(environment.get("os")),
-            "tls_library": _text(environment.get("tls_library")),
-            "libcurl": _text(environment.get("libcurl")),
+            "os": _field(environment.get("os")),
+            "tls_library": _field(environment.get("tls_library")),
+            "libcurl": _field(environment.get("libcurl")),
         },
         "stacks": shaped_stacks,
         "fallbacks": {key: _count(fallbacks.get(key)) for key in ("taken", "succeeded")},
@@ -251,8 +268,8 @@ class UsageWriter:
             if hasattr(sink, "take_dropped") and sink not in self.sinks:
                 self._extra_sinks.append(sink)
 
-    def record_request(self, stack: str, code: str | None, fallback_ok: bool | None = None) -> None:
-        self.counters.record_request(stack, code, fallback_ok)
+    def record_request(self, stack: str, code: str | None, fallback_ok: bool | None = None, count: int = 1) -> None:
+        self.counters.record_request(stack, code, fallback_ok, count)
 
     def record_validation(self, agreed: bool) -> None:
         self.counters.record_validation(agreed)

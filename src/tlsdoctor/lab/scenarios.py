@@ -218,6 +218,11 @@ CATALOGUE: tuple[Scenario, ...] = (
     Scenario("incomplete-chain", C, "the server sends its leaf without the intermediate (AIA points to it)",
              "cert.incomplete_chain", 60, lambda ctx: ctx.origin(send_chain=False),
              X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY),
+    Scenario("incomplete-chain-no-aia", C, "the server sends its leaf without the intermediate, and the leaf names "
+             "no caIssuers URL to fetch it from", "cert.incomplete_chain", 60,
+             lambda ctx: ctx.origin(ctx.authorities.intermediate.issue_cert(*LAB_NAMES, issuer_pointers=False),
+                                    send_chain=False),
+             X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY),
     Scenario("revoked-ocsp", C, "the certificate is revoked; the server staples the OCSP 'revoked' answer",
              "cert.revoked", 91, _stapling_revoked, X509_V_OK, ClientSetup(cert_status=True)),
     Scenario("revoked-crl", C, "the certificate is revoked; the CRL at its distribution point lists it",
@@ -271,6 +276,11 @@ CATALOGUE: tuple[Scenario, ...] = (
     Scenario("client-cert-required-tls1.2", P, "the server demands a client certificate (TLS 1.2); the client "
              "has none", "tls.client_cert_required", 35, lambda ctx: _demands_client_cert(ctx, max_version="1.2"),
              note="in TLS 1.2 the server's handshake_failure alert ends the handshake itself: libcurl says 35"),
+    Scenario("null-cipher-only", P, "the server accepts only NULL (unencrypted) suites, which OpenSSL clients "
+             "never offer", "tls.cipher_mismatch", 35,
+             # TLS 1.3 has no NULL suite in OpenSSL; NULL needs security level 0 on the server.
+             lambda ctx: ctx.origin(max_version="1.2", cipher_list="ECDHE-ECDSA-NULL-SHA", security_level=0),
+             note="tlsdoctor names such suites with its own ClientHellos: no OpenSSL client can offer them"),
     Scenario("alert-handshake-failure", P, "the server answers the ClientHello with a fatal handshake_failure alert",
              "tls.handshake_alert", 35, lambda ctx: AlertAfterHello(AlertDescription.HANDSHAKE_FAILURE)),
     Scenario("alert-close-notify-fatal", P, "the server answers the ClientHello with a fatal close_notify alert and closes",

@@ -1,96 +1,139 @@
-"""Which TLS versions and ciphers the server accepts, probed with constrained clients.
+"""Which TLS versions, cipher suites and groups the server accepts, asked with our own ClientHellos.
 
 A failed default handshake says *that* client and server share nothing; it rarely says
-what. A handful of handshakes with pinned configurations says what: one per protocol
-version (TLS 1.0, 1.1, 1.2, 1.3) from a client that offers everything OpenSSL still
-implements (``@SECLEVEL=0``, every TLS 1.2 cipher including CCM and CCM8, every TLS 1.3
-suite including the two CCM ones), plus one from a default client. Then a rule can say
-"the server only speaks TLS 1.0" or "the server only accepts TLS_AES_128_CCM_8_SHA256,
-which no default client offers"; this module only records what happened.
+what. Asking through the local OpenSSL would only ever find what OpenSSL still offers,
+and a server that accepts nothing else (NULL, export, RC4, 3DES, CCM-8, GOST suites,
+an unusual group) would look like a server that accepts nothing. So, as sslyze and
+testssl.sh do, the probe writes its ClientHellos itself (:class:`tlsdoctor.wire.ClientHello`)
+and reads the server's plaintext answer (:func:`tlsdoctor.wire.read_server_flight`); it
+never completes a handshake, so it needs no cipher implementation at all:
 
-Five handshakes, five TCP connections (a diagnosis budgets twelve), run concurrently,
-each with its own timeout, all within one deadline.
+1. **Versions**, concurrently, one hello each offering every suite and group we know:
+   TLS 1.3 only, TLS 1.2 only, TLS ≤ 1.1. The answers name the server's first-choice
+   suite at each version, the group it wants (HelloRetryRequest / key share / TLS 1.2
+   ServerKeyExchange), a finite-field DH prime's size and a TLS 1.2 CertificateRequest.
+2. **The local client's own offer**, rewritten byte for byte from OpenSSL's in-memory
+   ClientHello (its versions, suites, groups, signature schemes): does the server accept
+   it? Skipped when a first choice above is already one the client offers.
+3. **Suites, bisected**: while the budget lasts, the same hello minus every suite found
+   so far names the server's next choice (batching hundreds of suites per hello).
+
+At most :data:`MAX_CONNECTIONS` connections, each with its own timeout, all under one
+deadline. Judges nothing: :mod:`tlsdoctor.judge.rules.tls` reads the record.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import time
 from dataclasses import dataclass, field
 
 from OpenSSL import SSL
 
-from tlsdoctor.observe.handshake import (
-    ClientOffer,
-    HandshakeObservation,
-    handshake_with,
+from tlsdoctor.observe.first_answer import close_stream
+from tlsdoctor.observe.handshake import ClientOffer
+from tlsdoctor.observe.route import Route, RouteError, open_stream
+from tlsdoctor.wire import (
+    BY_NAME,
+    TLS12_SUITES,
+    TLS13_SUITES,
+    ClientHello,
+    OfferedHello,
+    ServerFlight,
+    group_name,
+    parse_client_hello,
+    read_server_flight,
+    server_flight_needs_more,
+    suite_name,
 )
-from tlsdoctor.observe.route import Route
-from tlsdoctor.wire import client_hello_versions
+from tlsdoctor.wire.extensions import ALL_GROUPS
 
-# Everything OpenSSL 4.0 still implements for TLS <= 1.2 (3DES is gone from it, as are
-# RC4 and export suites). "ALL" includes the CCM and CCM8 ciphers that "DEFAULT" omits.
-PERMISSIVE_CIPHERS = "ALL"
-PERMISSIVE_SECURITY_LEVEL = 0  # TLS 1.0/1.1 need it: their signatures use MD5+SHA-1
-# Every TLS 1.3 suite of RFC 8446 §B.4; OpenSSL's default omits the two CCM ones.
-ALL_TLS13_SUITES = (
-    "TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256:TLS_AES_128_GCM_SHA256:"
-    "TLS_AES_128_CCM_SHA256:TLS_AES_128_CCM_8_SHA256"
-)
+MAX_CONNECTIONS = 6  # three version hellos, the client's own offer, two bisection steps
+_MAX_READS = 1024
+_READ_CHUNK = 64 * 1024
 
-PROBED_VERSIONS: tuple[str, ...] = ("1.0", "1.1", "1.2", "1.3")
-_MAX_CONCURRENT = 5
-
-# OpenSSL's version names → ours.
-_OPENSSL_VERSION_NAMES = {"TLSv1": "1.0", "TLSv1.1": "1.1", "TLSv1.2": "1.2", "TLSv1.3": "1.3"}
 _WIRE_VERSIONS = {(3, 1): "1.0", (3, 2): "1.1", (3, 3): "1.2", (3, 4): "1.3"}
+# The version hellos: (name, versions offered, suites offered).
+_VERSION_HELLOS: tuple[tuple[str, tuple[str, ...], tuple[int, ...]], ...] = (
+    ("1.3", ("1.3",), TLS13_SUITES),
+    ("1.2", ("1.2",), TLS12_SUITES),
+    ("1.1", ("1.1",), TLS12_SUITES),  # legacy_version 3.2: the server may answer 1.1 or 1.0
+)
+
+
+@dataclass(frozen=True)
+class HelloAttempt:
+    """One ClientHello sent and what came back. ``accepted``: a ServerHello (or HelloRetryRequest)."""
+
+    name: str  # "1.3", "1.2", "1.1", "client", "more-1.2"...
+    offered_suites: int
+    flight: ServerFlight | None
+    error: str | None = None  # how the exchange ended without an answer (refused, reset, silence...)
+
+    @property
+    def accepted(self) -> bool:
+        return self.flight is not None and self.flight.server_hello is not None
+
+    @property
+    def version(self) -> str | None:
+        hello = self.flight.server_hello if self.flight else None
+        return _WIRE_VERSIONS.get(hello.version) if hello else None
+
+    @property
+    def suite(self) -> int | None:
+        hello = self.flight.server_hello if self.flight else None
+        return hello.cipher_suite if hello else None
+
+    @property
+    def alert(self) -> int | None:
+        alert = self.flight.alert if self.flight else None
+        return int(alert[1]) if alert else None
 
 
 @dataclass(frozen=True)
 class CapabilityObservation:
-    """What the server accepted from pinned clients, and what a default client met.
+    """What the server accepted from our hellos, and what the local default client offers.
 
-    ``versions_accepted`` lists, oldest first, each version whose single-version
-    permissive handshake completed; ``ciphers_negotiated`` maps those versions to the
-    cipher the server chose (OpenSSL names). ``default_client_versions`` are the versions
-    a default OpenSSL client offers, read from its own ClientHello. ``attempts`` holds
-    every handshake by version, ``default_client`` the default one. ``connections``
-    counts the TCP connections opened (one per attempt started).
+    ``versions_accepted`` lists, oldest first, the versions the server answered with a
+    ServerHello; ``ciphers_negotiated`` maps each to the IANA name of its first-choice
+    suite, ``suites_accepted`` to every suite found (server preference order; complete
+    only if ``suites_complete``). ``default_client_ok`` says whether the server accepted
+    the local client's own offer (its hello, rewritten): False with an alert is a
+    mismatch of suites, groups or signature schemes; True means the failure is later.
+    ``groups_selected`` are the key-exchange groups the server chose or asked for;
+    ``dh_prime_bits`` the size of a TLS 1.2 finite-field DH group it sent.
     """
 
     versions_accepted: tuple[str, ...]
     ciphers_negotiated: dict[str, str]
-    default_client_ok: bool
+    suites_accepted: dict[str, tuple[str, ...]]
+    suites_complete: bool
+    default_client_ok: bool | None
     default_client_error: str | None
     default_client_alert: int | None
     default_client_versions: tuple[str, ...]
-    default_client: HandshakeObservation | None
-    attempts: dict[str, HandshakeObservation] = field(default_factory=dict)
-    not_run: tuple[str, ...] = ()  # attempts cut off by the deadline
+    default_client_suites: tuple[str, ...]
+    default_client_groups: tuple[str, ...]
+    groups_selected: tuple[str, ...] = ()
+    dh_prime_bits: int | None = None
+    certificate_requested: bool = False
+    attempts: tuple[HelloAttempt, ...] = ()
+    not_run: tuple[str, ...] = ()  # hellos cut off by the deadline
     connections: int = 0
     elapsed_ms: float = 0.0
+    families: dict[str, str] = field(default_factory=dict)  # IANA name -> what clients refuse it as ("NULL"...)
 
 
-def single_version_offer(version: str) -> ClientOffer:
-    """The permissive client for one version: everything OpenSSL can offer, at that version only."""
-    return ClientOffer(
-        min_version=version,
-        max_version=version,
-        cipher_list=PERMISSIVE_CIPHERS,
-        tls13_ciphersuites=ALL_TLS13_SUITES,
-        security_level=PERMISSIVE_SECURITY_LEVEL,
-        request_ocsp=False,  # the chain and staple are the default handshake's business
-    )
+# -- what the local default client offers --------------------------------------------------------
 
 
-DEFAULT_OFFER = ClientOffer()
+@functools.lru_cache(maxsize=4)
+def default_client_offer(offer: ClientOffer = ClientOffer()) -> OfferedHello:
+    """The ClientHello a client with ``offer`` writes, read back (generated in memory, never sent).
 
-
-def default_client_versions(offer: ClientOffer = DEFAULT_OFFER) -> tuple[str, ...]:
-    """The versions a client with ``offer`` puts in its ClientHello, oldest first.
-
-    Read from the ClientHello itself (generated in memory, never sent), because OpenSSL
-    drops versions its security level forbids, whatever its version range says.
+    Read from the hello itself, because OpenSSL drops what its security level forbids,
+    whatever its configuration says.
     """
     conn = SSL.Connection(offer.context(), None)
     conn.set_connect_state()
@@ -104,57 +147,188 @@ def default_client_versions(offer: ClientOffer = DEFAULT_OFFER) -> tuple[str, ..
             hello += conn.bio_read(64 * 1024)
         except SSL.WantReadError:
             break
-    versions = [_WIRE_VERSIONS[v] for v in client_hello_versions(hello) if v in _WIRE_VERSIONS]
+    offered = parse_client_hello(hello)
+    if offered is None:  # pragma: no cover - OpenSSL always writes a readable hello
+        raise RuntimeError("could not read the local client's own ClientHello")
+    return offered
+
+
+def default_client_versions(offer: ClientOffer = ClientOffer()) -> tuple[str, ...]:
+    """The versions a client with ``offer`` puts in its ClientHello, oldest first."""
+    versions = [_WIRE_VERSIONS[v] for v in default_client_offer(offer).versions if v in _WIRE_VERSIONS]
     return tuple(sorted(versions, key=float))
 
 
-async def probe_capabilities(route: Route, timeout: float, *, deadline: float | None = None) -> CapabilityObservation:
-    """Run the five handshakes concurrently (bounded) and record what each got.
+def _client_hello_like(offered: OfferedHello, server_name: str | None) -> ClientHello:
+    """Our ClientHello with exactly what the local client offers (versions, suites, groups, schemes)."""
+    versions = tuple(v for v in offered.versions if v in _WIRE_VERSIONS)
+    return ClientHello(versions=versions, cipher_suites=offered.cipher_suites, groups=offered.groups,
+                       signature_algorithms=offered.signature_algorithms, server_name=server_name)
 
-    ``timeout`` is each handshake's own (see :func:`probe_handshake`); ``deadline`` caps
-    the whole probe (default: twice ``timeout``), after which unfinished attempts are
-    cancelled and listed in ``not_run``. Never raises for network outcomes.
+
+# -- the probe -------------------------------------------------------------------------------------
+
+
+async def probe_capabilities(route: Route, timeout: float, *, deadline: float | None = None,
+                             max_connections: int = MAX_CONNECTIONS) -> CapabilityObservation:
+    """Ask the server what it accepts, in at most ``max_connections`` hellos. Never raises for network outcomes.
+
+    ``timeout`` bounds each exchange (connect, then the answer); ``deadline`` the whole
+    probe (default: three times ``timeout``), after which unfinished hellos are cancelled
+    and listed in ``not_run``.
     """
     started = time.perf_counter()
-    slots = asyncio.Semaphore(_MAX_CONCURRENT)
-    opened = 0
+    server_name = route.target.server_name
+    client = default_client_offer()
+    client_suites = set(client.cipher_suites)
+    attempts: list[HelloAttempt] = []
+    not_run: list[str] = []
+    budget = [max(1, max_connections)]
 
-    async def attempt(offer: ClientOffer) -> HandshakeObservation:
-        nonlocal opened
-        async with slots:
-            opened += 1
-            return await handshake_with(route, timeout, offer)
+    async def ask(name: str, hello: ClientHello) -> HelloAttempt:
+        budget[0] -= 1
+        attempt = await _exchange(route, name, hello, timeout)
+        attempts.append(attempt)
+        return attempt
 
-    offers = {"default": DEFAULT_OFFER, **{v: single_version_offer(v) for v in PROBED_VERSIONS}}
-    tasks = {name: asyncio.ensure_future(attempt(offer)) for name, offer in offers.items()}
-    _done, pending = await asyncio.wait(tasks.values(), timeout=deadline if deadline is not None else 2 * timeout)
-    for task in pending:
+    async def run() -> None:
+        wanted = _VERSION_HELLOS[: budget[0]]
+        first = await asyncio.gather(*(
+            # Every group we know: a server that wants one we hold no share for names it in a
+            # HelloRetryRequest, which is the answer we want.
+            ask(name, ClientHello(versions=versions, cipher_suites=suites, groups=ALL_GROUPS, server_name=server_name))
+            for name, versions, suites in wanted))
+        accepted = [a for a in first if a.accepted]
+        if all(a.flight is None for a in first):
+            return  # silence, resets or refusals to every hello: nothing more to learn by asking again
+        shared = [a for a in accepted if a.version in default_client_versions()]
+        if not shared:
+            return  # no version in common: that is the answer, suites do not matter
+        # The client's own offer, unless a first choice already proves the server takes it.
+        proven = any(a.suite in client_suites for a in shared)
+        if not proven and budget[0] > 0:
+            await ask("client", _client_hello_like(client, server_name))
+        # Bisect the suites at the highest version both speak.
+        best = max(shared, key=lambda a: float(a.version or 0), default=None)
+        client_ok = proven or any(a.accepted for a in attempts if a.name == "client")
+        if best is None or client_ok:
+            return
+        found = [best.suite]
+        pool = TLS13_SUITES if best.version == "1.3" else TLS12_SUITES
+        versions = ("1.3",) if best.version == "1.3" else (best.version,)
+        for step in range(budget[0]):
+            rest = tuple(s for s in pool if s not in found)
+            if not rest:
+                break
+            more = await ask(f"more-{best.version}-{step + 1}",
+                             ClientHello(versions=versions, cipher_suites=rest, server_name=server_name))
+            if not more.accepted or more.suite in found or more.suite not in rest:
+                break
+            found.append(more.suite)
+
+    task = asyncio.ensure_future(run())
+    try:
+        await asyncio.wait_for(asyncio.shield(task), deadline if deadline is not None else 3 * timeout)
+    except asyncio.TimeoutError:
         task.cancel()
-    if pending:
-        await asyncio.wait(pending, timeout=2.0)  # let cancelled attempts close their sockets
+        await asyncio.wait({task}, timeout=2.0)  # let cancelled exchanges close their sockets
+        not_run.append("the probe's deadline cut the remaining hellos")
+    return _observation(attempts, tuple(not_run), max_connections - budget[0], started)
 
-    results: dict[str, HandshakeObservation] = {}
-    not_run = []
-    for name, task in tasks.items():
-        if task in pending or task.cancelled():
-            not_run.append(name)
-        else:
-            results[name] = task.result()  # handshakes never raise for network outcomes: a bug shows
 
-    attempts = {v: results[v] for v in PROBED_VERSIONS if v in results}
-    accepted = tuple(v for v, obs in attempts.items() if obs.ok and _OPENSSL_VERSION_NAMES.get(obs.version or "") == v)
-    default = results.get("default")
+async def _exchange(route: Route, name: str, hello: ClientHello, timeout: float) -> HelloAttempt:
+    """Send ``hello``, read the server's plaintext flight until it says enough (bounded), close."""
+    try:
+        (reader, writer), _answer = await open_stream(route, timeout)
+    except RouteError as exc:
+        return HelloAttempt(name, len(hello.cipher_suites), None, str(exc))
+    data = b""
+    error = None
+    try:
+        writer.write(hello.to_bytes())
+        loop = asyncio.get_running_loop()
+        ends = loop.time() + timeout
+        for _ in range(_MAX_READS):
+            if not server_flight_needs_more(data):
+                break
+            remaining = ends - loop.time()
+            if remaining <= 0:
+                error = f"no complete answer within {timeout:g} s"
+                break
+            chunk = await asyncio.wait_for(reader.read(_READ_CHUNK), remaining)
+            if not chunk:
+                error = "the server closed the connection" if not data else None
+                break
+            data += chunk
+    except asyncio.TimeoutError:
+        error = f"no complete answer within {timeout:g} s"
+    except (ConnectionError, OSError) as exc:
+        error = f"the connection failed: {exc.strerror or type(exc).__name__}"
+    except asyncio.CancelledError:
+        writer.transport.abort()
+        raise
+    finally:
+        writer.transport.abort()  # never finish a handshake we cannot complete
+        await close_stream(writer)
+    flight = read_server_flight(data) if data else None
+    return HelloAttempt(name, len(hello.cipher_suites), flight, error)
+
+
+def _observation(attempts: list[HelloAttempt], not_run: tuple[str, ...], connections: int,
+                 started: float) -> CapabilityObservation:
+    accepted = [a for a in attempts if a.accepted and a.version]
+    versions = sorted({a.version for a in accepted if a.name in ("1.3", "1.2", "1.1")}, key=float)  # type: ignore[arg-type]
+    first_choice = {a.version: suite_name(a.suite) for a in accepted if a.name in ("1.3", "1.2", "1.1")}  # type: ignore[misc]
+    suites: dict[str, list[str]] = {}
+    for a in sorted(accepted, key=lambda a: a.name):  # version hellos ("1.x") before bisection steps ("more-")
+        names = suites.setdefault(a.version, [])  # type: ignore[arg-type]
+        if suite_name(a.suite) not in names:  # type: ignore[arg-type]
+            names.append(suite_name(a.suite))  # type: ignore[arg-type]
+    bisected = [a for a in attempts if a.name.startswith("more-")]
+    complete = bool(bisected) and not bisected[-1].accepted
+    client = next((a for a in attempts if a.name == "client"), None)
+    client_versions = default_client_versions()
+    client_offer = default_client_offer()
+    if client is None:
+        client_ok: bool | None = any(a.suite in client_offer.cipher_suites and a.version in client_versions
+                                     for a in accepted) or None
+    else:
+        client_ok = client.accepted
+    groups = []
+    for a in accepted:
+        flight = a.flight
+        hello = flight.server_hello if flight else None
+        group = hello.selected_group if hello else None
+        if group is None and flight is not None and flight.key_exchange is not None:
+            group = flight.key_exchange.named_group
+        if group is not None and group_name(group) not in groups:
+            groups.append(group_name(group))
+    dh_bits = next((a.flight.key_exchange.dh_prime_bits for a in accepted if a.flight and a.flight.key_exchange
+                    and a.flight.key_exchange.dh_prime_bits), None)
+    named = {n for names in suites.values() for n in names}
     return CapabilityObservation(
-        versions_accepted=accepted,
-        ciphers_negotiated={v: attempts[v].cipher or "" for v in accepted},
-        default_client_ok=bool(default and default.ok),
-        default_client_error=default.error if default else "not run: the probe's deadline passed",
-        default_client_alert=default.alert if default else None,
-        default_client_versions=default_client_versions(),
-        default_client=default,
-        attempts=attempts,
-        not_run=tuple(not_run),
-        connections=opened,
+        versions_accepted=tuple(versions),  # type: ignore[arg-type]
+        ciphers_negotiated=first_choice,  # type: ignore[arg-type]
+        suites_accepted={v: tuple(n) for v, n in sorted(suites.items(), key=lambda kv: float(kv[0]))},
+        suites_complete=complete,
+        default_client_ok=client_ok,
+        default_client_error=client.error if client is not None else None,
+        default_client_alert=client.alert if client is not None else None,
+        default_client_versions=client_versions,
+        default_client_suites=tuple(suite_name(s) for s in client_offer.cipher_suites),
+        default_client_groups=tuple(group_name(g) for g in client_offer.groups),
+        groups_selected=tuple(groups),
+        dh_prime_bits=dh_bits,
+        certificate_requested=any(a.flight is not None and a.flight.certificate_request is not None
+                                  for a in attempts),
+        attempts=tuple(attempts),
+        not_run=not_run,
+        connections=connections,
         elapsed_ms=round((time.perf_counter() - started) * 1000, 1),
+        families={n: f for n in sorted(named) if (f := _family(n)) is not None},
     )
 
+
+def _family(name: str) -> str | None:
+    suite = BY_NAME.get(name)
+    return suite.family if suite else None

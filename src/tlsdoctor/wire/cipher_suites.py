@@ -358,5 +358,13 @@ def suite_family(code: int) -> str | None:
 
 
 # What a probe offers: every real suite of the table, per protocol generation.
-TLS12_SUITES: tuple[int, ...] = tuple(c for c, s in CIPHER_SUITES.items() if not s.tls13 and not s.signalling)
+# Offered strongest first: many servers honour the client's order, and then the suite a
+# probe hears first is the one a modern client would get.
+def _strength(suite: CipherSuite) -> tuple[int, int, int, int]:
+    aead = any(m in suite.name for m in ("_GCM_", "CHACHA20", "_CCM"))
+    return (suite.family is not None, "_ECDHE_" not in suite.name and "_DHE_" not in suite.name, not aead, suite.code)
+
+
+TLS12_SUITES: tuple[int, ...] = tuple(
+    s.code for s in sorted(CIPHER_SUITES.values(), key=_strength) if not s.tls13 and not s.signalling)
 TLS13_SUITES: tuple[int, ...] = tuple(c for c, s in CIPHER_SUITES.items() if s.tls13)

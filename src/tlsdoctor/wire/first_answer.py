@@ -53,6 +53,7 @@ PREVIEW_LEN = 64  # bytes of the answer kept verbatim, for people and reports
 # Bytes that may appear in a text protocol's greeting: printable ASCII, tab, CR, LF.
 _TEXT_BYTES = frozenset(range(0x20, 0x7F)) | {0x09, 0x0A, 0x0D}
 
+
 class AnswerKind(Enum):
     """What a server's first answer to a ClientHello was, by its first bytes and its ending."""
 

@@ -25,6 +25,7 @@ from tlsdoctor.judge.rules.registry import E, I, RULES, Rule, finding, rule
 from tlsdoctor.judge.verdict import choose_verdict, ordered
 from tlsdoctor.observe.observations import Observations
 
+
 LAYERS = ("route", "tls", "trust", "certificate", "revocation", "http", "completeness")
 for _layer in LAYERS:
     import_module(f"{__name__}.{_layer}")  # registers the layer's rules, in this order
@@ -55,6 +56,7 @@ def judge(obs: Observations) -> tuple[list[Finding], Finding]:
     rest = [f for f in ordered(found) if f is not verdict]
     return [verdict, *rest], verdict
 
+
 def unexplained_failure(obs: Observations) -> Iterator[Finding]:
     """The safety net: something failed and no rule could say why. Never let that read "ok".
 
@@ -78,6 +80,7 @@ def unexplained_failure(obs: Observations) -> Iterator[Finding]:
                   "candidates, and collect `curl -v` output from the affected machine.",
                   libcurl_code=curl.curl_code if curl else None, error=text,
                   candidates=[c.code for c in candidates[:4]])
+
 
 def _ok_evidence(obs: Observations) -> dict[str, object]:
     hs = obs.handshake

@@ -16,10 +16,9 @@ from tlsdoctor.judge.rules.registry import E, W, finding, rule
 from tlsdoctor.observe.observations import Observations, describe_cert
 from tlsdoctor.observe.revocation import issued_by
 
+
 EXPIRY_WARNING = timedelta(days=14)
-
 CLOCK_TOLERANCE = timedelta(minutes=5)  # below this, clock differences are network noise
-
 
 
 @rule("clock.skewed", "cert.expired", "cert.not_yet_valid")
@@ -71,6 +70,7 @@ def validity(obs: Observations) -> Iterator[Finding]:
         yield finding("cert.expired", W, 0.9, f"The certificate expires in {_duration(leaf.not_valid_after_utc - now)} "
                       f"({leaf.not_valid_after_utc:%Y-%m-%d}).", "Renew it now.", **describe_cert(leaf))
 
+
 def _duration(delta: timedelta) -> str:
     """Rounded to the nearest unit: a 3-day shift measured as 2 days 23:59:59 (the server's Date has
     whole seconds, and the diagnosis's own run time passes) still reads "3 days" (issue 10)."""
@@ -115,6 +115,7 @@ def untrusted_beyond_dates(obs: Observations) -> Iterator[Finding]:
                   libcurl_verify_result=curl.verify_result, libcurl_error=curl.error)
 
 
+
 @rule("cert.self_signed", "cert.incomplete_chain", "cert.untrusted_root")
 def chain_to_trust(obs: Observations) -> Iterator[Finding]:
     """Does the presented chain lead to a CA the client trusts, and if not, why not?"""
@@ -151,6 +152,23 @@ def chain_to_trust(obs: Observations) -> Iterator[Finding]:
                       presented=len(chain))
         return
     last = chain[-1]
+    if last.issuer != last.subject and not _is_ca(last) and trust is not None and not _issuer_held(trust, last):
+        # The chain's structure says it: it stops at a certificate that is no CA and not
+        # self-issued, whose issuer no trust source holds by name or key identifier. Web PKI
+        # roots never issue leaves directly (CA/B Forum BR 6.1.7), so an intermediate is
+        # missing, even though the leaf names no caIssuers URL to fetch it from.
+        sent = (f"only its certificate ('{last.subject.rfc4514_string()}')" if len(chain) == 1
+                else f"a chain that ends at '{last.subject.rfc4514_string()}'")
+        fetch = ("its caIssuers URL did not give it either" if fetched is not None
+                 else "the certificate names no caIssuers URL, so clients cannot fetch it either")
+        yield finding("cert.incomplete_chain", E, 0.8,
+                      f"The server sends {sent}, without the CA certificate that issued it "
+                      f"('{last.issuer.rfc4514_string()}'), and no trust source on this machine holds that issuer; "
+                      f"{fetch}.",
+                      "Configure the server to send the full chain (leaf, then intermediates: fullchain.pem).",
+                      missing_issuer=last.issuer.rfc4514_string(), presented=len(chain),
+                      missing_issuer_key_id=_authority_key_id(last), ca_issuers_url=fetched.url if fetched else None)
+        return
     root_in_chain = last.issuer == last.subject
     issuer = last.subject if root_in_chain else last.issuer
     missing = not any(c.subject == leaf.issuer for c in chain[1:]) and not root_in_chain
@@ -159,6 +177,39 @@ def chain_to_trust(obs: Observations) -> Iterator[Finding]:
                   "If this is a private CA, add its root to the client's CA file; otherwise the server must use a "
                   "certificate from a public CA.", anchor_missing=issuer.rfc4514_string(), chain_length=len(chain),
                   client_error=chain_only.error)
+
+
+def _is_ca(cert: x509.Certificate) -> bool:
+    try:
+        return cert.extensions.get_extension_for_class(x509.BasicConstraints).value.ca
+    except (x509.ExtensionNotFound, ValueError):
+        return False
+
+
+def _authority_key_id(cert: x509.Certificate) -> str | None:
+    try:
+        key_id = cert.extensions.get_extension_for_class(x509.AuthorityKeyIdentifier).value.key_identifier
+    except (x509.ExtensionNotFound, ValueError):
+        return None
+    return key_id.hex() if key_id else None
+
+
+def _issuer_held(trust: object, cert: x509.Certificate) -> bool:
+    """Does any trust source hold ``cert``'s issuer, by subject name or by key identifier (AKI = SKI)?"""
+    key_id = _authority_key_id(cert)
+    for source in trust.sources:  # type: ignore[attr-defined]
+        for candidate in source.certificates:
+            if candidate.subject == cert.issuer:
+                return True
+            if key_id is not None:
+                try:
+                    ski = candidate.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value.digest
+                except (x509.ExtensionNotFound, ValueError):
+                    continue
+                if ski.hex() == key_id:
+                    return True
+    return False
+
 
 @rule("cert.weak_signature", "cert.weak_key", "cert.bad_usage")
 def certificate_properties(obs: Observations) -> Iterator[Finding]:
@@ -187,6 +238,7 @@ _VERIFY_FOR = {
     "cert.bad_usage": (vc.X509_V_ERR_INVALID_PURPOSE,),
 }
 
+
 def property_problems(chain: tuple[x509.Certificate, ...]) -> list[tuple[str, x509.Certificate, str, str, dict]]:
     """Digest, key size and usage problems of the presented certificates, as (code, cert, words)."""
     problems: list[tuple[str, x509.Certificate, str, str, dict]] = []
@@ -210,6 +262,7 @@ def property_problems(chain: tuple[x509.Certificate, ...]) -> list[tuple[str, x5
                          "Reissue it with extendedKeyUsage serverAuth (and keyUsage digitalSignature).", {}))
     return problems
 
+
 def _usage_problem(leaf: x509.Certificate) -> str | None:
     try:
         eku = leaf.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
@@ -229,6 +282,7 @@ def _usage_problem(leaf: x509.Certificate) -> str | None:
     except ValueError:
         return "its key usage extension does not parse"
     return None
+
 
 @rule("cert.hostname_mismatch")
 def hostname(obs: Observations) -> Iterator[Finding]:

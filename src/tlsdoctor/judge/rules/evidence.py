@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from tlsdoctor.observe.observations import Observations, describe_cert, fingerprint
 
+
 # Issuer names of TLS-inspecting products (antivirus, corporate gateways, debugging
 # proxies). A second signal only: such a name proves nothing on its own.
 INTERCEPTION_ISSUERS = (

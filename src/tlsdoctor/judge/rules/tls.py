@@ -42,7 +42,7 @@ def handshake(obs: Observations) -> Iterator[Finding]:
     if versions is not None:
         yield versions
         return
-    ciphers = _cipher_mismatch(obs)
+    ciphers = _cipher_mismatch(obs) or _weak_dh(obs)
     if ciphers is not None:
         yield ciphers
         return
@@ -63,19 +63,23 @@ def handshake(obs: Observations) -> Iterator[Finding]:
         yield finding(best.code, E, min(0.6, best.likelihood), f"The TLS handshake failed: {hs.error}.",
                       "See the evidence; `tlsdoctor explain` lists the possible causes.", **evidence)
 
+
 def _alert_name(alert: int) -> str:
     try:
         return AlertDescription(int(alert)).name.lower()
     except ValueError:
         return f"alert {int(alert)}"
 
+
 _VERSION_ORDER = ("1.0", "1.1", "1.2", "1.3")
+
 
 def _client_versions(obs: Observations) -> tuple[str, ...]:
     caps = obs.capabilities
     offered = caps.default_client_versions if caps else ("1.2", "1.3")
     cap = obs.client.max_tls
     return tuple(v for v in offered if cap is None or _VERSION_ORDER.index(v) <= _VERSION_ORDER.index(cap))
+
 
 def _version_mismatch(obs: Observations) -> Finding | None:
     caps = obs.capabilities
@@ -94,21 +98,63 @@ def _version_mismatch(obs: Observations) -> Finding | None:
                    f"{server}; the client offers {offered}.", remedy, server_versions=list(caps.versions_accepted),
                    client_versions=list(client))
 
+
 def _cipher_mismatch(obs: Observations) -> Finding | None:
+    """The server speaks a version the client offers, refused the client's own hello, and named what it takes."""
     caps = obs.capabilities
-    if caps is None or not caps.versions_accepted or caps.default_client_ok:
-        return None
+    if caps is None or not caps.versions_accepted or caps.default_client_ok is not False:
+        return None  # True: the server takes the client's offer, the failure comes later; None: not asked
     client = set(_client_versions(obs))
     shared = [v for v in caps.versions_accepted if v in client]
     if not shared:
         return None
-    negotiated = {v: caps.ciphers_negotiated.get(v) for v in shared}
-    ciphers = ", ".join(sorted({c for c in negotiated.values() if c}))
-    return finding("tls.cipher_mismatch", E, 0.9,
-                   f"The server speaks TLS {', '.join(shared)} but only with cipher suites this client does not "
-                   f"offer ({ciphers or 'see evidence'}).",
-                   "Enable a modern cipher suite on the server (TLS 1.3 AES-GCM/ChaCha20, or ECDHE with AES-GCM "
-                   "for TLS 1.2).", server_ciphers=negotiated, default_client_error=caps.default_client_error)
+    accepted = {v: list(caps.suites_accepted.get(v, ())) for v in shared}
+    offered = set(caps.default_client_suites)
+    foreign = list(dict.fromkeys(n for v in reversed(shared) for n in accepted[v] if n not in offered))
+    versions = ", ".join(f"TLS {v}" for v in shared)
+    evidence = {"server_suites": accepted, "suites_list_complete": caps.suites_complete,
+                "families": {n: caps.families[n] for n in foreign if n in caps.families} or None,
+                "client_alert": _alert_name(caps.default_client_alert) if caps.default_client_alert is not None
+                else None, "client_suites_offered": len(offered)}
+    if foreign:
+        families = sorted({caps.families[n] for n in foreign if n in caps.families})
+        kinds = f" ({', '.join(families)})" if families else ""
+        more = "" if caps.suites_complete else ", and perhaps more"
+        return finding("tls.cipher_mismatch", E, 0.95,
+                       f"The server speaks {versions} but accepts only cipher suites this client does not offer"
+                       f"{kinds}: {', '.join(foreign[:6])}{more}.",
+                       "Enable a modern cipher suite on the server (TLS 1.3 AES-GCM/ChaCha20, or ECDHE with AES-GCM "
+                       "for TLS 1.2); a client would have to be rebuilt to offer these.", **evidence)
+    groups = [g for g in caps.groups_selected if g not in caps.default_client_groups]
+    if groups:
+        return finding("tls.cipher_mismatch", E, 0.85,
+                       f"The server speaks {versions} with suites this client offers, but refuses its hello: it "
+                       f"wants the key-exchange group {', '.join(groups)}, which the client does not offer.",
+                       "Enable X25519 or P-256 key exchange on the server (or offer that group in the client).",
+                       server_groups=list(caps.groups_selected), client_groups=list(caps.default_client_groups),
+                       **evidence)
+    return finding("tls.cipher_mismatch", E, 0.6,
+                   f"The server speaks {versions} and accepts suites this client offers, yet refuses the client's "
+                   "own hello: no signature algorithm or group acceptable to both.",
+                   "Compare the server's TLS policy (signature algorithms, groups) with the client's.", **evidence)
+
+
+# OpenSSL refuses a finite-field DH group below 2048 bits at security level 2 (the default
+# since 3.2; Debian's since 3.0): "dh key too small". Logjam (2015) is why.
+MIN_DH_BITS = 2048
+
+
+def _weak_dh(obs: Observations) -> Finding | None:
+    caps, hs = obs.capabilities, obs.handshake
+    bits = caps.dh_prime_bits if caps else None
+    said = hs is not None and hs.error is not None and "dh key too small" in hs.error.lower()
+    if bits is None or bits >= MIN_DH_BITS or not (said or caps.default_client_ok):  # type: ignore[union-attr]
+        return None
+    return finding("tls.cipher_mismatch", E, 0.95 if said else 0.8,
+                   f"The server's only key exchange is finite-field Diffie-Hellman with a {bits}-bit group; the "
+                   f"client refuses groups below {MIN_DH_BITS} bits (OpenSSL: 'dh key too small').",
+                   "Configure the server with ECDHE suites, or a DH group of 2048 bits or more (RFC 7919 ffdhe2048; "
+                   "nginx: ssl_dhparam).", dh_prime_bits=bits, openssl_error=hs.error if hs else None)
 
 
 def _not_tls(answer: FirstAnswer, evidence: dict[str, object]) -> Finding:

@@ -40,6 +40,7 @@ def interception(obs: Observations) -> Iterator[Finding]:
                       "the client uses.", "Make the client use the OS trust store (e.g. truststore for Python, "
                       "CURLSSLOPT_NATIVE_CA for libcurl) or add that CA to its CA file.", trusted_by=v.source)
 
+
 @rule("trust.store_mismatch")
 def store_mismatch(obs: Observations) -> Iterator[Finding]:
     """Does the chain verify with another trust source on this machine but not the client's?"""
@@ -62,6 +63,7 @@ def store_mismatch(obs: Observations) -> Iterator[Finding]:
                       "The chain verifies only with the client's CA file; the OS store does not trust it.",
                       "Other programs on this machine will fail on this host; that may be intended.",
                       anchor=client_ok.anchor)
+
 
 @rule("trust.bundle_corrupt")
 def bundle_corrupt(obs: Observations) -> Iterator[Finding]:
@@ -86,6 +88,7 @@ def bundle_corrupt(obs: Observations) -> Iterator[Finding]:
         yield finding("trust.bundle_corrupt", W, 0.7, f"The client's CA file has broken entries: {entries}.",
                       "They do not break this connection, but may break others: clean the CA file.",
                       broken_entries=[p.index for p in broken])
+
 
 @rule("trust.bundle_missing")
 def bundle_missing(obs: Observations) -> Iterator[Finding]:
