@@ -18,16 +18,12 @@ from tlsdoctor.explain.recognisers.base import (
     REJECTED, REVOCATION_UNKNOWN, REVOKED, SECURE_CHANNEL, UNTRUSTED, WEAK_SIGNATURE,
     WRAPPER, Means, Pattern, Recogniser,
 )
-from tlsdoctor.explain.recognisers.openssl import alert_from_name
+from tlsdoctor.explain.recognisers.openssl import alert_named
 
 SECURE_CHANNEL_WRAPPER = Means(condition="secure_channel_failed", trust=WRAPPER)
 REJECTED_WRAPPER = Means(condition="cert_rejected", trust=WRAPPER)
 PROXY_NO_NAME = Means(condition="proxy_unresolvable")
 
-
-def _alert(match: re.Match[str]) -> Means | None:
-    alert = alert_from_name(match[1])
-    return Means(alert=int(alert)) if alert is not None else None
 
 
 # X509ChainStatusFlags (System.Security.Cryptography.X509Certificates), as .NET 5+ lists them
@@ -234,7 +230,7 @@ RECOGNISER = Recogniser(
     phrases=ENGLISH,
     names={**CHAIN_STATUS_FLAGS, **WEB_EXCEPTION_STATUS},
     patterns=(
-        Pattern(re.compile(r"remote party sent a TLS alert: '(\w{3,60})'"), "sent a tls alert", read=_alert, trust=1),
+        Pattern(re.compile(r"remote party sent a TLS alert: '(\w{3,60})'"), "sent a tls alert", read=alert_named, trust=1),
         # WebException's status in any language: "(407) Proxy Authentication Required", "(407) 需要代理身份验证"
         Pattern(re.compile(r"\((407)\)"), "(407)", read=lambda m: PROXY_AUTH),
         # .NET 5+: "The proxy tunnel request to proxy 'http://p:8080/' failed with status code '407'."
