@@ -352,3 +352,34 @@ def test_with_diagnose_failures_reports_carry_the_root_cause(tls_lab: Lab, tmp_p
     (report,) = read_reports(tmp_path)
     assert (report["outcome"]["code"], report["outcome"]["curl_code"]) == (entry.code, entry.curl_code)
     assert report["outcome"]["diagnosed"] is True
+
+
+def test_debug_text_is_captured_for_failures_and_a_warm_connection_runs_quiet(tls_lab: Lab) -> None:
+    ok, expired = tls_lab["ok"], tls_lab["expired"]
+    stack = CurlStack(ca_bundle=ok.ca_file, trust_os_store=False)  # capture_debug="failures", the default
+    try:
+        with pytest.raises(TransportError) as raised:
+            stack.send(Request("GET", expired.url, timeout=10))
+        assert "SSL certificate" in raised.value.debug or "certificate" in raised.value.debug.lower()
+        stack.send(Request("GET", ok.url, timeout=10))  # a new origin: verbose, since it may fail
+        state = stack._local.state
+        assert state.warm_origin == origin_of(ok.url)
+        stack.send(Request("GET", ok.url, timeout=10))  # warm keep-alive connection: quiet
+        assert not state.verbose and state.debug == []
+    finally:
+        stack.close()
+    with pytest.raises(ValueError, match="capture_debug"):
+        CurlStack(ca_bundle=ok.ca_file, capture_debug="sometimes")
+
+
+def test_the_handle_states_each_request_fully_when_methods_and_headers_change(tls_lab: Lab) -> None:
+    ok = tls_lab["ok"]
+    stack = CurlStack(ca_bundle=ok.ca_file, trust_os_store=False)
+    try:
+        assert stack.send(Request("HEAD", ok.url, timeout=10)).body == b""
+        get = stack.send(Request("GET", ok.url, {"X-Test": "1"}, timeout=10))
+        assert get.status == 200 and get.body
+        assert stack.send(Request("GET", ok.url, timeout=10)).body == get.body
+        assert stack.send(Request("HEAD", ok.url, timeout=10)).body == b""
+    finally:
+        stack.close()

@@ -103,6 +103,8 @@ class BrokenOrigins:
         return f"{stack} {origin}"
 
     def is_broken(self, origin: str, stack: str) -> bool:
+        if not self._marks:  # the common case, on every request: no lock needed to see nothing
+            return False
         with self._lock:
             mark = self._marks.get(self._key(origin, stack))
             return mark is not None and mark.until > self._clock()
@@ -122,6 +124,8 @@ class BrokenOrigins:
             return self._update(change)
 
     def clear(self, origin: str, stack: str) -> None:
+        if not self._marks:
+            return
         key = self._key(origin, stack)
         with self._lock:
             if key not in self._marks:

@@ -115,6 +115,7 @@ class Client:
         if stack not in ("auto", *STACK_NAMES):
             raise ValueError(f"unknown stack {stack!r}: use auto, curl or native")
         self.stack_choice = stack
+        self._explicit_cohort = {"feature": "http-stack", "value": stack, "rule": "explicit"}
         self.unavailable: dict[str, str] = {}  # stack name -> why its library did not load
         if stacks is None:
             stacks, self.unavailable = load_stacks(ca_bundle=ca_bundle, trust_os_store=trust_os_store, proxy=proxy)
@@ -143,6 +144,10 @@ class Client:
         if usage is not None:
             usage.bind(self)
         self._environment_cache: dict[str, Any] | None = None
+        # Per-request work the profiler found: the other stack's name, and listener calls that
+        # only the base class's no-ops would receive.
+        self._others = {name: next((o for o in self.stacks if o != name), None) for name in self.stacks}
+        self._listening = type(self.listener) is not EventListener
         for name, message in self.unavailable.items():
             self._report_unavailable(name, message)
 
@@ -187,7 +192,7 @@ class Client:
     def choose_stack(self) -> tuple[str, dict[str, Any] | None]:
         """The stack for this install, and the cohort that decided it (for reports)."""
         if self.stack_choice != "auto":
-            return self.stack_choice, {"feature": "http-stack", "value": self.stack_choice, "rule": "explicit"}
+            return self.stack_choice, dict(self._explicit_cohort)
         if self.rollout is None:
             return "native", None
         cohort = self.rollout.stack()
@@ -210,7 +215,7 @@ class Client:
     # -- internals --------------------------------------------------------------------------------
 
     def _other(self, name: str) -> str | None:
-        return next((s for s in self.stacks if s != name), None)
+        return self._others.get(name)
 
     def _is_broken(self, origin: str, stack: str) -> bool:
         try:
@@ -220,14 +225,16 @@ class Client:
 
     def _send(self, name: str, request: Request) -> Response:
         self.attempts += 1
-        self._notify("request_start", request, name)
+        if self._listening:
+            self._notify("request_start", request, name)
         try:
             response = self.stacks[name].send(request)
         except TransportError as error:
             self._notify("failure", request, error)
             raise
-        phase_events(_Safe(self.listener), request, name, response.timings_ms)
-        self._notify("response", request, response)
+        if self._listening:
+            phase_events(_Safe(self.listener), request, name, response.timings_ms)
+            self._notify("response", request, response)
         return response
 
     def _after_failure(self, request: Request, origin: str, failed: str, error: TransportError,
@@ -335,9 +342,12 @@ class Client:
         except Exception:  # noqa: BLE001 - without a diagnosis, the first reading stands
             pass
         finally:
-            self._diagnosing.release()
-            if self.reporter is not None:
-                self._delivered(self.reporter.report(event))
+            try:
+                if self.reporter is not None:
+                    self._delivered(self.reporter.report(event))
+            finally:
+                # Released after the report is queued: wait_for_diagnoses() then a flush sees it.
+                self._diagnosing.release()
 
     def wait_for_diagnoses(self, timeout: float = 30.0) -> bool:
         """For tests and shutdown: wait (bounded) until no background diagnosis runs."""

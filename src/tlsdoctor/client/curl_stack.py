@@ -10,6 +10,7 @@ it verifies with. Verification is never turned off.
 
 from __future__ import annotations
 
+import functools
 import io
 import ssl
 import sys
@@ -20,10 +21,14 @@ import certifi
 import pycurl
 
 from tlsdoctor.client.errors import transport_error
+from tlsdoctor.client.origin import origin_of
 from tlsdoctor.client.stack import Request, Response
-from tlsdoctor.observe.curl import http_version_name, timings_ms
 
 _DEBUG_LIMIT = 16 * 1024
+_DEBUG_CHUNKS = 512  # callbacks kept per request: a large download's data chunks must not pile up
+_DEBUG_KINDS = frozenset({pycurl.INFOTYPE_TEXT, pycurl.INFOTYPE_HEADER_IN, pycurl.INFOTYPE_HEADER_OUT})
+_HTTP_VERSIONS = {pycurl.CURL_HTTP_VERSION_1_0: "1.0", pycurl.CURL_HTTP_VERSION_1_1: "1.1",
+                  pycurl.CURL_HTTP_VERSION_2_0: "2"}
 
 
 def system_ca_file() -> Path | None:
@@ -40,10 +45,20 @@ class CurlStack:
 
     def __init__(self, *, ca_bundle: str | Path | None = None, trust_os_store: bool = True,
                  proxy: str | None = None, http2: bool = True, connect_timeout: float = 10.0,
-                 capture_debug: bool = True) -> None:
+                 capture_debug: str | bool = "failures") -> None:
         bundle = Path(ca_bundle) if ca_bundle else Path(certifi.where())
-        # libcurl's debug text is what makes a failure report readable, but producing it
-        # costs ~5% of requests/s on a fast network (bench/client_bench.py): on by default.
+        # libcurl's debug text is what makes a failure readable; captured cheaply (one tuple per
+        # callback) and assembled only for failures; on by default (bench/client_bench.py).
+        # "failures": verbose only where a failure is likely to happen, i.e. where a connection is
+        # set up (the first request to an origin on a handle, and every request after a failure);
+        # a warm keep-alive connection runs quiet. libcurl's verbose mode costs ~20% of requests/s
+        # against nginx by itself (it formats a line per TLS record), so "always" is opt-in.
+        if capture_debug is True:
+            capture_debug = "always"
+        elif capture_debug is False:
+            capture_debug = "never"
+        if capture_debug not in ("failures", "always", "never"):
+            raise ValueError(f"capture_debug must be failures, always or never, not {capture_debug!r}")
         self._capture_debug = capture_debug
         blob = bundle.read_bytes()
         self._native_ca = False
@@ -56,6 +71,10 @@ class CurlStack:
                 if os_file is not None:
                     blob += b"\n" + os_file.read_bytes()
         self._ca_blob = blob
+        # Without a merge, libcurl gets the file's path: it then caches the parsed store between
+        # connections (CURLOPT_CA_CACHE_TIMEOUT, libcurl >= 7.87), where a blob is parsed again
+        # for every new connection (~1 ms of CPU per handshake in bench/client_bench.py).
+        self._ca_file = None if os_file is not None else str(bundle)
         self.trust_source = f"{bundle}" + (" + OS store" if trust_os_store else "")
         self._proxy = proxy
         self._http2 = http2
@@ -64,65 +83,93 @@ class CurlStack:
         self._handles: list[pycurl.Curl] = []
         self._lock = threading.Lock()
 
-    def _handle(self) -> pycurl.Curl:
-        handle = getattr(self._local, "handle", None)
-        if handle is None:
-            handle = pycurl.Curl()
-            self._configure(handle)
-            self._local.handle = handle  # kept alive between requests: connection reuse
+    def _state(self) -> _HandleState:
+        state: _HandleState | None = getattr(self._local, "state", None)
+        if state is None:
+            state = _HandleState(pycurl.Curl())
+            self._configure(state)
+            self._local.state = state  # kept alive between requests: connection reuse
             with self._lock:
-                self._handles.append(handle)
-        return handle
+                self._handles.append(state.curl)
+        return state
 
-    def _configure(self, handle: pycurl.Curl) -> None:
-        """What every request on this handle shares, set once (re-setting it per request cost ~10%)."""
+    def _configure(self, state: _HandleState) -> None:
+        """What every request on this handle shares, set once: re-setting options per request is
+        what made the client cost ~30% of bare pycurl's rate against nginx (bench/client_bench.py)."""
+        handle = state.curl
         handle.setopt(pycurl.NOSIGNAL, 1)
         handle.setopt(pycurl.FOLLOWLOCATION, 1)
         handle.setopt(pycurl.MAXREDIRS, 10)
-        handle.setopt(pycurl.VERBOSE, 1 if self._capture_debug else 0)  # feeds the debug callback only
+        state.verbose = self._capture_debug != "never"
+        handle.setopt(pycurl.VERBOSE, 1 if state.verbose else 0)  # feeds the debug callback only
         handle.setopt(pycurl.HTTP_VERSION,
                       pycurl.CURL_HTTP_VERSION_2TLS if self._http2 else pycurl.CURL_HTTP_VERSION_1_1)
         # Trust: always verifying (peer and host), never a code path that turns it off.
         handle.setopt(pycurl.SSL_VERIFYPEER, 1)
         handle.setopt(pycurl.SSL_VERIFYHOST, 2)
-        handle.setopt(pycurl.CAINFO_BLOB, self._ca_blob)
+        if self._ca_file is not None:
+            handle.setopt(pycurl.CAINFO, self._ca_file)
+        else:
+            handle.setopt(pycurl.CAINFO_BLOB, self._ca_blob)
         if self._native_ca:
             handle.setopt(pycurl.SSL_OPTIONS, pycurl.SSLOPT_NATIVE_CA)
         if self._proxy is not None:
             handle.setopt(pycurl.PROXY, self._proxy)
-            handle.setopt(pycurl.PROXY_CAINFO_BLOB, self._ca_blob)
+            if self._ca_file is not None:
+                handle.setopt(pycurl.PROXY_CAINFO, self._ca_file)
+            else:
+                handle.setopt(pycurl.PROXY_CAINFO_BLOB, self._ca_blob)
+        # Callbacks bound once to buffers that live as long as the handle (cleared per request).
+        handle.setopt(pycurl.WRITEFUNCTION, state.body.write)
+        handle.setopt(pycurl.HEADERFUNCTION, state.header_lines.append)
+        if self._capture_debug != "never":
+            # The cheapest capture there is: one tuple per callback, no decoding, no filtering;
+            # the text is only assembled (and redacted, when read) for a failure.
+            append, chunks = state.debug.append, state.debug
+
+            def on_debug(kind: int, data: bytes) -> None:
+                if len(chunks) < _DEBUG_CHUNKS:
+                    append((kind, data))
+
+            handle.setopt(pycurl.DEBUGFUNCTION, on_debug)
 
     def send(self, request: Request) -> Response:
-        handle = self._handle()
-        body, header_lines, debug = io.BytesIO(), [], []
-        debug_size = [0]
-
-        def on_debug(kind: int, data: bytes) -> None:
-            if kind in (pycurl.INFOTYPE_TEXT, pycurl.INFOTYPE_HEADER_IN, pycurl.INFOTYPE_HEADER_OUT) \
-                    and debug_size[0] < _DEBUG_LIMIT:
-                debug.append(data[:2048])
-                debug_size[0] += len(data)
-
+        state = self._state()
+        handle = state.curl
+        state.reset()
+        # Only what differs from the handle's previous request is set again.
+        if request.url != state.url:
+            handle.setopt(pycurl.URL, request.url)
+            state.url = request.url
         method = request.method.upper()
-        handle.setopt(pycurl.URL, request.url)
-        # The handle is reused, so each request states its method fully: GET resets a past POST.
-        handle.setopt(pycurl.HTTPGET, 1)
-        handle.setopt(pycurl.NOBODY, 1 if method == "HEAD" else 0)
-        if request.body is not None:
-            handle.setopt(pycurl.POSTFIELDS, request.body)
-        if method in ("GET", "HEAD") or (method == "POST" and request.body is not None):
-            handle.unsetopt(pycurl.CUSTOMREQUEST)
-        else:
-            handle.setopt(pycurl.CUSTOMREQUEST, method)
-        handle.setopt(pycurl.HTTPHEADER, [f"{k}: {v}" for k, v in request.headers.items()])
-        handle.setopt(pycurl.WRITEDATA, body)
-        handle.setopt(pycurl.HEADERFUNCTION, header_lines.append)
-        handle.setopt(pycurl.DEBUGFUNCTION, on_debug)
-        handle.setopt(pycurl.TIMEOUT_MS, int(request.timeout * 1000))
-        handle.setopt(pycurl.CONNECTTIMEOUT_MS, int(min(self._connect_timeout, request.timeout) * 1000))
+        if method != state.method or request.body is not None or state.had_body:
+            # The handle is reused, so a request states its method fully: GET resets a past POST.
+            handle.setopt(pycurl.HTTPGET, 1)
+            handle.setopt(pycurl.NOBODY, 1 if method == "HEAD" else 0)
+            if request.body is not None:
+                handle.setopt(pycurl.POSTFIELDS, request.body)
+            if method in ("GET", "HEAD") or (method == "POST" and request.body is not None):
+                handle.unsetopt(pycurl.CUSTOMREQUEST)
+            else:
+                handle.setopt(pycurl.CUSTOMREQUEST, method)
+            state.method, state.had_body = method, request.body is not None
+        headers = request.headers
+        if headers != state.headers:
+            handle.setopt(pycurl.HTTPHEADER, [f"{k}: {v}" for k, v in headers.items()])
+            state.headers = dict(headers)
+        if self._capture_debug == "failures":
+            verbose = origin_of(request.url) != state.warm_origin
+            if verbose != state.verbose:
+                handle.setopt(pycurl.VERBOSE, 1 if verbose else 0)
+                state.verbose = verbose
+        if request.timeout != state.timeout:
+            handle.setopt(pycurl.TIMEOUT_MS, max(1, int(request.timeout * 1000)))
+            handle.setopt(pycurl.CONNECTTIMEOUT_MS, max(1, int(min(self._connect_timeout, request.timeout) * 1000)))
+            state.timeout = request.timeout
         try:
             handle.perform()
         except pycurl.error as exc:
+            state.warm_origin = None
             code, message = exc.args[0], exc.args[1]
             verify = handle.getinfo(pycurl.SSL_VERIFYRESULT) if code == 60 else None
             if code == 28 and handle.getinfo(pycurl.CONNECT_TIME) > 0 and handle.getinfo(pycurl.APPCONNECT_TIME) == 0 \
@@ -131,15 +178,16 @@ class CurlStack:
                 message += " (TCP connected; the TLS handshake timed out)"
             started_transfer = handle.getinfo(pycurl.PRETRANSFER_TIME) > 0
             raise transport_error(message, stack=self.name, curl_code=code, verify_result=verify,
-                                  debug=_debug_text(debug), may_have_reached_server=started_transfer) from None
-        return Response(
-            status=handle.getinfo(pycurl.RESPONSE_CODE),
-            headers=_parse_headers(header_lines),
-            body=body.getvalue(),
+                                  debug=_debug_text(state.debug), may_have_reached_server=started_transfer) from None
+        state.warm_origin = origin_of(request.url)
+        return _CurlResponse(
+            handle.getinfo(pycurl.RESPONSE_CODE),
+            body=state.body.getvalue(),
             url=handle.getinfo(pycurl.EFFECTIVE_URL),
-            stack=self.name,
-            http_version=http_version_name(handle) or "1.1",
-            timings_ms=timings_ms(handle),
+            http_version=_HTTP_VERSIONS.get(handle.getinfo(pycurl.INFO_HTTP_VERSION), "1.1"),
+            header_lines=tuple(state.header_lines),
+            seconds=(handle.getinfo(pycurl.NAMELOOKUP_TIME), handle.getinfo(pycurl.CONNECT_TIME),
+                     handle.getinfo(pycurl.APPCONNECT_TIME), handle.getinfo(pycurl.TOTAL_TIME)),
         )
 
     def close(self) -> None:
@@ -150,18 +198,89 @@ class CurlStack:
 
 
 def _parse_headers(lines: list[bytes]) -> tuple[tuple[str, str], ...]:
-    """The last response's headers (redirects and 1xx responses come first)."""
-    block: list[tuple[str, str]] = []
-    for raw in lines:
-        line = raw.decode("iso-8859-1").rstrip("\r\n")
-        if line.startswith("HTTP/"):
-            block = []
-        elif ":" in line:
-            name, _, value = line.partition(":")
-            block.append((name.strip().lower(), value.strip()))
-    return tuple(block)
+    """The last response's headers (redirects and 1xx responses come first). Bytes operations,
+    one decode per field: this runs for every response."""
+    start = 0
+    for index in range(len(lines) - 1, -1, -1):
+        if lines[index].startswith(b"HTTP/"):
+            start = index + 1
+            break
+    headers = []
+    for raw in lines[start:]:
+        name, colon, value = raw.partition(b":")
+        if colon:
+            headers.append((name.strip().lower().decode("latin-1"), value.strip().decode("latin-1")))
+    return tuple(headers)
 
 
-def _debug_text(chunks: list[bytes]) -> str:
-    """The raw debug text; :attr:`TransportError.debug` redacts it when someone reads it."""
-    return b"".join(chunks).decode("utf-8", errors="replace")[:_DEBUG_LIMIT]
+class _CurlResponse(Response):
+    """A :class:`Response` whose headers and timings are shaped on first access.
+
+    Parsing header lines and rounding timings was a third of the client's own CPU per request
+    against nginx (bench/client_bench.py), and most callers read neither. The raw facts are
+    copied out of the handle at once (it is reused by the next request); only their shaping
+    waits. Properties on the class take precedence over the dataclass's instance attributes, so
+    equality, ``repr`` and ``dataclasses.replace`` see the shaped values.
+    """
+
+    def __init__(self, status: int, headers: tuple[tuple[str, str], ...] | None = None, body: bytes = b"",
+                 url: str = "", stack: str = "curl", http_version: str = "1.1",
+                 timings_ms: dict[str, float] | None = None, *, header_lines: tuple[bytes, ...] = (),
+                 seconds: tuple[float, float, float, float] = (0.0, 0.0, 0.0, 0.0)) -> None:
+        # One dict update instead of a frozen dataclass's per-field object.__setattr__. Shaped
+        # values given outright (dataclasses.replace passes every field) shadow the lazy ones.
+        fields = {"status": status, "body": body, "url": url, "stack": stack, "http_version": http_version,
+                  "_header_lines": header_lines, "_seconds": seconds}
+        if headers is not None:
+            fields["headers"] = headers
+        if timings_ms is not None:
+            fields["timings_ms"] = timings_ms
+        self.__dict__.update(fields)
+
+    @functools.cached_property
+    def headers(self) -> tuple[tuple[str, str], ...]:  # type: ignore[override]
+        return _parse_headers(self.__dict__["_header_lines"])
+
+    @functools.cached_property
+    def timings_ms(self) -> dict[str, float]:  # type: ignore[override]
+        dns, connect, tls, total = self.__dict__["_seconds"]
+        return {"dns": round(dns * 1000, 2), "connect": round(connect * 1000, 2), "tls": round(tls * 1000, 2),
+                "total": round(total * 1000, 2)}
+
+
+class _HandleState:
+    """One thread's pycurl handle, the buffers its callbacks fill, and the options last set on it."""
+
+    __slots__ = ("curl", "body", "header_lines", "debug", "url", "method", "had_body", "headers", "timeout",
+                 "verbose", "warm_origin")
+
+    def __init__(self, curl: pycurl.Curl) -> None:
+        self.curl = curl
+        self.body = io.BytesIO()
+        self.header_lines: list[bytes] = []
+        self.debug: list[tuple[int, bytes]] = []
+        self.url: str | None = None
+        self.method: str | None = None
+        self.had_body = False
+        self.headers: dict[str, str] | None = None
+        self.timeout: float | None = None
+        self.verbose = False
+        self.warm_origin: str | None = None  # the last request here succeeded on this origin
+
+    def reset(self) -> None:
+        if self.body.tell():
+            self.body.seek(0)
+            self.body.truncate()
+        self.header_lines.clear()
+        self.debug.clear()
+
+
+def _debug_text(chunks: list[tuple[int, bytes]]) -> str:
+    """libcurl's informational lines and headers (not bodies, not TLS records), bounded; raw:
+    :attr:`TransportError.debug` redacts it when someone reads it."""
+    kept, size = [], 0
+    for kind, data in chunks:
+        if kind in _DEBUG_KINDS and size < _DEBUG_LIMIT:
+            kept.append(data[:2048])
+            size += len(data)
+    return b"".join(kept).decode("utf-8", errors="replace")[:_DEBUG_LIMIT]
