@@ -199,20 +199,20 @@ SIGNAL_TABLE: tuple[Row, ...] = (
     _row("proxy.connect_refused", 0.9, "the proxy refused the CONNECT", connect_status=range(400, 407)),
     _row("proxy.connect_refused", 0.9, "the proxy refused the CONNECT", connect_status=range(408, 600)),
     _row("proxy.auth_required", 0.97, "libcurl: the proxy answered CONNECT with 407",
-         text=r"CONNECT tunnel failed, response 407|Proxy Authentication Required|\b407\b.*proxy"),
+         text=r"CONNECT tunnel failed, response 407|Proxy Authentication Required|\b407\b[^\n]{0,300}proxy"),
     _row("proxy.connect_refused", 0.95, "libcurl: the proxy refused the CONNECT",
          text=r"CONNECT tunnel failed, response (40[0-69]|4[1-9]\d|5\d\d)|Tunnel connection failed: (403|405|5\d\d)"),
     _row("proxy.unreachable", 0.8, "libcurl could not connect to the proxy",
-         curl=(7,), text=r"Failed to connect to .* port \d+.*proxy|proxy.*(refused|Could not connect)"),
+         curl=(7,), text=r"Failed to connect to \S{0,253}proxy\S{0,253} port \d{1,5}|proxy[^\n]{0,120}(refused|Could not connect)"),
     # libcurl 8 also reports a refused CONNECT as 7, hence not higher.
     _row("tcp.refused", 0.75, "nothing accepts connections there", curl=(7,)),
     _row("tcp.refused", 0.9, "the connection was refused", errno=("ECONNREFUSED",)),
     _row("tcp.refused", 0.8, "the connection was refused", text=r"Connection refused|ConnectionRefusedError|Errno 111"),
     _row("tcp.timed_out", 0.6, "the request timed out (before or during TLS)", curl=(28,)),
     _row("tcp.timed_out", 0.55, "libcurl timed out while connecting (its connect phase includes TLS)",
-         curl=(28,), text=r"Connection timed out after|Failed to connect.*Timeout|connect.*timed out"),
+         curl=(28,), text=r"Connection timed out after|Failed to connect[^\n]{0,300}Timeout|connect[^\n]{0,300}timed out"),
     _row("tls.handshake_timeout", 0.85, "the TLS handshake did not finish in time",
-         text=r"handshake operation timed out|SSL connection timeout|TLS handshake timeout|Operation timed out after .*SSL"),
+         text=r"handshake operation timed out|SSL connection timeout|TLS handshake timeout|Operation timed out after [^\n]{0,300}SSL"),
     _row("tcp.timed_out", 0.7, "the connection timed out", errno=("ETIMEDOUT",)),
     _row("tcp.reset", 0.5, "the connection was reset", errno=("ECONNRESET",)),
     # -- TLS handshake ---------------------------------------------------------------------
@@ -255,7 +255,7 @@ SIGNAL_TABLE: tuple[Row, ...] = (
          text=r"(tlsv1|sslv3|ssl/tls|tlsv13|tls) alert [a-z ]+|SSL alert number \d+"),
     _row("tls.abrupt_close", 0.8, "the peer closed mid-handshake without an alert",
          text=r"unexpected eof while reading|UNEXPECTED_EOF|EOF occurred in violation of protocol|"
-              r"SSL_ERROR_SYSCALL|Connection closed abruptly|handshake.*EOF"),
+              r"SSL_ERROR_SYSCALL|Connection closed abruptly|handshake[^\n]{0,300}EOF"),
     _row("tls.abrupt_close", 0.7, "the peer reset the connection during the handshake",
          curl=_TLS_CURL, text=r"Connection reset by peer|Recv failure|ECONNRESET"),
     # A reset *after* TCP connected is mostly a middlebox killing the handshake (a reset
@@ -264,7 +264,7 @@ SIGNAL_TABLE: tuple[Row, ...] = (
          text=r"Connection reset by peer|ConnectionResetError|Errno 104|ECONNRESET"),
     _row("trust.bundle_corrupt", 0.7, "OpenSSL rejected a certificate's extensions while loading the CA file "
          "(X509 V3 routines: invalid certificate)",
-         text=r"1100009E|X509 V3 routines::invalid certificate|x509v3.*invalid certificate"),
+         text=r"1100009E|X509 V3 routines::invalid certificate|x509v3[^\n]{0,300}invalid certificate"),
     _row("tls.handshake_alert", 0.4, "a TLS connect error libcurl could not name better", curl=_TLS_CURL),
     _row("tls.handshake_timeout", 0.5, "TCP connected but the TLS handshake stalled",
          curl=(28,), text=r"SSL|TLS|handshake"),
@@ -315,7 +315,7 @@ SIGNAL_TABLE: tuple[Row, ...] = (
          text=r"unable to get local issuer certificate|self[- ]signed certificate in certificate chain"),
     _row("cert.revoked", 0.9, "the certificate is revoked", verify=(V_REVOKED,)),
     _row("cert.revoked", 0.9, "an OCSP answer or CRL says revoked",
-         text=r"certificate revoked|CERTIFICATE_REVOKED|revocation reason|OCSP.*revoked"),
+         text=r"certificate revoked|CERTIFICATE_REVOKED|revocation reason|OCSP[^\n]{0,300}revoked"),
     _row("cert.must_staple_missing", 0.7, "the client required a stapled OCSP response and got none",
          curl=(91,), text=r"No OCSP response received"),
     _row("cert.revocation_unavailable", 0.6, "the client required a certificate status and got none: no staple, "
@@ -340,11 +340,11 @@ SIGNAL_TABLE: tuple[Row, ...] = (
     _row("cert.weak_key", 0.85, "a key is too small", text=r"key too (weak|small)|KEY_TOO_SMALL|ee key too small"),
     _row("cert.weak_signature", 0.9, "a signature digest the client rejects", verify=(V_CA_MD_TOO_WEAK,)),
     _row("cert.weak_signature", 0.85, "a signature digest the client rejects",
-         text=r"digest algorithm too weak|MD_TOO_WEAK|sha1.*(forbidden|not allowed)"),
+         text=r"digest algorithm too weak|MD_TOO_WEAK|sha1[^\n]{0,300}(forbidden|not allowed)"),
     _row("trust.bundle_missing", 0.9, "libcurl could not read its CA file", curl=(77,)),
     _row("trust.bundle_missing", 0.8, "the CA file is missing or unreadable",
-         text=r"error setting certificate (verify locations|file)|CAfile: .*(No such file|not found)|"
-              r"Could not find a suitable TLS CA certificate bundle|ca[-_ ]?bundle.*(No such file|not found)"),
+         text=r"error setting certificate (verify locations|file)|CAfile: [^\n]{0,300}(No such file|not found)|"
+              r"Could not find a suitable TLS CA certificate bundle|ca[-_ ]?bundle[^\n]{0,300}(No such file|not found)"),
     _row("cert.untrusted_root", 0.15, "libcurl: the certificate chain did not verify", curl=_CERT_CURL),
     # -- HTTP ------------------------------------------------------------------------------------
     _row("http2.negotiation_failed", 0.85, "HTTP/2 broke after ALPN chose it", curl=(16, 92)),
@@ -361,7 +361,7 @@ SIGNAL_TABLE: tuple[Row, ...] = (
          "proxies re-sign the traffic with their own CA", curl=_CERT_CURL, text=r"proxy|(?-i:CONNECT)"),
     _row("trust.interception", 0.85, "the issuer is a known TLS-inspection product (proxy, firewall, antivirus, "
          "debugging proxy)",
-         text=r"(issuer|\bCN ?=|\bO ?=)[^\n]*\b(Zscaler|Fortinet|FortiGate|Palo Alto Networks|Netskope|Blue ?Coat|"
+         text=r"(issuer|\bCN ?=|\bO ?=)[^\n]{0,300}\b(Zscaler|Fortinet|FortiGate|Palo Alto Networks|Netskope|Blue ?Coat|"
               r"mitmproxy|Charles Proxy|DO_NOT_TRUST_Fiddler|PortSwigger|Kaspersky|Avast|AVG Technologies|ESET|"
               r"Bitdefender|Sophos|Cisco Umbrella|Forcepoint|McAfee Web Gateway|Check ?Point|Untangle|Lightspeed|"
               r"Securly|GoGuardian|Menlo Security)\b"),
@@ -371,7 +371,7 @@ SIGNAL_TABLE: tuple[Row, ...] = (
          verify=(V_UNVERIFIABLE_LEAF,)),
     # Go (crypto/x509, crypto/tls, net/http)
     _row("cert.untrusted_root", 0.4, "Go: the chain ends at a CA the client does not trust",
-         text=r"x509: certificate signed by unknown authority|x509: .*certificate is not trusted"),
+         text=r"x509: certificate signed by unknown authority|x509: [^\n]{0,300}certificate is not trusted"),
     _row("cert.incomplete_chain", 0.25, "Go: an unknown authority can also be a missing intermediate",
          text=r"x509: certificate signed by unknown authority"),
     _row("trust.interception", 0.2, "Go: unknown authority: perhaps a TLS-inspecting proxy or antivirus",
@@ -379,23 +379,23 @@ SIGNAL_TABLE: tuple[Row, ...] = (
     _row("trust.store_mismatch", 0.15, "Go: unknown authority: perhaps the CA is in another trust store",
          text=r"x509: certificate signed by unknown authority"),
     _row("cert.expired", 0.8, "Go: the current time is after the certificate's notAfter",
-         text=r"certificate has expired or is not yet valid: current time \S+ is after"),
+         text=r"certificate has expired or is not yet valid: current time \S{1,300} is after"),
     _row("cert.not_yet_valid", 0.8, "Go: the current time is before the certificate's notBefore",
-         text=r"certificate has expired or is not yet valid: current time \S+ is before"),
+         text=r"certificate has expired or is not yet valid: current time \S{1,300} is before"),
     _row("cert.hostname_mismatch", 0.9, "Go: the certificate is for other names",
-         text=r"x509: certificate is valid for .*, not |x509: certificate relies on legacy Common Name field"),
+         text=r"x509: certificate is valid for [^\n]{0,300}, not |x509: certificate relies on legacy Common Name field"),
     _row("tls.not_tls", 0.9, "Go: the peer did not answer with TLS",
          text=r"first record does not look like a TLS handshake|server gave HTTP response to HTTPS client"),
     _row("proxy.unreachable", 0.85, "Go: could not connect to the proxy",
-         text=r"proxyconnect tcp: .*(connection refused|i/o timeout|connection reset|no route to host)"),
-    _row("proxy.unresolvable", 0.9, "Go: the proxy's name does not resolve", text=r"proxyconnect tcp: .*no such host"),
+         text=r"proxyconnect tcp: [^\n]{0,300}(connection refused|i/o timeout|connection reset|no route to host)"),
+    _row("proxy.unresolvable", 0.9, "Go: the proxy's name does not resolve", text=r"proxyconnect tcp: [^\n]{0,300}no such host"),
     _row("tcp.timed_out", 0.65, "the TCP connection timed out",
-         text=r"dial tcp \S+: i/o timeout|SocketTimeoutException: connect timed out|ConnectTimeout(Error)?\b|"
-              r"Connection to \S+ timed out"),
+         text=r"dial tcp \S{1,300}: i/o timeout|SocketTimeoutException: connect timed out|ConnectTimeout(Error)?\b|"
+              r"Connection to \S{1,300} timed out"),
     _row("tls.protocol_mismatch", 0.85, "no TLS version acceptable to both",
          text=r"no supported versions satisfy MinVersion and MaxVersion|server selected unsupported protocol version|"
-              r"No appropriate protocol|Client requested protocol \S+ is not enabled or supported|"
-              r"The server selected protocol version \S+ is not accepted"),
+              r"No appropriate protocol|Client requested protocol \S{1,300} is not enabled or supported|"
+              r"The server selected protocol version \S{1,300} is not accepted"),
     # Java (JSSE, PKIX)
     _row("cert.untrusted_root", 0.4, "Java: no path from the chain to a root in the JVM's trust store",
          text=r"PKIX path building failed|unable to find valid certification path|SunCertPathBuilderException"),
@@ -413,7 +413,7 @@ SIGNAL_TABLE: tuple[Row, ...] = (
     _row("clock.skewed", 0.3, "date errors are often the local clock, not the certificate",
          text=r"CertificateExpiredException|CertificateNotYetValidException|validity check failed"),
     _row("cert.hostname_mismatch", 0.9, "Java: the certificate is for other names",
-         text=r"No subject alternative (DNS )?names? matching|No name matching \S+ found|"
+         text=r"No subject alternative (DNS )?names? matching|No name matching \S{1,300} found|"
               r"No subject alternative names present"),
     _row("tls.abrupt_close", 0.75, "Java: the peer closed the connection mid-handshake",
          text=r"Remote host (terminated the handshake|closed connection during handshake)"),
@@ -434,7 +434,7 @@ SIGNAL_TABLE: tuple[Row, ...] = (
          text=r"NO_CIPHERS_AVAILABLE|NO_SHARED_SIGNATURE_ALGORITHMS|no shared signature algorithms|"
               r"NO_SUITABLE_SIGNATURE_ALGORITHM"),
     _row("dns.name_not_resolved", 0.85, "the resolver has no address for the name",
-         text=r"lookup \S+( on \S+)?: no such host|ENOTFOUND|EAI_NONAME|UnknownHostException|"
+         text=r"lookup \S{1,300}( on \S{1,300})?: no such host|ENOTFOUND|EAI_NONAME|UnknownHostException|"
               r"Temporary failure in name resolution|No such host is known"),
     # Windows (schannel, .NET)
     _row("cert.untrusted_root", 0.45, "Windows: the chain ends at a root this machine does not trust",

@@ -75,3 +75,17 @@ def test_nginx_sending_only_its_leaf_without_aia_is_an_incomplete_chain(nginx: N
 def test_the_cipher_probe_stays_within_the_connection_budget(nginx: NginxBackend) -> None:
     for site_id in ("null-cipher-only", "no-shared-cipher"):
         assert diagnosed(nginx.lab, nginx[site_id]).observations.connections <= 12
+
+
+@pytest.mark.nginx
+def test_the_json_document_says_what_the_server_accepts(nginx: NginxBackend) -> None:
+    import json
+
+    from tlsdoctor.render.diagnosis import diagnosis_document
+
+    doc = json.loads(json.dumps(diagnosis_document(diagnosed(nginx.lab, nginx["null-cipher-only"])), default=str))
+    capabilities = doc["observations"]["capabilities"]
+    assert capabilities["versions_accepted"] == ["1.2"]
+    assert capabilities["suites_accepted"] == {"1.2": ["TLS_ECDHE_ECDSA_WITH_NULL_SHA"]}
+    assert capabilities["families"] == {"TLS_ECDHE_ECDSA_WITH_NULL_SHA": "NULL"}
+    assert capabilities["default_client_ok"] is False and capabilities["hellos"] <= 6

@@ -15,13 +15,12 @@ from tlsdoctor.explain.core import explain, sanitise
 from tlsdoctor.explain.kinds import SHAPE_KINDS
 from tlsdoctor.explain.model import COLLECT, MAX_INPUT_CHARS, Explanation, RankedCandidate
 from tlsdoctor.explain.recognisers import RECOGNISERS
-from tlsdoctor.explain.redaction import REDACTED, redact
 
 # Every value Explanation.input_kind can take: a text's shape, or the ecosystem it speaks.
 INPUT_KINDS: tuple[str, ...] = SHAPE_KINDS + tuple(dict.fromkeys(
     r.input_kind for r in RECOGNISERS if r.input_kind and r.input_kind not in SHAPE_KINDS))
 
 __all__ = [
-    "CHECKS", "COLLECT", "INPUT_KINDS", "MAX_INPUT_CHARS", "REDACTED", "RECOGNISERS", "Explanation",
-    "RankedCandidate", "check_for", "explain", "redact", "sanitise",
+    "CHECKS", "COLLECT", "INPUT_KINDS", "MAX_INPUT_CHARS", "RECOGNISERS", "Explanation",
+    "RankedCandidate", "check_for", "explain", "sanitise",
 ]

@@ -27,21 +27,17 @@ from tlsdoctor.explain.model import COLLECT, MAX_INPUT_CHARS, Explanation
 from tlsdoctor.explain.rank import rank, signals
 from tlsdoctor.explain.read import Found, build_index, quote_line, read_text
 from tlsdoctor.explain.recognisers import RECOGNISERS
-from tlsdoctor.explain.redaction import redact
+from tlsdoctor.redact import printable
+from tlsdoctor.redact import redact_text as redact
 
 INDEX = build_index(RECOGNISERS)
+_BLANKS = re.compile(r"[ \t]{2,}")
 _KIND_OF = {r.ecosystem: r.input_kind for r in RECOGNISERS if r.input_kind}
 
-# C0 controls but tab and newline, DEL, C1 controls, and whole ANSI escape sequences (CSI and
-# OSC): a pasted log must not be able to move the cursor, retitle the window or hide text.
-_ESCAPE = re.compile(r"\x1b\[[0-?]{0,64}[ -/]{0,8}[@-~]|\x1b\][^\x07\x1b]{0,4096}(?:\x07|\x1b\\)?|\x1b[@-_]?")
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
-
-
 def sanitise(text: str) -> str:
-    """``text`` without terminal escape sequences and control characters (newlines and tabs kept)."""
-    text = text.replace("\r\n", "\n").replace("\r", "\n")
-    return _CONTROL.sub("", _ESCAPE.sub("", text))
+    """``text`` without terminal escape sequences and control characters (newlines and tabs kept):
+    a pasted log must not be able to move the cursor, retitle the window or hide text."""
+    return printable(text.replace("\r\n", "\n").replace("\r", "\n"))
 
 
 def explain(text: str | bytes) -> Explanation:
@@ -93,7 +89,9 @@ def _explain(text: str | bytes) -> Explanation:
         inner = _ecosystem_kind(found) or inner
     kind = shape if shape == "json-event" else inner
     lines_kind = inner
-    text_lines = [redact(line) for line in message_lines(all_lines, lines_kind)]
+    # The table's ~100 case-insensitive patterns cost per character they see: runs of blanks
+    # become one space (the words are the same) and the message lines are at most 8 KiB.
+    text_lines = [redact(_BLANKS.sub(" ", line)) for line in message_lines(all_lines, lines_kind)]
 
     host = find_host(whole)
     weighted = signals(found, text_lines)

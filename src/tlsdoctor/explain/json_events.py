@@ -16,7 +16,7 @@ from tlsdoctor.explain.read import QUOTE_CAP as _QUOTE_CAP
 from tlsdoctor.explain.read import Found as _Found
 from tlsdoctor.explain.recognisers.openssl import alert_from_name as _alert_from_name
 from tlsdoctor.explain.recognisers.openssl import alert_from_number as _alert_from_number
-from tlsdoctor.explain.redaction import redact
+from tlsdoctor.redact import redact_text as redact
 
 _NOT_ALNUM = re.compile(r"[^a-z0-9]")
 _INT_LIKE = re.compile(r"[ \t]{0,8}-?\d{1,6}[ \t]{0,8}")

@@ -27,8 +27,8 @@ SHAPE_KINDS = (
 )
 
 LINE_CAP = 2000  # a single line longer than this is data, not an error message
-SIGNAL_TEXT_BUDGET = 16 * 1024  # what goes into Signal.text: the table's regexes run over it
-READ_BUDGET = 256 * 1024  # what the recognisers read of a longer input (see select_lines)
+SIGNAL_TEXT_BUDGET = 8 * 1024  # what goes into Signal.text: the table's regexes run over it
+READ_BUDGET = 128 * 1024  # what the recognisers read of a longer input (see select_lines)
 
 VERBOSE_CONNECT = re.compile(r"^>[ \t]{0,8}CONNECT[ \t]")
 VERBOSE_STATUS = re.compile(r"^<[ \t]{0,8}HTTP/[\d.]{1,5}[ \t]{1,8}(\d{3})\b")

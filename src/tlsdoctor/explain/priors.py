@@ -166,7 +166,7 @@ CONTEXTS: tuple[Context, ...] = (
         "trust.store_mismatch": 0.5, "clock.skewed": 0.3, "trust.bundle_outdated": 0.3},
             "SQL Server encrypts its login with a self-signed certificate unless an administrator installed one; "
             "an untrusted chain there is that certificate or a private CA",
-            phrases=("ssl provider", "sqlclient", "sql server", "odbc driver", "sqlcmd", "ssl 提供程序", "ssl プロバイダー",
+            phrases=("ssl provider", "sqlclient", "sql server", "odbc driver", "sqlcmd", "clientconnectionid", "ssl 提供程序", "ssl プロバイダー",
                      "ssl-anbieter", "fournisseur ssl", "pre-login handshake", "登入前信號交換", "登入程序")),
     Context("a client certificate in play", {"tls.client_cert_required": 8.0},
             "the text speaks of the client's own certificate: a server that requires one is the likely cause",
@@ -181,19 +181,24 @@ CONTEXTS: tuple[Context, ...] = (
             phrases=("failed to execute goal", "could not resolve dependencies", "could not transfer artifact",
                      "gradle", "mvn ", "maven", "cacerts", "keytool", "network_security_config", "user ca",
                      "install a certificate", "user-installed")),
+    # curl's cacert.pem says its age on its first line: "Certificate data from Mozilla as of: ...".
+    Context("an old CA file", {"trust.bundle_outdated": 5.0, "trust.store_mismatch": 1.5},
+            "the app's CA file says it is a years-old copy of Mozilla's store: roots issued since are missing",
+            phrases=("certificate data from mozilla as of",)),
     Context("works in a browser", {"cert.incomplete_chain": 2.0, "trust.store_mismatch": 1.4,
                                    "trust.bundle_outdated": 1.3},
             "browsers fetch missing intermediates and use the OS store; an app that fails where the browser "
             "works lacks an intermediate or a root",
             phrases=("works in the browser", "works in chrome", "works in firefox", "works in edge",
-                     "browser works", "works fine in browser", "opens fine in the browser")),
+                     "browser works", "works fine in browser", "opens fine in the browser", "in the browser fine",
+                     "on the same pc opens")),
 )
 
 # A clock years off, seen in a date that is not a certificate's own validity date.
 _ISO_DATE = re.compile(r"\b(19[7-9]\d|20\d\d)-[01]\d-[0-3]\d")
 _CURL_DATE = re.compile(r"\b[A-Z][a-z]{2} {1,2}\d{1,2} \d\d:\d\d:\d\d (19[7-9]\d|20\d\d)\b")
 _CERT_DATE_WORDS = ("expire", "notafter", "not after", "notbefore", "not before", "valid until", "start date",
-                    "valid from", "is after", "is before")
+                    "valid from", "is after", "is before", "as of")
 CLOCK_FACTORS = {"clock.skewed": 4.0}
 CLOCK_WHY = "a date in the text years away from today, where a clock speaks (a log time stamp, Go's 'current time')"
 

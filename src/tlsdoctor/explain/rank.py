@@ -26,6 +26,7 @@ from tlsdoctor.explain.recognisers.base import WRAPPER
 MAX_QUOTES = 3
 SECONDARY = 0.7  # a further value (a second verify result) counts for less
 OUTRANKED = 0.35  # a further value in a less trusted spelling than the first
+MAX_FURTHER = 12
 GENERIC = 0.25  # rows that read a bare curl code, when the text says more than the code
 _FIELDS = {"curl": "curl_code", "verify": "verify_result", "alert": "alert", "errno": "errno",
            "connect_status": "connect_status", "http_status": "http_status", "condition": "condition"}
@@ -45,10 +46,17 @@ def signals(found: Found, text_lines: list[str]) -> tuple[tuple[Signal, float], 
     firsts = {name: (ordered[kind] or [None])[0] for kind, name in _FIELDS.items()}
     primary = Signal(text=text, **firsts)  # type: ignore[arg-type]
     result = [(primary, 1.0)] if (text or any(v is not None for v in firsts.values())) else []
+    # Further values carry no text: the table's text rows were read with the primary signal,
+    # and reading them again per value is what made a log of many codes slow. At most
+    # MAX_FURTHER of them, the most trusted first.
+    further = []
     for kind, name in _FIELDS.items():
         for value in ordered[kind][1:]:
-            outranked = found.trust_of(kind, value) > found.trust_of(kind, ordered[kind][0])
-            result.append((Signal(text=text, **{name: value}), OUTRANKED if outranked else SECONDARY))  # type: ignore[arg-type]
+            trust = found.trust_of(kind, value)
+            outranked = trust > found.trust_of(kind, ordered[kind][0])
+            further.append((trust, Signal(**{name: value}), OUTRANKED if outranked else SECONDARY))  # type: ignore[arg-type]
+    further.sort(key=lambda entry: entry[0])
+    result += [(signal, weight) for _trust, signal, weight in further[:MAX_FURTHER]]
     return tuple(result)
 
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Iterable, Iterator
 
 from tlsdoctor.explain.recognisers.base import NAME, PHRASE, Means, Recogniser
-from tlsdoctor.explain.redaction import redact
+from tlsdoctor.redact import redact_text as redact
 
 QUOTE_CAP = 200  # one quoted line
 MAX_MATCHES = 200  # per pattern: beyond that, a text only repeats itself

@@ -81,7 +81,11 @@ def observations_document(obs: Observations) -> dict[str, Any]:
         c = obs.capabilities
         doc["capabilities"] = {"versions_accepted": list(c.versions_accepted), "ciphers": dict(c.ciphers_negotiated),
                                "default_client_ok": c.default_client_ok,
-                               "default_client_versions": list(c.default_client_versions)}
+                               "default_client_versions": list(c.default_client_versions),
+                               "suites_accepted": {v: list(n) for v, n in c.suites_accepted.items()},
+                               "suites_list_complete": c.suites_complete, "families": dict(c.families),
+                               "groups": list(c.groups_selected), "dh_prime_bits": c.dh_prime_bits,
+                               "hellos": c.connections}
     if obs.trust:
         t = obs.trust
         doc["trust"] = {

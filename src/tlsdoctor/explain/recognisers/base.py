@@ -104,10 +104,6 @@ class Recogniser:
         return ("en", *self.localised) if (self.phrases or self.names) else tuple(self.localised)
 
 
-def means(**fields: object) -> Means:
-    return Means(**fields)  # type: ignore[arg-type]
-
-
 # Shorthands for tables: the meanings used again and again.
 UNTRUSTED = Means(condition="untrusted_issuer")
 PARTIAL_CHAIN = Means(condition="chain_incomplete")

@@ -8,10 +8,12 @@ place a client says outright that the clock is wrong.
 
 from __future__ import annotations
 
+import re
+
 from tlsdoctor.explain.recognisers.base import (
     BAD_USAGE, CLIENT_CERT, CLOSED, DATE_INVALID, HANDSHAKE_FAILED, MITM, NAME_MISMATCH, NO_NAME, PROTOCOL, PROXY_AUTH,
     PROXY_FAILED, REFUSED, REJECTED, RESET, REVOCATION_UNKNOWN, REVOKED, TIMED_OUT, UNTRUSTED, VERSION_OR_CIPHER,
-    WEAK_KEY, WEAK_SIGNATURE, WRAPPER, Means, Recogniser,
+    WEAK_KEY, WEAK_SIGNATURE, WRAPPER, Means, Pattern, Recogniser,
 )
 
 NET_ERRORS: dict[str, Means] = {
@@ -57,6 +59,21 @@ NET_ERRORS: dict[str, Means] = {
     "ERR_PROXY_CERTIFICATE_INVALID": UNTRUSTED,
 }
 
+# The same errors by number, as Chromium's logs print them ("net_error -202"): net_error_list.h.
+NET_ERROR_NUMBERS: dict[str, str] = {
+    "-200": "ERR_CERT_COMMON_NAME_INVALID", "-201": "ERR_CERT_DATE_INVALID", "-202": "ERR_CERT_AUTHORITY_INVALID",
+    "-206": "ERR_CERT_REVOKED", "-207": "ERR_CERT_INVALID", "-208": "ERR_CERT_WEAK_SIGNATURE_ALGORITHM",
+    "-100": "ERR_CONNECTION_CLOSED", "-101": "ERR_CONNECTION_RESET", "-102": "ERR_CONNECTION_REFUSED",
+    "-105": "ERR_NAME_NOT_RESOLVED", "-107": "ERR_SSL_PROTOCOL_ERROR", "-113": "ERR_SSL_VERSION_OR_CIPHER_MISMATCH",
+    "-118": "ERR_CONNECTION_TIMED_OUT",
+}
+
+
+def _net_error(match: re.Match[str]) -> Means | None:
+    name = NET_ERROR_NUMBERS.get(match[1])
+    return NET_ERRORS[name] if name else None
+
+
 RECOGNISER = Recogniser(
     ecosystem="chrome",
     title="Chrome, Edge and Chromium embedders (Electron, CEF, Puppeteer)",
@@ -74,7 +91,9 @@ RECOGNISER = Recogniser(
         "its security certificate is from": NAME_MISMATCH,
         "its security certificate expired": Means(verify=10),
         "didn't accept your login certificate": CLIENT_CERT,
+        "no matching issuer found": UNTRUSTED,  # cert_verify_proc_builtin's log
     },
+    patterns=(Pattern(re.compile(r"net_error (-\d{3})\b"), "net_error", read=_net_error),),
     names={
         **{f"NET::{name}": meaning for name, meaning in NET_ERRORS.items()},
         **{f"net::{name}": meaning for name, meaning in NET_ERRORS.items()},

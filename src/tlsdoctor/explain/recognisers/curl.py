@@ -180,7 +180,15 @@ RECOGNISER = Recogniser(
         "ms: timed out": Means(errno="ETIMEDOUT"),  # "Failed to connect to x port 443 after 21046 ms: Timed out"
         "ssl certificate verification failed: certificate signer not trusted": UNTRUSTED,  # GnuTLS
     },
-    names={name: Means(curl=number) for name, number in CURLE_NAMES.items()},
+    names={
+        **{name: Means(curl=number) for name, number in CURLE_NAMES.items()},
+        # Unity's libcurl with its own TLS (UnityTLS): "Curl error 60: Cert verify failed: UNITYTLS_..."
+        "UNITYTLS_X509VERIFY_FLAG_EXPIRED": EXPIRED,
+        "UNITYTLS_X509VERIFY_FLAG_CN_MISMATCH": NAME_MISMATCH,
+        "UNITYTLS_X509VERIFY_FLAG_NOT_TRUSTED": UNTRUSTED,
+        "UNITYTLS_X509VERIFY_FLAG_REVOKED": Means(verify=23),
+        "UNITYTLS_X509VERIFY_FLAG_USER_ERROR1": REJECTED,
+    },
     patterns=(
         *_CODE_PATTERNS,
         *_CONNECT_PATTERNS,

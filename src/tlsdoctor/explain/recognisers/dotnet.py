@@ -18,16 +18,12 @@ from tlsdoctor.explain.recognisers.base import (
     REJECTED, REVOCATION_UNKNOWN, REVOKED, SECURE_CHANNEL, UNTRUSTED, WEAK_SIGNATURE,
     WRAPPER, Means, Pattern, Recogniser,
 )
-from tlsdoctor.explain.recognisers.openssl import alert_from_name
+from tlsdoctor.explain.recognisers.openssl import alert_named
 
 SECURE_CHANNEL_WRAPPER = Means(condition="secure_channel_failed", trust=WRAPPER)
 REJECTED_WRAPPER = Means(condition="cert_rejected", trust=WRAPPER)
 PROXY_NO_NAME = Means(condition="proxy_unresolvable")
 
-
-def _alert(match: re.Match[str]) -> Means | None:
-    alert = alert_from_name(match[1])
-    return Means(alert=int(alert)) if alert is not None else None
 
 
 # X509ChainStatusFlags (System.Security.Cryptography.X509Certificates), as .NET 5+ lists them
@@ -93,6 +89,7 @@ ENGLISH: dict[str, Means] = {
     # SQL Server's TLS (SqlClient, ODBC, sqlcmd): its certificate is self-signed unless an admin
     # installed one, so an untrusted chain there is first a self-signed server certificate.
     "provider: SSL Provider": Means(verify=18),
+    "ClientConnectionId:": Means(verify=18),  # a SqlException's footer: SQL Server's self-signed certificate
     "SSL Provider:": Means(verify=18),
 }
 
@@ -218,6 +215,7 @@ LOCALISED: dict[str, dict[str, Means]] = {
         "поскольку удаленная сторона закрыла транспортный поток": CLOSED,
         "Не удается установить SSL-подключение": SECURE_CHANNEL_WRAPPER,
         "Не удается разрешить удаленное имя": NO_NAME,
+        "Невозможно разрешить удаленное имя": NO_NAME,
         "Невозможно соединиться с удаленным сервером": Means(errno="ECONNREFUSED", trust=WRAPPER),
         "Время ожидания операции истекло": Means(errno="ETIMEDOUT", trust=WRAPPER),
         "Требуется аутентификация посредством прокси-сервера": PROXY_AUTH,
@@ -232,7 +230,9 @@ RECOGNISER = Recogniser(
     phrases=ENGLISH,
     names={**CHAIN_STATUS_FLAGS, **WEB_EXCEPTION_STATUS},
     patterns=(
-        Pattern(re.compile(r"remote party sent a TLS alert: '(\w{3,60})'"), "sent a tls alert", read=_alert, trust=1),
+        Pattern(re.compile(r"remote party sent a TLS alert: '(\w{3,60})'"), "sent a tls alert", read=alert_named, trust=1),
+        # WebException's status in any language: "(407) Proxy Authentication Required", "(407) 需要代理身份验证"
+        Pattern(re.compile(r"\((407)\)"), "(407)", read=lambda m: PROXY_AUTH),
         # .NET 5+: "The proxy tunnel request to proxy 'http://p:8080/' failed with status code '407'."
         Pattern(re.compile(r"proxy tunnel request to proxy '[^'\n]{0,300}' failed with status code '(\d{3})'"),
                 "proxy tunnel request", read=lambda m: Means(connect_status=int(m[1]))),

@@ -10,7 +10,7 @@ is the prefix and its own settings (``http.sslVerify``, ``http.sslCAInfo``, ``ht
 from __future__ import annotations
 
 from tlsdoctor.explain.recognisers.base import (
-    BUNDLE_MISSING, CLOSED, HANDSHAKE_FAILED, NOT_TLS, RESET, UNTRUSTED, Means, Recogniser,
+    BUNDLE_MISSING, CLOSED, NOT_TLS, UNTRUSTED, Means, Recogniser,
 )
 
 RECOGNISER = Recogniser(

@@ -9,16 +9,12 @@ from __future__ import annotations
 import re
 
 from tlsdoctor.explain.recognisers.base import (
-    BAD_USAGE, CIPHER, CLOSED, DATE_INVALID, EXPIRED, HANDSHAKE_TIMEOUT, NAME_MISMATCH, NOT_TLS, NOT_YET_VALID, NO_NAME,
+    BAD_USAGE, CIPHER, DATE_INVALID, EXPIRED, HANDSHAKE_TIMEOUT, NAME_MISMATCH, NOT_TLS, NOT_YET_VALID, NO_NAME,
     PROTOCOL, REFUSED, REJECTED, RESET, TIMED_OUT, UNTRUSTED, WEAK_SIGNATURE, WRAPPER, Means, Pattern,
     Recogniser,
 )
-from tlsdoctor.explain.recognisers.openssl import alert_from_name
+from tlsdoctor.explain.recognisers.openssl import alert_named
 
-
-def _alert(match: re.Match[str]) -> Means | None:
-    alert = alert_from_name(match[1])
-    return Means(alert=int(alert)) if alert is not None else None
 
 
 RECOGNISER = Recogniser(
@@ -53,7 +49,7 @@ RECOGNISER = Recogniser(
         ": eof": Means(condition="connection_closed", trust=WRAPPER),
     },
     patterns=(
-        Pattern(re.compile(r"remote error: tls: ([a-zA-Z ]{3,60})"), "remote error: tls", read=_alert, trust=1),
+        Pattern(re.compile(r"remote error: tls: ([a-zA-Z ]{3,60})"), "remote error: tls", read=alert_named, trust=1),
         Pattern(re.compile(r"current time \S{1,40} is after"), "current time", read=lambda _m: EXPIRED, trust=1),
         Pattern(re.compile(r"current time \S{1,40} is before"), "current time", read=lambda _m: NOT_YET_VALID, trust=1),
     ),

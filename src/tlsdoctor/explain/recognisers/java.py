@@ -11,15 +11,11 @@ import re
 
 from tlsdoctor.explain.recognisers.base import (
     BAD_USAGE, BUNDLE_MISSING, CLOSED, DATE_INVALID, EXPIRED, NAME_MISMATCH, NOT_TLS, NOT_YET_VALID, NO_NAME, PROTOCOL,
-    REFUSED, REJECTED, RESET, TIMED_OUT, UNTRUSTED, VERSION_OR_CIPHER, WEAK_KEY, WEAK_SIGNATURE, WRAPPER, Means, Pattern,
+    REFUSED, RESET, TIMED_OUT, UNTRUSTED, VERSION_OR_CIPHER, WEAK_KEY, WEAK_SIGNATURE, WRAPPER, Means, Pattern,
     Recogniser,
 )
-from tlsdoctor.explain.recognisers.openssl import alert_from_name
+from tlsdoctor.explain.recognisers.openssl import alert_named
 
-
-def _alert(match: re.Match[str]) -> Means | None:
-    alert = alert_from_name(match[1])
-    return Means(alert=int(alert)) if alert is not None else None
 
 
 RECOGNISER = Recogniser(
@@ -70,7 +66,7 @@ RECOGNISER = Recogniser(
         "SSLHandshakeException": Means(condition="handshake_failed", trust=5),
     },
     patterns=(
-        Pattern(re.compile(r"Received fatal alert: (\w{3,60})"), "received fatal alert", read=_alert, trust=1),
+        Pattern(re.compile(r"Received fatal alert: (\w{3,60})"), "received fatal alert", read=alert_named, trust=1),
     ),
     markers=("javax.net.ssl", "java.security.cert", "sun.security", "okhttp", "conscrypt", "android"),
     input_kind="java",

@@ -95,7 +95,8 @@ def alert_from_number(number: int) -> AlertDescription | None:
         return None
 
 
-def _alert_named(match: re.Match[str]) -> Means | None:
+def alert_named(match: re.Match[str]) -> Means | None:
+    """A pattern reader: group 1 is an alert's name in any spelling."""
     alert = alert_from_name(match[1])
     return Means(alert=int(alert)) if alert is not None else None
 
@@ -119,10 +120,10 @@ def _errno_number(match: re.Match[str]) -> Means | None:
 ALERT_PATTERNS = (
     # Received alerts in OpenSSL reason strings: "sslv3 alert handshake failure", SSLV3_ALERT_...
     Pattern(re.compile(r"\b(?:sslv3|tlsv1|tlsv13|ssl/tls)[ _]alert[ _]([a-z][a-z_ ]{2,60})", re.IGNORECASE),
-            "alert", read=_alert_named, trust=1),
-    Pattern(re.compile(r"\b(?:tlsv1)[ _](unrecognized[ _]name)", re.IGNORECASE), "unrecognized", read=_alert_named,
+            "alert", read=alert_named, trust=1),
+    Pattern(re.compile(r"\b(?:tlsv1)[ _](unrecognized[ _]name)", re.IGNORECASE), "unrecognized", read=alert_named,
             trust=1),
-    Pattern(re.compile(r"alert read:fatal:([a-zA-Z ]{3,60})"), "alert read", read=_alert_named, trust=1),  # s_client
+    Pattern(re.compile(r"alert read:fatal:([a-zA-Z ]{3,60})"), "alert read", read=alert_named, trust=1),  # s_client
     Pattern(re.compile(r"\breason\((1\d{3})\)"), "reason(", read=_alert_numbered, trust=2),
     Pattern(re.compile(r"\balert (?:number|description) (\d{1,3})\b", re.IGNORECASE), "alert", read=_alert_numbered,
             trust=2),

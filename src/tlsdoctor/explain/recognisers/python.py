@@ -13,7 +13,7 @@ import os
 import re
 
 from tlsdoctor.explain.recognisers.base import (
-    BUNDLE_MISSING, CLOSED, HANDSHAKE_TIMEOUT, NO_NAME, PROXY_FAILED, REFUSED, REJECTED, RESET, TIMED_OUT, WRAPPER,
+    BUNDLE_MISSING, CLOSED, HANDSHAKE_TIMEOUT, NO_NAME, PROXY_FAILED, REFUSED, RESET, TIMED_OUT, WRAPPER,
     Means, Pattern, Recogniser,
 )
 

@@ -14,7 +14,7 @@ from tlsdoctor.explain.recognisers.base import (
     BAD_USAGE, CLOSED, EXPIRED, HANDSHAKE_FAILED, NAME_MISMATCH, NOT_TLS, NOT_YET_VALID, REJECTED, REVOCATION_UNKNOWN,
     REVOKED, UNTRUSTED, VERSION_OR_CIPHER, WEAK_SIGNATURE, WRAPPER, Means, Pattern, Recogniser,
 )
-from tlsdoctor.explain.recognisers.openssl import alert_from_name
+from tlsdoctor.explain.recognisers.openssl import alert_named
 
 # rustls::CertificateError (and webpki::Error in rustls ≤ 0.20) variant names.
 CERTIFICATE_ERRORS: dict[str, Means] = {
@@ -47,10 +47,6 @@ CERTIFICATE_ERRORS: dict[str, Means] = {
 def _certificate_error(match: re.Match[str]) -> Means | None:
     return CERTIFICATE_ERRORS.get(match[1])
 
-
-def _alert(match: re.Match[str]) -> Means | None:
-    alert = alert_from_name(match[1])
-    return Means(alert=int(alert)) if alert is not None else None
 
 
 RECOGNISER = Recogniser(
@@ -89,8 +85,8 @@ RECOGNISER = Recogniser(
                 read=_certificate_error, trust=1),
         Pattern(re.compile(r"InvalidCertificate\(([A-Z][A-Za-z]{2,40})"), "invalidcertificate(",
                 read=_certificate_error, trust=1),
-        Pattern(re.compile(r"received fatal alert: ([A-Z][A-Za-z]{2,40})"), "received fatal alert", read=_alert, trust=1),
-        Pattern(re.compile(r"AlertReceived\(([A-Z][A-Za-z]{2,40})\)"), "alertreceived(", read=_alert, trust=1),
+        Pattern(re.compile(r"received fatal alert: ([A-Z][A-Za-z]{2,40})"), "received fatal alert", read=alert_named, trust=1),
+        Pattern(re.compile(r"AlertReceived\(([A-Z][A-Za-z]{2,40})\)"), "alertreceived(", read=alert_named, trust=1),
     ),
     markers=("rustls", "webpki", "reqwest", "hyper", "invalid peer certificate", "tokio"),
     input_kind="rust",

@@ -28,6 +28,7 @@ RECOGNISER = Recogniser(
         "this certificate was signed by an unknown authority": UNTRUSTED,
         "this certificate is not trusted": UNTRUSTED,
         "root certificate is not trusted": UNTRUSTED,
+        "self-signed root certificate": Means(verify=18),  # the certificate sheet of a self-signed server
     },
     markers=("safari",),
     input_kind="browser",

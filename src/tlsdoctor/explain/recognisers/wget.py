@@ -7,7 +7,7 @@ Wget rewords OpenSSL's verify results (src/openssl.c) and GnuTLS's status bits
 from __future__ import annotations
 
 from tlsdoctor.explain.recognisers.base import (
-    CLOSED, EXPIRED, HANDSHAKE_FAILED, NAME_MISMATCH, NOT_YET_VALID, RESET, REVOKED, UNTRUSTED, WRAPPER, Means,
+    CLOSED, EXPIRED, NAME_MISMATCH, NOT_YET_VALID, RESET, REVOKED, UNTRUSTED, WRAPPER, Means,
     Recogniser,
 )
 

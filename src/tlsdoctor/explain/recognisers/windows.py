@@ -319,6 +319,8 @@ RECOGNISER = Recogniser(
         # code is 40."
         Pattern(re.compile(r"fatal alert code is (\d{1,3})", re.IGNORECASE), "fatal alert code is",
                 read=_schannel_alert, trust=1),
+        # The same event as XML (Event Viewer's "Details", wevtutil): <Data Name="AlertDesc">40</Data>
+        Pattern(re.compile(r"Name=\"AlertDesc\">(\d{1,3})<"), "alertdesc", read=_schannel_alert, trust=1),
     ),
     localised=LOCALISED,
     markers=("schannel", "sspi", "sec_e_", "0x8009", "0x800b", "winerror", "wsae"),
