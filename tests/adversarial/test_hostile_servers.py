@@ -43,6 +43,12 @@ def test_an_http2_settings_flood_does_not_overrun_the_timeout(authorities: LabAu
     with serving(SettingsFlood(TlsServerConfig(certificate=leaf))) as port:
         d = diagnose_hostile(port, root_file)
     assert_honest_and_in_time(d)
+    if d.observations.http is None:
+        # On a loaded machine the flooding server (in this process, sharing its GIL) can hold
+        # the HTTP probe past the deadline: then the diagnosis must say so, and never say ok.
+        assert any(name == "http" for name, _ in d.observations.cut), d.observations.cut
+        assert d.verdict.code != "ok", d.verdict.summary
+        return
     h2 = d.observations.http.h2
     # Before: 31 s against a 9 s deadline. The server shares this process (and its GIL) while
     # it floods, so the bound is the diagnosis's own deadline, not a tighter guess.
