@@ -35,7 +35,16 @@ from collections import deque
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Iterator
 
-DEFAULT_CONCURRENCY = 32
+# Diagnoses in flight: None means PER_CORE for each core. A diagnosis is CPU-bound between its
+# network waits (handshakes, X.509 parsing and path validation: ~30 ms of CPU each against the lab),
+# and its timeouts are wall-clock: more in flight than a few per core only queues CPU work behind
+# CPU work, so each diagnosis takes longer, a loaded machine turns the wait into false
+# `tcp.timed_out` verdicts, and the thread and GIL churn costs CPU of its own. Measured with 200 lab
+# URLs on 2 cores (bench/batch_bench.py): 32 in flight took ~50 ms of worker CPU per URL and gave 6
+# false timeouts; 8 in flight, ~35 ms and none, and was faster. On a slow network, where a
+# diagnosis mostly waits, ask for more with --concurrency.
+DEFAULT_CONCURRENCY: int | None = None
+PER_CORE = 4
 DEFAULT_PER_HOST = 4
 _IN_PROCESS_BELOW = 8  # fewer inputs than this: a worker process costs more than it saves
 MAX_URL_CHARS = 8192  # longer lines are reported as bad input, not parsed (and not held whole)
@@ -294,9 +303,12 @@ def _process_main(tasks: Any, results: Any, options: dict[str, Any], json_lines:
 # -- the batch ---------------------------------------------------------------------------------------
 
 
+def cores() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+
+
 def default_processes(concurrency: int) -> int:
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    return max(1, min(cores, concurrency))
+    return max(1, min(cores(), concurrency))
 
 
 def run_batch(
@@ -304,7 +316,7 @@ def run_batch(
     options: dict[str, Any],
     *,
     json_lines: bool = False,
-    concurrency: int = DEFAULT_CONCURRENCY,
+    concurrency: int | None = DEFAULT_CONCURRENCY,
     per_host: int = DEFAULT_PER_HOST,
     processes: int | None = None,
     total: int | None = None,
@@ -312,11 +324,14 @@ def run_batch(
 ) -> Iterator[BatchResult]:
     """Diagnose every URL; yields one :class:`BatchResult` per input, in input order, as they are ready.
 
-    ``processes`` defaults to one per core (capped by ``concurrency``); ``total`` (when
+    ``concurrency`` defaults to :data:`PER_CORE` per core (or per worker process, when
+    ``processes`` is given); ``processes`` defaults to one per core (capped by ``concurrency``); ``total`` (when
     known) lets a small batch run in this process instead. A worker process that dies (a
     crash in a native library, the OOM killer, a stray ``kill``) costs the URLs it was
     diagnosing, each reported as an ``internal error:`` result; a new worker takes its place.
     """
+    if concurrency is None:
+        concurrency = PER_CORE * (processes if processes else cores())
     scheduler = Scheduler(urls, concurrency=concurrency, per_host=per_host, window=window)
     if processes is None:
         processes = default_processes(concurrency)
@@ -425,10 +440,11 @@ class _ProcessPool(_Pool):
 
         self.context = multiprocessing.get_context("forkserver")
         # What every worker needs, imported once in the fork server and shared copy-on-write: the
-        # diagnosis and what it imports lazily on its first run (h2, pycurl) — a worker's first
-        # diagnosis otherwise costs ~1 s more than the next.
+        # diagnosis and what it imports lazily on its first run (h2, pycurl), then the per-process
+        # caches filled (tlsdoctor.batch_warmup: trust stores, the classification table).
         self.context.set_forkserver_preload(["tlsdoctor.batch", "tlsdoctor.diagnosis", "tlsdoctor.render.diagnosis",
-                                             "h2.connection", "pycurl", "concurrent.futures.thread"])
+                                             "h2.connection", "pycurl", "concurrent.futures.thread",
+                                             "tlsdoctor.batch_warmup"])
         self.options, self.json_lines, self.slots = options, json_lines, slots
         self.started = 0
         self.restarts_left = MAX_RESTARTS
