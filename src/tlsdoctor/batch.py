@@ -297,7 +297,14 @@ def _process_main(tasks: Any, results: Any, options: dict[str, Any], json_lines:
     """A worker process: its own pipes, so that one killed mid-write leaves no shared lock held
     (a ``multiprocessing.Queue`` shared by the workers would: the others would hang on it)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle; it stops us
-    _worker_loop(tasks.recv, results.send, options, json_lines, slots)
+
+    def put(result: BatchResult) -> None:
+        try:
+            results.send(result)
+        except OSError:  # the parent stopped listening (it was interrupted): nobody to tell
+            pass
+
+    _worker_loop(tasks.recv, put, options, json_lines, slots)
 
 
 # -- the batch ---------------------------------------------------------------------------------------
