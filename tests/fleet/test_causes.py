@@ -114,3 +114,15 @@ def test_paths_that_hold_no_fleet_are_refused(tmp_path: Path) -> None:
     for bad in ([tmp_path / "missing"], [str(tmp_path / "*.jsonl")], [tmp_path], [tmp_path / "notes.txt"]):
         with pytest.raises(SourceError):
             find(bad)
+
+
+def test_a_parquet_file_of_another_layout_is_refused_in_one_line(small_fleet: Fleet, tmp_path: Path) -> None:
+    import pyarrow.parquet as pq
+
+    convert(find([small_fleet.path]).jsonl, tmp_path / "parquet")
+    reports = next((tmp_path / "parquet" / "reports").glob("*.parquet"))
+    table = pq.read_table(reports)
+    pq.write_table(table.drop_columns(["interceptor"]).replace_schema_metadata(table.schema.metadata),
+                   tmp_path / "old.parquet")
+    with pytest.raises(SourceError, match="lacks the column interceptor"):
+        find([tmp_path / "old.parquet"])
