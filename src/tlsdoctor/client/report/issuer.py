@@ -28,11 +28,43 @@ ISSUER_CAP = 64
 CHAIN_CERTS = 10
 #: A certificate's PEM text beyond this is not parsed (real ones are a few kilobytes).
 PEM_CHARS = 16 * 1024
+#: What a failure keeps of the chain until the reporter's thread reads it: at most this many
+#: characters in all, like the raw message (a reporter's queue of 1,000 holds at most 16 MB).
+CHAIN_BUDGET = 16 * 1024
+_NAME_CHARS = 1024  # a printed name (Subject, Issuer) kept; real ones are under 300
 
 # Attribute = value pairs of a distinguished name as TLS libraries print them: OpenSSL's
-# "C = US, O = Example, CN = Example Root", RFC 4514's "CN=Example Root,O=Example" and the old
-# slash form "/C=US/O=Example/CN=Example Root"; a value may be quoted (it then holds commas).
-_PAIR = re.compile(r'(?:^|[,/+])\s*([A-Za-z][A-Za-z0-9.]*)\s*=\s*("(?:[^"\\]|\\.)*"|(?:[^,/+\\]|\\.)*)')
+# "C = US, O = Example, CN = Example Root", RFC 4514's "CN=Example Root,O=Example" (a value may
+# be quoted or escaped: it then holds commas) and the old slash form "/C=US/O=Example/CN=Root".
+# Only the slash form splits on "/": real names hold one ("Avast Web/Mail Shield Root").
+_PAIR = re.compile(r'(?:^|[,+])\s*([A-Za-z][A-Za-z0-9.]*)\s*=\s*("(?:[^"\\]|\\.)*"|(?:[^,+\\]|\\.)*)')
+_SLASH_PAIR = re.compile(r'/\s*([A-Za-z][A-Za-z0-9.]*)\s*=\s*((?:[^/\\]|\\.)*)')
+
+
+def keep_chain(certinfo: Any) -> tuple[dict[str, str], ...]:
+    """What a failure keeps of libcurl's CERTINFO (a list, per certificate, of (field, value)
+    pairs), on the request thread: the printed Subject and Issuer and the PEM, of the first
+    certificates, within :data:`CHAIN_BUDGET` characters. Slices and a loop, no parsing."""
+    kept: list[dict[str, str]] = []
+    budget = CHAIN_BUDGET
+    for fields in list(certinfo or ())[:CHAIN_CERTS]:
+        cert: dict[str, str] = {}
+        pem = None
+        for pair in fields if isinstance(fields, (list, tuple)) else ():
+            if not (isinstance(pair, (list, tuple)) and len(pair) == 2 and isinstance(pair[1], str)):
+                continue
+            if pair[0] in ("Subject", "Issuer"):
+                cert[pair[0]] = pair[1][:_NAME_CHARS]
+            elif pair[0] == "Cert":
+                pem = pair[1]
+        budget -= sum(len(v) for v in cert.values())
+        if pem is not None and len(pem) <= min(PEM_CHARS, budget):
+            cert["Cert"] = pem
+            budget -= len(pem)
+        if budget < 0:
+            break
+        kept.append(cert)
+    return tuple(kept)
 
 
 def is_trust_failure(code: str | None) -> bool:
@@ -59,7 +91,8 @@ def _display(attributes: Iterable[tuple[str, str]]) -> str | None:
 
 def _text_name(text: str) -> str | None:
     pairs = []
-    for key, value in _PAIR.findall(text[:PEM_CHARS]):
+    text = text[:PEM_CHARS].strip()
+    for key, value in (_SLASH_PAIR if text.startswith("/") else _PAIR).findall(text):
         if value.startswith('"') and value.endswith('"') and len(value) >= 2:
             value = value[1:-1]
         pairs.append((key, re.sub(r"\\(.)", r"\1", value)))
