@@ -5,7 +5,9 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from tlsdoctor.cli.common import EXIT_FAILED, EXIT_OK, Command, UsageError, positive_float, positive_int
+from tlsdoctor.cli.common import (
+    EXIT_FAILED, EXIT_OK, Command, UsageError, positive_float, positive_int, print_result,
+)
 
 # Mirrors tlsdoctor.batch's defaults without importing it (parsing stays cheap); a test keeps them equal.
 DEFAULT_CONCURRENCY, DEFAULT_PER_HOST = None, 4  # None: 4 per core
@@ -58,7 +60,6 @@ def run(args: argparse.Namespace) -> int:
     if args.batch is not None:
         return _batch(args, options)
     from tlsdoctor.diagnosis import DiagnoseError, diagnose
-    from tlsdoctor.render.console import make_console
     from tlsdoctor.render.diagnosis import diagnosis_json, print_diagnosis
 
     from tlsdoctor.render.progress import progress
@@ -70,10 +71,7 @@ def run(args: argparse.Namespace) -> int:
             result = diagnose(args.url, on_probe=waiting.probe, **options)
     except DiagnoseError as exc:
         raise UsageError(str(exc)) from None
-    if args.json:
-        print(diagnosis_json(result))
-    else:
-        print_diagnosis(result, make_console())
+    print_result(result, args.json, diagnosis_json, print_diagnosis)
     return EXIT_OK if result.ok else EXIT_FAILED
 
 
