@@ -88,7 +88,7 @@ class Observations:
 
     @property
     def server_time(self) -> datetime | None:
-        return self.http.http1.date if self.http else None
+        return self.http.date if self.http else None
 
 
 def fingerprint(cert: x509.Certificate) -> str:
