@@ -263,8 +263,9 @@ class _Observer:
                 await self._start("curl", self._curl(), connections=1)
             return
         await self._wire_stage()
-        # Started by the handshake as soon as it had a connection (HEAD) or a chain (revocation).
-        for name in ("http", "revocation"):
+        # Started by the handshake as soon as it had a connection (HEAD), a chain (revocation)
+        # or a refusal (capabilities).
+        for name in ("http", "capabilities", "revocation"):
             task = self.tasks.get(name)
             if task is not None:
                 await task
@@ -319,13 +320,6 @@ class _Observer:
         if self.libcurl:
             wire.append(self._start("curl", self._curl(), connections=1))
         await asyncio.gather(*wire)
-        handshake = self.tasks["handshake"].result()
-        answer = handshake.first_answer
-        speaks_tls = answer is None or answer.kind in (AnswerKind.ALERT, AnswerKind.TLS_HANDSHAKE, AnswerKind.TLS_OTHER)
-        # Probing versions and ciphers only makes sense with a server that speaks TLS.
-        if not handshake.ok and handshake.route_error is None and speaks_tls:
-            capabilities = await self._start("capabilities", probe_capabilities(self.route, self.timeout))
-            self.connections += capabilities.connections
 
     async def _handshake_then_trust(self) -> Any:
         """The handshake; the moment it ends, the HEAD over its connection and the revocation probe start."""
@@ -340,7 +334,18 @@ class _Observer:
             await session.close()
         if handshake.presented_chain:
             self._start("revocation", self._revocation(handshake.presented_chain, handshake.ocsp_staple))
+        answer = handshake.first_answer
+        speaks_tls = answer is None or answer.kind in (AnswerKind.ALERT, AnswerKind.TLS_HANDSHAKE, AnswerKind.TLS_OTHER)
+        # Probing versions and ciphers only makes sense with a server that speaks TLS; it
+        # starts now, not after libcurl's attempt, and our failed hello is its first answer.
+        if not handshake.ok and handshake.route_error is None and speaks_tls:
+            self._start("capabilities", self._capabilities(handshake))
         return handshake
+
+    async def _capabilities(self, handshake: Any) -> Any:
+        capabilities = await probe_capabilities(self.route, self.timeout, own_handshake=handshake)
+        self.connections += capabilities.connections
+        return capabilities
 
     async def _http(self, session: HandshakeSession) -> Any:
         """HEAD / over the handshake's connection; again over HTTP/1.1 alone if h2 failed."""
@@ -356,11 +361,12 @@ class _Observer:
     async def _revocation(self, chain: tuple[Any, ...], staple: bytes | None) -> Any:
         issuer = await self._start("issuer_fetch", fetch_issuer(chain, self.timeout))
         self.connections += 1 if issuer is not None else 0
-        # OCSP and the CRL only for a chain that verifies somewhere: for one that does not,
-        # no client ever gets as far as asking, and the fetches cost time and tell nothing.
+        # OCSP and the CRL only for a chain that verifies somewhere as presented: for one that
+        # does not, no OpenSSL or libcurl client ever gets as far as asking, and the fetches
+        # cost time and tell nothing. (A chain completed only by the fetched issuer is such a
+        # chain: the verdict is the missing intermediate, and the report says revocation
+        # was not asked.)
         verifies = any(self._validate(chain, s, None, self.local_time).ok for s in await self._sources())
-        if not verifies and issuer is not None and issuer.certificate is not None and issuer.issues_leaf:
-            verifies = self._with_fetched_issuer(chain, issuer).ok
         revocation = await probe_revocation(chain, staple, self.timeout, fetch_responders=verifies,
                                             issuer_fetch=issuer)
         self.connections += revocation.fetches - (1 if issuer is not None else 0)

@@ -33,7 +33,7 @@ from tlsdoctor.observe.http import HttpExchange, head_over
 from tlsdoctor.observe.route import ConnectAnswer, Route, RouteError, open_stream
 from tlsdoctor.observe.timing import elapsed_ms
 from tlsdoctor.openssl_policy import TLS_VERSIONS, apply_protocol_policy
-from tlsdoctor.wire import FirstAnswer, find_plaintext_alert, parse_first_answer
+from tlsdoctor.wire import FirstAnswer, ServerFlight, find_plaintext_alert, parse_first_answer, read_server_flight
 
 MAX_HANDSHAKE_BYTES = 2 * 1024 * 1024
 MAX_CHAIN = 20  # certificates kept from the presented chain; real chains have 2-4
@@ -171,6 +171,9 @@ class HandshakeObservation:
     # state machine passes "read server certificate request"); the CA names it listed follow.
     certificate_requested: bool = False
     client_ca_names: tuple[str, ...] = ()
+    # A handshake that did not complete: the server's plaintext flight, read as the capability
+    # probe reads its own hellos' answers, so that probe need not send this client's hello again.
+    server_flight: ServerFlight | None = None
 
 
 async def probe_handshake(
@@ -278,6 +281,7 @@ async def start_handshake(route: Route, timeout: float, offer: ClientOffer) -> "
         elapsed_ms=elapsed_ms(started),
         certificate_requested=bool(requested),
         client_ca_names=_client_ca_names(conn) if requested else (),
+        server_flight=read_server_flight(tap) if tap and not run.ok else None,
         **facts,  # type: ignore[arg-type]
     )
     return HandshakeSession(observation, run)
