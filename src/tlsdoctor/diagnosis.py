@@ -45,7 +45,6 @@ from tlsdoctor.judge.finding import Finding
 from tlsdoctor.judge.rules import judge
 from tlsdoctor.wire import AnswerKind
 from tlsdoctor.observe.ca_file_lint import lint_ca_file, without_broken_entries
-from tlsdoctor.observe.capabilities import probe_capabilities
 from tlsdoctor.observe.curl import CurlAttempt, curl_attempt
 from tlsdoctor.observe.first_answer import first_answer_of
 from tlsdoctor.observe.handshake import ClientOffer, HandshakeSession, probe_handshake, start_handshake
@@ -343,6 +342,8 @@ class _Observer:
         return handshake
 
     async def _capabilities(self, handshake: Any) -> Any:
+        from tlsdoctor.observe.capabilities import probe_capabilities  # its tables only when a handshake fails
+
         capabilities = await probe_capabilities(self.route, self.timeout, own_handshake=handshake)
         self.connections += capabilities.connections
         return capabilities

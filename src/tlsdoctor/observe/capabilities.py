@@ -189,7 +189,9 @@ async def probe_capabilities(route: Route, timeout: float, *, deadline: float | 
     if own is not None:
         attempts.append(own)
     not_run: list[str] = []
-    budget = [max(1, max_connections)]
+    # The hello the handshake already sent counts against the budget: it saved a connection,
+    # not bought a further bisection step.
+    budget = [max(1, max_connections - (1 if own is not None else 0))]
 
     async def ask(name: str, hello: ClientHello) -> HelloAttempt:
         budget[0] -= 1
@@ -239,7 +241,7 @@ async def probe_capabilities(route: Route, timeout: float, *, deadline: float | 
         task.cancel()
         await asyncio.wait({task}, timeout=2.0)  # let cancelled exchanges close their sockets
         not_run.append("the probe's deadline cut the remaining hellos")
-    return _observation(attempts, tuple(not_run), max_connections - budget[0], started)
+    return _observation(attempts, tuple(not_run), max_connections - budget[0] - (1 if own is not None else 0), started)
 
 
 def _own_attempt(handshake: HandshakeObservation | None, offered_suites: int) -> HelloAttempt | None:
