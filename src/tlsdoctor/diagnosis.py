@@ -428,7 +428,7 @@ class _Observer:
         openssl_client = openssl_cleaned = lint = None
         if bundle.path:
             openssl_client = openssl_verify(chain, ca_file=bundle.path, at=now)
-            lint = lint_ca_file(bundle.path, at=now)
+            lint = lint_ca_file(bundle.path, at=now, openssl_error=bundle.openssl_error)
             if lint.broken_indexes() and not openssl_client.ok:
                 try:
                     cleaned = without_broken_entries(bundle.path, lint)

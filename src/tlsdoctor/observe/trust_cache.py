@@ -29,7 +29,7 @@ import stat
 from pathlib import Path
 from typing import Any
 
-from tlsdoctor.observe.pem import MAX_CA_FILE_BYTES, load_der_quietly
+from tlsdoctor.observe.pem import MAX_CA_FILE_BYTES, load_der_quietly, read_ca_file_bytes
 
 SCHEMA = "tlsdoctor.trust-cache/1"
 MIN_CERTIFICATES = 32
@@ -49,12 +49,13 @@ def cache_dir() -> Path | None:
 
 
 def file_fingerprint(path: str) -> str | None:
-    """SHA-256 of a file's content (as much as a CA file may hold, and one byte more); None if unreadable."""
-    try:
-        with open(path, "rb") as handle:
-            return hashlib.sha256(handle.read(MAX_CA_FILE_BYTES + 1)).hexdigest()
-    except OSError:
-        return None
+    """SHA-256 of a CA file's content; None when the loaders would not read it either.
+
+    Read as the loaders read: a FIFO, a device or an oversized file is refused, never
+    waited on or read whole.
+    """
+    data, _error = read_ca_file_bytes(path, MAX_CA_FILE_BYTES)
+    return hashlib.sha256(data).hexdigest() if data is not None else None
 
 
 def directory_fingerprint(path: str) -> str | None:
