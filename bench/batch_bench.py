@@ -6,7 +6,7 @@ that it shares no GIL with what is measured:
 1. **Speed**: N lab URLs (default 200: the catalogue's endpoints, cycled) diagnosed by
 
    - ``batch``: :func:`tlsdoctor.batch.run_batch` as the command runs it (worker processes,
-     one per core; 16 in flight; 4 per server; streamed in input order);
+     one per core; 4 in flight per core; 4 per server; streamed in input order);
    - ``v0``: the batch as it was before issue 9 — one process, ``asyncio.gather`` over every
      URL under a semaphore of 8, every result kept — re-created here as the baseline;
    - ``pycurl×8``: one libcurl request per URL from 8 threads (a fresh handle each, the same

@@ -162,3 +162,83 @@ def test_hostile_lines_are_bad_input_not_a_crash(tls_lab: Lab, tmp_path: Path) -
     assert len(documents[0]["target"]["url"]) < 300 and "s3cr3t" not in done.stdout
     assert "\x1b" not in done.stdout and "\\u001b" not in done.stdout
     assert documents[3]["verdict"]["code"] == "ok"
+
+
+def _batch_workers() -> list[int]:
+    """The batch's worker processes: the children of this process's multiprocessing fork server."""
+    import os
+
+    def children(pid: int) -> list[int]:
+        found: list[int] = []
+        for task in os.listdir(f"/proc/{pid}/task"):
+            try:
+                with open(f"/proc/{pid}/task/{task}/children") as handle:
+                    found += [int(c) for c in handle.read().split()]
+            except OSError:
+                continue
+        return found
+
+    workers: list[int] = []
+    for child in children(os.getpid()):
+        try:
+            with open(f"/proc/{child}/cmdline", "rb") as handle:
+                if b"forkserver" in handle.read():
+                    workers += children(child)
+        except OSError:
+            continue
+    return workers
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="finds the worker processes through /proc")
+def test_a_worker_process_that_dies_costs_one_error_line_per_url_it_held(tls_lab: Lab) -> None:
+    import os
+    import signal
+    import threading
+    import time
+
+    stall, ok = tls_lab["stall-handshake"].url, tls_lab["ok"].url
+    urls = [stall] * 4 + [ok] * 8
+    options = {"ca_bundle": str(tls_lab["ok"].ca_file), "timeout": 4.0, "deadline": 20.0, "env": {}}
+    killed: list[int] = []
+
+    def kill_one_worker() -> None:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            workers = _batch_workers()
+            if len(workers) == 2:
+                time.sleep(0.5)  # each now holds two stalled diagnoses (4 s each)
+                os.kill(workers[0], signal.SIGKILL)
+                killed.append(workers[0])
+                return
+            time.sleep(0.05)
+
+    killer = threading.Thread(target=kill_one_worker)
+    killer.start()
+    results = list(run_batch(iter(urls), options, json_lines=True, concurrency=4, per_host=4, processes=2))
+    killer.join(timeout=60)
+    assert killed, "no worker process was found to kill"
+    assert [r.index for r in results] == list(range(len(urls)))
+    lost = [r for r in results if r.code == "error"]
+    assert len(lost) == 2 and {r.index for r in lost} <= {0, 1, 2, 3}  # what the killed worker held
+    for r in lost:
+        assert r.summary == "internal error: the batch worker process diagnosing this URL was killed by SIGKILL"
+        document = json.loads(r.json)  # type: ignore[arg-type]
+        assert document["error"] == r.summary and document["target"]["url"] == r.url
+    assert [r.code for r in results[:4] if r.code != "error"] == ["tls.handshake_timeout"] * 2
+    assert [r.code for r in results[4:]] == ["ok"] * 8  # a new worker took the dead one's place
+
+
+def test_an_internal_error_reads_as_an_error_not_as_bad_input() -> None:
+    from tlsdoctor.batch import BatchResult
+    from tlsdoctor.render.batch import BatchCounts, row
+
+    lost = BatchResult(0, "https://a.test/", False, "error", None,
+                       "internal error: the batch worker process diagnosing this URL was killed by SIGKILL")
+    bad = BatchResult(1, "ftp://b.test/", False, "error", None, "bad input: not an https URL")
+    assert (lost.internal_error, lost.bad_input, bad.internal_error, bad.bad_input) == (True, False, False, True)
+    assert str(row(lost)[1]) == "error" and str(row(bad)[1]) == "bad input"
+    counts = BatchCounts()
+    for r in (lost, bad):
+        counts.add(r)
+    assert not counts.all_ok
+    assert counts.line() == "0 ok, 0 failing, 1 bad input, 1 not diagnosed (internal error)."

@@ -28,13 +28,23 @@ from __future__ import annotations
 import heapq
 import os
 import queue
+import signal
 import sys
 import threading
 from collections import deque
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Iterator
 
-DEFAULT_CONCURRENCY = 32
+# Diagnoses in flight: None means PER_CORE for each core. A diagnosis is CPU-bound between its
+# network waits (handshakes, X.509 parsing and path validation: ~30 ms of CPU each against the lab),
+# and its timeouts are wall-clock: more in flight than a few per core only queues CPU work behind
+# CPU work, so each diagnosis takes longer, a loaded machine turns the wait into false
+# `tcp.timed_out` verdicts, and the thread and GIL churn costs CPU of its own. Measured with 200 lab
+# URLs on 2 cores (bench/batch_bench.py): 32 in flight took ~50 ms of worker CPU per URL and gave 6
+# false timeouts; 8 in flight, ~35 ms and none, and was faster. On a slow network, where a
+# diagnosis mostly waits, ask for more with --concurrency.
+DEFAULT_CONCURRENCY: int | None = None
+PER_CORE = 4
 DEFAULT_PER_HOST = 4
 _IN_PROCESS_BELOW = 8  # fewer inputs than this: a worker process costs more than it saves
 MAX_URL_CHARS = 8192  # longer lines are reported as bad input, not parsed (and not held whole)
@@ -54,7 +64,12 @@ class BatchResult:
 
     @property
     def bad_input(self) -> bool:
-        return self.code == "error"
+        return self.code == "error" and not self.internal_error
+
+    @property
+    def internal_error(self) -> bool:
+        """Not the input's fault: a bug, or the worker process diagnosing it died."""
+        return self.code == "error" and self.summary.startswith("internal error")
 
 
 def read_url_list(path: str) -> Iterator[str]:
@@ -233,55 +248,67 @@ def _worker_loop(get: Callable[[], Any], put: Callable[[Any], None], options: di
                  json_lines: bool, slots: int) -> None:
     """A worker: ``slots`` diagnoses at a time on one event loop, fed by ``get``, answering through ``put``.
 
-    ``get`` returns ``(index, url)`` or ``None`` to stop. Used both in worker processes
-    (multiprocessing queues) and, for small batches, in a thread of this process.
+    ``get`` blocks and returns ``(index, url)``, or ``None`` to stop. One thread reads (a pipe
+    end must not be read by two threads at once) and hands items to the loop; ``put`` runs on
+    the loop's thread. Used both in worker processes (pipes) and, for small batches, in a
+    thread of this process (queues).
     """
     import asyncio
     from concurrent.futures import ThreadPoolExecutor
 
-    # Waiting for work gets its own threads: in the default executor, idle consumers would
-    # take the threads that diagnoses need for libcurl (asyncio.to_thread) and deadlock.
-    waiting = ThreadPoolExecutor(max_workers=slots, thread_name_prefix="tlsdoctor-batch-get")
-
-    async def consume() -> None:
-        loop = asyncio.get_running_loop()
-        while True:
-            item = await loop.run_in_executor(waiting, get)
-            if item is None:
-                return
-            index, url = item
-            put(await _diagnose_one(index, url, options, json_lines))
-
     async def main() -> None:
+        loop = asyncio.get_running_loop()
         # Each diagnosis runs blocking calls in threads (getaddrinfo, the libcurl attempt) that can
         # each wait a whole timeout on a stalled server; the default pool (cores + 4 threads) would
         # make a DNS lookup queue behind them and read as a DNS timeout.
-        asyncio.get_running_loop().set_default_executor(
-            ThreadPoolExecutor(max_workers=4 * slots, thread_name_prefix="tlsdoctor-batch-io"))
+        loop.set_default_executor(ThreadPoolExecutor(max_workers=4 * slots, thread_name_prefix="tlsdoctor-batch-io"))
+        inbox: asyncio.Queue[Any] = asyncio.Queue()
+
+        def read() -> None:
+            while True:
+                try:
+                    item = get()
+                except (EOFError, OSError):  # the parent went away: stop
+                    item = None
+                try:
+                    loop.call_soon_threadsafe(inbox.put_nowait, item)
+                except RuntimeError:  # the loop is closed already
+                    return
+                if item is None:
+                    return
+
+        threading.Thread(target=read, name="tlsdoctor-batch-get", daemon=True).start()
+
+        async def consume() -> None:
+            while True:
+                item = await inbox.get()
+                if item is None:
+                    inbox.put_nowait(None)  # and the other consumers stop too
+                    return
+                index, url = item
+                put(await _diagnose_one(index, url, options, json_lines))
+
         await asyncio.gather(*(consume() for _ in range(slots)))
 
-    try:
-        asyncio.run(main())
-    finally:
-        waiting.shutdown(wait=False)
+    asyncio.run(main())
 
 
 def _process_main(tasks: Any, results: Any, options: dict[str, Any], json_lines: bool, slots: int) -> None:
-    import signal
-
+    """A worker process: its own pipes, so that one killed mid-write leaves no shared lock held
+    (a ``multiprocessing.Queue`` shared by the workers would: the others would hang on it)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle; it stops us
-    try:
-        _worker_loop(tasks.get, results.put, options, json_lines, slots)
-    finally:
-        results.put(None)  # this worker is done
+    _worker_loop(tasks.recv, results.send, options, json_lines, slots)
 
 
 # -- the batch ---------------------------------------------------------------------------------------
 
 
+def cores() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+
+
 def default_processes(concurrency: int) -> int:
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    return max(1, min(cores, concurrency))
+    return max(1, min(cores(), concurrency))
 
 
 def run_batch(
@@ -289,7 +316,7 @@ def run_batch(
     options: dict[str, Any],
     *,
     json_lines: bool = False,
-    concurrency: int = DEFAULT_CONCURRENCY,
+    concurrency: int | None = DEFAULT_CONCURRENCY,
     per_host: int = DEFAULT_PER_HOST,
     processes: int | None = None,
     total: int | None = None,
@@ -297,9 +324,14 @@ def run_batch(
 ) -> Iterator[BatchResult]:
     """Diagnose every URL; yields one :class:`BatchResult` per input, in input order, as they are ready.
 
-    ``processes`` defaults to one per core (capped by ``concurrency``); ``total`` (when
-    known) lets a small batch run in this process instead.
+    ``concurrency`` defaults to :data:`PER_CORE` per core (or per worker process, when
+    ``processes`` is given); ``processes`` defaults to one per core (capped by ``concurrency``); ``total`` (when
+    known) lets a small batch run in this process instead. A worker process that dies (a
+    crash in a native library, the OOM killer, a stray ``kill``) costs the URLs it was
+    diagnosing, each reported as an ``internal error:`` result; a new worker takes its place.
     """
+    if concurrency is None:
+        concurrency = PER_CORE * (processes if processes else cores())
     scheduler = Scheduler(urls, concurrency=concurrency, per_host=per_host, window=window)
     if processes is None:
         processes = default_processes(concurrency)
@@ -339,7 +371,6 @@ class _ThreadPool(_Pool):
     def __init__(self, options: dict[str, Any], json_lines: bool, slots: int) -> None:
         self.tasks: queue.Queue[Any] = queue.Queue()
         self.results: queue.Queue[Any] = queue.Queue()
-        self.slots = slots
         self.thread = threading.Thread(target=_worker_loop, name="tlsdoctor-batch", daemon=True,
                                        args=(self.tasks.get, self.results.put, options, json_lines, slots))
         self.thread.start()
@@ -356,59 +387,150 @@ class _ThreadPool(_Pool):
                     raise RuntimeError("the batch worker stopped") from None
 
     def close(self) -> None:
-        for _ in range(self.slots):
-            self.tasks.put(None)
+        self.tasks.put(None)
         self.thread.join(timeout=30)
 
 
+class _Worker:
+    """One worker process, its two pipe ends, and the inputs it holds (all being diagnosed: it
+    is never sent more than it has slots for)."""
+
+    def __init__(self, context: Any, number: int, options: dict[str, Any], json_lines: bool, slots: int) -> None:
+        task_reader, self.tasks = context.Pipe(duplex=False)
+        self.results, result_writer = context.Pipe(duplex=False)
+        self.process = context.Process(target=_process_main, name=f"tlsdoctor-batch-{number}", daemon=True,
+                                       args=(task_reader, result_writer, options, json_lines, slots))
+        self.process.start()
+        task_reader.close()  # the child's ends: closed here, so that its death reads as end of file
+        result_writer.close()
+        self.in_flight: dict[int, str] = {}
+
+    def how_it_ended(self) -> str:
+        self.process.join(timeout=1)
+        code = self.process.exitcode
+        if code is None:
+            return "stopped answering"
+        if code < 0:
+            try:
+                return f"was killed by {signal.Signals(-code).name}"
+            except ValueError:
+                return f"was killed by signal {-code}"
+        return f"exited with status {code}"
+
+    def close(self) -> None:
+        for end in (self.tasks, self.results):
+            try:
+                end.close()
+            except OSError:
+                pass
+
+
 class _ProcessPool(_Pool):
-    """Worker processes, started through a fork server that has already imported the diagnosis code."""
+    """Worker processes, started through a fork server that has already imported the diagnosis code.
+
+    Each worker has its own task and result pipes, and the pool knows which inputs each one
+    holds, so a worker that dies is noticed at once (its process sentinel) and costs exactly
+    the URLs it was diagnosing: each becomes an ``internal error:`` result naming how the
+    worker ended, and a fresh worker takes its place (at most :data:`MAX_RESTARTS` times per
+    batch; a batch that kills every worker it gets ends with errors, not a hang).
+    """
 
     def __init__(self, options: dict[str, Any], json_lines: bool, processes: int, slots: int) -> None:
         import multiprocessing
 
-        context = multiprocessing.get_context("forkserver")
+        self.context = multiprocessing.get_context("forkserver")
         # What every worker needs, imported once in the fork server and shared copy-on-write: the
-        # diagnosis and what it imports lazily on its first run (h2, pycurl) — a worker's first
-        # diagnosis otherwise costs ~1 s more than the next.
-        context.set_forkserver_preload(["tlsdoctor.batch", "tlsdoctor.diagnosis", "tlsdoctor.render.diagnosis",
-                                        "h2.connection", "pycurl", "concurrent.futures.thread"])
-        self.tasks = context.Queue()
-        self.results = context.Queue()
-        self.slots = slots
-        self.workers = [
-            context.Process(target=_process_main, name=f"tlsdoctor-batch-{n}", daemon=True,
-                            args=(self.tasks, self.results, options, json_lines, slots))
-            for n in range(processes)
-        ]
-        for worker in self.workers:
-            worker.start()
+        # diagnosis and what it imports lazily on its first run (h2, pycurl), then the per-process
+        # caches filled (tlsdoctor.batch_warmup: trust stores, the classification table).
+        self.context.set_forkserver_preload(["tlsdoctor.batch", "tlsdoctor.diagnosis", "tlsdoctor.render.diagnosis",
+                                             "h2.connection", "pycurl", "concurrent.futures.thread",
+                                             "tlsdoctor.batch_warmup"])
+        self.options, self.json_lines, self.slots = options, json_lines, slots
+        self.started = 0
+        self.restarts_left = MAX_RESTARTS
+        self.workers: list[_Worker] = []
+        self.ready: deque[BatchResult] = deque()
+        for _ in range(processes):
+            self._start_worker()
+
+    def _start_worker(self) -> None:
+        self.workers.append(_Worker(self.context, self.started, self.options, self.json_lines, self.slots))
+        self.started += 1
 
     def submit(self, item: tuple[int, str]) -> None:
-        self.tasks.put(item)
+        if not self.workers:  # every restart spent: the input cannot be diagnosed here
+            self.ready.append(_lost(item[0], item[1], "not diagnosed: every batch worker process died",
+                                    self.json_lines))
+            return
+        worker = min(self.workers, key=lambda w: len(w.in_flight))
+        worker.in_flight[item[0]] = item[1]
+        try:
+            worker.tasks.send(item)
+        except OSError:  # it died a moment ago: its sentinel tells next_result, which reports this item too
+            pass
 
     def next_result(self) -> BatchResult:
-        while True:
-            try:
-                result = self.results.get(timeout=0.5)
-            except queue.Empty:
-                dead = [w for w in self.workers if w.exitcode not in (None, 0)]
-                if dead:  # its diagnoses in flight would never come back: say so, do not hang
-                    raise RuntimeError(f"a batch worker process died (exit status {dead[0].exitcode})") from None
-                continue
-            if result is not None:
-                return result
-            if not any(w.is_alive() for w in self.workers) and self.results.empty():
-                raise RuntimeError("every batch worker process stopped") from None
+        from multiprocessing.connection import wait
+
+        while not self.ready:
+            if not self.workers:
+                raise RuntimeError("no batch worker process left")  # submit() answers for new inputs
+            by_end = {w.results: w for w in self.workers}
+            by_sentinel = {w.process.sentinel: w for w in self.workers}
+            for ready in wait([*by_end, *by_sentinel], timeout=5.0):
+                worker = by_end.get(ready) or by_sentinel[ready]  # type: ignore[call-overload]
+                if worker not in self.workers:
+                    continue  # handled through its other end in this same round
+                if ready is worker.results:
+                    try:
+                        result = worker.results.recv()
+                    except (EOFError, OSError):
+                        self._lose(worker)
+                        continue
+                    worker.in_flight.pop(result.index, None)
+                    self.ready.append(result)
+                else:
+                    self._lose(worker)
+        return self.ready.popleft()
+
+    def _lose(self, worker: _Worker) -> None:
+        """A worker ended while the batch runs: keep what it finished, report what it held."""
+        try:
+            while worker.results.poll():
+                result = worker.results.recv()
+                worker.in_flight.pop(result.index, None)
+                self.ready.append(result)
+        except (EOFError, OSError):
+            pass
+        how = worker.how_it_ended()
+        for index, url in sorted(worker.in_flight.items()):
+            self.ready.append(_lost(index, url, f"the batch worker process diagnosing this URL {how}", self.json_lines))
+        worker.close()
+        self.workers.remove(worker)
+        if self.restarts_left > 0:
+            self.restarts_left -= 1
+            self._start_worker()
 
     def close(self) -> None:
-        for _ in range(len(self.workers) * self.slots):
-            self.tasks.put(None)
         for worker in self.workers:
-            worker.join(timeout=10)
+            try:
+                worker.tasks.send(None)
+            except OSError:
+                pass
         for worker in self.workers:
-            if worker.is_alive():
-                worker.terminate()
-                worker.join(timeout=5)
-        self.tasks.close()
-        self.results.close()
+            worker.process.join(timeout=10)
+        for worker in self.workers:
+            if worker.process.is_alive():
+                worker.process.terminate()
+                worker.process.join(timeout=5)
+            worker.close()
+        self.workers.clear()
+
+
+MAX_RESTARTS = 8
+
+
+def _lost(index: int, url: str, what: str, json_lines: bool) -> BatchResult:
+    """The result for an input whose worker died: one ``internal error:`` line, like any bug's."""
+    shown = printable_url(url[:MAX_URL_CHARS])
+    return _error(index, url, shown, f"internal error: {what}", json_lines)

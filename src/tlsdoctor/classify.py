@@ -1,8 +1,11 @@
 """One table from low-level failure signals to finding codes. Nobody else re-classifies.
 
-What a client reports when HTTPS fails is a handful of low-level signals: a libcurl code
-and its error text, an OpenSSL verify result (``X509_V_ERR_*``), an OpenSSL reason string
-("wrong version number"), a TLS alert, an errno, the status line a proxy gave to CONNECT.
+What a client reports when HTTPS fails is a handful of low-level signals
+(:class:`tlsdoctor.signals.Signal`): a libcurl code and its error text, an OpenSSL verify
+result (``X509_V_ERR_*``), an OpenSSL reason string ("wrong version number"), a TLS alert,
+an errno, the status line a proxy gave to CONNECT, or a condition explain's recognisers read
+in another client's words (:data:`tlsdoctor.signals.CONDITIONS`; their text is recognised
+there, never here).
 :data:`SIGNAL_TABLE` maps combinations of them to finding codes
 (``docs/spec/findings.md``), and :func:`classify` returns every matching row, the most
 specific first (the way httpx maps httpcore's exceptions). ``diagnose`` uses it to name
@@ -22,24 +25,7 @@ from dataclasses import dataclass, field
 from typing import Iterable
 
 from tlsdoctor import verify_codes as vc
-
-
-@dataclass(frozen=True)
-class Signal:
-    """Everything low-level a failed request said. Unknown parts stay None."""
-
-    curl_code: int | None = None
-    verify_result: int | None = None  # X509_V_ERR_* (CURLINFO_SSL_VERIFYRESULT, SSLCertVerificationError)
-    alert: int | None = None  # TLS alert description received from the peer
-    errno: str | None = None  # "ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", ...
-    connect_status: int | None = None  # the proxy's answer to CONNECT
-    http_status: int | None = None
-    text: str = ""  # error messages, as one string: libcurl's buffer, OpenSSL's reason, ...
-    # A platform-neutral reading of another ecosystem's vocabulary (one of CONDITIONS), for
-    # what no OpenSSL verify result, alert or errno says exactly: Chrome's
-    # NET::ERR_CERT_DATE_INVALID is "expired *or* not yet valid", .NET's "Could not create
-    # SSL/TLS secure channel" is "some handshake failure". explain's recognisers set it.
-    condition: str | None = None
+from tlsdoctor.signals import CONDITIONS, Signal  # the vocabulary the table reads (importable from here too)
 
 
 @dataclass(frozen=True)
@@ -126,48 +112,6 @@ def _row(code: str, likelihood: float, why: str, *, curl: Iterable[int] = (), ve
     )
 
 
-# The conditions other ecosystems name that no OpenSSL verify result, TLS alert or errno says
-# exactly. Where one does (Firefox's SEC_ERROR_EXPIRED_CERTIFICATE *is* X509_V_ERR_CERT_HAS_EXPIRED),
-# explain's recognisers translate to that instead, so one row serves every spelling.
-CONDITIONS: dict[str, str] = {
-    "untrusted_issuer": "the chain does not lead to a root the client trusts (UntrustedRoot, "
-                        "NET::ERR_CERT_AUTHORITY_INVALID, SEC_ERROR_UNKNOWN_ISSUER, rustls UnknownIssuer)",
-    "chain_incomplete": "the client could not build a chain up to any root (.NET PartialChain, CERT_E_CHAINING)",
-    "cert_date_invalid": "a certificate is outside its validity period, expired or not yet valid "
-                         "(NET::ERR_CERT_DATE_INVALID, X509ChainStatus NotTimeValid, CERT_E_EXPIRED)",
-    "cert_rejected": "the certificate was rejected without a reason given (\"The remote certificate is invalid "
-                     "according to the validation procedure\", NSURLErrorServerCertificateUntrusted's siblings)",
-    "revocation_unavailable": "the revocation status could not be checked (CRYPT_E_REVOCATION_OFFLINE, "
-                              "CRYPT_E_NO_REVOCATION_CHECK, RevocationStatusUnknown)",
-    "mitm_detected": "the client itself says a TLS-inspecting product re-signs the traffic "
-                     "(MOZILLA_PKIX_ERROR_MITM_DETECTED)",
-    "secure_channel_failed": "Windows could not set up the TLS session and says no more (\"Could not create "
-                             "SSL/TLS secure channel\", SEC_E_INTERNAL_ERROR)",
-    "handshake_failed": "the handshake failed for an unnamed protocol reason (ERR_SSL_PROTOCOL_ERROR, errSSLProtocol)",
-    "version_or_cipher_mismatch": "no TLS version or cipher suite in common (ERR_SSL_VERSION_OR_CIPHER_MISMATCH)",
-    "protocol_mismatch": "no TLS version in common (SSL_ERROR_UNSUPPORTED_VERSION, SEC_E_UNSUPPORTED_FUNCTION)",
-    "cipher_mismatch": "no cipher suite in common (SEC_E_ALGORITHM_MISMATCH, SSL_ERROR_NO_CYPHER_OVERLAP)",
-    "connection_closed": "the peer closed the connection during the handshake (\"the remote party has closed the "
-                         "transport stream\", ERR_CONNECTION_CLOSED)",
-    "not_tls": "the peer's answer was not TLS (SSL_ERROR_RX_RECORD_TOO_LONG, \"HTTP response to HTTPS client\")",
-    "client_cert_required": "the server asked for a client certificate the client did not present "
-                            "(ERR_SSL_CLIENT_AUTH_CERT_NEEDED, SEC_I_INCOMPLETE_CREDENTIALS)",
-    "name_not_resolved": "the host name does not resolve (ERR_NAME_NOT_RESOLVED, NSURLErrorCannotFindHost, "
-                         "\"No such host is known\")",
-    "proxy_failed": "the client could not use its proxy (ERR_PROXY_CONNECTION_FAILED, ERR_TUNNEL_CONNECTION_FAILED)",
-    "handshake_timeout": "the TLS handshake did not finish in time",
-    "fatal_alert": "the peer sent a fatal alert the message does not name (GnuTLS \"A TLS fatal alert has been "
-                   "received\")",
-    "bundle_missing": "the configured CA file or trust store cannot be read",
-    "pin_mismatch": "the server's key is not the one pinned (OkHttp \"Certificate pinning failure!\", "
-                    "ERR_SSL_PINNED_KEY_NOT_IN_CERT_CHAIN)",
-    "clock_wrong": "the client itself says its clock is wrong (Chrome's \"Your clock is behind\")",
-    "proxy_unresolvable": "the proxy's host name does not resolve (.NET ProxyNameResolutionFailure)",
-    "must_staple_missing": "the certificate demands a stapled OCSP answer the server did not send "
-                           "(MOZILLA_PKIX_ERROR_REQUIRED_TLS_FEATURE_MISSING)",
-}
-
-
 V_NOT_YET_VALID, V_EXPIRED = vc.X509_V_ERR_CERT_NOT_YET_VALID, vc.X509_V_ERR_CERT_HAS_EXPIRED
 V_SELF_SIGNED_LEAF = vc.X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT
 V_SELF_SIGNED_IN_CHAIN = vc.X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN
@@ -225,6 +169,9 @@ SIGNAL_TABLE: tuple[Row, ...] = (
     _row("tls.cipher_mismatch", 0.9, "no cipher suite acceptable to both",
          text=r"no shared cipher|no ciphers available|NO_SHARED_CIPHER|no suitable signature algorithm|"
               r"no suitable key share|insufficient security"),
+    _row("tls.cipher_mismatch", 0.85, "no cipher suite or signature algorithm acceptable to both",
+         text=r"NO_CIPHERS_AVAILABLE|NO_SHARED_SIGNATURE_ALGORITHMS|no shared signature algorithms|"
+              r"NO_SUITABLE_SIGNATURE_ALGORITHM"),
     _row("tls.cipher_mismatch", 0.6, "an insufficient_security alert", alert=(A_INSUFFICIENT_SECURITY,)),
     _row("tls.handshake_alert", 0.6, "the peer refused the handshake with handshake_failure "
          "(often a cipher or protocol policy refusal)",
@@ -265,6 +212,8 @@ SIGNAL_TABLE: tuple[Row, ...] = (
     _row("trust.bundle_corrupt", 0.7, "OpenSSL rejected a certificate's extensions while loading the CA file "
          "(X509 V3 routines: invalid certificate)",
          text=r"1100009E|X509 V3 routines::invalid certificate|x509v3[^\n]{0,300}invalid certificate"),
+    _row("trust.bundle_corrupt", 0.5, "the CA file could not be parsed as PEM certificates (Python's ssl: "
+         "PEM lib)", text=r"\[X509\] PEM lib|\[X509: PEM_LIB\]|NO_CERTIFICATE_OR_CRL_FOUND|no certificate or crl found"),
     _row("tls.handshake_alert", 0.4, "a TLS connect error libcurl could not name better", curl=_TLS_CURL),
     _row("tls.handshake_timeout", 0.5, "TCP connected but the TLS handshake stalled",
          curl=(28,), text=r"SSL|TLS|handshake"),
@@ -275,8 +224,10 @@ SIGNAL_TABLE: tuple[Row, ...] = (
     # -- certificates ------------------------------------------------------------------------
     _row("cert.expired", 0.7, "a certificate in the chain has expired (or the local clock is ahead)",
          verify=(V_EXPIRED,)),
+    # Not Go's "certificate has expired or is not yet valid", which says neither: its recogniser
+    # reads which from "current time ... is after/before" (as the not-yet-valid row below skips it).
     _row("cert.expired", 0.7, "a certificate has expired (or the local clock is ahead)",
-         text=r"certificate has expired|certificate expired|CERTIFICATE_EXPIRED"),
+         text=r"certificate has expired(?! or is not yet valid)|certificate expired|CERTIFICATE_EXPIRED"),
     _row("cert.not_yet_valid", 0.7, "a certificate is not valid yet (or the local clock is behind)",
          verify=(V_NOT_YET_VALID,)),
     _row("cert.not_yet_valid", 0.7, "a certificate is not valid yet (or the local clock is behind)",
@@ -320,8 +271,6 @@ SIGNAL_TABLE: tuple[Row, ...] = (
          curl=(91,), text=r"No OCSP response received"),
     _row("cert.revocation_unavailable", 0.6, "the client required a certificate status and got none: no staple, "
          "and perhaps the CA's OCSP responder and CRL do not answer", curl=(91,), text=r"No OCSP response received"),
-    _row("cert.revocation_unavailable", 0.85, "the revocation status could not be checked (responder offline)",
-         text=r"revocation server was offline|CRYPT_E_REVOCATION_OFFLINE|0x80092013|unable to check revocation"),
     _row("cert.revoked", 0.5, "libcurl's certificate status check failed", curl=(91,)),
     _row("trust.bundle_corrupt", 0.6, "OpenSSL found an issuer that is not a valid CA: often a broken entry in "
          "the CA file", verify=(V_INVALID_CA, V_INVALID_CA_OLD)),
@@ -355,8 +304,10 @@ SIGNAL_TABLE: tuple[Row, ...] = (
          text=r"\b(502 Bad Gateway|504 Gateway Time-?out)\b"),
     _row("tcp.reset", 0.6, "the connection was reset", curl=(56,), text=r"Connection reset|ECONNRESET"),
     _row("proxy.connect_refused", 0.4, "libcurl could not use the tunnel", curl=(56,), text=r"(?-i:CONNECT)|proxy|tunnel"),
-    # -- the same failures in other clients' words (explain reads what users paste) --------------
-    # Context that only a transcript carries: a certificate failure on a proxied connection.
+    # -- context only a pasted transcript carries (explain) ---------------------------------------
+    # Other clients' own words (Go, Java, Node, Windows, ...) are read by explain's recognisers,
+    # which turn them into the signals above or into CONDITIONS (rows below); none are here.
+    # A certificate failure on a proxied connection:
     _row("trust.interception", 0.4, "a certificate problem on a connection through a proxy: TLS-inspecting "
          "proxies re-sign the traffic with their own CA", curl=_CERT_CURL, text=r"proxy|(?-i:CONNECT)"),
     _row("trust.interception", 0.85, "the issuer is a known TLS-inspection product (proxy, firewall, antivirus, "
@@ -369,90 +320,6 @@ SIGNAL_TABLE: tuple[Row, ...] = (
     # nowhere; in the field that is a missing intermediate far more often than a foreign root.
     _row("cert.incomplete_chain", 0.6, "only the leaf came, and its issuer is unknown: a missing intermediate",
          verify=(V_UNVERIFIABLE_LEAF,)),
-    # Go (crypto/x509, crypto/tls, net/http)
-    _row("cert.untrusted_root", 0.4, "Go: the chain ends at a CA the client does not trust",
-         text=r"x509: certificate signed by unknown authority|x509: [^\n]{0,300}certificate is not trusted"),
-    _row("cert.incomplete_chain", 0.25, "Go: an unknown authority can also be a missing intermediate",
-         text=r"x509: certificate signed by unknown authority"),
-    _row("trust.interception", 0.2, "Go: unknown authority: perhaps a TLS-inspecting proxy or antivirus",
-         text=r"x509: certificate signed by unknown authority"),
-    _row("trust.store_mismatch", 0.15, "Go: unknown authority: perhaps the CA is in another trust store",
-         text=r"x509: certificate signed by unknown authority"),
-    _row("cert.expired", 0.8, "Go: the current time is after the certificate's notAfter",
-         text=r"certificate has expired or is not yet valid: current time \S{1,300} is after"),
-    _row("cert.not_yet_valid", 0.8, "Go: the current time is before the certificate's notBefore",
-         text=r"certificate has expired or is not yet valid: current time \S{1,300} is before"),
-    _row("cert.hostname_mismatch", 0.9, "Go: the certificate is for other names",
-         text=r"x509: certificate is valid for [^\n]{0,300}, not |x509: certificate relies on legacy Common Name field"),
-    _row("tls.not_tls", 0.9, "Go: the peer did not answer with TLS",
-         text=r"first record does not look like a TLS handshake|server gave HTTP response to HTTPS client"),
-    _row("proxy.unreachable", 0.85, "Go: could not connect to the proxy",
-         text=r"proxyconnect tcp: [^\n]{0,300}(connection refused|i/o timeout|connection reset|no route to host)"),
-    _row("proxy.unresolvable", 0.9, "Go: the proxy's name does not resolve", text=r"proxyconnect tcp: [^\n]{0,300}no such host"),
-    _row("tcp.timed_out", 0.65, "the TCP connection timed out",
-         text=r"dial tcp \S{1,300}: i/o timeout|SocketTimeoutException: connect timed out|ConnectTimeout(Error)?\b|"
-              r"Connection to \S{1,300} timed out"),
-    _row("tls.protocol_mismatch", 0.85, "no TLS version acceptable to both",
-         text=r"no supported versions satisfy MinVersion and MaxVersion|server selected unsupported protocol version|"
-              r"No appropriate protocol|Client requested protocol \S{1,300} is not enabled or supported|"
-              r"The server selected protocol version \S{1,300} is not accepted"),
-    # Java (JSSE, PKIX)
-    _row("cert.untrusted_root", 0.4, "Java: no path from the chain to a root in the JVM's trust store",
-         text=r"PKIX path building failed|unable to find valid certification path|SunCertPathBuilderException"),
-    _row("trust.store_mismatch", 0.3, "Java trusts its own cacerts, not the OS store: a CA the OS trusts is often "
-         "missing there", text=r"PKIX path building failed|unable to find valid certification path"),
-    _row("cert.incomplete_chain", 0.2, "Java: no path can also be a missing intermediate",
-         text=r"PKIX path building failed|unable to find valid certification path"),
-    _row("trust.interception", 0.2, "Java: no path: perhaps a TLS-inspecting proxy or antivirus",
-         text=r"PKIX path building failed|unable to find valid certification path"),
-    _row("cert.expired", 0.7, "Java: a certificate has expired (or the local clock is ahead)",
-         text=r"CertificateExpiredException"),
-    _row("cert.not_yet_valid", 0.7, "Java: a certificate is not valid yet (or the local clock is behind)",
-         text=r"CertificateNotYetValidException"),
-    _row("cert.expired", 0.55, "Java: a certificate is outside its validity period", text=r"validity check failed"),
-    _row("clock.skewed", 0.3, "date errors are often the local clock, not the certificate",
-         text=r"CertificateExpiredException|CertificateNotYetValidException|validity check failed"),
-    _row("cert.hostname_mismatch", 0.9, "Java: the certificate is for other names",
-         text=r"No subject alternative (DNS )?names? matching|No name matching \S{1,300} found|"
-              r"No subject alternative names present"),
-    _row("tls.abrupt_close", 0.75, "Java: the peer closed the connection mid-handshake",
-         text=r"Remote host (terminated the handshake|closed connection during handshake)"),
-    _row("tls.not_tls", 0.85, "Java: the peer did not answer with TLS",
-         text=r"Unsupported or unrecognized SSL message|plaintext connection\?"),
-    _row("cert.weak_signature", 0.8, "Java: a signature algorithm the JVM disables",
-         text=r"Algorithm constraints check failed on signature algorithm"),
-    _row("cert.weak_key", 0.8, "Java: a key size the JVM disables", text=r"Algorithm constraints check failed on keysize"),
-    _row("trust.bundle_missing", 0.85, "the configured trust store is empty, missing or unreadable",
-         text=r"trustAnchors parameter must be non-empty|failed to load system roots|no roots provided"),
-    # Node.js (its err.code is OpenSSL's X509_V_ERR_* name; explain maps those to numbers)
-    _row("cert.hostname_mismatch", 0.9, "Node: the certificate is for other names",
-         text=r"ERR_TLS_CERT_ALTNAME_INVALID|is not in the cert's altnames"),
-    _row("tls.abrupt_close", 0.8, "Node: the peer closed the socket mid-handshake",
-         text=r"socket disconnected before secure TLS connection was established"),
-    _row("tls.handshake_timeout", 0.85, "Node: the TLS handshake did not finish in time", text=r"ERR_TLS_HANDSHAKE_TIMEOUT"),
-    _row("tls.cipher_mismatch", 0.85, "no cipher suite or signature algorithm acceptable to both",
-         text=r"NO_CIPHERS_AVAILABLE|NO_SHARED_SIGNATURE_ALGORITHMS|no shared signature algorithms|"
-              r"NO_SUITABLE_SIGNATURE_ALGORITHM"),
-    _row("dns.name_not_resolved", 0.85, "the resolver has no address for the name",
-         text=r"lookup \S{1,300}( on \S{1,300})?: no such host|ENOTFOUND|EAI_NONAME|UnknownHostException|"
-              r"Temporary failure in name resolution|No such host is known"),
-    # Windows (schannel, .NET)
-    _row("cert.untrusted_root", 0.45, "Windows: the chain ends at a root this machine does not trust",
-         text=r"SEC_E_UNTRUSTED_ROOT|CERT_E_UNTRUSTEDROOT|issued by an authority that is not trusted|"
-              r"terminated in a root certificate which is not trusted|RemoteCertificateChainErrors"),
-    _row("trust.interception", 0.25, "Windows: untrusted root: perhaps a TLS-inspecting proxy or antivirus",
-         text=r"SEC_E_UNTRUSTED_ROOT|CERT_E_UNTRUSTEDROOT|issued by an authority that is not trusted"),
-    _row("cert.expired", 0.7, "Windows: a certificate has expired (or the local clock is ahead)",
-         text=r"SEC_E_CERT_EXPIRED|CERT_E_EXPIRED"),
-    _row("cert.hostname_mismatch", 0.9, "Windows: the certificate is for other names",
-         text=r"SEC_E_WRONG_PRINCIPAL|CERT_E_CN_NO_MATCH|target principal name is incorrect|"
-              r"RemoteCertificateNameMismatch"),
-    _row("cert.revoked", 0.9, "the certificate is revoked", text=r"Certificate has been revoked|CRYPT_E_REVOKED"),
-    # Python: a CA file that holds no usable certificate
-    _row("trust.bundle_corrupt", 0.5, "the CA file could not be parsed as PEM certificates",
-         text=r"\[X509\] PEM lib|\[X509: PEM_LIB\]|NO_CERTIFICATE_OR_CRL_FOUND|no certificate or crl found"),
-    _row("proxy.unreachable", 0.95, "the client could not connect to its proxy",
-         text=r"Unable to connect to proxy|Cannot connect to proxy|ClientProxyConnectionError"),
     # -- the rarer readings of "no trusted issuer" -------------------------------------------------
     # Low here (the generic reading); explain's priors (tlsdoctor/explain/priors.py) rank the whole
     # family for the client it serves first.
@@ -551,6 +418,7 @@ SIGNAL_TABLE: tuple[Row, ...] = (
     )),
     _row("clock.skewed", 0.9, "the client says its clock is wrong", condition=("clock_wrong",)),
     _row("proxy.unresolvable", 0.9, "the proxy's name does not resolve", condition=("proxy_unresolvable",)),
+    _row("proxy.unreachable", 0.95, "the client could not connect to its proxy", condition=("proxy_unreachable",)),
     _row("cert.must_staple_missing", 0.9, "the certificate requires a stapled OCSP answer and none came",
          condition=("must_staple_missing",)),
     # TLS 1.3's certificate_required alert: the server wanted a client certificate (RFC 8446 §4.4.2.4).

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import pytest
 
-from tlsdoctor.classify import CONDITIONS
 from tlsdoctor.explain import INPUT_KINDS, RECOGNISERS, explain
 from tlsdoctor.explain.read import build_index
 from tlsdoctor.explain.recognisers.base import Means, Recogniser
 from tlsdoctor.findings import FINDING_CODES
+from tlsdoctor.signals import CONDITIONS
 
 UNTRUSTED_FAMILY = {"trust.interception", "trust.store_mismatch", "cert.untrusted_root", "cert.incomplete_chain",
                     "clock.skewed", "trust.bundle_outdated"}
@@ -175,3 +175,59 @@ def test_every_condition_leads_to_a_finding_code() -> None:
         rows = [row for row in SIGNAL_TABLE if condition in row.condition]
         assert rows, condition
         assert all(row.code in FINDING_CODES for row in rows)
+
+
+# Words that classify.py once read with text rows of its own, now read by the recognisers (the
+# table keeps libcurl's and OpenSSL's words only): each must still lead with the same cause.
+MOVED_FROM_CLASSIFY = [
+    ('Get "https://a.example/": x509: certificate has expired or is not yet valid: current time '
+     "2026-12-02T10:00:00Z is after 2026-11-01T00:00:00Z", "cert.expired"),
+    ('Get "https://a.example/": x509: certificate has expired or is not yet valid: current time '
+     "2026-12-02T10:00:00Z is before 2026-12-05T00:00:00Z", "cert.not_yet_valid"),
+    ("x509: certificate is valid for a.example, b.example, not c.example", "cert.hostname_mismatch"),
+    ("http: server gave HTTP response to HTTPS client", "tls.not_tls"),
+    ("proxyconnect tcp: dial tcp 192.0.2.10:3128: i/o timeout", "proxy.unreachable"),
+    ("proxyconnect tcp: dial tcp 192.0.2.10:3128: connect: no route to host", "proxy.unreachable"),
+    ("proxyconnect tcp: dial tcp: lookup proxy.corp.example on 192.0.2.53:53: no such host", "proxy.unresolvable"),
+    ("dial tcp 192.0.2.1:443: i/o timeout", "tcp.timed_out"),
+    ("tls: no supported versions satisfy MinVersion and MaxVersion", "tls.protocol_mismatch"),
+    ("x509: failed to load system roots and no roots provided", "trust.bundle_missing"),
+    ("java.net.SocketTimeoutException: connect timed out", "tcp.timed_out"),
+    ("javax.net.ssl.SSLHandshakeException: The server selected protocol version TLS10 is not accepted by client "
+     "preferences [TLS13, TLS12]", "tls.protocol_mismatch"),
+    ("java.security.cert.CertificateNotYetValidException: NotBefore: Sat Dec 05 00:00:00 UTC 2026",
+     "cert.not_yet_valid"),
+    ("java.security.cert.CertificateException: No name matching a.example found", "cert.hostname_mismatch"),
+    ("javax.net.ssl.SSLHandshakeException: Remote host terminated the handshake", "tls.abrupt_close"),
+    ("javax.net.ssl.SSLException: Unrecognized SSL message, plaintext connection?", "tls.not_tls"),
+    ("java.security.cert.CertPathValidatorException: Algorithm constraints check failed on keysize limits: "
+     "RSA 1024 bit key", "cert.weak_key"),
+    ("java.security.InvalidAlgorithmParameterException: the trustAnchors parameter must be non-empty",
+     "trust.bundle_missing"),
+    ("java.security.cert.CertPathValidatorException: Certificate has been revoked, reason: KEY_COMPROMISE",
+     "cert.revoked"),
+    ("Error: Client network socket disconnected before secure TLS connection was established", "tls.abrupt_close"),
+    ("code: 'ERR_TLS_HANDSHAKE_TIMEOUT'", "tls.handshake_timeout"),
+    ("Error: getaddrinfo ENOTFOUND a.example", "dns.name_not_resolved"),
+    ("System.Net.Sockets.SocketException: No such host is known", "dns.name_not_resolved"),
+    ("schannel: SEC_E_CERT_EXPIRED (0x80090328) - The received certificate has expired.", "cert.expired"),
+    ("schannel: SEC_E_WRONG_PRINCIPAL (0x80090322) - The target principal name is incorrect.",
+     "cert.hostname_mismatch"),
+    ("schannel: next InitializeSecurityContext failed: CRYPT_E_REVOKED (0x80092010) - The certificate is revoked.",
+     "cert.revoked"),
+    ("requests.exceptions.ProxyError: HTTPSConnectionPool(host='a.example', port=443): Max retries exceeded with "
+     "url: / (Caused by ProxyError('Unable to connect to proxy', NewConnectionError('Failed to establish a new "
+     "connection: [Errno 111] Connection refused')))", "proxy.unreachable"),
+    ("aiohttp.client_exceptions.ClientProxyConnectionError: Cannot connect to host proxy.example:3128 ssl:default",
+     "proxy.unreachable"),
+    # SQL Server's "SSL Provider" is a clue about the server; the error's own words come first.
+    ("A connection was successfully established with the server, but then an error occurred during the pre-login "
+     "handshake. (provider: SSL Provider, error: 0 - The target principal name is incorrect.)",
+     "cert.hostname_mismatch"),
+]
+
+
+@pytest.mark.parametrize(("text", "code"), MOVED_FROM_CLASSIFY, ids=[t[:40] for t, _c in MOVED_FROM_CLASSIFY])
+def test_other_clients_words_are_read_by_the_recognisers(text: str, code: str) -> None:
+    candidates = explain(text).candidates
+    assert candidates and candidates[0].code == code, [c.code for c in candidates[:3]]

@@ -20,7 +20,7 @@ import pytest
 
 from tlsdoctor.diagnosis import diagnose
 from tlsdoctor.lab.authorities import LabAuthorities
-from tlsdoctor.lab.nginx import free_ports, port_accepts
+from tlsdoctor.lab.process import free_ports, port_accepts
 from tlsdoctor.lab.pki import Key
 
 # RFC 2409 §6.2, the "Second Oakley Group": the 1024-bit MODP group Logjam (2015) put within

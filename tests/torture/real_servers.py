@@ -2,7 +2,7 @@
 
 Each serves one small text body over TLS with a certificate from the lab's intermediate
 (so the lab's CA file verifies it), on a free 127.0.0.1 port, with everything it writes
-in a temporary directory. Process handling is the lab's (:class:`PeerProcess`: own
+in a temporary directory. Process handling is the lab's (:mod:`tlsdoctor.lab.process`: own
 session, log tail in every error, stopped for sure). nginx has its own backend in
 :mod:`tlsdoctor.lab.nginx`.
 """
@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Callable, Iterator
 
 from tlsdoctor.lab import Lab
-from tlsdoctor.lab.nginx import PeerProcess, RealPeerUnavailable, free_ports, port_accepts
+from tlsdoctor.lab.process import PeerProcess, RealPeerUnavailable, free_ports, port_accepts
 
 BODY = "torture target\n"
 

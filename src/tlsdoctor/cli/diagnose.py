@@ -8,7 +8,7 @@ from typing import Any
 from tlsdoctor.cli.common import EXIT_FAILED, EXIT_OK, Command, UsageError, positive_float, positive_int
 
 # Mirrors tlsdoctor.batch's defaults without importing it (parsing stays cheap); a test keeps them equal.
-DEFAULT_CONCURRENCY, DEFAULT_PER_HOST = 32, 4
+DEFAULT_CONCURRENCY, DEFAULT_PER_HOST = None, 4  # None: 4 per core
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -30,7 +30,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         help="print tlsdoctor.diagnosis/1 JSON (JSON Lines, in input order, with --batch)")
     batch = parser.add_argument_group("batch options")
     batch.add_argument("--concurrency", type=positive_int, default=DEFAULT_CONCURRENCY, metavar="N",
-                       help="with --batch: diagnoses in flight at once, across all worker processes")
+                       help="with --batch: diagnoses in flight at once, across all worker processes "
+                            "(default: 4 per core; more for a slow network)")
     batch.add_argument("--per-host", type=positive_int, default=DEFAULT_PER_HOST, metavar="N",
                        help="with --batch: diagnoses at once against one server (host and port)")
     batch.add_argument("--processes", type=positive_int, metavar="N",

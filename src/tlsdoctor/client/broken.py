@@ -97,6 +97,9 @@ class BrokenOrigins:
         self._lock = threading.Lock()
         self.write_errors = 0  # state writes that failed (read-only, not a directory, disk full)
         self._marks: dict[str, Mark] = self._read()
+        # Whether any mark is held: the client reads this on every request (an attribute, not a
+        # call), and the common answer (no) lets it skip the lookups. Kept by _update.
+        self.marked = bool(self._marks)
 
     @staticmethod
     def _key(origin: str, stack: str) -> str:
@@ -174,6 +177,12 @@ class BrokenOrigins:
     def _update(self, change: Callable[[dict[str, Mark]], Any]) -> Any:
         """Apply ``change`` to the freshest marks (the file's, under the lock), save, and return
         what ``change`` returned. Memory always gets the change, whatever the disk does."""
+        try:
+            return self._apply_change(change)
+        finally:
+            self.marked = bool(self._marks)
+
+    def _apply_change(self, change: Callable[[dict[str, Mark]], Any]) -> Any:
         if self._path is None:
             return change(self._marks)
         applied = False

@@ -34,6 +34,7 @@ import random
 import threading
 import time
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any, Callable, Mapping, Protocol
 
 from tlsdoctor import __version__
@@ -42,11 +43,15 @@ from tlsdoctor.client.errors import TransportError
 from tlsdoctor.client.events import EventListener, phase_events
 from tlsdoctor.client.policy import Action, decide
 from tlsdoctor.client.origin import origin_of
-from tlsdoctor.client.stack import Request, Response, Stack
+from tlsdoctor.client.stack import Request, Response, Stack, make_request
 from tlsdoctor.client.usage import UsageWriter
 from tlsdoctor.client.validation import ShadowValidator
 
 STACK_NAMES = ("curl", "native")
+_monotonic = time.monotonic
+# The headers of a request that has none: shared by cached Requests, so it must not change.
+_NO_HEADERS: Mapping[str, str] = MappingProxyType({})
+_REQUEST_CACHE_SIZE = 256
 CONNECT_TIMEOUT = 10.0
 # Below this much budget left, a fallback attempt could only time out: the first error stands.
 _MIN_FALLBACK_BUDGET = 0.25
@@ -115,7 +120,12 @@ class Client:
         if stack not in ("auto", *STACK_NAMES):
             raise ValueError(f"unknown stack {stack!r}: use auto, curl or native")
         self.stack_choice = stack
-        self._explicit_cohort = {"feature": "http-stack", "value": stack, "rule": "explicit"}
+        # An explicit stack's decision never changes: made once (the cohort is copied for reports).
+        self._fixed_choice: tuple[str, dict[str, Any] | None] | None = None
+        if stack != "auto":
+            self._fixed_choice = stack, {"feature": "http-stack", "value": stack, "rule": "explicit"}
+        self._requests: dict[tuple[str, str, float], Request] = {}
+        self._rollout_seen: tuple[Any, tuple[str, dict[str, Any] | None]] | None = None
         self.unavailable: dict[str, str] = {}  # stack name -> why its library did not load
         if stacks is None:
             stacks, self.unavailable = load_stacks(ca_bundle=ca_bundle, trust_os_store=trust_os_store, proxy=proxy)
@@ -155,49 +165,90 @@ class Client:
 
     def request(self, method: str, url: str, *, headers: Mapping[str, str] | None = None,
                 body: bytes | None = None, timeout: float | None = None) -> Response:
+        return self._request(method, url, headers, body, timeout)
+
+    def get(self, url: str, *, headers: Mapping[str, str] | None = None, body: bytes | None = None,
+            timeout: float | None = None) -> Response:
+        return self._request("GET", url, headers, body, timeout)
+
+    def head(self, url: str, *, headers: Mapping[str, str] | None = None, timeout: float | None = None) -> Response:
+        return self._request("HEAD", url, headers, None, timeout)
+
+    def post(self, url: str, body: bytes, *, headers: Mapping[str, str] | None = None,
+             timeout: float | None = None) -> Response:
+        return self._request("POST", url, headers, body, timeout)
+
+    def _request(self, method: str, url: str, headers: Mapping[str, str] | None, body: bytes | None,
+                 timeout: float | None) -> Response:
+        # The hot path (bench/client_bench.py): what a successful request on a warm connection
+        # pays above the stack is a cached Request, and a few attribute checks.
         budget = timeout or self.timeout
-        deadline = time.monotonic() + budget
-        request = Request(method.upper(), url, dict(headers or {}), body, budget)
-        origin = origin_of(url)
-        preferred, cohort = self.choose_stack()
+        started = _monotonic()
+        if headers or body is not None:
+            request = make_request(method.upper(), url, dict(headers) if headers else _NO_HEADERS, body, budget)
+        else:
+            # A Request is immutable, so the same one serves every identical request (and the
+            # stack recognises it as the one it is configured for already). Bounded: cleared
+            # when full, for applications that call many distinct URLs.
+            key = (method, url, budget)
+            request = self._requests.get(key)  # type: ignore[assignment]
+            if request is None:
+                if len(self._requests) >= _REQUEST_CACHE_SIZE:
+                    self._requests.clear()
+                request = self._requests[key] = make_request(method.upper(), url, _NO_HEADERS, None, budget)
+        preferred, cohort = self._fixed_choice or self._choice()
         if preferred not in self.stacks:  # its library did not load on this machine
             preferred = next(iter(self.stacks))
         first = preferred
-        other = self._other(preferred)
-        if other is not None and self._is_broken(origin, preferred) and not self._is_broken(origin, other):
-            first = other  # skip a stack known broken here: no second fallback
+        broken = self.broken
+        if broken.marked:  # any mark at all; none is the common case
+            other = self._others.get(preferred)
+            origin = origin_of(url)
+            if other is not None and self._is_broken(origin, preferred) and not self._is_broken(origin, other):
+                first = other  # skip a stack known broken here: no second fallback
+        self.attempts += 1  # what _send does, inline: this is the request path
+        if self._listening:
+            self._notify("request_start", request, first)
         try:
-            response = self._send(first, request)
+            response = self.stacks[first].send(request)
         except TransportError as error:
-            return self._after_failure(request, origin, first, error, cohort, deadline)
+            self._notify("failure", request, error)
+            return self._after_failure(request, origin_of(url), first, error, cohort, started + budget)
         # The attempt worked: nothing below (state directory, counters, reports) may undo that.
         try:
-            if first == preferred:
-                self.broken.clear(origin, first)
-            self._count(first, None)
-            self._after_success(request, response, cohort)
+            if self._listening:
+                phase_events(_Safe(self.listener), request, first, response.timings_ms)
+                self._notify("response", request, response)
+            if broken.marked and first == preferred:
+                broken.clear(origin_of(url), first)
+            if self.usage is not None:
+                self.usage.record_request(first, None, None)
+            if self.sample_rate > 0 or self.validator.every > 0:
+                self._after_success(request, response, cohort)
         except Exception:  # noqa: BLE001 - bookkeeping never fails a request that worked
             pass
         return response
 
-    def get(self, url: str, **options: Any) -> Response:
-        return self.request("GET", url, **options)
-
-    def head(self, url: str, **options: Any) -> Response:
-        return self.request("HEAD", url, **options)
-
-    def post(self, url: str, body: bytes, **options: Any) -> Response:
-        return self.request("POST", url, body=body, **options)
-
     def choose_stack(self) -> tuple[str, dict[str, Any] | None]:
         """The stack for this install, and the cohort that decided it (for reports)."""
-        if self.stack_choice != "auto":
-            return self.stack_choice, dict(self._explicit_cohort)
+        name, cohort = self._fixed_choice or self._choice()
+        return name, dict(cohort) if cohort is not None else None
+
+    def _choice(self) -> tuple[str, dict[str, Any] | None]:
+        """The rollout's decision, shaped once per cohort: the rollout answers with the same
+        :class:`Cohort` object until its payload changes (it owns reloading and its interval),
+        so the stack name and the report's cohort fields are kept beside that object. The dict
+        is shared between requests and copied where it leaves the client (reports)."""
         if self.rollout is None:
             return "native", None
         cohort = self.rollout.stack()
+        seen = self._rollout_seen
+        if seen is not None and seen[0] is cohort:
+            return seen[1]
         value = cohort.value if cohort.value in STACK_NAMES else "native"
-        return value, {"feature": cohort.feature, "value": value, "rule": cohort.rule}
+        choice = value, {"feature": cohort.feature, "value": value, "rule": cohort.rule}
+        self._rollout_seen = (cohort, choice)
+        return choice
 
     def close(self) -> None:
         self.validator.wait_idle(timeout=10)
@@ -285,6 +336,9 @@ class Client:
         if other is None:
             return
 
+        if not self.validator.due(request.idempotent):
+            return
+
         def validate() -> None:
             try:
                 shadow: Response | TransportError = self.stacks[other].send(request)
@@ -300,7 +354,7 @@ class Client:
                          fallback={"stack": other, "ok": isinstance(shadow, Response), "verdict": verdict,
                                    "outcome": outcomes[other]})
 
-        self.validator.maybe_run(request.idempotent, validate)
+        self.validator.start(validate)
 
     def _report(self, kind: str, stack: str, cohort: dict[str, Any] | None, request: Request, *,
                 error: TransportError | None = None, fallback: dict[str, Any] | None = None,
@@ -318,7 +372,7 @@ class Client:
                            "message": f"HTTP {response.status}" if response else ""}
             # Only the raw facts here: building and scrubbing happen on the reporter's thread.
             event = PendingReport(
-                kind=kind, stack=stack, cohort=cohort, method=request.method, url=request.url,
+                kind=kind, stack=stack, cohort=dict(cohort) if cohort is not None else None, method=request.method, url=request.url,
                 http_version=response.http_version if response else None, outcome=outcome, fallback=fallback,
                 environment=self._environment(), timings_ms=dict(response.timings_ms) if response else {},
                 install=self.report_install_id, app_version=self.app_version,

@@ -15,7 +15,9 @@ import io
 import ssl
 import sys
 import threading
+import weakref
 from pathlib import Path
+from typing import Any
 
 import certifi
 import pycurl
@@ -80,7 +82,7 @@ class CurlStack:
         self._http2 = http2
         self._connect_timeout = connect_timeout
         self._local = threading.local()  # a pycurl handle is not thread-safe: one per thread
-        self._handles: list[pycurl.Curl] = []
+        self._states: list[_HandleState] = []
         self._lock = threading.Lock()
 
     def _state(self) -> _HandleState:
@@ -90,7 +92,7 @@ class CurlStack:
             self._configure(state)
             self._local.state = state  # kept alive between requests: connection reuse
             with self._lock:
-                self._handles.append(state.curl)
+                self._states.append(state)
         return state
 
     def _configure(self, state: _HandleState) -> None:
@@ -134,10 +136,51 @@ class CurlStack:
             handle.setopt(pycurl.DEBUGFUNCTION, on_debug)
 
     def send(self, request: Request) -> Response:
-        state = self._state()
+        # The hot path (bench/client_bench.py): every line here runs once per request, so the
+        # common case (same URL, method, headers and timeout as the handle's previous request,
+        # on a warm connection) is one comparison, one perform and one getinfo.
+        try:
+            state: _HandleState = self._local.state
+        except AttributeError:
+            state = self._state()
         handle = state.curl
-        state.reset()
-        # Only what differs from the handle's previous request is set again.
+        pending = state.pending
+        if pending is not None and pending() is not None:
+            state.settle_pending()  # the previous response's facts leave the handle before it is reused
+        body = state.body
+        if body.tell():
+            body.seek(0)
+            body.truncate()
+        state.header_lines.clear()
+        if state.debug:
+            state.debug.clear()
+        url = request.url
+        if request is not state.request:  # the client reuses identical Requests: nothing to compare
+            if (url != state.url or request.method != state.method or request.body is not None or state.had_body
+                    or request.timeout != state.timeout or request.headers != state.headers):
+                self._apply(state, request)
+            state.request = request
+        if self._capture_debug == "failures" and (url != state.warm_url or state.verbose):
+            # Verbose only where a connection is set up: a new origin, or any request after a failure.
+            verbose = url != state.warm_url and origin_of(url) != state.warm_origin
+            if verbose != state.verbose:
+                handle.setopt(pycurl.VERBOSE, 1 if verbose else 0)
+                state.verbose = verbose
+        try:
+            handle.perform()
+        except pycurl.error as exc:
+            state.warm_origin = state.warm_url = None
+            raise self._failure(state, request, exc) from None
+        if url != state.warm_url:
+            state.warm_origin, state.warm_url = origin_of(url), url
+        response = _settling(handle.getinfo(pycurl.RESPONSE_CODE), body.getvalue(), tuple(state.header_lines),
+                             state)
+        state.pending = weakref.ref(response)
+        return response
+
+    def _apply(self, state: _HandleState, request: Request) -> None:
+        """Set what differs from the handle's previous request (and only that)."""
+        handle = state.curl
         if request.url != state.url:
             handle.setopt(pycurl.URL, request.url)
             state.url = request.url
@@ -152,54 +195,40 @@ class CurlStack:
                 handle.unsetopt(pycurl.CUSTOMREQUEST)
             else:
                 handle.setopt(pycurl.CUSTOMREQUEST, method)
-            state.method, state.had_body = method, request.body is not None
-        headers = request.headers
-        if headers != state.headers:
-            handle.setopt(pycurl.HTTPHEADER, [f"{k}: {v}" for k, v in headers.items()])
-            state.headers = dict(headers)
-        if self._capture_debug == "failures":
-            verbose = origin_of(request.url) != state.warm_origin
-            if verbose != state.verbose:
-                handle.setopt(pycurl.VERBOSE, 1 if verbose else 0)
-                state.verbose = verbose
+            # Stored as the request spelled it, so the hot path's comparison needs no upper().
+            state.method, state.had_body = request.method, request.body is not None
+        if request.headers != state.headers:
+            handle.setopt(pycurl.HTTPHEADER, [f"{k}: {v}" for k, v in request.headers.items()])
+            state.headers = dict(request.headers)
         if request.timeout != state.timeout:
             handle.setopt(pycurl.TIMEOUT_MS, max(1, int(request.timeout * 1000)))
-            handle.setopt(pycurl.CONNECTTIMEOUT_MS, max(1, int(min(self._connect_timeout, request.timeout) * 1000)))
+            handle.setopt(pycurl.CONNECTTIMEOUT_MS,
+                          max(1, int(min(self._connect_timeout, request.timeout) * 1000)))
             state.timeout = request.timeout
-        try:
-            handle.perform()
-        except pycurl.error as exc:
-            state.warm_origin = None
-            code, message = exc.args[0], exc.args[1]
-            verify = handle.getinfo(pycurl.SSL_VERIFYRESULT) if code == 60 else None
-            if code == 28 and handle.getinfo(pycurl.CONNECT_TIME) > 0 and handle.getinfo(pycurl.APPCONNECT_TIME) == 0 \
-                    and request.url.startswith("https:"):
-                # TCP was up and TLS never finished: libcurl's text does not say which phase stalled.
-                message += " (TCP connected; the TLS handshake timed out)"
-            started_transfer = handle.getinfo(pycurl.PRETRANSFER_TIME) > 0
-            raise transport_error(message, stack=self.name, curl_code=code, verify_result=verify,
-                                  debug=_debug_text(state.debug), may_have_reached_server=started_transfer) from None
-        state.warm_origin = origin_of(request.url)
-        return _CurlResponse(
-            handle.getinfo(pycurl.RESPONSE_CODE),
-            body=state.body.getvalue(),
-            url=handle.getinfo(pycurl.EFFECTIVE_URL),
-            http_version=_HTTP_VERSIONS.get(handle.getinfo(pycurl.INFO_HTTP_VERSION), "1.1"),
-            header_lines=tuple(state.header_lines),
-            seconds=(handle.getinfo(pycurl.NAMELOOKUP_TIME), handle.getinfo(pycurl.CONNECT_TIME),
-                     handle.getinfo(pycurl.APPCONNECT_TIME), handle.getinfo(pycurl.TOTAL_TIME)),
-        )
+
+    def _failure(self, state: _HandleState, request: Request, exc: pycurl.error) -> Exception:
+        handle = state.curl
+        code, message = exc.args[0], exc.args[1]
+        verify = handle.getinfo(pycurl.SSL_VERIFYRESULT) if code == 60 else None
+        if code == 28 and handle.getinfo(pycurl.CONNECT_TIME) > 0 and handle.getinfo(pycurl.APPCONNECT_TIME) == 0 \
+                and request.url.startswith("https:"):
+            # TCP was up and TLS never finished: libcurl's text does not say which phase stalled.
+            message += " (TCP connected; the TLS handshake timed out)"
+        started_transfer = handle.getinfo(pycurl.PRETRANSFER_TIME) > 0
+        return transport_error(message, stack=self.name, curl_code=code, verify_result=verify,
+                               debug=_debug_text(state.debug), may_have_reached_server=started_transfer)
 
     def close(self) -> None:
         with self._lock:
-            for handle in self._handles:
-                handle.close()
-            self._handles.clear()
+            for state in self._states:
+                state.settle_pending()  # a response still held keeps its URL, version and timings
+                state.curl.close()
+            self._states.clear()
 
 
-def _parse_headers(lines: list[bytes]) -> tuple[tuple[str, str], ...]:
+def _parse_headers(lines: tuple[bytes, ...]) -> tuple[tuple[str, str], ...]:
     """The last response's headers (redirects and 1xx responses come first). Bytes operations,
-    one decode per field: this runs for every response."""
+    one decode per field: this runs for every response whose headers are read."""
     start = 0
     for index in range(len(lines) - 1, -1, -1):
         if lines[index].startswith(b"HTTP/"):
@@ -213,13 +242,20 @@ def _parse_headers(lines: list[bytes]) -> tuple[tuple[str, str], ...]:
     return tuple(headers)
 
 
-class _CurlResponse(Response):
-    """A :class:`Response` whose headers and timings are shaped on first access.
+_new = object.__new__
 
-    Parsing header lines and rounding timings was a third of the client's own CPU per request
-    against nginx (bench/client_bench.py), and most callers read neither. The raw facts are
-    copied out of the handle at once (it is reused by the next request); only their shaping
-    waits. Properties on the class take precedence over the dataclass's instance attributes, so
+
+class _CurlResponse(Response):
+    """A :class:`Response` whose headers, final URL, HTTP version and timings are shaped on first
+    access.
+
+    Per request, the handle is asked only for the status (each ``getinfo`` is ~0.5-1.5 us of
+    Python call, and seven of them were a fifth of the client's own CPU against nginx,
+    bench/client_bench.py). The other facts stay in the handle until someone reads them, or
+    until the handle's thread sends its next request: :meth:`_HandleState.settle_pending` then
+    copies them out first, if this response is still alive (a weak reference tells; a response
+    nobody holds any more costs nothing). Body and raw header lines are copied at once.
+    Properties on the class take precedence over the dataclass's instance attributes, so
     equality, ``repr`` and ``dataclasses.replace`` see the shaped values.
     """
 
@@ -227,32 +263,82 @@ class _CurlResponse(Response):
                  url: str = "", stack: str = "curl", http_version: str = "1.1",
                  timings_ms: dict[str, float] | None = None, *, header_lines: tuple[bytes, ...] = (),
                  seconds: tuple[float, float, float, float] = (0.0, 0.0, 0.0, 0.0)) -> None:
-        # One dict update instead of a frozen dataclass's per-field object.__setattr__. Shaped
-        # values given outright (dataclasses.replace passes every field) shadow the lazy ones.
-        fields = {"status": status, "body": body, "url": url, "stack": stack, "http_version": http_version,
-                  "_header_lines": header_lines, "_seconds": seconds}
+        # Built from values (dataclasses.replace passes every field): nothing left in a handle.
+        fields = {"status": status, "body": body, "stack": stack, "_header_lines": header_lines,
+                  "_facts": (url, http_version, seconds), "_state": None}
         if headers is not None:
             fields["headers"] = headers
         if timings_ms is not None:
             fields["timings_ms"] = timings_ms
         self.__dict__.update(fields)
 
+    def _handle_facts(self) -> tuple[str, str, tuple[float, float, float, float]]:
+        fields = self.__dict__
+        facts = fields["_facts"]
+        if facts is None:
+            state = fields["_state"]
+            with state.lock:  # against the handle's thread settling this response at the same moment
+                if fields["_facts"] is None:
+                    # Still unsettled, so the handle has not been reused since this response.
+                    fields["_facts"] = _read_facts(state.curl)
+            facts = fields["_facts"]
+        return facts
+
+    def _settle(self) -> None:
+        """Called with the state's lock held, before the handle is reused or closed."""
+        fields = self.__dict__
+        if fields["_facts"] is None:
+            fields["_facts"] = _read_facts(fields["_state"].curl)
+
     @functools.cached_property
     def headers(self) -> tuple[tuple[str, str], ...]:  # type: ignore[override]
         return _parse_headers(self.__dict__["_header_lines"])
 
     @functools.cached_property
+    def url(self) -> str:  # type: ignore[override]
+        return self._handle_facts()[0]
+
+    @functools.cached_property
+    def http_version(self) -> str:  # type: ignore[override]
+        return self._handle_facts()[1]
+
+    @functools.cached_property
     def timings_ms(self) -> dict[str, float]:  # type: ignore[override]
-        dns, connect, tls, total = self.__dict__["_seconds"]
+        dns, connect, tls, total = self._handle_facts()[2]
         return {"dns": round(dns * 1000, 2), "connect": round(connect * 1000, 2), "tls": round(tls * 1000, 2),
                 "total": round(total * 1000, 2)}
+
+    def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
+        # A plain Response: the handle state (a lock, a pycurl handle) does not travel.
+        return Response, (self.status, self.headers, self.body, self.url, self.stack, self.http_version,
+                          dict(self.timings_ms))
+
+
+def _settling(status: int, body: bytes, header_lines: tuple[bytes, ...], state: _HandleState) -> _CurlResponse:
+    """The hot path's constructor: the handle still holds URL, version and timings."""
+    response = _new(_CurlResponse)
+    fields = response.__dict__
+    fields["status"] = status
+    fields["body"] = body
+    fields["stack"] = "curl"
+    fields["_header_lines"] = header_lines
+    fields["_facts"] = None
+    fields["_state"] = state
+    return response
+
+
+def _read_facts(handle: pycurl.Curl) -> tuple[str, str, tuple[float, float, float, float]]:
+    info = handle.getinfo
+    return (info(pycurl.EFFECTIVE_URL), _HTTP_VERSIONS.get(info(pycurl.INFO_HTTP_VERSION), "1.1"),
+            (info(pycurl.NAMELOOKUP_TIME), info(pycurl.CONNECT_TIME), info(pycurl.APPCONNECT_TIME),
+             info(pycurl.TOTAL_TIME)))
 
 
 class _HandleState:
     """One thread's pycurl handle, the buffers its callbacks fill, and the options last set on it."""
 
     __slots__ = ("curl", "body", "header_lines", "debug", "url", "method", "had_body", "headers", "timeout",
-                 "verbose", "warm_origin")
+                 "verbose", "warm_origin", "warm_url", "pending", "lock", "request")
 
     def __init__(self, curl: pycurl.Curl) -> None:
         self.curl = curl
@@ -266,13 +352,17 @@ class _HandleState:
         self.timeout: float | None = None
         self.verbose = False
         self.warm_origin: str | None = None  # the last request here succeeded on this origin
+        self.warm_url: str | None = None  # ... and on this URL: the hot path's shortcut
+        self.pending: weakref.ref[_CurlResponse] | None = None  # its facts are still in the handle
+        self.lock = threading.Lock()
+        self.request: Request | None = None  # the last Request this handle was configured for
 
-    def reset(self) -> None:
-        if self.body.tell():
-            self.body.seek(0)
-            self.body.truncate()
-        self.header_lines.clear()
-        self.debug.clear()
+    def settle_pending(self) -> None:
+        pending, self.pending = self.pending, None
+        response = pending() if pending is not None else None
+        if response is not None:  # still held by someone: copy its facts out of the handle
+            with self.lock:
+                response._settle()
 
 
 def _debug_text(chunks: list[tuple[int, bytes]]) -> str:

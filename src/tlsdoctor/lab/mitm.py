@@ -33,7 +33,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from tlsdoctor.lab.nginx import PeerProcess, find_program, port_accepts
+from tlsdoctor.lab.process import PeerProcess, find_program, port_accepts
 from tlsdoctor.lab.runner import Lab
 from tlsdoctor.lab.scenarios import Scenario, scenario
 

@@ -26,6 +26,8 @@ def batch_table(*, url_hint: int = 40, title: str | None = None) -> FitTable:
 def row(r: BatchResult) -> tuple[object, ...]:
     if r.bad_input:
         return r.url, styled("bad input", "red"), "", r.summary
+    if r.internal_error:
+        return r.url, styled("error", "red"), "", r.summary
     return r.url, styled(r.code, "green" if r.ok else "red"), str(r.curl_code), r.summary
 
 
@@ -33,11 +35,13 @@ class BatchCounts:
     """What the closing line says; counts only, so that a batch of any length stays small."""
 
     def __init__(self) -> None:
-        self.ok = self.failing = self.bad_input = 0
+        self.ok = self.failing = self.bad_input = self.errors = 0
 
     def add(self, r: BatchResult) -> None:
         if r.bad_input:
             self.bad_input += 1
+        elif r.internal_error:
+            self.errors += 1
         elif r.ok:
             self.ok += 1
         else:
@@ -45,10 +49,11 @@ class BatchCounts:
 
     @property
     def all_ok(self) -> bool:
-        return not (self.failing or self.bad_input)
+        return not (self.failing or self.bad_input or self.errors)
 
     def line(self) -> str:
-        return f"{self.ok} ok, {self.failing} failing" + (f", {self.bad_input} bad input" if self.bad_input else "") + "."
+        return (f"{self.ok} ok, {self.failing} failing" + (f", {self.bad_input} bad input" if self.bad_input else "")
+                + (f", {self.errors} not diagnosed (internal error)" if self.errors else "") + ".")
 
 
 def print_batch(results: Iterable[BatchResult], console: Console, *, title: str | None = None,

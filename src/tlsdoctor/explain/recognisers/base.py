@@ -1,8 +1,8 @@
 """What a recogniser is: one ecosystem's error vocabulary as data, mapped to shared signals.
 
 A recogniser never names a finding code. It says what a spelling *means* in the shared
-vocabulary of :class:`tlsdoctor.classify.Signal` — a curl code, an OpenSSL verify result, a
-TLS alert, an errno, a proxy's CONNECT status, or one of :data:`tlsdoctor.classify.CONDITIONS`
+vocabulary of :class:`tlsdoctor.signals.Signal` — a curl code, an OpenSSL verify result, a
+TLS alert, an errno, a proxy's CONNECT status, or one of :data:`tlsdoctor.signals.CONDITIONS`
 — and :func:`tlsdoctor.classify.classify`, the one table, says what that means as a cause.
 A new message is a new row here; a new *kind* of meaning is a row in classify.py.
 
@@ -26,7 +26,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Callable, Iterator, Mapping
 
-from tlsdoctor.classify import CONDITIONS
+from tlsdoctor.signals import CONDITIONS
 
 # How much a spelling is trusted when two readings of one signal field disagree (lower wins).
 NUMERIC = 0  # a status code by number or hex: 0x80090325, -1202, curl: (60)
@@ -52,7 +52,7 @@ class Means:
 
     def __post_init__(self) -> None:
         if self.condition is not None and self.condition not in CONDITIONS:
-            raise ValueError(f"unknown condition {self.condition!r}: add it to tlsdoctor.classify.CONDITIONS")
+            raise ValueError(f"unknown condition {self.condition!r}: add it to tlsdoctor.signals.CONDITIONS")
         if not any(getattr(self, name) is not None for name in FIELDS):
             raise ValueError("a spelling must mean at least one signal")
 
@@ -120,6 +120,7 @@ NOT_TLS = Means(condition="not_tls")
 CLIENT_CERT = Means(condition="client_cert_required")
 NO_NAME = Means(condition="name_not_resolved")
 PROXY_FAILED = Means(condition="proxy_failed")
+PROXY_UNREACHABLE = Means(condition="proxy_unreachable")
 HANDSHAKE_TIMEOUT = Means(condition="handshake_timeout")
 BUNDLE_MISSING = Means(condition="bundle_missing")
 MITM = Means(condition="mitm_detected")

@@ -14,8 +14,8 @@ from __future__ import annotations
 import re
 
 from tlsdoctor.explain.recognisers.base import (
-    BAD_USAGE, CLIENT_CERT, CLOSED, DATE_INVALID, NAME_MISMATCH, NOT_TLS, NO_NAME, PARTIAL_CHAIN, PROTOCOL, PROXY_AUTH,
-    REJECTED, REVOCATION_UNKNOWN, REVOKED, SECURE_CHANNEL, UNTRUSTED, WEAK_SIGNATURE,
+    BAD_USAGE, CLIENT_CERT, CLOSED, DATE_INVALID, LOCALISED, NAME_MISMATCH, NOT_TLS, NO_NAME, PARTIAL_CHAIN, PROTOCOL,
+    PROXY_AUTH, REJECTED, REVOCATION_UNKNOWN, REVOKED, SECURE_CHANNEL, UNTRUSTED, WEAK_SIGNATURE,
     WRAPPER, Means, Pattern, Recogniser,
 )
 from tlsdoctor.explain.recognisers.openssl import alert_named
@@ -23,6 +23,7 @@ from tlsdoctor.explain.recognisers.openssl import alert_named
 SECURE_CHANNEL_WRAPPER = Means(condition="secure_channel_failed", trust=WRAPPER)
 REJECTED_WRAPPER = Means(condition="cert_rejected", trust=WRAPPER)
 PROXY_NO_NAME = Means(condition="proxy_unresolvable")
+SQL_SERVER_CERT = Means(verify=18, trust=LOCALISED)  # a clue about the server, weaker than the error's words
 
 
 
@@ -87,10 +88,12 @@ ENGLISH: dict[str, Means] = {
     "Interop+AppleCrypto+SslException: bad protocol version": PROTOCOL,
     "The client certificate is required": CLIENT_CERT,
     # SQL Server's TLS (SqlClient, ODBC, sqlcmd): its certificate is self-signed unless an admin
-    # installed one, so an untrusted chain there is first a self-signed server certificate.
-    "provider: SSL Provider": Means(verify=18),
-    "ClientConnectionId:": Means(verify=18),  # a SqlException's footer: SQL Server's self-signed certificate
-    "SSL Provider:": Means(verify=18),
+    # installed one, so an untrusted chain there is first a self-signed server certificate. A clue
+    # about the server, not the error: it yields to the error's own words ("The target principal
+    # name is incorrect" in the same message is a name mismatch first).
+    "provider: SSL Provider": SQL_SERVER_CERT,
+    "ClientConnectionId:": SQL_SERVER_CERT,  # a SqlException's footer
+    "SSL Provider:": SQL_SERVER_CERT,
 }
 
 LOCALISED: dict[str, dict[str, Means]] = {

@@ -9,12 +9,15 @@ from __future__ import annotations
 import re
 
 from tlsdoctor.explain.recognisers.base import (
-    BAD_USAGE, CIPHER, DATE_INVALID, EXPIRED, HANDSHAKE_TIMEOUT, NAME_MISMATCH, NOT_TLS, NOT_YET_VALID, NO_NAME,
-    PROTOCOL, REFUSED, REJECTED, RESET, TIMED_OUT, UNTRUSTED, WEAK_SIGNATURE, WRAPPER, Means, Pattern,
-    Recogniser,
+    BAD_USAGE, BUNDLE_MISSING, CIPHER, DATE_INVALID, EXPIRED, HANDSHAKE_TIMEOUT, NAME_MISMATCH, NOT_TLS,
+    NOT_YET_VALID, NO_NAME, PROTOCOL, REFUSED, REJECTED, RESET, TIMED_OUT, UNTRUSTED, WEAK_SIGNATURE, WRAPPER, Means,
+    Pattern, Recogniser,
 )
 from tlsdoctor.explain.recognisers.openssl import alert_named
 
+
+def _proxy_dial(match: re.Match[str]) -> Means:
+    return Means(condition="proxy_unresolvable" if match[1] == "no such host" else "proxy_unreachable")
 
 
 RECOGNISER = Recogniser(
@@ -45,6 +48,7 @@ RECOGNISER = Recogniser(
         "connect: connection refused": REFUSED,
         "read: connection reset by peer": RESET,
         "no such host": NO_NAME,
+        "x509: failed to load system roots": BUNDLE_MISSING,
         "proxyconnect tcp": Means(condition="proxy_failed", trust=WRAPPER),
         ": eof": Means(condition="connection_closed", trust=WRAPPER),
     },
@@ -52,6 +56,10 @@ RECOGNISER = Recogniser(
         Pattern(re.compile(r"remote error: tls: ([a-zA-Z ]{3,60})"), "remote error: tls", read=alert_named, trust=1),
         Pattern(re.compile(r"current time \S{1,40} is after"), "current time", read=lambda _m: EXPIRED, trust=1),
         Pattern(re.compile(r"current time \S{1,40} is before"), "current time", read=lambda _m: NOT_YET_VALID, trust=1),
+        # net/http wraps the dial to the proxy in "proxyconnect tcp: ...": what follows is about
+        # the proxy, not the origin (an errno phrase alone would read it as the origin's).
+        Pattern(re.compile(r"proxyconnect tcp: [^\n]{0,300}?(connection refused|i/o timeout|connection reset|"
+                           r"no route to host|no such host)"), "proxyconnect tcp", read=_proxy_dial, trust=1),
     ),
     markers=("x509: ", "remote error: tls", "net/http", "dial tcp", "proxyconnect"),
     input_kind="go",

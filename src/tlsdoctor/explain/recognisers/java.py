@@ -11,7 +11,7 @@ import re
 
 from tlsdoctor.explain.recognisers.base import (
     BAD_USAGE, BUNDLE_MISSING, CLOSED, DATE_INVALID, EXPIRED, NAME_MISMATCH, NOT_TLS, NOT_YET_VALID, NO_NAME, PROTOCOL,
-    REFUSED, RESET, TIMED_OUT, UNTRUSTED, VERSION_OR_CIPHER, WEAK_KEY, WEAK_SIGNATURE, WRAPPER, Means, Pattern,
+    REFUSED, RESET, REVOKED, TIMED_OUT, UNTRUSTED, VERSION_OR_CIPHER, WEAK_KEY, WEAK_SIGNATURE, WRAPPER, Means, Pattern,
     Recogniser,
 )
 from tlsdoctor.explain.recognisers.openssl import alert_named
@@ -29,6 +29,7 @@ RECOGNISER = Recogniser(
         "pkix path validation failed": Means(condition="cert_rejected", trust=WRAPPER),
         "chain validation failed": DATE_INVALID,  # Android: an expired certificate or a device clock far off
         "certificateexpiredexception": EXPIRED,
+        "certificate has been revoked": REVOKED,  # CertificateRevokedException's message
         "certificatenotyetvalidexception": NOT_YET_VALID,
         "validity check failed": DATE_INVALID,
         "no subject alternative dns name matching": NAME_MISMATCH,

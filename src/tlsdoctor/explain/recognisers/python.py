@@ -13,7 +13,7 @@ import os
 import re
 
 from tlsdoctor.explain.recognisers.base import (
-    BUNDLE_MISSING, CLOSED, HANDSHAKE_TIMEOUT, NO_NAME, PROXY_FAILED, REFUSED, RESET, TIMED_OUT, WRAPPER,
+    BUNDLE_MISSING, CLOSED, HANDSHAKE_TIMEOUT, NO_NAME, PROXY_UNREACHABLE, REFUSED, RESET, TIMED_OUT, WRAPPER,
     Means, Pattern, Recogniser,
 )
 
@@ -72,8 +72,8 @@ RECOGNISER = Recogniser(
         "nodename nor servname provided, or not known": NO_NAME,
         "getaddrinfo failed": NO_NAME,
         "failed to resolve '": NO_NAME,  # urllib3 2's NameResolutionError
-        "unable to connect to proxy": PROXY_FAILED,
-        "cannot connect to proxy": PROXY_FAILED,
+        "unable to connect to proxy": PROXY_UNREACHABLE,
+        "cannot connect to proxy": PROXY_UNREACHABLE,
         "server disconnected": CLOSED,
     },
     names={
@@ -88,7 +88,7 @@ RECOGNISER = Recogniser(
         "ServerDisconnectedError": CLOSED,
         "ClientConnectorCertificateError": Means(condition="cert_rejected", trust=WRAPPER),
         "SSLCertVerificationError": Means(condition="cert_rejected", trust=WRAPPER),
-        "ClientProxyConnectionError": PROXY_FAILED,
+        "ClientProxyConnectionError": PROXY_UNREACHABLE,
         "ProxyError": Means(condition="proxy_failed", trust=WRAPPER),
         "RemoteDisconnected": CLOSED,
     },
