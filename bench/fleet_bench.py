@@ -2,9 +2,11 @@
 
 One run measures, on the same files:
 
-(a) ``fleet causes``: the whole ``tlsdoctor.fleet-causes/1`` document on DuckDB (every Ibis
-    query of :mod:`tlsdoctor.fleet.queries` it needs, plus assembling the document);
-(b) the core per-(code, stack) query of (a) alone, as Ibis compiles it;
+(a) ``fleet causes``: the whole ``tlsdoctor.fleet-causes/1`` document on DuckDB (the one Ibis
+    query of :func:`tlsdoctor.fleet.queries.causes_document` and the window's day range, plus
+    assembling the document);
+(b) the core per-(code, stack) question of (a) alone, written in Ibis over fleet's own
+    ``failure_reports`` and run by fleet's :class:`~tlsdoctor.fleet.engine.Engine`;
 (c) one hand-written DuckDB ``GROUP BY`` computing the same as (b) over the same files;
 (d) a pandas baseline computing the same as (b) (pyarrow reads the columns, pandas groups);
 (e) the JSON Lines path: documents read, parsed and flattened per second.
@@ -80,6 +82,17 @@ def build(directory: Path, rows: int, base_installs: int) -> dict[str, int]:
     return counts
 
 
+def core(tables: object) -> object:
+    """(c)'s question in Ibis: what ``fleet causes`` asked before it folded every figure into one
+    query, and what a user's own one-off Ibis question costs over hand-written SQL."""
+    from tlsdoctor.fleet.queries import Window, failure_reports
+
+    r = failure_reports(tables, Window())
+    return r.group_by([r.code, r.stack]).aggregate(
+        installs=r.install.nunique(), events=r.count(), visible_events=r.visible.cast("int64").sum(),
+        visible_installs=r.install.nunique(where=r.visible), first_seen=r.ts.min(), last_seen=r.ts.max())
+
+
 def one(kind: str, directory: Path) -> dict[str, float]:
     """Run one measurement in this process; print seconds and peak RSS."""
     parquet = directory / "parquet"
@@ -87,11 +100,11 @@ def one(kind: str, directory: Path) -> dict[str, float]:
     import duckdb
     import pyarrow.parquet as pq
 
-    from tlsdoctor.fleet import queries
     from tlsdoctor.fleet.causes import fleet_causes
     from tlsdoctor.fleet.engine import Engine
     from tlsdoctor.fleet.sources import find
 
+    import ibis.backends.duckdb  # noqa: F401 - Ibis imports its DuckDB backend on first connect (~0.6 s)
     import pandas  # noqa: F401 - imported by pyarrow's first table anyway
     import pyarrow as pa
 
@@ -104,7 +117,7 @@ def one(kind: str, directory: Path) -> dict[str, float]:
     elif kind == "ibis-core":
         with Engine("duckdb") as engine:
             tables, _ = engine.load(find([parquet]))
-            result = len(engine.rows(queries.causes(tables, queries.Window())))
+            result = len(engine.rows(core(tables)))
     elif kind == "duckdb-sql":
         con = duckdb.connect()
         result = len(con.execute(CORE_SQL.format(reports=parquet / "reports" / "*.parquet")).fetchall())
@@ -154,23 +167,31 @@ def main() -> int:
             build(directory, args.rows, args.base_installs)
         rows, seconds = jsonl_rate(directory)
         print(f"(e) JSON Lines: {rows:,} rows flattened in {seconds:.2f} s = {rows / seconds:,.0f} rows/s", flush=True)
+        print(f"load average at the start: {' '.join(f'{x:.2f}' for x in os.getloadavg())}", flush=True)
         kinds = ["fleet-causes", "ibis-core", "duckdb-sql", "pandas"]
         results: dict[str, list[dict[str, float]]] = {k: [] for k in kinds}
         for round_number in range(args.rounds):
             order = kinds if round_number % 2 == 0 else list(reversed(kinds))
             for kind in order:
+                started = time.perf_counter()
                 out = subprocess.run([sys.executable, __file__, "--one", kind, "--dir", str(directory)],
                                      capture_output=True, text=True, timeout=1800, check=True,
                                      env={**os.environ, "PYTHONWARNINGS": "ignore"})
-                results[kind].append(json.loads(out.stdout.strip().splitlines()[-1]))
+                process = time.perf_counter() - started
+                results[kind].append({**json.loads(out.stdout.strip().splitlines()[-1]), "process": process})
         base = statistics.median(r["seconds"] for r in results["duckdb-sql"])
-        print(f"{'measurement':<14} {'min s':>8} {'median s':>9} {'max s':>8} {'÷ (c)':>7} {'peak MB':>8}")
+        base_process = statistics.median(r["process"] for r in results["duckdb-sql"])
+        print(f"load average at the end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+        print(f"{'measurement':<14} {'min s':>8} {'median s':>9} {'max s':>8} {'÷ (c)':>7} {'peak MB':>8}"
+              f" {'process s':>10} {'÷ (c)':>7}")
         labels = {"fleet-causes": "(a) causes", "ibis-core": "(b) ibis core", "duckdb-sql": "(c) SQL",
                   "pandas": "(d) pandas"}
         for kind in kinds:
             times = [r["seconds"] for r in results[kind]]
+            processes = [r["process"] for r in results[kind]]
             print(f"{labels[kind]:<14} {min(times):8.2f} {statistics.median(times):9.2f} {max(times):8.2f} "
-                  f"{statistics.median(times) / base:7.2f} {max(r['peak_mb'] for r in results[kind]):8.0f}")
+                  f"{statistics.median(times) / base:7.2f} {max(r['peak_mb'] for r in results[kind]):8.0f}"
+                  f" {statistics.median(processes):10.2f} {statistics.median(processes) / base_process:7.2f}")
     return 0
 
 

@@ -6,6 +6,8 @@ import json
 import subprocess
 import sys
 
+import pytest
+
 from tlsdoctor.lab.runner import Lab
 
 
@@ -47,3 +49,18 @@ def test_get_json_success_and_failure_with_secrets_redacted(tls_lab: Lab) -> Non
     doc = json.loads(done.stdout)
     assert doc["ok"] is False and doc["status"] is None
     assert doc["error"]["code"] == "cert.expired" and doc["error"]["curl_code"] == 60
+
+
+def test_print_result_prints_the_document_with_json_and_renders_for_a_person_otherwise(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    # The one rule diagnose, explain and torture print their result by (cli/common.py).
+    from rich.console import Console
+
+    from tlsdoctor.cli.common import print_result
+
+    rendered: list[tuple[object, object]] = []
+    print_result({"a": 1}, True, json.dumps, lambda result, console: rendered.append((result, console)))
+    assert capsys.readouterr().out == '{"a": 1}\n' and not rendered
+    print_result({"a": 1}, False, lambda result: "never", lambda result, console: rendered.append((result, console)))
+    assert capsys.readouterr().out == ""
+    assert rendered and rendered[0][0] == {"a": 1} and isinstance(rendered[0][1], Console)

@@ -114,3 +114,32 @@ def test_paths_that_hold_no_fleet_are_refused(tmp_path: Path) -> None:
     for bad in ([tmp_path / "missing"], [str(tmp_path / "*.jsonl")], [tmp_path], [tmp_path / "notes.txt"]):
         with pytest.raises(SourceError):
             find(bad)
+
+
+def test_a_parquet_file_of_another_layout_is_refused_in_one_line(small_fleet: Fleet, tmp_path: Path) -> None:
+    import pyarrow.parquet as pq
+
+    convert(find([small_fleet.path]).jsonl, tmp_path / "parquet")
+    reports = next((tmp_path / "parquet" / "reports").glob("*.parquet"))
+    table = pq.read_table(reports)
+    pq.write_table(table.drop_columns(["interceptor"]).replace_schema_metadata(table.schema.metadata),
+                   tmp_path / "old.parquet")
+    with pytest.raises(SourceError, match="lacks the column interceptor"):
+        find([tmp_path / "old.parquet"])
+
+
+def test_interception_names_the_cas_that_sign_in_their_documented_shares(causes: dict[str, Any]) -> None:
+    from tlsdoctor.client.report.issuer import presented_issuer
+    from tlsdoctor.fleet.simulate import INTERCEPTION_PRODUCTS
+
+    found = cause(causes, "trust.interception", "curl")
+    names = {i["name"]: i["installs"] for i in found["interceptors"]}
+    shares = {presented_issuer([{"Issuer": printed}]): share for printed, share in INTERCEPTION_PRODUCTS}
+    assert set(names) == set(shares) == {"Avast Web/Mail Shield Root", "ESET SSL Filter CA",
+                                         "Kaspersky Anti-Virus Personal Root Certificate"}
+    assert [i["installs"] for i in found["interceptors"]] == sorted(names.values(), reverse=True)
+    named = sum(names.values())  # every interception report of the fleet names its CA
+    assert named == found["installs"]
+    for name, share in shares.items():
+        assert within(names[name] / named, share, named), (name, names)
+    assert all("interceptors" not in c for c in causes["causes"] if c["code"] != "trust.interception")

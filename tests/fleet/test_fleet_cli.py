@@ -22,6 +22,7 @@ def test_simulate_then_causes_as_text_and_json(tmp_path: Path, capsys: pytest.Ca
     assert code == 0 and "120 installs" in out
     code, out, _ = run(capsys, "fleet", "causes", str(tmp_path / "f"))
     assert code == 0 and "trust.interception" in out and "curl" in out
+    assert "trust.interception (curl) is signed by: " in out and "Root" in out
     code, out, _ = run(capsys, "fleet", "causes", str(tmp_path / "f" / "*" / "*.jsonl"), "--json",
                        "--since", "2026-11-03")
     doc = json.loads(out)

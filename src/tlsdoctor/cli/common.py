@@ -16,7 +16,9 @@ import argparse
 
 TYPE_CHECKING = False  # typing and dataclasses cost ~15 ms of a 40 ms `tlsdoctor --version`
 if TYPE_CHECKING:
-    from typing import Any, Callable, NoReturn
+    from typing import Any, Callable, NoReturn, TypeVar
+
+    Result = TypeVar("Result")
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
@@ -129,6 +131,18 @@ def scenario_ids(only: list[str] | None) -> list[str] | None:
 def add_only(parser: argparse.ArgumentParser, what: str) -> None:
     parser.add_argument("--only", nargs="+", metavar="ID",
                         help=f"{what} only these scenarios (ids from `tlsdoctor catalogue`; default: all)")
+
+
+def print_result(result: Result, as_json: bool, to_json: Callable[[Result], str],
+                 to_console: Callable[[Result, Any], None]) -> None:
+    """A command's result on standard output: its JSON document with ``--json`` (for scripts),
+    otherwise the rendering for a person, on a console that fits the terminal."""
+    if as_json:
+        print(to_json(result))
+        return
+    from tlsdoctor.render.console import make_console
+
+    to_console(result, make_console())
 
 
 def add_json(parser: argparse.ArgumentParser, schema: str) -> None:

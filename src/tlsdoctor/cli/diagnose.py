@@ -5,10 +5,12 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from tlsdoctor.cli.common import EXIT_FAILED, EXIT_OK, Command, UsageError, positive_float, positive_int
+from tlsdoctor.cli.common import (
+    EXIT_FAILED, EXIT_OK, Command, UsageError, positive_float, positive_int, print_result,
+)
 
 # Mirrors tlsdoctor.batch's defaults without importing it (parsing stays cheap); a test keeps them equal.
-DEFAULT_CONCURRENCY, DEFAULT_PER_HOST = None, 4  # None: 4 per core
+DEFAULT_CONCURRENCY, DEFAULT_PER_HOST = None, 4  # None: 6 per core
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -31,7 +33,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     batch = parser.add_argument_group("batch options")
     batch.add_argument("--concurrency", type=positive_int, default=DEFAULT_CONCURRENCY, metavar="N",
                        help="with --batch: diagnoses in flight at once, across all worker processes "
-                            "(default: 4 per core; more for a slow network)")
+                            "(default: 6 per core; more for a slow network)")
     batch.add_argument("--per-host", type=positive_int, default=DEFAULT_PER_HOST, metavar="N",
                        help="with --batch: diagnoses at once against one server (host and port)")
     batch.add_argument("--processes", type=positive_int, metavar="N",
@@ -58,7 +60,6 @@ def run(args: argparse.Namespace) -> int:
     if args.batch is not None:
         return _batch(args, options)
     from tlsdoctor.diagnosis import DiagnoseError, diagnose
-    from tlsdoctor.render.console import make_console
     from tlsdoctor.render.diagnosis import diagnosis_json, print_diagnosis
 
     from tlsdoctor.render.progress import progress
@@ -70,10 +71,7 @@ def run(args: argparse.Namespace) -> int:
             result = diagnose(args.url, on_probe=waiting.probe, **options)
     except DiagnoseError as exc:
         raise UsageError(str(exc)) from None
-    if args.json:
-        print(diagnosis_json(result))
-    else:
-        print_diagnosis(result, make_console())
+    print_result(result, args.json, diagnosis_json, print_diagnosis)
     return EXIT_OK if result.ok else EXIT_FAILED
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from tlsdoctor.cli.common import EXIT_FAILED, EXIT_OK, Command, UsageError
+from tlsdoctor.cli.common import EXIT_FAILED, EXIT_OK, Command, UsageError, print_result
 
 INPUT_LIMIT = 4 * 1024 * 1024  # bytes read; a pasted transcript is kilobytes
 
@@ -26,7 +26,6 @@ COMMAND = Command(
 
 def run(args: argparse.Namespace) -> int:
     from tlsdoctor.explain import explain
-    from tlsdoctor.render.console import make_console
     from tlsdoctor.render.explanation import explanation_json, print_explanation
 
     try:
@@ -40,8 +39,5 @@ def run(args: argparse.Namespace) -> int:
     except OSError as exc:
         raise UsageError(f"cannot read {args.file}: {exc.strerror or exc}") from None
     explanation = explain(data.decode("utf-8", errors="replace"))
-    if args.json:
-        print(explanation_json(explanation))
-    else:
-        print_explanation(explanation, make_console())
+    print_result(explanation, args.json, explanation_json, print_explanation)
     return EXIT_OK if explanation.candidates else EXIT_FAILED

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import argparse
 
-from tlsdoctor.cli.common import EXIT_FAILED, EXIT_OK, Command, UsageError, add_json, positive_float, positive_int
+from tlsdoctor.cli.common import (
+    EXIT_FAILED, EXIT_OK, Command, UsageError, add_json, positive_float, positive_int, print_result,
+)
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -69,8 +71,5 @@ def run(args: argparse.Namespace) -> int:
             )
     except TargetError as exc:
         raise UsageError(str(exc)) from None
-    if args.json:
-        print(report_json(report))
-    else:
-        report_table(report, make_console())
+    print_result(report, args.json, report_json, report_table)
     return EXIT_FAILED if report.exit_code else EXIT_OK

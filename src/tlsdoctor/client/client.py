@@ -366,7 +366,8 @@ class Client:
 
             if error is not None:
                 outcome = {"ok": False, "code": error.code, "curl_code": error.curl_code,
-                           "nel_type": error.nel_type, "message": error.message}
+                           "nel_type": error.nel_type, "message": error.message,
+                           "presented_chain": error.presented_chain}
             else:
                 outcome = {"ok": True, "code": "ok", "curl_code": 0, "nel_type": "ok",
                            "message": f"HTTP {response.status}" if response else ""}

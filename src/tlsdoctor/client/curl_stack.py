@@ -109,6 +109,9 @@ class CurlStack:
         # Trust: always verifying (peer and host), never a code path that turns it off.
         handle.setopt(pycurl.SSL_VERIFYPEER, 1)
         handle.setopt(pycurl.SSL_VERIFYHOST, 2)
+        # The presented chain, which libcurl keeps even when verification fails: a trust failure's
+        # report names the CA that signed it (an antivirus, a corporate proxy; report/issuer.py).
+        handle.setopt(pycurl.OPT_CERTINFO, 1)
         if self._ca_file is not None:
             handle.setopt(pycurl.CAINFO, self._ca_file)
         else:
@@ -216,7 +219,8 @@ class CurlStack:
             message += " (TCP connected; the TLS handshake timed out)"
         started_transfer = handle.getinfo(pycurl.PRETRANSFER_TIME) > 0
         return transport_error(message, stack=self.name, curl_code=code, verify_result=verify,
-                               debug=_debug_text(state.debug), may_have_reached_server=started_transfer)
+                               debug=_debug_text(state.debug), may_have_reached_server=started_transfer,
+                               presented_chain=_presented_chain(handle) if code == 60 else ())
 
     def close(self) -> None:
         with self._lock:
@@ -224,6 +228,17 @@ class CurlStack:
                 state.settle_pending()  # a response still held keeps its URL, version and timings
                 state.curl.close()
             self._states.clear()
+
+
+def _presented_chain(handle: pycurl.Curl) -> tuple[dict[str, str], ...]:
+    """What CURLINFO_CERTINFO holds of the chain the peer presented, bounded (report/issuer.py
+    keeps the names and PEM of the first certificates; the reporter's thread parses them)."""
+    from tlsdoctor.client.report.issuer import keep_chain
+
+    try:
+        return keep_chain(handle.getinfo(pycurl.INFO_CERTINFO))
+    except pycurl.error:
+        return ()
 
 
 def _parse_headers(lines: tuple[bytes, ...]) -> tuple[tuple[str, str], ...]:

@@ -10,7 +10,8 @@ class TransportError(Exception):
     """The request never got an HTTP answer. ``code`` is a finding code (docs/spec/findings.md)."""
 
     def __init__(self, message: str, *, code: str, stack: str, curl_code: int | None = None,
-                 debug: str = "", may_have_reached_server: bool = False) -> None:
+                 debug: str = "", may_have_reached_server: bool = False,
+                 presented_chain: tuple[dict[str, str], ...] = ()) -> None:
         super().__init__(message)
         self.message = message
         self.code = code
@@ -19,6 +20,9 @@ class TransportError(Exception):
         self.nel_type = finding_code(code).nel_type
         self._debug = debug  # the stack's raw debug text: redacted when read, off the request path
         self.may_have_reached_server = may_have_reached_server
+        # The chain the peer presented, as the stack kept it (curl: CERTINFO on a verify failure);
+        # a report turns it into outcome.presented_issuer (client/report/issuer.py).
+        self.presented_chain = presented_chain
 
     @property
     def debug(self) -> str:
@@ -40,7 +44,8 @@ MESSAGE_CHARS = 2048
 
 def transport_error(message: str, *, stack: str, curl_code: int | None = None, verify_result: int | None = None,
                     errno: str | None = None, connect_status: int | None = None, debug: str = "",
-                    may_have_reached_server: bool = False) -> TransportError:
+                    may_have_reached_server: bool = False,
+                    presented_chain: tuple[dict[str, str], ...] = ()) -> TransportError:
     """Build the exception, naming its code with :func:`tlsdoctor.classify.classify` (no second table)."""
     if len(message) > MESSAGE_CHARS:
         message = message[:MESSAGE_CHARS] + f"... ({len(message) - MESSAGE_CHARS} more characters)"
@@ -48,4 +53,4 @@ def transport_error(message: str, *, stack: str, curl_code: int | None = None, v
                                  connect_status=connect_status, text=message[:MESSAGE_CHARS]))
     code = candidates[0].code if candidates else "tls.handshake_alert"
     return TransportError(message, code=code, stack=stack, curl_code=curl_code, debug=debug,
-                          may_have_reached_server=may_have_reached_server)
+                          may_have_reached_server=may_have_reached_server, presented_chain=presented_chain)

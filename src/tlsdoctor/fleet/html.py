@@ -45,6 +45,13 @@ document.addEventListener("DOMContentLoaded", function () {
 """.strip()
 
 
+def _concentrated(cause: dict[str, Any]) -> str:
+    """The facets that concentrate a cause, and for interception the CAs that sign (by installs)."""
+    parts = [f"{f['facet']}={f['value']}" for f in cause["facets"][:2]]
+    parts += [f"CA {i['name']} ({i['installs']})" for i in cause.get("interceptors", [])[:3]]
+    return ", ".join(parts)
+
+
 def _e(value: Any) -> str:
     return html.escape(str(value), quote=True)
 
@@ -184,7 +191,7 @@ def render(causes: dict[str, Any], gate: dict[str, Any], days: dict[str, list[di
     rows = "".join(
         f"<tr><td>{_e(c['code'])}</td><td>{_e(c['stack'])}</td><td class=n>{c['installs']}</td>"
         f"<td class=n>{(c['share_of_active_installs'] or 0):.2%}</td><td class=n>{c['events']}</td>"
-        f"<td class=n>{c['visible_events']}</td><td>{_e(', '.join(f['facet'] + '=' + f['value'] for f in c['facets'][:2]))}</td></tr>"
+        f"<td class=n>{c['visible_events']}</td><td>{_e(_concentrated(c))}</td></tr>"
         for c in causes["causes"][:30]
     )
     reasons = "".join(f"<li>{_e(r)}</li>" for r in gate["reasons"])

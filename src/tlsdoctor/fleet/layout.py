@@ -177,8 +177,9 @@ class Flattener:
             "fallback_ok": fallback_ok, "origin": _str(request.get("origin")),
             "proxy_configured": _bool(env.get("proxy_configured")), "os": _str(env.get("os")),
             "tls_library": _str(env.get("tls_library")), "libcurl": _str(env.get("libcurl")),
-            # Reports that carry the intercepting CA's name (a diagnosis's evidence) give it here.
-            "interceptor": _str(env.get("interceptor")) or _str(outcome.get("interceptor")),
+            # The CA that signed the chain the client was shown (report/1's outcome.presented_issuer,
+            # written for failures about who signed it): for trust.interception, the interceptor.
+            "interceptor": _str(outcome.get("presented_issuer")),
         }
         for key, value in row.items():
             self.columns["reports"][key].append(value)

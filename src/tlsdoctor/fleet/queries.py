@@ -46,54 +46,100 @@ def active_stacks(tables: Any, window: Window) -> Any:
 
 
 # -- causes ---------------------------------------------------------------------------------------
+# The causes document is ONE query (causes_document): each table is scanned once. What costs is
+# counting distinct installs (an engine hashes every install id once per count), so the counts
+# are arranged to hash install ids as few times as possible:
+#
+# - each big table is first folded to one row per (keys, install, environment values): the
+#   install's combinations of facet values (almost always one per install);
+# - that is folded again to one row per (keys, install): the install count is then a COUNT(*)
+#   and "how many combinations" tells the installs of one combination (nearly all) from those of
+#   several (an app upgrade, a proxy turned on mid-window);
+# - a facet value's installs are a COUNT(*) over the one-combination installs plus an exact
+#   distinct count over the few others (an anti-join and a semi-join against that small set).
+#
+# So every count stays exact, and the usage side hashes install ids about three times where
+# five COUNT(DISTINCT) queries did five (bench/README.md has the figures).
+
+#: The values a cause's affected installs are broken down by: the facets, and for
+#: ``trust.interception`` the name of the CA that signed the presented chain.
+BREAKDOWNS = (*FACETS, "interceptor")
 
 
-def causes(tables: Any, window: Window) -> Any:
-    """Per (code, stack): installs affected, events, what the user saw, first and last seen."""
+def _held(combos: Any, per_install: Any, keys: list[str], names: tuple[str, ...]) -> Any:
+    """Per (keys, facet, value): distinct installs that held that value (null included).
+
+    ``combos`` has one row per (keys, install, values of ``names``); ``per_install`` one row per
+    (keys, install) with ``combos``, how many rows of ``combos`` it folds."""
+    import ibis
+
+    several = per_install.filter(per_install.combos > 1).select(*keys, "install")
+    single = combos.anti_join(several, [*keys, "install"])
+    mixed = combos.semi_join(several, [*keys, "install"])
+    counted = []
+    for name in names:
+        value = single[name].cast("string")
+        counted.append(single.group_by([*(single[k] for k in keys), ibis.literal(name).name("facet"),
+                                        value.name("value")]).aggregate(installs=single.count()))
+        held = mixed.select(*keys, "install", facet=ibis.literal(name), value=mixed[name].cast("string")).distinct()
+        counted.append(held.group_by([*(held[k] for k in keys), held.facet, held.value]).aggregate(
+            installs=held.count()))
+    t = counted[0].union(*counted[1:], distinct=False)
+    return t.group_by([*(t[k] for k in keys), t.facet, t.value]).aggregate(installs=t.installs.sum())
+
+
+def causes_document(tables: Any, window: Window) -> Any:
+    """Every figure of ``tlsdoctor.fleet-causes/1`` as one relation, its rows told apart by ``part``:
+
+    - ``cause``: per (code, stack): installs, events, visible_events, visible_installs,
+      first_seen, last_seen;
+    - ``daily``: per (code, stack, day): events, installs;
+    - ``affected``: per (code, stack, facet, value): installs (facet ``interceptor`` included);
+    - ``active``: per stack: installs (active installs), requests;
+    - ``base``: per (stack, facet, value): active installs;
+    - ``counted``: per (code, stack): events as usage documents counted them.
+    """
     r = failure_reports(tables, window)
-    return r.group_by([r.code, r.stack]).aggregate(
-        installs=r.install.nunique(),
-        events=r.count(),
-        visible_events=r.visible.cast("int64").sum(),
-        visible_installs=r.install.nunique(where=r.visible),
-        first_seen=r.ts.min(),
-        last_seen=r.ts.max(),
-    )
+    keys = ["code", "stack"]
+    combos = r.group_by([r.code, r.stack, r.install, *(r[name] for name in BREAKDOWNS)]).aggregate(
+        events=r.count(), visible_events=r.visible.cast("int64").sum(), first_seen=r.ts.min(), last_seen=r.ts.max())
+    failing = combos.group_by([combos.code, combos.stack, combos.install]).aggregate(
+        combos=combos.count(), events=combos.events.sum(), visible_events=combos.visible_events.sum(),
+        first_seen=combos.first_seen.min(), last_seen=combos.last_seen.max())
+    cause = failing.group_by([failing.code, failing.stack]).aggregate(
+        installs=failing.count(), events=failing.events.sum(), visible_events=failing.visible_events.sum(),
+        visible_installs=(failing.visible_events > 0).cast("int64").sum(),
+        first_seen=failing.first_seen.min(), last_seen=failing.last_seen.max())
+    daily = r.group_by([r.code, r.stack, r.day]).aggregate(events=r.count(), installs=r.install.nunique())
+    affected = _held(combos, failing, keys, BREAKDOWNS)
 
-
-def active_installs(tables: Any, window: Window) -> Any:
-    """Per stack: installs that made requests on it, and how many requests (the denominators)."""
     s = active_stacks(tables, window)
-    return s.group_by(s.stack).aggregate(active_installs=s.install.nunique(), requests=s.requests.sum())
+    held = s.group_by([s.stack, s.install, *(s[name] for name in FACETS)]).aggregate(requests=s.requests.sum())
+    active = held.group_by([held.stack, held.install]).aggregate(combos=held.count(), requests=held.requests.sum())
+    totals = active.group_by(active.stack).aggregate(installs=active.count(), requests=active.requests.sum())
+    base = _held(held, active, ["stack"], FACETS)
 
-
-def counted_failures(tables: Any, window: Window) -> Any:
-    """Per (code, stack): failures as usage documents counted them (complete, unlike reports)."""
     f = window.apply(tables.usage_failures)
-    return f.group_by([f.code, f.stack]).aggregate(counted_events=f.n.sum(), counted_installs=f.install.nunique())
+    counted = f.group_by([f.code, f.stack]).aggregate(events=f.n.sum())
+    parts = [_part("cause", cause), _part("daily", daily), _part("affected", affected),
+             _part("active", totals), _part("base", base), _part("counted", counted)]
+    return parts[0].union(*parts[1:], distinct=False)
 
 
-def daily_causes(tables: Any, window: Window) -> Any:
-    r = failure_reports(tables, window)
-    return r.group_by([r.code, r.stack, r.day]).aggregate(events=r.count(), installs=r.install.nunique())
+#: The columns of causes_document's rows (a part leaves the ones it has not null).
+DOCUMENT_COLUMNS = {
+    "code": "string", "stack": "string", "day": "string", "facet": "string", "value": "string",
+    "installs": "int64", "events": "int64", "visible_events": "int64", "visible_installs": "int64",
+    "first_seen": "string", "last_seen": "string", "requests": "int64",
+}
 
 
-def facet_affected(tables: Any, window: Window, facet: str) -> Any:
-    r = failure_reports(tables, window)
-    return r.group_by([r.code, r.stack, r[facet].cast("string").name("value")]).aggregate(
-        installs=r.install.nunique())
+def _part(name: str, table: Any) -> Any:
+    import ibis
 
-
-def facet_active(tables: Any, window: Window, facet: str) -> Any:
-    s = active_stacks(tables, window)
-    return s.group_by([s.stack, s[facet].cast("string").name("value")]).aggregate(installs=s.install.nunique())
-
-
-def interceptors(tables: Any, window: Window) -> Any:
-    """For ``trust.interception``: the intercepting CA names reports carry, by installs."""
-    r = failure_reports(tables, window)
-    r = r.filter((r.code == "trust.interception") & r.interceptor.notnull())
-    return r.group_by([r.stack, r.interceptor]).aggregate(installs=r.install.nunique())
+    return table.select(part=ibis.literal(name), **{
+        column: table[column].cast(dtype) if column in table.columns else ibis.null().cast(dtype)
+        for column, dtype in DOCUMENT_COLUMNS.items()})
 
 
 # -- the timeline (the HTML report) ------------------------------------------------------------------

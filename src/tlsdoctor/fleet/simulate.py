@@ -27,6 +27,12 @@ everyone                      100%    ``tcp.timed_out`` p=0.0005 and ``tls.abrup
                                       per request, visible
 ============================  ======  ==================================================================
 
+A TLS-inspecting antivirus is one of three products, whose root CA signs what the client sees
+(their reports' ``outcome.presented_issuer``, from the chain the stack kept, as a real client's):
+Avast Web/Mail Shield Root 50%, Kaspersky Anti-Virus Personal Root Certificate 30%, ESET SSL
+Filter CA 20% (the product follows from the install id, so adding it drew nothing new from the
+generator: a seed writes the fleet it wrote before, now with the names).
+
 Installs run on a day with p=0.8 and make Poisson(25) requests when they run; operating systems
 and app versions (with their libcurl) follow fixed shares. A regression (``--regress
 trust.interception:2``) adds the named code, visible, on the first request of every active day
@@ -78,6 +84,12 @@ PER_REQUEST_FAILURES: dict[str | None, list[tuple[str, float]]] = {
     None: [("tcp.timed_out", 0.0005), ("tls.abrupt_close", 0.0003)],
     "wrong-clock": [("clock.skewed", 0.2)],
 }
+#: TLS-inspecting products: (the issuer of what the client sees as OpenSSL prints it, share).
+INTERCEPTION_PRODUCTS: tuple[tuple[str, float], ...] = (
+    ("C = CZ, L = Prague, O = AVAST Software s.r.o., OU = Software Development, CN = Avast Web/Mail Shield Root", 0.5),
+    ("O = AO Kaspersky Lab, CN = Kaspersky Anti-Virus Personal Root Certificate", 0.3),
+    ("C = SK, O = ESET spol. s r. o., CN = ESET SSL Filter CA", 0.2),
+)
 OPERATING_SYSTEMS = (("Windows-10", 0.45), ("Windows-11", 0.35), ("Darwin-24.1.0", 0.12), ("Linux-6.1", 0.08))
 APP_VERSIONS = (("7.2.4", "8.9.1", 0.4), ("7.2.5", "8.11.0", 0.6))
 TLS_LIBRARY = "OpenSSL/3.0.15"
@@ -120,6 +132,18 @@ class Install:
     app_version: str
     libcurl: str
     regressed: str | None = None  # the code a regression adds to this install
+
+    def presented_chain(self, code: str) -> tuple[dict[str, str], ...]:
+        """The chain this install's stack is shown when ``code`` fails it, as libcurl's CERTINFO
+        gives it (printed names; a real client also keeps the PEM): an interceptor's leaf."""
+        if code != "trust.interception" or self.environment != "interceptor":
+            return ()
+        u, cumulative = int(self.raw_id[:8], 16) / 2**32, 0.0
+        for issuer, share in INTERCEPTION_PRODUCTS:
+            cumulative += share
+            if u < cumulative:
+                break
+        return ({"Subject": "CN = api.example.com", "Issuer": issuer},)
 
     def env_fields(self) -> dict[str, Any]:
         proxy = ENVIRONMENTS.get(self.environment, (0.0, False))[1]
@@ -294,7 +318,8 @@ def _run_install(install: Install, rng: np.random.Generator, sinks: _DaySinks, t
                 kind="fallback" if rescued else "failure", stack=install.stack, cohort=install.cohort,
                 method="GET", url="https://api.example.com/v1/sync", http_version="2" if install.stack == "curl" else "1.1",
                 outcome={"ok": False, "code": code, "curl_code": FINDING_CODES[code].curl_code,
-                         "nel_type": FINDING_CODES[code].nel_type, "message": f"simulated {code}"},
+                         "nel_type": FINDING_CODES[code].nel_type, "message": f"simulated {code}",
+                         "presented_chain": install.presented_chain(code)},
                 fallback={"stack": other, "ok": True} if rescued else None, environment=env,
                 timings_ms={"total": 40}, install=install.install, app_version=install.app_version, ts=ts,
             )

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pyarrow as pa
 
-from tlsdoctor.fleet.layout import TABLE_KEY, TABLES, Flattener
+from tlsdoctor.fleet.layout import SCHEMAS, TABLE_KEY, TABLES, Flattener
 
 _JSONL = re.compile(r".*\.(jsonl|ndjson)(\.\d+)?(\.gz)?$")
 _REMOTE = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*://")
@@ -68,12 +68,19 @@ def _parquet_table(path: Path) -> str:
     import pyarrow.parquet as pq
 
     try:
-        metadata = pq.read_schema(path).metadata or {}
+        schema = pq.read_schema(path)
+        metadata = schema.metadata or {}
     except (OSError, pa.ArrowException) as exc:
         raise SourceError(f"{path}: not a readable Parquet file ({exc})") from None
     name = metadata.get(TABLE_KEY, b"").decode()
     if name not in TABLES:
         raise SourceError(f"{path}: a Parquet file without tlsdoctor's table tag (write it with tlsdoctor fleet convert)")
+    # The engines read the layout's columns by name and type without asking the file again.
+    for expected in SCHEMAS[name]:
+        index = schema.get_field_index(expected.name)
+        if index < 0 or schema.field(index).type != expected.type:
+            raise SourceError(f"{path}: its {name} table lacks the column {expected.name} ({expected.type}) "
+                              f"of this version's layout (convert the JSON Lines again)")
     return name
 
 

@@ -26,6 +26,10 @@ def print_causes(doc: dict[str, Any]) -> None:
         table.add_row(cause["code"], cause["stack"], str(cause["installs"]), _pct(cause["share_of_active_installs"]),
                       str(cause["events"]), str(cause["visible_events"]), facets)
     console.print(table)
+    for cause in doc["causes"]:
+        if cause.get("interceptors"):
+            names = ", ".join(f"{i['name']} ({i['installs']})" for i in cause["interceptors"][:5])
+            console.print(f"{cause['code']} ({cause['stack']}) is signed by: {names}", markup=False)
     if doc["one_stack_only"]:
         console.print("on one stack only: " + ", ".join(f"{c['code']} ({c['stack']})" for c in doc["one_stack_only"]))
 

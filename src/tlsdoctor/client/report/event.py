@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from tlsdoctor.client.origin import origin_of
+from tlsdoctor.client.report.issuer import ISSUER_CAP, is_trust_failure, presented_issuer
 from tlsdoctor.redact import bounded, printable, redact_text
 
 REPORT_SCHEMA = "tlsdoctor.report/1"
@@ -184,7 +185,7 @@ def build_report(
     """
     if kind not in REPORT_KINDS:
         raise ValueError(f"report kind must be one of {', '.join(REPORT_KINDS)}, not {kind!r}")
-    return {
+    event = {
         "schema": REPORT_SCHEMA,
         "ts": _timestamp(ts),
         "install": _text(install, 64),
@@ -202,6 +203,25 @@ def build_report(
         "timings_ms": _timings(timings_ms),
         "kind": kind,
     }
+    issuer = _presented_issuer(outcome, outcome.get("code"))
+    if issuer:
+        event["outcome"]["presented_issuer"] = issuer
+    return event
+
+
+def _presented_issuer(outcome: Mapping[str, Any], code: Any) -> str | None:
+    """``outcome.presented_issuer`` (an added field of the spec): for a failure about who signed
+    the chain, the name of the CA at the top of the chain the stack was shown, scrubbed and cut
+    to 64 characters. ``outcome["presented_chain"]`` is what the stack kept of it (see
+    :mod:`tlsdoctor.client.report.issuer`); other failures, and successes, never carry it."""
+    chain = outcome.get("presented_chain")
+    if outcome.get("ok") or not chain or not is_trust_failure(code if isinstance(code, str) else None):
+        return None
+    try:
+        name = presented_issuer(chain)
+    except Exception:  # noqa: BLE001 - a hostile certificate's name costs the report one field, never the report
+        return None
+    return _text(name, ISSUER_CAP) or None
 
 
 def scrub_strings(value: Any) -> Any:
@@ -275,4 +295,10 @@ class PendingReport:
             outcome["code"] = _text(self.diagnosis.get("code"))
             outcome["nel_type"] = _text(self.diagnosis.get("nel_type"))
             outcome["diagnosed"] = True
+            # The issuer goes with the report's verdict: a diagnosis that names a trust failure
+            # the first reading did not (or the reverse) adds (or removes) it.
+            outcome.pop("presented_issuer", None)
+            issuer = _presented_issuer(self.outcome, outcome["code"])
+            if issuer:
+                outcome["presented_issuer"] = issuer
         return event
