@@ -37,14 +37,16 @@ from typing import Any, Callable, Iterable, Iterator
 
 # Diagnoses in flight: None means PER_CORE for each core. A diagnosis is CPU-bound between its
 # network waits (handshakes, X.509 parsing and path validation: ~30 ms of CPU each against the lab),
-# and its timeouts are wall-clock: more in flight than a few per core only queues CPU work behind
-# CPU work, so each diagnosis takes longer, a loaded machine turns the wait into false
-# `tcp.timed_out` verdicts, and the thread and GIL churn costs CPU of its own. Measured with 200 lab
-# URLs on 2 cores (bench/batch_bench.py): 32 in flight took ~50 ms of worker CPU per URL and gave 6
-# false timeouts; 8 in flight, ~35 ms and none, and was faster. On a slow network, where a
+# and its timeouts are wall-clock: too many in flight only queues CPU work behind CPU work, so each
+# diagnosis takes longer, a loaded machine turns the wait into false `tcp.timed_out` verdicts, and
+# the thread and GIL churn costs CPU of its own. Measured with 200 lab URLs on 2 cores
+# (bench/batch_bench.py, load average ~5): 32 in flight cost ~50 ms of worker CPU per URL and gave
+# 6 false timeouts; 8, 12, 16 and 24 in flight cost ~30-35 ms and gave none, with wall times
+# within the shared machine's noise of each other. Enough in flight to overlap slow servers'
+# waits, few enough that CPU work does not queue: 6 per core. On a slow network, where a
 # diagnosis mostly waits, ask for more with --concurrency.
 DEFAULT_CONCURRENCY: int | None = None
-PER_CORE = 4
+PER_CORE = 6
 DEFAULT_PER_HOST = 4
 _IN_PROCESS_BELOW = 8  # fewer inputs than this: a worker process costs more than it saves
 MAX_URL_CHARS = 8192  # longer lines are reported as bad input, not parsed (and not held whole)
@@ -297,7 +299,14 @@ def _process_main(tasks: Any, results: Any, options: dict[str, Any], json_lines:
     """A worker process: its own pipes, so that one killed mid-write leaves no shared lock held
     (a ``multiprocessing.Queue`` shared by the workers would: the others would hang on it)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle; it stops us
-    _worker_loop(tasks.recv, results.send, options, json_lines, slots)
+
+    def put(result: BatchResult) -> None:
+        try:
+            results.send(result)
+        except OSError:  # the parent stopped listening (it was interrupted): nobody to tell
+            pass
+
+    _worker_loop(tasks.recv, put, options, json_lines, slots)
 
 
 # -- the batch ---------------------------------------------------------------------------------------

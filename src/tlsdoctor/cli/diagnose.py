@@ -10,7 +10,7 @@ from tlsdoctor.cli.common import (
 )
 
 # Mirrors tlsdoctor.batch's defaults without importing it (parsing stays cheap); a test keeps them equal.
-DEFAULT_CONCURRENCY, DEFAULT_PER_HOST = None, 4  # None: 4 per core
+DEFAULT_CONCURRENCY, DEFAULT_PER_HOST = None, 4  # None: 6 per core
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -33,7 +33,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     batch = parser.add_argument_group("batch options")
     batch.add_argument("--concurrency", type=positive_int, default=DEFAULT_CONCURRENCY, metavar="N",
                        help="with --batch: diagnoses in flight at once, across all worker processes "
-                            "(default: 4 per core; more for a slow network)")
+                            "(default: 6 per core; more for a slow network)")
     batch.add_argument("--per-host", type=positive_int, default=DEFAULT_PER_HOST, metavar="N",
                        help="with --batch: diagnoses at once against one server (host and port)")
     batch.add_argument("--processes", type=positive_int, metavar="N",

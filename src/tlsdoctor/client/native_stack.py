@@ -31,6 +31,7 @@ class NativeStack:
             context.load_verify_locations(cafile=str(ca_bundle))
         self.trust_source = "OS store" + (f" + {ca_bundle}" if ca_bundle else "")
         self._connect_timeout = connect_timeout
+        self._timeouts: dict[float, httpx.Timeout] = {}
         self._client = httpx.Client(verify=context, http2=http2, proxy=proxy, follow_redirects=True,
                                     timeout=httpx.Timeout(30.0, connect=connect_timeout))
 
@@ -38,11 +39,7 @@ class NativeStack:
         started = time.perf_counter()
         try:
             reply = self._client.request(request.method, request.url, headers=dict(request.headers),
-                                         content=request.body,
-                                         # connect covers the TLS handshake too (httpcore), so a
-                                         # stalled handshake ends at connect_timeout, as on curl
-                                         timeout=httpx.Timeout(request.timeout,
-                                                               connect=min(self._connect_timeout, request.timeout)))
+                                         content=request.body, timeout=self._timeout(request.timeout))
         except httpx.HTTPError as exc:
             raise _translate(exc) from None
         total = round((time.perf_counter() - started) * 1000, 2)
@@ -55,6 +52,17 @@ class NativeStack:
             http_version="2" if reply.http_version == "HTTP/2" else reply.http_version.removeprefix("HTTP/"),
             timings_ms={"total": total},
         )
+
+    def _timeout(self, seconds: float) -> httpx.Timeout:
+        """One ``httpx.Timeout`` per budget, made once (an application uses a handful). Connect
+        covers the TLS handshake too (httpcore), so a stalled handshake ends at connect_timeout,
+        as on curl."""
+        timeout = self._timeouts.get(seconds)
+        if timeout is None:
+            if len(self._timeouts) >= 64:
+                self._timeouts.clear()
+            timeout = self._timeouts[seconds] = httpx.Timeout(seconds, connect=min(self._connect_timeout, seconds))
+        return timeout
 
     def close(self) -> None:
         self._client.close()
