@@ -8,11 +8,13 @@ Probes start as soon as their inputs exist, each with its own timeout, the whole
 diagnosis under one deadline (by default ``timeout`` × :data:`STAGES`, the longest chain
 of probes that wait on each other):
 
-1. **Route**: DNS (origin, or proxy), a TCP connect to each address.
-2. **Wire**: at once — the raw first answer to a ClientHello, a handshake that captures
-   the chain (verification off: we observe), HTTP/1.1 and h2 HEADs (the server's Date),
-   one real libcurl attempt with the client's trust; through a proxy, the same handshake
-   directly, to compare chains.
+1. **Route**: DNS (origin, or proxy); a TCP connect to each address when there are
+   several (with one, the handshake's own connect is the TCP probe).
+2. **Wire**: at once — a handshake that captures the chain (verification off: we
+   observe) and whose first bytes back are the raw first answer, then ``HEAD /`` over that
+   same connection (the server's Date; over HTTP/1.1 again only when h2 failed); one real
+   libcurl attempt with the client's trust; through a proxy, the same handshake directly,
+   to compare chains.
 3. **Capabilities**: only when the handshake fails, versions and ciphers one by one.
 4. **Trust**: as soon as the handshake has a chain — the caIssuers fetch, then OCSP and
    CRL together (only for a chain that verifies somewhere), while the wire stage goes on;
@@ -36,21 +38,23 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Awaitable, Callable, Iterable, Mapping, Sequence
 
+from tlsdoctor import aio
 from tlsdoctor.clock import SYSTEM_CLOCK, Clock
 from tlsdoctor.judge.coverage import Unchecked, could_not_check
 from tlsdoctor.judge.finding import Finding
 from tlsdoctor.judge.rules import judge
 from tlsdoctor.wire import AnswerKind
 from tlsdoctor.observe.ca_file_lint import lint_ca_file, without_broken_entries
-from tlsdoctor.observe.capabilities import probe_capabilities
 from tlsdoctor.observe.curl import CurlAttempt, curl_attempt
 from tlsdoctor.observe.first_answer import first_answer_of
-from tlsdoctor.observe.handshake import probe_handshake
-from tlsdoctor.observe.http import probe_http
+from tlsdoctor.observe.handshake import ClientOffer, HandshakeSession, probe_handshake, start_handshake
+from tlsdoctor.observe.http import http_after
 from tlsdoctor.observe.observations import ClientProfile, Observations, TrustObservation
 from tlsdoctor.observe.openssl_verify import openssl_verify
 from tlsdoctor.observe.revocation import IssuerFetch, fetch_issuer, probe_revocation
-from tlsdoctor.observe.route import Route, TargetError, discover_route, parse_target, resolve, tcp_connect
+from tlsdoctor.observe.route import (
+    Route, TargetError, TcpConnect, discover_route, parse_target, resolve, tcp_connect,
+)
 from tlsdoctor.observe.trust import (
     PathValidation,
     one_line,
@@ -157,7 +161,7 @@ async def diagnose_async(
 
 def diagnose(url: str, **options: Any) -> Diagnosis:
     """The synchronous twin of :func:`diagnose_async`."""
-    return asyncio.run(diagnose_async(url, **options))
+    return aio.run(diagnose_async(url, **options))
 
 
 def _client_trust(client: ClientProfile) -> tuple[TrustSource, tuple[TrustSource, ...]]:
@@ -258,9 +262,12 @@ class _Observer:
                 await self._start("curl", self._curl(), connections=1)
             return
         await self._wire_stage()
-        revocation = self.tasks.get("revocation")
-        if revocation is not None:
-            await revocation
+        # Started by the handshake as soon as it had a connection (HEAD), a chain (revocation)
+        # or a refusal (capabilities).
+        for name in ("http", "capabilities", "revocation"):
+            task = self.tasks.get(name)
+            if task is not None:
+                await task
 
     async def _route_stage(self) -> None:
         target, proxy = self.route.target, self.route.proxy
@@ -268,25 +275,43 @@ class _Observer:
             await self._start("proxy_resolution", resolve(proxy.host, proxy.port, self.timeout))
             return
         resolution = await self._start("resolution", resolve(target.host, target.port, self.timeout))
+        if len(resolution.addresses) == 1:
+            # One address: the handshake's own connect is the TCP probe (see _tcp_from), so
+            # the wire stage does not wait a round trip for a connection that proves nothing more.
+            return
         if resolution.addresses:
             addresses = resolution.addresses[:4]  # bounded: enough to see a dead address among live ones
             await self._start("tcp", _gather_tuple(tcp_connect(a, target.port, self.timeout) for a in addresses),
                               connections=len(addresses))
 
+    async def _tcp_from(self, handshake: Any) -> None:
+        """For a one-address origin, the TCP observation the handshake's connect already made.
+
+        A connect that failed is probed again on its own, so that the route rules read the
+        same facts (refused, unreachable, timed out) as with several addresses.
+        """
+        target = self.route.target
+        address = self.tasks["resolution"].result().addresses[0]
+        if handshake.route_error is None:
+            self.derived["tcp"] = (TcpConnect(address, target.port, "connected", None, handshake.connect_ms or 0.0),)
+        else:
+            await self._start("tcp", _gather_tuple([tcp_connect(address, target.port, self.timeout)]), connections=1)
+
     def _route_failed(self) -> bool:
         if self.route.proxy is not None:
             return not self.tasks["proxy_resolution"].result().addresses
-        tcp = self.tasks["tcp"].result() if "tcp" in self.tasks else ()
-        return not tcp or not any(t.outcome == "connected" for t in tcp)
+        if not self.tasks["resolution"].result().addresses:
+            return True
+        if "tcp" not in self.tasks:
+            return False  # one address: the handshake connects (and says if it could not)
+        return not any(t.outcome == "connected" for t in self.tasks["tcp"].result())
 
     async def _wire_stage(self) -> None:
         max_tls = self.client.max_tls
-        # One handshake serves two probes: its first bytes back are the server's first answer
-        # (read as the first-answer probe reads them), so no separate ClientHello is sent.
-        wire = [
-            self._start("handshake", self._handshake_then_trust(), connections=1),
-            self._start("http", probe_http(self.route, self.timeout, self.clock.now), connections=2),
-        ]
+        # One handshake serves three probes: its first bytes back are the server's first
+        # answer (read as the first-answer probe reads them), and its connection carries the
+        # HEAD, so no separate ClientHello or HTTP connection is needed.
+        wire = [self._start("handshake", self._handshake_then_trust(), connections=1)]
         if self.route.proxy is not None:
             direct = Route(self.route.target, None)
             wire.append(self._start("direct_handshake", probe_handshake(direct, self.timeout, max_version=max_tls),
@@ -294,30 +319,55 @@ class _Observer:
         if self.libcurl:
             wire.append(self._start("curl", self._curl(), connections=1))
         await asyncio.gather(*wire)
-        handshake = self.tasks["handshake"].result()
-        answer = handshake.first_answer
-        speaks_tls = answer is None or answer.kind in (AnswerKind.ALERT, AnswerKind.TLS_HANDSHAKE, AnswerKind.TLS_OTHER)
-        # Probing versions and ciphers only makes sense with a server that speaks TLS.
-        if not handshake.ok and handshake.route_error is None and speaks_tls:
-            capabilities = await self._start("capabilities", probe_capabilities(self.route, self.timeout))
-            self.connections += capabilities.connections
 
     async def _handshake_then_trust(self) -> Any:
-        """The handshake; the moment it has a chain, the revocation probe starts beside the wire stage."""
-        handshake = await probe_handshake(self.route, self.timeout, max_version=self.client.max_tls)
+        """The handshake; the moment it ends, the HEAD over its connection and the revocation probe start."""
+        session = await start_handshake(self.route, self.timeout, ClientOffer(max_version=self.client.max_tls))
+        handshake = session.observation
         self.derived["first_answer"] = first_answer_of(handshake)
+        if self.route.proxy is None and "tcp" not in self.tasks:
+            await self._tcp_from(handshake)
+        if handshake.ok:
+            self._start("http", self._http(session))
+        else:
+            await session.close()
         if handshake.presented_chain:
             self._start("revocation", self._revocation(handshake.presented_chain, handshake.ocsp_staple))
+        answer = handshake.first_answer
+        speaks_tls = answer is None or answer.kind in (AnswerKind.ALERT, AnswerKind.TLS_HANDSHAKE, AnswerKind.TLS_OTHER)
+        # Probing versions and ciphers only makes sense with a server that speaks TLS; it
+        # starts now, not after libcurl's attempt, and our failed hello is its first answer.
+        if not handshake.ok and handshake.route_error is None and speaks_tls:
+            self._start("capabilities", self._capabilities(handshake))
         return handshake
+
+    async def _capabilities(self, handshake: Any) -> Any:
+        from tlsdoctor.observe.capabilities import probe_capabilities  # its tables only when a handshake fails
+
+        capabilities = await probe_capabilities(self.route, self.timeout, own_handshake=handshake)
+        self.connections += capabilities.connections
+        return capabilities
+
+    async def _http(self, session: HandshakeSession) -> Any:
+        """HEAD / over the handshake's connection; again over HTTP/1.1 alone if h2 failed."""
+        try:
+            first = await session.head(self.route, self.timeout)
+        finally:
+            await session.close()
+        assert first is not None  # the session's handshake completed
+        observation = await http_after(first, self.route, self.timeout, self.clock.now)
+        self.connections += observation.connections
+        return observation
 
     async def _revocation(self, chain: tuple[Any, ...], staple: bytes | None) -> Any:
         issuer = await self._start("issuer_fetch", fetch_issuer(chain, self.timeout))
         self.connections += 1 if issuer is not None else 0
-        # OCSP and the CRL only for a chain that verifies somewhere: for one that does not,
-        # no client ever gets as far as asking, and the fetches cost time and tell nothing.
+        # OCSP and the CRL only for a chain that verifies somewhere as presented: for one that
+        # does not, no OpenSSL or libcurl client ever gets as far as asking, and the fetches
+        # cost time and tell nothing. (A chain completed only by the fetched issuer is such a
+        # chain: the verdict is the missing intermediate, and the report says revocation
+        # was not asked.)
         verifies = any(self._validate(chain, s, None, self.local_time).ok for s in await self._sources())
-        if not verifies and issuer is not None and issuer.certificate is not None and issuer.issues_leaf:
-            verifies = self._with_fetched_issuer(chain, issuer).ok
         revocation = await probe_revocation(chain, staple, self.timeout, fetch_responders=verifies,
                                             issuer_fetch=issuer)
         self.connections += revocation.fetches - (1 if issuer is not None else 0)
@@ -365,7 +415,7 @@ class _Observer:
     def _trust(self, chain: tuple[Any, ...], http: Any, fetched: IssuerFetch | None) -> TrustObservation:
         host = self.route.target.host
         now = self.local_time
-        server_time = http.http1.date if http is not None else None
+        server_time = http.date if http is not None else None
         sources = self._sources_read()
         bundle = self.bundle
         # With the name, only the client's own source matters (what it will do); without,
@@ -378,7 +428,7 @@ class _Observer:
         openssl_client = openssl_cleaned = lint = None
         if bundle.path:
             openssl_client = openssl_verify(chain, ca_file=bundle.path, at=now)
-            lint = lint_ca_file(bundle.path, at=now)
+            lint = lint_ca_file(bundle.path, at=now, openssl_error=bundle.openssl_error)
             if lint.broken_indexes() and not openssl_client.ok:
                 try:
                     cleaned = without_broken_entries(bundle.path, lint)

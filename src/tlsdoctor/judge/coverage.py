@@ -54,7 +54,7 @@ def proofs_of_ok(obs: Observations) -> list[str]:
         proofs.append("libcurl, with this client's trust, completed the request")
     hs, http = obs.handshake, obs.http
     client = obs.trust.validation("ca-bundle") if obs.trust else None
-    answered = http is not None and (http.http1.ok or (http.h2 is not None and http.h2.ok))
+    answered = http is not None and http.answer is not None
     if hs is not None and hs.ok and client is not None and client.ok and answered:
         proofs.append("the handshake completed, the chain verifies with the client's CA file, and HTTP answered")
     return proofs
@@ -64,8 +64,8 @@ def could_not_check(obs: Observations) -> tuple[Unchecked, ...]:
     """Everything this diagnosis could not see, each named with its reason."""
     out = [Unchecked(PROBE_WORDS.get(name, name), why) for name, why in obs.cut]
     if obs.http is not None:
-        for exchange in (obs.http.http1, obs.http.h2):
-            if exchange is not None and exchange.timed_out:
+        for exchange in obs.http.exchanges:
+            if exchange.timed_out:
                 out.append(Unchecked(f"the HTTP answer over {exchange.protocol}", exchange.error or "timed out"))
     rev = obs.revocation
     if rev is not None:

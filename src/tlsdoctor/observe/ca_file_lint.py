@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import threading
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Collection
@@ -29,6 +30,7 @@ from typing import Collection
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
+from tlsdoctor.observe.pem import file_identity
 from tlsdoctor.observe.trust import (
     MAX_CA_ENTRIES,
     MAX_CA_FILE_BYTES,
@@ -154,7 +156,29 @@ class _Entry:
     twin_key: tuple[bytes, bytes] | None
 
 
-def lint_ca_file(path: str | os.PathLike[str], *, at: datetime) -> CaFileLint:
+_UNSET = object()
+
+
+@dataclass(frozen=True)
+class _Parsed:
+    """What a lint finds whatever the time: read once per file version (see :func:`_parsed`)."""
+
+    path: str
+    error: str | None = None
+    digest: str | None = None
+    blocks: tuple[PemBlock, ...] = ()
+    truncated: bool = False
+    problems: tuple[CaFileProblem, ...] = ()  # the unparseable entries
+    entries: tuple[_Entry, ...] = ()
+    openssl_error: str | None = None
+
+
+_PARSED: dict[tuple[object, ...], _Parsed] = {}
+_PARSED_LOCK = threading.Lock()
+_PARSED_ENTRIES = 8
+
+
+def lint_ca_file(path: str | os.PathLike[str], *, at: datetime, openssl_error: object = _UNSET) -> CaFileLint:
     """Lint a PEM CA file at time ``at``. Never raises for a bad file: records ``error``.
 
     Problems, one per entry and kind:
@@ -166,50 +190,22 @@ def lint_ca_file(path: str | os.PathLike[str], *, at: datetime) -> CaFileLint:
     - ``expired`` / ``not-yet-valid`` at ``at``;
     - ``shadows``: same subject and key as a good CA entry, but not a CA itself; reported
       instead of ``not-a-ca`` for that entry, naming the good twin in ``shadowed_index``.
+
+    ``openssl_error``: what OpenSSL said loading this very file, when the caller already
+    asked (a :class:`~tlsdoctor.observe.trust.TrustSource` of it holds the answer); asking
+    again costs ~25 ms for certifi's bundle. The time-independent reading of a file is
+    kept per process by path, size, mtime and inode (a batch lints the same file for
+    every URL).
     """
     text = os.fspath(path)
     when = at.replace(tzinfo=timezone.utc) if at.tzinfo is None else at.astimezone(timezone.utc)
-    data, error = read_ca_file_bytes(text, MAX_CA_FILE_BYTES)
-    if data is None:
-        return CaFileLint(text, 0, error=error)
-    digest = hashlib.sha256(data).hexdigest()
-    if not data.strip():
-        return CaFileLint(text, 0, error="empty file", sha256=digest)
-    blocks, truncated = certificate_blocks(data, MAX_CA_ENTRIES)
-    if not blocks:
-        return CaFileLint(text, 0, error=not_pem_reason(data), sha256=digest)
-
-    problems: list[CaFileProblem] = []
-    entries: list[_Entry] = []
-    # Ask OpenSSL about the file as clients load it; only when it refuses, find which blocks.
-    openssl_error = openssl_load_error(cafile=text)
-    for block in blocks:
-        where = f"entry {block.index} (line {block.line})"
-        try:
-            cert = decode_block(block)
-        except ValueError as exc:
-            refused = openssl_block_error(block) if openssl_error else None
-            consequence = (
-                "OpenSSL reads it, but cryptography-based verifiers do not"
-                if openssl_error is None or refused is None
-                else "OpenSSL refuses the whole file because of it"
-            )
-            problems.append(CaFileProblem(
-                block.index, block.line, None, "unparseable", f"{where} does not decode: {exc}; {consequence}"
-            ))
-            continue
-        subject = subject_text(cert)
-        refused = openssl_block_error(block) if openssl_error else None
-        if refused is not None:
-            # cryptography parses lazily and OpenSSL eagerly (e.g. the public key), so a
-            # damaged entry can decode here and still be refused there.
-            problems.append(CaFileProblem(
-                block.index, block.line, subject, "unparseable",
-                f"entry {block.index} {_quote(subject)} (line {block.line}) does not load in OpenSSL ({refused}); "
-                "OpenSSL refuses the whole file because of it",
-            ))
-            continue
-        entries.append(_Entry(block, cert, subject, _ca_verdict(cert), _twin_key(cert)))
+    parsed = _parsed(text, openssl_error)
+    if parsed.error is not None:
+        return CaFileLint(text, len(parsed.blocks), error=parsed.error, sha256=parsed.digest)
+    problems = list(parsed.problems)
+    entries = parsed.entries
+    blocks, truncated, digest = parsed.blocks, parsed.truncated, parsed.digest
+    openssl_error = parsed.openssl_error
 
     twins: dict[tuple[bytes, bytes], list[_Entry]] = {}
     for entry in entries:
@@ -244,6 +240,67 @@ def lint_ca_file(path: str | os.PathLike[str], *, at: datetime) -> CaFileLint:
 
     problems.sort(key=lambda p: (p.index, _SEVERITY.index(p.problem)))
     return CaFileLint(text, len(blocks), tuple(problems), None, truncated, digest, openssl_error)
+
+
+def _parsed(text: str, openssl_error: object) -> _Parsed:
+    key = (text, file_identity(text), "asked here" if openssl_error is _UNSET else openssl_error)
+    with _PARSED_LOCK:
+        hit = _PARSED.get(key)
+    if hit is not None:
+        return hit
+    parsed = _parse(text, openssl_error)
+    if parsed.digest is not None:
+        with _PARSED_LOCK:
+            if len(_PARSED) >= _PARSED_ENTRIES:
+                _PARSED.pop(next(iter(_PARSED)))
+            _PARSED[key] = parsed
+    return parsed
+
+
+def _parse(text: str, known_openssl_error: object) -> _Parsed:
+    data, error = read_ca_file_bytes(text, MAX_CA_FILE_BYTES)
+    if data is None:
+        return _Parsed(text, error=error)
+    digest = hashlib.sha256(data).hexdigest()
+    if not data.strip():
+        return _Parsed(text, error="empty file", digest=digest)
+    blocks, truncated = certificate_blocks(data, MAX_CA_ENTRIES)
+    if not blocks:
+        return _Parsed(text, error=not_pem_reason(data), digest=digest)
+
+    problems: list[CaFileProblem] = []
+    entries: list[_Entry] = []
+    # Ask OpenSSL about the file as clients load it; only when it refuses, find which blocks.
+    openssl_error = openssl_load_error(cafile=text) if known_openssl_error is _UNSET else known_openssl_error
+    for block in blocks:
+        where = f"entry {block.index} (line {block.line})"
+        try:
+            cert = decode_block(block)
+        except ValueError as exc:
+            refused = openssl_block_error(block) if openssl_error else None
+            consequence = (
+                "OpenSSL reads it, but cryptography-based verifiers do not"
+                if openssl_error is None or refused is None
+                else "OpenSSL refuses the whole file because of it"
+            )
+            problems.append(CaFileProblem(
+                block.index, block.line, None, "unparseable", f"{where} does not decode: {exc}; {consequence}"
+            ))
+            continue
+        subject = subject_text(cert)
+        refused = openssl_block_error(block) if openssl_error else None
+        if refused is not None:
+            # cryptography parses lazily and OpenSSL eagerly (e.g. the public key), so a
+            # damaged entry can decode here and still be refused there.
+            problems.append(CaFileProblem(
+                block.index, block.line, subject, "unparseable",
+                f"entry {block.index} {_quote(subject)} (line {block.line}) does not load in OpenSSL ({refused}); "
+                "OpenSSL refuses the whole file because of it",
+            ))
+            continue
+        entries.append(_Entry(block, cert, subject, _ca_verdict(cert), _twin_key(cert)))
+    return _Parsed(text, None, digest, tuple(blocks), truncated, tuple(problems), tuple(entries),
+                   openssl_error)  # type: ignore[arg-type]
 
 
 def _pick_twin(good: list[_Entry], at: datetime) -> _Entry:

@@ -14,7 +14,8 @@ never completes a handshake, so it needs no cipher implementation at all:
    ServerKeyExchange), a finite-field DH prime's size and a TLS 1.2 CertificateRequest.
 2. **The local client's own offer**, rewritten byte for byte from OpenSSL's in-memory
    ClientHello (its versions, suites, groups, signature schemes): does the server accept
-   it? Skipped when a first choice above is already one the client offers.
+   it? Skipped when a first choice above is already one the client offers, and not sent
+   when the diagnosis's own failed handshake (the same client) already answers it.
 3. **Suites, bisected**: while the budget lasts, the same hello minus every suite found
    so far names the server's next choice (batching hundreds of suites per hello).
 
@@ -32,7 +33,7 @@ from dataclasses import dataclass, field
 from OpenSSL import SSL
 
 from tlsdoctor.observe.first_answer import close_stream
-from tlsdoctor.observe.handshake import ClientOffer
+from tlsdoctor.observe.handshake import ClientOffer, HandshakeObservation
 from tlsdoctor.observe.route import Route, RouteError, open_stream
 from tlsdoctor.wire import (
     BY_NAME,
@@ -170,20 +171,27 @@ def _client_hello_like(offered: OfferedHello, server_name: str | None) -> Client
 
 
 async def probe_capabilities(route: Route, timeout: float, *, deadline: float | None = None,
-                             max_connections: int = MAX_CONNECTIONS) -> CapabilityObservation:
+                             max_connections: int = MAX_CONNECTIONS,
+                             own_handshake: HandshakeObservation | None = None) -> CapabilityObservation:
     """Ask the server what it accepts, in at most ``max_connections`` hellos. Never raises for network outcomes.
 
     ``timeout`` bounds each exchange (connect, then the answer); ``deadline`` the whole
     probe (default: three times ``timeout``), after which unfinished hellos are cancelled
-    and listed in ``not_run``.
+    and listed in ``not_run``. ``own_handshake``: a failed handshake of the local default
+    client already made (the diagnosis's own); its answer stands in for step 2's hello.
     """
     started = time.perf_counter()
     server_name = route.target.server_name
     client = default_client_offer()
     client_suites = set(client.cipher_suites)
     attempts: list[HelloAttempt] = []
+    own = _own_attempt(own_handshake, len(client.cipher_suites))
+    if own is not None:
+        attempts.append(own)
     not_run: list[str] = []
-    budget = [max(1, max_connections)]
+    # The hello the handshake already sent counts against the budget: it saved a connection,
+    # not bought a further bisection step.
+    budget = [max(1, max_connections - (1 if own is not None else 0))]
 
     async def ask(name: str, hello: ClientHello) -> HelloAttempt:
         budget[0] -= 1
@@ -206,7 +214,7 @@ async def probe_capabilities(route: Route, timeout: float, *, deadline: float | 
             return  # no version in common: that is the answer, suites do not matter
         # The client's own offer, unless a first choice already proves the server takes it.
         proven = any(a.suite in client_suites for a in shared)
-        if not proven and budget[0] > 0:
+        if not proven and budget[0] > 0 and own is None:
             await ask("client", _client_hello_like(client, server_name))
         # Bisect the suites at the highest version both speak.
         best = max(shared, key=lambda a: float(a.version or 0), default=None)
@@ -233,7 +241,19 @@ async def probe_capabilities(route: Route, timeout: float, *, deadline: float | 
         task.cancel()
         await asyncio.wait({task}, timeout=2.0)  # let cancelled exchanges close their sockets
         not_run.append("the probe's deadline cut the remaining hellos")
-    return _observation(attempts, tuple(not_run), max_connections - budget[0], started)
+    return _observation(attempts, tuple(not_run), max_connections - budget[0] - (1 if own is not None else 0), started)
+
+
+def _own_attempt(handshake: HandshakeObservation | None, offered_suites: int) -> HelloAttempt | None:
+    """The local default client's hello, as a handshake of that client already sent it; None if it cannot stand in.
+
+    Only an uncompleted handshake made with exactly the default offer counts: any other
+    offer (a TLS version cap) says nothing about the default client's.
+    """
+    if handshake is None or handshake.ok or handshake.route_error is not None or handshake.offer != ClientOffer():
+        return None
+    flight = handshake.server_flight
+    return HelloAttempt("client", offered_suites, flight, None if flight is not None else handshake.error)
 
 
 async def _exchange(route: Route, name: str, hello: ClientHello, timeout: float) -> HelloAttempt:

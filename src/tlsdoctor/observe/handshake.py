@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import ssl
 import time
 from dataclasses import dataclass
 
@@ -28,10 +29,11 @@ from cryptography import x509
 from OpenSSL import SSL
 
 from tlsdoctor.observe.first_answer import DEFAULT_ALPN, RouteFailure, close_stream
+from tlsdoctor.observe.http import HttpExchange, head_over
 from tlsdoctor.observe.route import ConnectAnswer, Route, RouteError, open_stream
 from tlsdoctor.observe.timing import elapsed_ms
 from tlsdoctor.openssl_policy import TLS_VERSIONS, apply_protocol_policy
-from tlsdoctor.wire import FirstAnswer, find_plaintext_alert, parse_first_answer
+from tlsdoctor.wire import FirstAnswer, ServerFlight, find_plaintext_alert, parse_first_answer, read_server_flight
 
 MAX_HANDSHAKE_BYTES = 2 * 1024 * 1024
 MAX_CHAIN = 20  # certificates kept from the presented chain; real chains have 2-4
@@ -169,6 +171,9 @@ class HandshakeObservation:
     # state machine passes "read server certificate request"); the CA names it listed follow.
     certificate_requested: bool = False
     client_ca_names: tuple[str, ...] = ()
+    # A handshake that did not complete: the server's plaintext flight, read as the capability
+    # probe reads its own hellos' answers, so that probe need not send this client's hello again.
+    server_flight: ServerFlight | None = None
 
 
 async def probe_handshake(
@@ -197,6 +202,18 @@ async def probe_handshake(
 
 async def handshake_with(route: Route, timeout: float, offer: ClientOffer) -> HandshakeObservation:
     """:func:`probe_handshake` for an already built :class:`ClientOffer`."""
+    session = await start_handshake(route, timeout, offer)
+    await session.close()
+    return session.observation
+
+
+async def start_handshake(route: Route, timeout: float, offer: ClientOffer) -> "HandshakeSession":
+    """The handshake, with its connection left open for one ``HEAD /`` (:meth:`HandshakeSession.head`).
+
+    One connection then serves what took three (the handshake, an HTTP/1.1 HEAD, an h2
+    HEAD): every connection costs the server a handshake, and on a small machine that
+    cost is most of a diagnosis. The caller owns the session and must ``await close()``.
+    """
     started = time.perf_counter()
     ctx = offer.context()
     staples: list[bytes] = []
@@ -226,30 +243,19 @@ async def handshake_with(route: Route, timeout: float, offer: ClientOffer) -> Ha
     try:
         (reader, writer), connect_answer = await open_stream(route, timeout)
     except RouteError as exc:
-        return HandshakeObservation(
+        return HandshakeSession(HandshakeObservation(
             ok=False, offer=offer, server_name=server_name, error=str(exc), connect_answer=exc.answer,
             route_error=RouteFailure.from_error(exc), elapsed_ms=elapsed_ms(started),
-        )
+        ))
     connect_ms = elapsed_ms(started)
     shaking = time.perf_counter()
+    run = _Handshake(conn, reader, writer, timeout)
     try:
-        run = _Handshake(conn, reader, writer, timeout)
         await run.drive()
-        if run.ok:
-            facts = _negotiated(conn, staples)
-            # The only thing we ever send after a handshake: close_notify.
-            try:
-                conn.shutdown()
-            except SSL.Error:
-                pass
-            await run.flush(quiet=True)
-        else:
-            facts = {}
-    except asyncio.CancelledError:
+        facts = _negotiated(conn, staples) if run.ok else {}
+    except BaseException:
         writer.transport.abort()  # a cancelled probe leaves no half-open connection behind
         raise
-    finally:
-        await close_stream(writer)
     tap = bytes(run.tap)
     alert = run.alert
     if alert is None and not run.ok:
@@ -258,7 +264,7 @@ async def handshake_with(route: Route, timeout: float, offer: ClientOffer) -> Ha
     error = run.error
     if error == "" or (error is None and not run.ok):
         error = f"SSL alert number {alert}" if alert is not None else "handshake failed without a reason"
-    return HandshakeObservation(
+    observation = HandshakeObservation(
         ok=run.ok,
         offer=offer,
         server_name=server_name,
@@ -275,8 +281,103 @@ async def handshake_with(route: Route, timeout: float, offer: ClientOffer) -> Ha
         elapsed_ms=elapsed_ms(started),
         certificate_requested=bool(requested),
         client_ca_names=_client_ca_names(conn) if requested else (),
+        server_flight=read_server_flight(tap) if tap and not run.ok else None,
         **facts,  # type: ignore[arg-type]
     )
+    return HandshakeSession(observation, run)
+
+
+class HandshakeSession:
+    """A finished handshake whose connection is still open: for one ``HEAD /``, then a close.
+
+    Verification stays off (we observe; rules judge the chain), so what may be sent over
+    this connection is what :mod:`tlsdoctor.observe.http` allows an unverified probe:
+    a credential-free ``HEAD /``, and close_notify.
+    """
+
+    def __init__(self, observation: HandshakeObservation, run: "_Handshake | None" = None) -> None:
+        self.observation = observation
+        self._run = run
+        self._asked = False
+        self._answered = False  # a whole answer came: the connection may be closed politely
+
+    async def head(self, route: Route, timeout: float) -> HttpExchange | None:
+        """``HEAD /`` over the protocol ALPN selected (h2 or HTTP/1.1); None if the handshake failed.
+
+        Bounded as a whole by ``timeout`` (see :func:`tlsdoctor.observe.http.head_over`); a
+        session answers one HEAD only.
+        """
+        if self._run is None or not self.observation.ok or self._asked:
+            return None
+        self._asked = True
+        stream = _TlsStream(self._run)
+        exchange = await head_over(stream, stream, route, timeout, self.observation.alpn)  # type: ignore[arg-type]
+        self._answered = exchange.ok
+        return exchange
+
+    async def close(self) -> None:
+        """close_notify and a bounded close after a handshake or a whole answer; abort otherwise."""
+        run, self._run = self._run, None
+        if run is None:
+            return
+        clean = self.observation.ok and (not self._asked or self._answered)
+        if not clean:
+            run.writer.transport.abort()  # a stalled or half-read peer gets no more of our time
+            return
+        try:
+            try:
+                run.conn.shutdown()  # the only thing we ever send after a handshake: close_notify
+            except SSL.Error:
+                pass
+            await run.flush(quiet=True)
+        except BaseException:
+            run.writer.transport.abort()
+            raise
+        finally:
+            await close_stream(run.writer)
+
+
+class _TlsStream:
+    """The reader/writer pair an HTTP exchange expects, as application data over the pyOpenSSL session.
+
+    Errors surface as :class:`OSError` or :class:`ssl.SSLError`, what the HTTP helpers
+    catch from asyncio's own TLS streams; the caller's deadline bounds every wait.
+    """
+
+    def __init__(self, run: "_Handshake") -> None:
+        self.run = run
+
+    def write(self, data: bytes) -> None:
+        try:
+            self.run.conn.sendall(data)  # into the memory BIO: never blocks
+        except SSL.Error as exc:
+            raise ssl.SSLError(_reason(exc) or "TLS write failed") from None
+
+    async def drain(self) -> None:
+        if not await self.run.flush(quiet=True):
+            raise ConnectionResetError("the server is gone")
+
+    async def read(self, n: int) -> bytes:
+        conn, reader = self.run.conn, self.run.reader
+        for _ in range(_MAX_ROUNDS):
+            try:
+                return conn.recv(n)
+            except SSL.WantReadError:
+                pass
+            except SSL.ZeroReturnError:
+                return b""  # close_notify
+            except SSL.SysCallError:
+                return b""  # the stream ended without close_notify
+            except SSL.Error as exc:
+                # A fatal alert after the handshake: TLS 1.3's certificate_required comes here.
+                raise ssl.SSLError(_reason(exc) or "TLS error after the handshake") from None
+            await self.drain()  # TLS 1.3 may answer post-handshake messages
+            data = await reader.read(_CHUNK)
+            if data:
+                conn.bio_write(data)
+            else:
+                conn.bio_shutdown()
+        raise ConnectionError(f"no application data in {_MAX_ROUNDS} reads")
 
 
 class _Handshake:

@@ -1,4 +1,10 @@
-"""HTTP over the route: one HEAD with HTTP/1.1 and one with HTTP/2, to observe, not to trust.
+"""HTTP over the route: ``HEAD /`` over the protocol ALPN selects, to observe, not to trust.
+
+The diagnosis asks its HEAD over the handshake probe's own connection
+(:meth:`tlsdoctor.observe.handshake.HandshakeSession.head`, through :func:`head_over`),
+and only when that HEAD went over h2 and failed asks again over HTTP/1.1 on a
+connection of its own (:func:`http_after`): the second answer tells a broken h2 stack
+from a broken server. :func:`probe_http` asks both at once on fresh connections.
 
 Two facts only an HTTP exchange gives: whether HTTP/2 works once ALPN chose it (a broken
 h2 stack in a proxy or load balancer is a classic "works in curl --http1.1" report), and
@@ -23,9 +29,10 @@ from __future__ import annotations
 import asyncio
 import ssl
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from email.utils import parsedate_to_datetime
+from typing import Callable
 
 import h11
 
@@ -58,10 +65,26 @@ class HttpExchange:
 
 @dataclass(frozen=True)
 class HttpObservation:
-    http1: HttpExchange
+    """The HEADs asked: at least one of ``http1``/``h2`` is set."""
+
+    http1: HttpExchange | None  # None: not asked, because HEAD over h2 answered
     h2: HttpExchange | None  # None: the server did not select h2, so nothing to test
     local_time_at_response: datetime | None  # our clock when the Date was read
-    connections: int
+    connections: int  # of its own: a HEAD over the handshake's connection opens none
+
+    @property
+    def exchanges(self) -> tuple[HttpExchange, ...]:
+        return tuple(e for e in (self.h2, self.http1) if e is not None)
+
+    @property
+    def answer(self) -> HttpExchange | None:
+        """The first exchange that got an HTTP answer, if any."""
+        return next((e for e in self.exchanges if e.ok), None)
+
+    @property
+    def date(self) -> datetime | None:
+        """The server's Date, from whichever answer carried one."""
+        return next((e.date for e in self.exchanges if e.date is not None), None)
 
 
 def _observing_context(alpn: list[str]) -> ssl.SSLContext:
@@ -73,13 +96,52 @@ def _observing_context(alpn: list[str]) -> ssl.SSLContext:
     return ctx
 
 
-async def probe_http(route: Route, timeout: float, clock_now: "callable[[], datetime]") -> HttpObservation:  # type: ignore[valid-type]
+async def probe_http(route: Route, timeout: float, clock_now: Callable[[], datetime]) -> HttpObservation:
     """HEAD / over HTTP/1.1 and, at the same time, over h2 (kept if the server selects it). Never raises."""
     http1, h2_result = await asyncio.gather(_exchange(route, timeout, "http/1.1"), _exchange(route, timeout, "h2"))
     local = clock_now() if http1.date else None
     if h2_result.alpn != "h2":
         h2_result = None  # the server did not select h2: nothing to test
     return HttpObservation(http1, h2_result, local, 2)
+
+
+async def http_after(first: HttpExchange, route: Route, timeout: float,
+                     clock_now: Callable[[], datetime]) -> HttpObservation:
+    """The observation, given the HEAD already asked over the handshake's connection.
+
+    Over HTTP/1.1, or over h2 with an answer, that one HEAD is the whole story. A failed
+    h2 HEAD is asked again over HTTP/1.1 (ALPN offering only that), one new connection:
+    HTTP/1.1 working where h2 does not is the finding ``http2.negotiation_failed``.
+    """
+    if first.protocol != "h2":
+        return HttpObservation(first, None, clock_now() if first.date else None, 0)
+    if first.ok:
+        return HttpObservation(None, first, clock_now() if first.date else None, 0)
+    http1 = await _exchange(route, timeout, "http/1.1")
+    return HttpObservation(http1, first, clock_now() if http1.date else None, 1)
+
+
+async def head_over(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, route: Route, timeout: float,
+                    alpn: str | None) -> HttpExchange:
+    """``HEAD /`` over an established TLS stream, in the protocol ALPN selected; within ``timeout`` as a whole.
+
+    A server that trickles its header a byte a second, or floods HTTP/2 SETTINGS frames,
+    keeps every single read short, so one deadline over the whole exchange bounds it.
+    """
+    started = time.perf_counter()
+    protocol = "h2" if alpn == "h2" else "http/1.1"
+    try:
+        async with asyncio.timeout(timeout):
+            if protocol == "h2":
+                status, headers, error = await _head_h2(reader, writer, route)
+            else:
+                status, headers, error = await _head_http1(reader, writer, route)
+    except TimeoutError:
+        return HttpExchange(protocol, alpn, None, None, None, f"no whole HTTP answer within {timeout:g} s",
+                            elapsed_ms(started), timed_out=True)
+    return HttpExchange(
+        protocol, alpn, status, _parse_date(headers.get("date")), headers.get("server"), error, elapsed_ms(started)
+    )
 
 
 async def _exchange(route: Route, timeout: float, protocol: str) -> HttpExchange:
@@ -89,37 +151,26 @@ async def _exchange(route: Route, timeout: float, protocol: str) -> HttpExchange
         (reader, writer), _answer = await open_stream(route, timeout)
     except RouteError as exc:
         return HttpExchange(protocol, None, None, None, None, str(exc), elapsed_ms(started))
-    clean = False
-    alpn = None
-    phase = "TLS handshake"
+    exchange: HttpExchange | None = None
     try:
-        async with asyncio.timeout(timeout) as phase_deadline:
-            try:
-                await writer.start_tls(_observing_context([protocol]), server_hostname=target.server_name)
-            except (ssl.SSLError, OSError) as exc:
-                return HttpExchange(protocol, None, None, None, None, f"TLS: {_describe(exc)}", elapsed_ms(started))
-            ssl_object = writer.get_extra_info("ssl_object")
-            alpn = ssl_object.selected_alpn_protocol() if ssl_object else None
-            # The answer gets its own `timeout`, as a whole: however the server paces its
-            # bytes, connect + TLS + answer stay within 3 × timeout.
-            phase = "HTTP answer"
-            phase_deadline.reschedule(asyncio.get_running_loop().time() + timeout)
-            if protocol == "h2":
-                if alpn != "h2":
-                    return HttpExchange(protocol, alpn, None, None, None, "the server did not select h2",
-                                        elapsed_ms(started))
-                status, headers, error = await _head_h2(reader, writer, route)
-            else:
-                status, headers, error = await _head_http1(reader, writer, route)
-            clean = status is not None
-    except TimeoutError:
-        return HttpExchange(protocol, alpn, None, None, None,
-                            f"no whole {phase} within {timeout:g} s", elapsed_ms(started), timed_out=True)
+        try:
+            await asyncio.wait_for(
+                writer.start_tls(_observing_context([protocol]), server_hostname=target.server_name), timeout)
+        except asyncio.TimeoutError:
+            return HttpExchange(protocol, None, None, None, None, f"no whole TLS handshake within {timeout:g} s",
+                                elapsed_ms(started), timed_out=True)
+        except (ssl.SSLError, OSError) as exc:
+            return HttpExchange(protocol, None, None, None, None, f"TLS: {_describe(exc)}", elapsed_ms(started))
+        ssl_object = writer.get_extra_info("ssl_object")
+        alpn = ssl_object.selected_alpn_protocol() if ssl_object else None
+        if protocol == "h2" and alpn != "h2":
+            return HttpExchange(protocol, alpn, None, None, None, "the server did not select h2", elapsed_ms(started))
+        # The answer gets its own `timeout`, as a whole: however the server paces its
+        # bytes, connect + TLS + answer stay within 3 × timeout.
+        exchange = await head_over(reader, writer, route, timeout, alpn)
+        return replace(exchange, elapsed_ms=elapsed_ms(started))
     finally:
-        await _finish(writer, clean)
-    return HttpExchange(
-        protocol, alpn, status, _parse_date(headers.get("date")), headers.get("server"), error, elapsed_ms(started)
-    )
+        await _finish(writer, exchange is not None and exchange.ok)
 
 
 async def _finish(writer: asyncio.StreamWriter, clean: bool) -> None:

@@ -8,21 +8,24 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 
-from tlsdoctor.observe.ca_file_lint import CaFileLint
-from tlsdoctor.observe.capabilities import CapabilityObservation
-from tlsdoctor.observe.curl import CurlResult
-from tlsdoctor.observe.first_answer import FirstAnswerObservation
-from tlsdoctor.observe.handshake import HandshakeObservation
-from tlsdoctor.observe.http import HttpObservation
-from tlsdoctor.observe.openssl_verify import OpenSslVerification
-from tlsdoctor.observe.revocation import RevocationObservation
-from tlsdoctor.observe.route import Resolution, Route, TcpConnect
-from tlsdoctor.observe.trust import PathValidation, TrustSource
+if TYPE_CHECKING:
+    # Types only: importing every probe here would make every reader of observations pay for
+    # probes that did not run (the capability probe and its cipher tables, on a healthy server).
+    from tlsdoctor.observe.ca_file_lint import CaFileLint
+    from tlsdoctor.observe.capabilities import CapabilityObservation
+    from tlsdoctor.observe.curl import CurlResult
+    from tlsdoctor.observe.first_answer import FirstAnswerObservation
+    from tlsdoctor.observe.handshake import HandshakeObservation
+    from tlsdoctor.observe.http import HttpObservation
+    from tlsdoctor.observe.openssl_verify import OpenSslVerification
+    from tlsdoctor.observe.revocation import RevocationObservation
+    from tlsdoctor.observe.route import Resolution, Route, TcpConnect
+    from tlsdoctor.observe.trust import PathValidation, TrustSource
 
 
 @dataclass(frozen=True)
@@ -88,7 +91,7 @@ class Observations:
 
     @property
     def server_time(self) -> datetime | None:
-        return self.http.http1.date if self.http else None
+        return self.http.date if self.http else None
 
 
 def fingerprint(cert: x509.Certificate) -> str:

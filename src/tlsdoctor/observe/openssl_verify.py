@@ -38,6 +38,9 @@ def openssl_verify(
     name = str(ca_file) if ca_file else None
     if not presented:
         return OpenSslVerification(name, at, False, None, "no certificate was presented", None)
+    # A fresh store per call, on purpose: OpenSSL copies a verification time into a store
+    # only while the store has none (X509_VERIFY_PARAM inheritance), so a reused store keeps
+    # its first time and would judge every later chain at it (tests/observe/test_per_file_caches.py).
     store = crypto.X509Store()
     try:
         if ca_file:

@@ -175,6 +175,11 @@ class Resolution:
 
 async def resolve(host: str, port: int, timeout: float) -> Resolution:
     started = time.perf_counter()
+    try:
+        # An address literal needs no resolver (and no resolver thread): it is its own answer.
+        return Resolution(host, (str(ipaddress.ip_address(host)),), None, elapsed_ms(started))
+    except ValueError:
+        pass
     loop = asyncio.get_running_loop()
     try:
         infos = await asyncio.wait_for(

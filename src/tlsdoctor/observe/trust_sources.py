@@ -9,8 +9,9 @@ holds none. Loaders never raise for a bad file: "the CA file is missing" is itse
 useful observation (``trust.bundle_missing``).
 
 Parsed sources are cached per process, keyed by each file's path, size and mtime (and a
-directory's listing): the OS store alone takes 58-92 ms to read and parse, and a batch or
+directory's listing): the OS store alone takes 58-110 ms to read and parse, and a batch or
 a client diagnoses many URLs against the same stores. A file that changes is re-read.
+Large sources are also kept on disk between processes (:mod:`tlsdoctor.observe.trust_cache`).
 """
 
 from __future__ import annotations
@@ -22,12 +23,13 @@ import ssl
 import stat
 import sys
 import threading
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields as fields_of, replace
 from typing import Callable, Mapping
 
 from cryptography import x509
 from cryptography.x509.verification import Store
 
+from tlsdoctor.observe import trust_cache
 from tlsdoctor.observe.pem import (
     MAX_CA_ENTRIES,
     MAX_CA_FILE_BYTES,
@@ -175,16 +177,33 @@ def _stat_key(path: str) -> tuple[object, ...]:
     return (path, *file_identity(path))
 
 
-def _cached(key: tuple[object, ...], load: "Callable[[], TrustSource]") -> TrustSource:
+def _cached(key: tuple[object, ...], load: "Callable[[], TrustSource]",
+            disk_key: "Callable[[], str | None] | None" = None) -> TrustSource:
+    """The source for ``key``: from this process's cache, else the disk cache (``disk_key``), else ``load()``."""
     with _CACHE_LOCK:
         hit = _CACHE.get(key)
     if hit is not None:
         return hit
-    source = load()  # outside the lock: two threads may both load once; both results are right
+    # outside the lock: two threads may both load once; both results are right
+    source = _through_disk(disk_key() if disk_key else None, load)
     with _CACHE_LOCK:
         if len(_CACHE) >= _CACHE_ENTRIES:
             _CACHE.pop(next(iter(_CACHE)))
         _CACHE[key] = source
+    return source
+
+
+def _through_disk(key: str | None, load: "Callable[[], TrustSource]") -> TrustSource:
+    if key is None:
+        return load()
+    fields = trust_cache.load(key)
+    if fields is not None:
+        try:
+            return TrustSource(**{**fields, "notes": tuple(fields["notes"]), "malformed": tuple(fields["malformed"])})
+        except (TypeError, KeyError):
+            pass  # another shape: read the source itself
+    source = load()
+    trust_cache.save(key, {f.name: getattr(source, f.name) for f in fields_of(TrustSource)})
     return source
 
 
@@ -202,7 +221,13 @@ def load_ca_file(
     Cached per process by path, size, mtime and inode: a changed file is read again.
     """
     text = os.fspath(path)
-    return _cached(("file", name, description, _stat_key(text)), lambda: _read_ca_file(text, name, description))
+    return _cached(("file", name, description, _stat_key(text)), lambda: _read_ca_file(text, name, description),
+                   lambda: _file_disk_key(text, name, description))
+
+
+def _file_disk_key(path: str, name: str, description: str | None) -> str | None:
+    content = trust_cache.file_fingerprint(path)
+    return trust_cache.cache_key("file", name, description, path, content) if content else None
 
 
 def _read_ca_file(text: str, name: str, description: str | None) -> TrustSource:
@@ -356,7 +381,13 @@ def os_trust_store(env: Mapping[str, str] | None = None) -> TrustSource:
     # when update-ca-certificates relinks it; a file edited in place keeps its directory's).
     key = ("os", file_var in environ, cafile, dir_var in environ, capath, _stat_key(cafile or ""),
            *(_stat_key(d) for d in (capath or "").split(os.pathsep)[:8]))
-    return _cached(key, lambda: _read_os_store(environ, defaults))
+
+    def disk_key() -> str:
+        directories = [d for d in (capath or "").split(os.pathsep) if d][:8]
+        return trust_cache.cache_key(key[:5], trust_cache.file_fingerprint(cafile) if cafile else None,
+                                     *(trust_cache.directory_fingerprint(d) for d in directories))
+
+    return _cached(key, lambda: _read_os_store(environ, defaults), disk_key)
 
 
 @functools.lru_cache(maxsize=1)

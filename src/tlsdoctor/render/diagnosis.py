@@ -102,12 +102,14 @@ def observations_document(obs: Observations) -> dict[str, Any]:
         }
     if obs.http:
         h = obs.http
-        doc["http"] = {"http1": {"status": h.http1.status, "date": h.http1.date.isoformat() if h.http1.date else None,
-                                 "error": h.http1.error},
-                       "h2": ({"status": h.h2.status, "error": h.h2.error} if h.h2 else None)}
-        if h.http1.date:
-            doc["clock"] = {"local_time": obs.local_time.isoformat(), "server_date": h.http1.date.isoformat(),
-                            "offset_s": int((obs.local_time - h.http1.date).total_seconds())}
+        # null for a protocol not asked: HTTP/1.1 once h2 answered, h2 when ALPN chose HTTP/1.1.
+        doc["http"] = {"http1": ({"status": h.http1.status, "date": h.http1.date.isoformat() if h.http1.date else None,
+                                  "error": h.http1.error} if h.http1 else None),
+                       "h2": ({"status": h.h2.status, "date": h.h2.date.isoformat() if h.h2.date else None,
+                               "error": h.h2.error} if h.h2 else None)}
+        if h.date:
+            doc["clock"] = {"local_time": obs.local_time.isoformat(), "server_date": h.date.isoformat(),
+                            "offset_s": int((obs.local_time - h.date).total_seconds())}
     if obs.revocation:
         r = obs.revocation
         doc["revocation"] = {

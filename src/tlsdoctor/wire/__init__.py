@@ -13,72 +13,35 @@ Diagnosis reads servers with it, the lab writes broken answers with it, the tort
 writes hostile hellos with it. The names below are the package's public API.
 """
 
-from tlsdoctor.wire.cipher_suites import (
-    BY_NAME,
-    CIPHER_SUITES,
-    TLS12_SUITES,
-    TLS13_SUITES,
-    CipherSuite,
-    suite_family,
-    suite_name,
-)
-from tlsdoctor.wire.client_hello import (
-    DEFAULT_GROUPS,
-    ClientHello,
-    OfferedHello,
-    client_hello_versions,
-    key_share,
-    parse_client_hello,
-)
-from tlsdoctor.wire.extensions import (
-    ALL_GROUPS,
-    ALL_SIGNATURE_SCHEMES,
-    ExtensionType,
-    NamedGroup,
-    SignatureScheme,
-    group_name,
-)
-from tlsdoctor.wire.first_answer import (
-    PREVIEW_LEN,
-    AnswerKind,
-    FirstAnswer,
-    find_plaintext_alert,
-    first_answer_needs_more,
-    parse_first_answer,
-)
-from tlsdoctor.wire.records import (
-    MAX_RECORD_LEN,
-    RECORD_HEADER_LEN,
-    TLS_VERSIONS,
-    AlertDescription,
-    AlertLevel,
-    ContentType,
-    HandshakeType,
-    alert_record,
-    handshake_message,
-    iter_records,
-    record,
-    record_length,
-    version_name,
-)
-from tlsdoctor.wire.server_flight import (
-    HELLO_RETRY_REQUEST_RANDOM,
-    CertificateRequest,
-    KeyExchange,
-    ServerFlight,
-    ServerHello,
-    parse_server_hello,
-    read_server_flight,
-    server_flight_needs_more,
-)
+from __future__ import annotations
 
-__all__ = [
-    "ALL_GROUPS", "ALL_SIGNATURE_SCHEMES", "BY_NAME", "CIPHER_SUITES", "DEFAULT_GROUPS", "HELLO_RETRY_REQUEST_RANDOM",
-    "MAX_RECORD_LEN", "PREVIEW_LEN", "RECORD_HEADER_LEN", "TLS12_SUITES", "TLS13_SUITES", "TLS_VERSIONS",
-    "AlertDescription", "AlertLevel", "AnswerKind", "CertificateRequest", "CipherSuite", "ClientHello",
-    "ContentType", "ExtensionType", "FirstAnswer", "HandshakeType", "KeyExchange", "NamedGroup", "OfferedHello",
-    "ServerFlight", "ServerHello", "SignatureScheme", "alert_record", "client_hello_versions",
-    "find_plaintext_alert", "first_answer_needs_more", "group_name", "handshake_message", "iter_records",
-    "key_share", "parse_client_hello", "parse_first_answer", "parse_server_hello", "read_server_flight", "record",
-    "record_length", "server_flight_needs_more", "suite_family", "suite_name", "version_name",
-]
+import importlib
+from typing import Any
+
+# Each public name, and the module that defines it. Loaded on first use (PEP 562): a
+# diagnosis of a healthy server reads first answers and server flights, and need not pay
+# for the ClientHello writer's tables at start-up.
+_WHERE: dict[str, str] = {
+    **dict.fromkeys(('BY_NAME', 'CIPHER_SUITES', 'TLS12_SUITES', 'TLS13_SUITES', 'CipherSuite', 'suite_family', 'suite_name'), "cipher_suites"),
+    **dict.fromkeys(('DEFAULT_GROUPS', 'ClientHello', 'OfferedHello', 'client_hello_versions', 'key_share', 'parse_client_hello'), "client_hello"),
+    **dict.fromkeys(('ALL_GROUPS', 'ALL_SIGNATURE_SCHEMES', 'ExtensionType', 'NamedGroup', 'SignatureScheme', 'group_name'), "extensions"),
+    **dict.fromkeys(('PREVIEW_LEN', 'AnswerKind', 'FirstAnswer', 'find_plaintext_alert', 'first_answer_needs_more', 'parse_first_answer'), "first_answer"),
+    **dict.fromkeys(('MAX_RECORD_LEN', 'RECORD_HEADER_LEN', 'TLS_VERSIONS', 'AlertDescription', 'AlertLevel', 'ContentType', 'HandshakeType', 'alert_record', 'handshake_message', 'iter_records', 'record', 'record_length', 'version_name'), "records"),
+    **dict.fromkeys(('HELLO_RETRY_REQUEST_RANDOM', 'CertificateRequest', 'KeyExchange', 'ServerFlight', 'ServerHello', 'parse_server_hello', 'read_server_flight', 'server_flight_needs_more'), "server_flight"),
+}
+
+__all__ = sorted(_WHERE)
+
+
+def __getattr__(name: str) -> Any:
+    try:
+        module = _WHERE[name]
+    except KeyError:
+        raise AttributeError(f"module 'tlsdoctor.wire' has no attribute {name!r}") from None
+    value = getattr(importlib.import_module(f"tlsdoctor.wire.{module}"), name)
+    globals()[name] = value  # the next lookup is a plain attribute
+    return value
+
+
+def __dir__() -> list[str]:
+    return __all__

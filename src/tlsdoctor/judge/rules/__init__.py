@@ -86,4 +86,4 @@ def _ok_evidence(obs: Observations) -> dict[str, object]:
     hs = obs.handshake
     return {"tls_version": hs.version if hs else None, "cipher": hs.cipher if hs else None,
             "alpn": hs.alpn if hs else None,
-            "http_status": obs.http.http1.status if obs.http else None}
+            "http_status": obs.http.answer.status if obs.http and obs.http.answer else None}

@@ -197,16 +197,16 @@ def client_certificate(obs: Observations) -> Iterator[Finding]:
     if hs is None or not hs.certificate_requested or hs.route_error is not None:
         return
     curl = obs.curl
-    http1 = obs.http.http1 if obs.http else None
-    failed_after = (curl is not None and curl.curl_code != 0) or (http1 is not None and not http1.ok)
+    http = obs.http
+    failed_after = (curl is not None and curl.curl_code != 0) or (http is not None and http.answer is None)
     if hs.ok and not failed_after:
         return  # it asked, the client sent nothing, and the server went on: the request is optional
     # TLS 1.3: the handshake completes on the client's side and the alert certificate_required
     # (116) comes with the first read (libcurl 56); TLS 1.2: handshake_failure ends the
     # handshake itself (libcurl 35). Either way the CertificateRequest came first.
     alert = _alert_name(hs.alert) if hs.alert is not None else None
-    error = (curl.error if curl is not None and curl.curl_code != 0 else None) or hs.error or (
-        http1.error if http1 is not None else None)
+    error = (curl.error if curl is not None and curl.curl_code != 0 else None) or hs.error or next(
+        (e.error for e in (http.exchanges if http is not None else ()) if e.error), None)
     if alert is None and error and "certificate required" in error.lower():
         alert = "certificate_required"
     when = "after the handshake, at the first read" if hs.ok else "during the handshake"
