@@ -98,11 +98,10 @@ def observations_document(obs: Observations) -> dict[str, Any]:
         }
     if obs.http:
         h = obs.http
-        # null for a protocol not asked: HTTP/1.1 once h2 answered, h2 when ALPN chose HTTP/1.1.
-        doc["http"] = {"http1": ({"status": h.http1.status, "date": h.http1.date.isoformat() if h.http1.date else None,
-                                  "error": h.http1.error} if h.http1 else None),
-                       "h2": ({"status": h.h2.status, "date": h.h2.date.isoformat() if h.h2.date else None,
-                               "error": h.h2.error} if h.h2 else None)}
+        # null for a protocol not asked; via_libcurl: libcurl's own answer, read instead of a HEAD.
+        doc["http"] = {name: ({"status": e.status, "date": e.date.isoformat() if e.date else None, "error": e.error,
+                               "via_libcurl": e.via_libcurl} if e else None)
+                       for name, e in (("http1", h.http1), ("h2", h.h2))}
         if h.date:
             doc["clock"] = {"local_time": obs.local_time.isoformat(), "server_date": h.date.isoformat(),
                             "offset_s": int((obs.local_time - h.date).total_seconds())}
