@@ -125,3 +125,35 @@ def test_a_failure_after_quiet_warm_requests_still_carries_libcurls_debug_text(t
         assert state.verbose
         client.get(ok.url)
         assert not state.verbose
+
+
+def test_what_is_set_after_construction_still_hears_every_success(tls_lab: Lab) -> None:
+    """The hot path skips a success's bookkeeping when there is none; setting a listener or a
+    sample rate afterwards must bring it back."""
+    from tlsdoctor.client.events import EventListener
+
+    ok = tls_lab["ok"]
+    heard: list[int] = []
+    sampled: list[dict[str, object]] = []
+
+    class Heard(EventListener):
+        def response(self, request: Request, response: Response) -> None:
+            heard.append(response.status)
+
+    class Reporter:
+        def report(self, event: object) -> bool:
+            sampled.append(vars(event))
+            return True
+
+    stacks = {"curl": CurlStack(ca_bundle=ok.ca_file, trust_os_store=False, proxy="")}
+    with Client(stack="curl", stacks=stacks, validate_every=0, reporter=Reporter()) as client:
+        client.get(ok.url)
+        assert heard == [] and sampled == []
+        client.listener = Heard()
+        client.sample_rate = 1.0
+        client.get(ok.url)
+        assert heard == [200] and [e["kind"] for e in sampled] == ["sample"]
+        client.listener = EventListener()
+        client.sample_rate = 0.0
+        client.get(ok.url)
+        assert heard == [200] and len(sampled) == 1

@@ -157,7 +157,6 @@ class Client:
         # Per-request work the profiler found: the other stack's name, and listener calls that
         # only the base class's no-ops would receive.
         self._others = {name: next((o for o in self.stacks if o != name), None) for name in self.stacks}
-        self._listening = type(self.listener) is not EventListener
         for name, message in self.unavailable.items():
             self._report_unavailable(name, message)
 
@@ -196,16 +195,12 @@ class Client:
                 if len(self._requests) >= _REQUEST_CACHE_SIZE:
                     self._requests.clear()
                 request = self._requests[key] = make_request(method.upper(), url, _NO_HEADERS, None, budget)
-        preferred, cohort = self._fixed_choice or self._choice()
-        if preferred not in self.stacks:  # its library did not load on this machine
-            preferred = next(iter(self.stacks))
-        first = preferred
-        broken = self.broken
-        if broken.marked:  # any mark at all; none is the common case
-            other = self._others.get(preferred)
-            origin = origin_of(url)
-            if other is not None and self._is_broken(origin, preferred) and not self._is_broken(origin, other):
-                first = other  # skip a stack known broken here: no second fallback
+        fixed = self._fixed_choice
+        if fixed is not None and fixed[0] in self.stacks and not self.broken.marked:
+            first, cohort = fixed  # an explicit stack that loaded, and no origin marked broken anywhere
+            preferred = first
+        else:
+            first, preferred, cohort = self._route(url)
         self.attempts += 1  # what _send does, inline: this is the request path
         if self._listening:
             self._notify("request_start", request, first)
@@ -214,13 +209,15 @@ class Client:
         except TransportError as error:
             self._notify("failure", request, error)
             return self._after_failure(request, origin_of(url), first, error, cohort, started + budget)
+        if self._quiet and not self.validator.every:
+            return response  # no listener, counters, samples or validation: nothing more to do
         # The attempt worked: nothing below (state directory, counters, reports) may undo that.
         try:
             if self._listening:
                 phase_events(_Safe(self.listener), request, first, response.timings_ms)
                 self._notify("response", request, response)
-            if broken.marked and first == preferred:
-                broken.clear(origin_of(url), first)
+            if self.broken.marked and first == preferred:
+                self.broken.clear(origin_of(url), first)
             if self.usage is not None:
                 self.usage.record_request(first, None, None)
             if self.sample_rate > 0 or self.validator.every > 0:
@@ -228,6 +225,54 @@ class Client:
         except Exception:  # noqa: BLE001 - bookkeeping never fails a request that worked
             pass
         return response
+
+    def _route(self, url: str) -> tuple[str, str, dict[str, Any] | None]:
+        """(first stack, preferred stack, cohort): the rollout's choice, a stack that loaded, and
+        the other stack where the preferred one is marked broken for this origin."""
+        preferred, cohort = self._fixed_choice or self._choice()
+        if preferred not in self.stacks:  # its library did not load on this machine
+            preferred = next(iter(self.stacks))
+        first = preferred
+        if self.broken.marked:  # any mark at all; none is the common case
+            other = self._others.get(preferred)
+            origin = origin_of(url)
+            if other is not None and self._is_broken(origin, preferred) and not self._is_broken(origin, other):
+                first = other  # skip a stack known broken here: no second fallback
+        return first, preferred, cohort
+
+    # What a successful request must do besides returning: set at construction and kept current
+    # by these properties' setters, so the hot path asks one attribute instead of four.
+    @property
+    def listener(self) -> EventListener:
+        return self._listener
+
+    @listener.setter
+    def listener(self, listener: EventListener) -> None:
+        self._listener = listener
+        self._listening = type(listener) is not EventListener
+        self._update_quiet()
+
+    @property
+    def usage(self) -> UsageWriter | None:
+        return self._usage
+
+    @usage.setter
+    def usage(self, usage: UsageWriter | None) -> None:
+        self._usage = usage
+        self._update_quiet()
+
+    @property
+    def sample_rate(self) -> float:
+        return self._sample_rate
+
+    @sample_rate.setter
+    def sample_rate(self, rate: float) -> None:
+        self._sample_rate = rate
+        self._update_quiet()
+
+    def _update_quiet(self) -> None:
+        self._quiet = (not getattr(self, "_listening", False) and getattr(self, "_usage", None) is None
+                       and not getattr(self, "_sample_rate", 0.0) > 0)
 
     def choose_stack(self) -> tuple[str, dict[str, Any] | None]:
         """The stack for this install, and the cohort that decided it (for reports)."""
