@@ -48,7 +48,7 @@ from tlsdoctor.observe.ca_file_lint import lint_ca_file, without_broken_entries
 from tlsdoctor.observe.curl import CurlAttempt, curl_attempt
 from tlsdoctor.observe.first_answer import first_answer_of
 from tlsdoctor.observe.handshake import ClientOffer, HandshakeSession, probe_handshake, start_handshake
-from tlsdoctor.observe.http import http_after
+from tlsdoctor.observe.http import HttpExchange, http_after, parse_http_date
 from tlsdoctor.observe.observations import ClientProfile, Observations, TrustObservation
 from tlsdoctor.observe.openssl_verify import openssl_verify
 from tlsdoctor.observe.revocation import IssuerFetch, fetch_issuer, probe_revocation
@@ -349,15 +349,45 @@ class _Observer:
         return capabilities
 
     async def _http(self, session: HandshakeSession) -> Any:
-        """HEAD / over the handshake's connection; again over HTTP/1.1 alone if h2 failed."""
+        """The HTTP answer: libcurl's when it got one over the protocol ALPN chose, else HEAD / of our own.
+
+        libcurl's attempt (verification on, the client's own request) runs beside the
+        handshake; when it answered, its status, Date and HTTP version are the facts a HEAD
+        would bring, and asking again would only cost the server an exchange. Otherwise HEAD
+        / over the handshake's connection, and again over HTTP/1.1 alone if h2 failed.
+        """
         try:
-            first = await session.head(self.route, self.timeout)
+            first = await self._libcurl_answer(session.observation)
+            if first is None:
+                first = await session.head(self.route, self.timeout)
         finally:
             await session.close()
         assert first is not None  # the session's handshake completed
         observation = await http_after(first, self.route, self.timeout, self.clock.now)
         self.connections += observation.connections
         return observation
+
+    async def _libcurl_answer(self, handshake: Any) -> HttpExchange | None:
+        """libcurl's answer, if it comes within about one more handshake's time; else None (ask ourselves).
+
+        libcurl started with the handshake and needs one round trip more for its answer, so
+        it is usually there or nearly; a server that stalls its HTTP answer must not make the
+        diagnosis wait libcurl's whole timeout before our own HEAD starts.
+        """
+        task = self.tasks.get("curl")
+        if task is None:
+            return None
+        grace = max(0.02, 2 * (handshake.elapsed_ms or 0.0) / 1000)
+        await asyncio.wait({task}, timeout=min(grace, self.timeout))
+        if not task.done() or task.cancelled() or task.exception() is not None:
+            return None
+        alpn, curl = handshake.alpn, task.result()
+        protocol = "h2" if curl.http_version == "2" else "http/1.1"
+        chosen = "h2" if alpn == "h2" else "http/1.1"
+        if curl.curl_code != 0 or curl.http_status is None or curl.date_header is None or protocol != chosen:
+            return None
+        return HttpExchange(protocol, alpn, curl.http_status, parse_http_date(curl.date_header), curl.server_header,
+                            None, curl.elapsed_ms, via_libcurl=True)
 
     async def _revocation(self, chain: tuple[Any, ...], staple: bytes | None) -> Any:
         issuer = await self._start("issuer_fetch", fetch_issuer(chain, self.timeout))

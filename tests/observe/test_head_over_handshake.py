@@ -116,3 +116,34 @@ def test_a_diagnosis_of_broken_h2_names_it_with_http1_working(lab: Lab) -> None:
     d = diagnose(entry.url, ca_bundle=entry.ca_file, env={}, timeout=3.0,
                  os_store_env={"SSL_CERT_FILE": str(entry.ca_file), "SSL_CERT_DIR": ""})
     assert d.verdict.code == "http2.negotiation_failed"
+
+
+def test_libcurl_s_answer_stands_in_for_the_head_when_it_came_over_the_chosen_protocol(lab: Lab) -> None:
+    entry = lab["ok"]
+    d = diagnose(entry.url, ca_bundle=entry.ca_file, env={}, timeout=3.0,
+                 os_store_env={"SSL_CERT_FILE": str(entry.ca_file), "SSL_CERT_DIR": ""})
+    answer = d.observations.http.answer  # type: ignore[union-attr]
+    curl = d.observations.curl
+    assert curl is not None and curl.curl_code == 0 and curl.date_header
+    # Usually libcurl's (it answers within the grace); our own HEAD is just as right when it is slower.
+    assert answer is not None and answer.status == 200 and answer.date is not None
+    if answer.via_libcurl:
+        assert (answer.protocol, answer.status) == ("h2", curl.http_status)
+
+
+def test_without_libcurl_the_diagnosis_asks_its_own_head(lab: Lab) -> None:
+    entry = lab["ok"]
+    d = diagnose(entry.url, ca_bundle=entry.ca_file, env={}, timeout=3.0, libcurl=False,
+                 os_store_env={"SSL_CERT_FILE": str(entry.ca_file), "SSL_CERT_DIR": ""})
+    answer = d.observations.http.answer  # type: ignore[union-attr]
+    assert answer is not None and not answer.via_libcurl and answer.protocol == "h2" and answer.status == 200
+
+
+def test_a_failed_libcurl_attempt_leaves_the_head_to_us(lab: Lab) -> None:
+    entry = lab["expired"]
+    d = diagnose(entry.url, ca_bundle=entry.ca_file, env={}, timeout=3.0,
+                 os_store_env={"SSL_CERT_FILE": str(entry.ca_file), "SSL_CERT_DIR": ""})
+    assert d.observations.curl is not None and d.observations.curl.curl_code == 60
+    answer = d.observations.http.answer  # type: ignore[union-attr]
+    assert answer is not None and not answer.via_libcurl and answer.date is not None
+    assert d.verdict.code == "cert.expired"

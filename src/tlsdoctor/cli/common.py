@@ -134,15 +134,17 @@ def add_only(parser: argparse.ArgumentParser, what: str) -> None:
 
 
 def print_result(result: Result, as_json: bool, to_json: Callable[[Result], str],
-                 to_console: Callable[[Result, Any], None]) -> None:
+                 to_console: Callable[[Result, Any], None], *, segments: bool = False) -> None:
     """A command's result on standard output: its JSON document with ``--json`` (for scripts),
-    otherwise the rendering for a person, on a console that fits the terminal."""
+    otherwise the rendering for a person, on a console that fits the terminal. ``segments``:
+    the renderer also prints on a :class:`~tlsdoctor.render.console.PlainConsole`, so a pipe
+    needs no rich."""
     if as_json:
         print(to_json(result))
         return
-    from tlsdoctor.render.console import make_console
+    from tlsdoctor.render.console import console_for_segments, make_console
 
-    to_console(result, make_console())
+    to_console(result, console_for_segments() if segments else make_console())
 
 
 def add_json(parser: argparse.ArgumentParser, schema: str) -> None:

@@ -71,7 +71,7 @@ def run(args: argparse.Namespace) -> int:
             result = diagnose(args.url, on_probe=waiting.probe, **options)
     except DiagnoseError as exc:
         raise UsageError(str(exc)) from None
-    print_result(result, args.json, diagnosis_json, print_diagnosis)
+    print_result(result, args.json, diagnosis_json, print_diagnosis, segments=True)
     return EXIT_OK if result.ok else EXIT_FAILED
 
 

@@ -54,9 +54,10 @@ def proofs_of_ok(obs: Observations) -> list[str]:
         proofs.append("libcurl, with this client's trust, completed the request")
     hs, http = obs.handshake, obs.http
     client = obs.trust.validation("ca-bundle") if obs.trust else None
-    answered = http is not None and http.answer is not None
-    if hs is not None and hs.ok and client is not None and client.ok and answered:
-        proofs.append("the handshake completed, the chain verifies with the client's CA file, and HTTP answered")
+    answer = http.answer if http is not None else None
+    if hs is not None and hs.ok and client is not None and client.ok and answer is not None:
+        proofs.append("the handshake completed, the chain verifies with the client's CA file, and HTTP answered"
+                      + (" (to libcurl)" if answer.via_libcurl else ""))
     return proofs
 
 

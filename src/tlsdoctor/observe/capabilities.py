@@ -9,7 +9,8 @@ and reads the server's plaintext answer (:func:`tlsdoctor.wire.read_server_fligh
 never completes a handshake, so it needs no cipher implementation at all:
 
 1. **Versions**, concurrently, one hello each offering every suite and group we know:
-   TLS 1.3 only, TLS 1.2 only, TLS ≤ 1.1. The answers name the server's first-choice
+   TLS 1.3 only, TLS 1.2 only, TLS ≤ 1.1 (not asked when the client's own hello was refused
+   with handshake_failure or insufficient_security: a cipher refusal, not a version one). The answers name the server's first-choice
    suite at each version, the group it wants (HelloRetryRequest / key share / TLS 1.2
    ServerKeyExchange), a finite-field DH prime's size and a TLS 1.2 CertificateRequest.
 2. **The local client's own offer**, rewritten byte for byte from OpenSSL's in-memory
@@ -51,6 +52,9 @@ from tlsdoctor.wire import (
 from tlsdoctor.wire.extensions import ALL_GROUPS
 
 MAX_CONNECTIONS = 6  # three version hellos, the client's own offer, two bisection steps
+# Alerts with which a server refuses a hello it could read, for what it offered rather than
+# its versions: handshake_failure (40), insufficient_security (71).
+_NOT_A_VERSION_REFUSAL = frozenset({40, 71})
 _MAX_READS = 1024
 _READ_CHUNK = 64 * 1024
 
@@ -201,6 +205,12 @@ async def probe_capabilities(route: Route, timeout: float, *, deadline: float | 
 
     async def run() -> None:
         wanted = _VERSION_HELLOS[: budget[0]]
+        if own is not None and own.alert in _NOT_A_VERSION_REFUSAL:
+            # The server refused this client's own hello for its ciphers or groups, not its
+            # versions (it would have said protocol_version): TLS 1.1 and older, which the
+            # client does not offer, cannot be the answer. One hello fewer for the server
+            # to answer, and on a small machine the server's time is the diagnosis's.
+            wanted = tuple(hello for hello in wanted if hello[0] != "1.1")
         first = await asyncio.gather(*(
             # Every group we know: a server that wants one we hold no share for names it in a
             # HelloRetryRequest, which is the answer we want.

@@ -55,6 +55,10 @@ class CurlResult:
     http_version: str | None
     elapsed_ms: float
     timings_ms: dict[str, float] = field(default_factory=dict)
+    # The answer's Date and Server headers, as sent (the origin's, not a proxy's CONNECT
+    # answer): with an answer over the protocol ALPN chose, the diagnosis needs no HEAD of its own.
+    date_header: str | None = None
+    server_header: str | None = None
 
     @property
     def ok(self) -> bool:
@@ -67,8 +71,10 @@ def curl_attempt(attempt: CurlAttempt) -> CurlResult:
 
     handle = pycurl.Curl()
     body = io.BytesIO()
+    headers = _Headers()
     try:
         handle.setopt(pycurl.URL, attempt.url)
+        handle.setopt(pycurl.HEADERFUNCTION, headers.line)
         handle.setopt(pycurl.NOSIGNAL, 1)
         handle.setopt(pycurl.TIMEOUT_MS, int(attempt.timeout * 1000))
         handle.setopt(pycurl.CONNECTTIMEOUT_MS, int(attempt.connect_timeout * 1000))
@@ -98,9 +104,36 @@ def curl_attempt(attempt: CurlAttempt) -> CurlResult:
             handle.perform()
         except pycurl.error as exc:
             code, error = exc.args[0], exc.args[1]
-        return _result(handle, code, error)
+        return _result(handle, code, error, headers)
     finally:
         handle.close()
+
+
+class _Headers:
+    """Keeps the Date and Server of the last response head (a proxy's CONNECT answer comes first)."""
+
+    _MAX_LINES = 200  # a hostile server's endless head costs nothing past this
+
+    def __init__(self) -> None:
+        self.date: str | None = None
+        self.server: str | None = None
+        self.lines = 0
+
+    def line(self, raw: bytes) -> None:
+        self.lines += 1
+        if self.lines > self._MAX_LINES:
+            return
+        if raw.startswith(b"HTTP/"):
+            self.date = self.server = None  # a new response head
+            return
+        name, sep, value = raw.partition(b":")
+        if not sep:
+            return
+        key = name.strip().lower()
+        if key == b"date":
+            self.date = value.strip()[:100].decode("latin-1")
+        elif key == b"server":
+            self.server = value.strip()[:200].decode("latin-1")
 
 
 _VERSION_NAMES = {"CURL_HTTP_VERSION_1_0": "1.0", "CURL_HTTP_VERSION_1_1": "1.1", "CURL_HTTP_VERSION_2_0": "2"}
@@ -126,7 +159,7 @@ def timings_ms(handle: pycurl.Curl) -> dict[str, float]:
     }
 
 
-def _result(handle: pycurl.Curl, code: int, error: str) -> CurlResult:
+def _result(handle: pycurl.Curl, code: int, error: str, headers: _Headers | None = None) -> CurlResult:
     import pycurl
 
     status = handle.getinfo(pycurl.RESPONSE_CODE) or None
@@ -139,4 +172,6 @@ def _result(handle: pycurl.Curl, code: int, error: str) -> CurlResult:
         http_version=http_version_name(handle) if status else None,
         elapsed_ms=timings["total"],
         timings_ms=timings,
+        date_header=headers.date if headers is not None and status else None,
+        server_header=headers.server if headers is not None and status else None,
     )

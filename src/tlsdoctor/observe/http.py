@@ -57,6 +57,7 @@ class HttpExchange:
     error: str | None
     elapsed_ms: float
     timed_out: bool = False  # the deadline ended it: the answer was stalled or trickling
+    via_libcurl: bool = False  # libcurl's own answer (verification on), read instead of asking again
 
     @property
     def ok(self) -> bool:
@@ -140,7 +141,7 @@ async def head_over(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, 
         return HttpExchange(protocol, alpn, None, None, None, f"no whole HTTP answer within {timeout:g} s",
                             elapsed_ms(started), timed_out=True)
     return HttpExchange(
-        protocol, alpn, status, _parse_date(headers.get("date")), headers.get("server"), error, elapsed_ms(started)
+        protocol, alpn, status, parse_http_date(headers.get("date")), headers.get("server"), error, elapsed_ms(started)
     )
 
 
@@ -284,7 +285,8 @@ def _decode(headers: list[tuple[bytes, bytes]]) -> dict[str, str]:
     return {name.decode("latin-1").lower(): value.decode("latin-1") for name, value in headers}
 
 
-def _parse_date(value: str | None) -> datetime | None:
+def parse_http_date(value: str | None) -> datetime | None:
+    """An HTTP Date header as an aware datetime; None when absent or unreadable."""
     if not value:
         return None
     try:

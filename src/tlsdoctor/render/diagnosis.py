@@ -1,14 +1,10 @@
-"""A diagnosis for people (rich) and for programs (``tlsdoctor.diagnosis/1`` JSON)."""
+"""A diagnosis for people (rich on a terminal, plain text in a pipe) and for programs (``tlsdoctor.diagnosis/1`` JSON)."""
 
 from __future__ import annotations
 
 import json
 import re
 from typing import Any
-
-from rich.console import Console
-from rich.markup import escape
-from rich.table import Table
 
 from tlsdoctor.diagnosis import Diagnosis
 from tlsdoctor.findings import Severity
@@ -102,11 +98,10 @@ def observations_document(obs: Observations) -> dict[str, Any]:
         }
     if obs.http:
         h = obs.http
-        # null for a protocol not asked: HTTP/1.1 once h2 answered, h2 when ALPN chose HTTP/1.1.
-        doc["http"] = {"http1": ({"status": h.http1.status, "date": h.http1.date.isoformat() if h.http1.date else None,
-                                  "error": h.http1.error} if h.http1 else None),
-                       "h2": ({"status": h.h2.status, "date": h.h2.date.isoformat() if h.h2.date else None,
-                               "error": h.h2.error} if h.h2 else None)}
+        # null for a protocol not asked; via_libcurl: libcurl's own answer, read instead of a HEAD.
+        doc["http"] = {name: ({"status": e.status, "date": e.date.isoformat() if e.date else None, "error": e.error,
+                               "via_libcurl": e.via_libcurl} if e else None)
+                       for name, e in (("http1", h.http1), ("h2", h.h2))}
         if h.date:
             doc["clock"] = {"local_time": obs.local_time.isoformat(), "server_date": h.date.isoformat(),
                             "offset_s": int((obs.local_time - h.date).total_seconds())}
@@ -125,7 +120,8 @@ def observations_document(obs: Observations) -> dict[str, Any]:
     return doc
 
 
-_MARK = {Severity.ERROR: "[red]✗[/]", Severity.WARNING: "[yellow]![/]", Severity.INFO: "[green]✓[/]"}
+_MARK: dict[Severity, Segment] = {Severity.ERROR: ("✗", "red"), Severity.WARNING: ("!", "yellow"),
+                                  Severity.INFO: ("✓", "green")}
 
 
 def finding_page(code: str) -> str:
@@ -166,56 +162,77 @@ def curl_codes_words(spec_curl: str, major: int | None) -> str:
     return "curl " + " or ".join(plain)
 
 
-def print_diagnosis(d: Diagnosis, console: Console) -> None:
+# A printed line is a run of (text, style) segments: rich styles them on a terminal, a pipe
+# gets the bare text (render/console.PlainConsole), and no text ever passes through markup.
+Segment = tuple[str, str]
+
+
+def print_diagnosis(d: Diagnosis, console: Any) -> None:
+    """The diagnosis for a person, on a rich ``Console`` or a :class:`~tlsdoctor.render.console.PlainConsole`."""
     from tlsdoctor.findings import FINDING_CODES
+
+    def line(*segments: Segment | str) -> None:
+        _emit(console, [(s, "") if isinstance(s, str) else s for s in segments])
 
     v = d.verdict
     target = d.route.target
     via = f" via {d.route.proxy_url}" if d.route.proxy else ""
-    console.print(f"{_MARK[v.severity]} [bold]{escape(target.url)}[/]{escape(via)}: [bold]{v.code}[/]")
-    console.print(f"  {escape(v.summary)}")
+    line(_MARK[v.severity], " ", (target.url, "bold"), via, ": ", (v.code, "bold"))
+    line(f"  {v.summary}")
     if v.remedy:
-        console.print(f"  [bold]Fix:[/] {escape(v.remedy)}")
-    console.print(f"  [dim]About this cause:[/] {finding_page(v.code)}", highlight=False)
+        line("  ", ("Fix:", "bold"), f" {v.remedy}")
+    line("  ", ("About this cause:", "dim"), f" {finding_page(v.code)}")
     further = further_causes(v, d.findings)
     if further:
-        console.print("  [bold]Also in the way[/] — a client would still meet these after fixing the first:")
+        line("  ", ("Also in the way", "bold"), " — a client would still meet these after fixing the first:")
         for f in further:
-            console.print(f"    {_MARK[f.severity]} [bold]{f.code}[/]: {escape(f.summary)}"
-                          + (f" [bold]Fix:[/] {escape(f.remedy)}" if f.remedy else "")
-                          + f" [dim]({finding_page(f.code)})[/]", highlight=False)
+            fix = (" ", ("Fix:", "bold"), f" {f.remedy}") if f.remedy else ()
+            line("    ", _MARK[f.severity], " ", (f.code, "bold"), f": {f.summary}", *fix,
+                 " ", (f"({finding_page(f.code)})", "dim"))
     if v.evidence:
         _print_evidence(v.evidence, console)
     curl = d.observations.curl
-    said = f"curl {curl.curl_code}" + (f" ({escape(curl.error)})" if curl and curl.error else "") if curl else "not run"
+    said = f"curl {curl.curl_code}" + (f" ({curl.error})" if curl and curl.error else "") if curl else "not run"
     entry = FINDING_CODES.get(v.code)
     expected = curl_codes_words(entry.curl, libcurl_major()) if entry else f"curl {v.curl_code}"
-    console.print(f"  [dim]libcurl said:[/] {said} · [dim]for {v.code}:[/] {escape(expected)} · "
-                  f"[dim]NEL:[/] {v.nel_type} · [dim]confidence[/] {v.confidence:.2f}", highlight=False)
+    line("  ", ("libcurl said:", "dim"), f" {said} · ", (f"for {v.code}:", "dim"), f" {expected} · ",
+         ("NEL:", "dim"), f" {v.nel_type} · ", ("confidence", "dim"), f" {v.confidence:.2f}")
     unchecked = d.could_not_check
     if unchecked:
-        console.print("  [yellow]Could not check:[/]")
+        line("  ", ("Could not check:", "yellow"))
         for item in unchecked[:8]:
-            console.print(f"    [yellow]?[/] {escape(item.what)}: {escape(item.why)}")
+            line("    ", ("?", "yellow"), f" {item.what}: {item.why}")
     others = [f for f in d.findings if f is not v and f not in further]
     if others:
-        console.print("  [dim]Also:[/]")
+        line("  ", ("Also:", "dim"))
         for f in others[:10]:
-            console.print(f"    {_MARK[f.severity]} {f.code} ({f.confidence:.2f}): {escape(f.summary)}")
-    console.print(f"  [dim]{d.observations.connections} connections, {d.elapsed_ms:.0f} ms[/]")
+            line("    ", _MARK[f.severity], f" {f.code} ({f.confidence:.2f}): {f.summary}")
+    line("  ", (f"{d.observations.connections} connections, {d.elapsed_ms:.0f} ms", "dim"))
 
 
-def _print_evidence(evidence: dict[str, Any], console: Console) -> None:
+def _emit(console: Any, segments: list[Segment]) -> None:
+    if not hasattr(console, "print_text"):  # rich: imported only when printing to it
+        from rich.text import Text
+
+        console.print(Text.assemble(*segments))
+    else:
+        console.print_text("".join(text for text, _style in segments))
+
+
+def _print_evidence(evidence: dict[str, Any], console: Any) -> None:
     items = [(key, _short(value)) for key, value in list(evidence.items())[:12]]
     if not console.is_terminal:  # piped: plain lines, no padding to align a column
         for key, value in items:
-            console.print(f"    {key}: {value}", markup=False, highlight=False)
+            _emit(console, [(f"    {key}: {value}", "")])
         return
+    from rich.table import Table
+    from rich.text import Text
+
     table = Table(show_header=False, box=None, padding=(0, 1, 0, 4))
     table.add_column(no_wrap=True)
     table.add_column(overflow="fold")
     for key, value in items:
-        table.add_row(f"[dim]{escape(key)}[/]", escape(value))
+        table.add_row(Text(key, style="dim"), Text(value))
     console.print(table)
 
 
