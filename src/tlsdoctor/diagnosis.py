@@ -34,6 +34,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import functools
+import os
 import threading
 import time
 from dataclasses import dataclass
@@ -493,6 +494,17 @@ def _modified(path: str | None) -> datetime | None:
 # them again (~1-2 ms of a 10 ms diagnosis, in bench/diagnose_bench.py).
 _POOL: concurrent.futures.ThreadPoolExecutor | None = None
 _POOL_LOCK = threading.Lock()
+
+
+def _forget_pool() -> None:
+    # A forked child (batch workers come from a fork server) inherits the pool's bookkeeping
+    # but not its threads: work handed to it would wait for ever. The child starts its own.
+    global _POOL
+    _POOL = None
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_pool)
 
 
 async def _in_thread(fn: Callable[..., Any], *args: Any) -> Any:
