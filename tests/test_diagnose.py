@@ -234,3 +234,22 @@ def test_package_level_api_survives_submodule_imports(tls_lab: Lab) -> None:
     entry = tls_lab["tcp-refused"]
     assert tlsdoctor.diagnose(entry.url, timeout=1, libcurl=False).verdict.code == "tcp.refused"
     assert asyncio.run(tlsdoctor.diagnose_async(entry.url, timeout=1, libcurl=False)).verdict.code == "tcp.refused"
+
+
+def test_a_forked_child_diagnoses_on_threads_of_its_own(tls_lab) -> None:
+    """The probe thread pool outlives one diagnosis; a fork (batch workers) must not inherit it half-alive."""
+    import multiprocessing
+
+    entry = tls_lab["ok"]
+    options = {"ca_bundle": entry.ca_file, "env": {}, "timeout": 3.0,
+               "os_store_env": {"SSL_CERT_FILE": str(entry.ca_file), "SSL_CERT_DIR": ""}}
+    assert diagnose(entry.url, **options).verdict.code == "ok"  # the parent's pool now has threads
+    context = multiprocessing.get_context("fork")
+    with context.Pool(1) as pool:
+        verdict, curl_seen, cut = pool.apply_async(_verdict_of, (entry.url, options)).get(timeout=60)
+    assert (verdict, curl_seen, cut) == ("ok", True, ())
+
+
+def _verdict_of(url: str, options: dict) -> tuple[str, bool, tuple]:
+    d = diagnose(url, **options)
+    return d.verdict.code, d.observations.curl is not None, d.observations.cut
