@@ -120,6 +120,9 @@ def python_ssl_outcome(entry: LabScenario) -> object:
     """Connect (through the proxy when there is one), handshake, GET /: what happened."""
     url = urllib.parse.urlsplit(entry.url)
     ctx = ssl.create_default_context(cafile=str(entry.ca_file))
+    # A modern client, whatever this interpreter's build allows: Debian's Python 3.11 offers
+    # TLS 1.0 by default, upstream's (3.10+) starts at TLS 1.2, and the field is the latter.
+    ctx.minimum_version = ssl.TLSVersion.TLSv1_2
     client = entry.scenario.client
     if client.crl:
         assert entry.crl_file is not None
@@ -143,6 +146,10 @@ def python_ssl_outcome(entry: LabScenario) -> object:
             return Works(int(tls.recv(4096).split(b" ", 2)[1]))
     except ssl.SSLCertVerificationError as exc:
         return VerifyFails(exc.verify_code)
+    except (ssl.SSLEOFError, ssl.SSLZeroReturnError) as exc:
+        # The peer hung up mid-handshake. OpenSSL 3 names it UNEXPECTED_EOF_WHILE_READING;
+        # some Python builds (Debian's 3.11.2) report the same hang-up with no reason.
+        return TlsFails(exc.reason or "UNEXPECTED_EOF_WHILE_READING")
     except ssl.SSLError as exc:
         return TlsFails(exc.reason)
     except OSError as exc:

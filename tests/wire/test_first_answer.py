@@ -369,6 +369,7 @@ def _python_client_hello(maximum: ssl.TLSVersion) -> bytes:
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     context.check_hostname = False
     context.verify_mode = ssl.CERT_NONE
+    context.minimum_version = ssl.TLSVersion.TLSv1_2  # pinned: Debian's Python 3.11 build would offer 1.0 and 1.1 too
     context.maximum_version = maximum
     tls = context.wrap_bio(ssl.MemoryBIO(), outgoing := ssl.MemoryBIO())
     with pytest.raises(ssl.SSLWantReadError):
