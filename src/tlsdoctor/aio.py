@@ -1,4 +1,6 @@
-"""Run a coroutine to completion from synchronous code, the way ``asyncio.run`` does, minus its signal dance.
+"""Running asyncio work: a coroutine from synchronous code (:func:`run`), a blocking call from a coroutine (:func:`in_thread`).
+
+:func:`run` is ``asyncio.run`` minus its signal dance.
 
 ``asyncio.run`` (through ``asyncio.Runner``) installs a SIGINT handler for the length of
 the run and removes it after. Each ``signal.signal`` call turns the old handler into an
@@ -12,7 +14,11 @@ below still cancels what is left and closes the loop, as ``asyncio.run`` would.
 from __future__ import annotations
 
 import asyncio
-from typing import Any, Coroutine, TypeVar
+import concurrent.futures
+import functools
+import os
+import threading
+from typing import Any, Callable, Coroutine, TypeVar
 
 T = TypeVar("T")
 
@@ -40,3 +46,32 @@ def _cancel_leftovers(loop: asyncio.AbstractEventLoop) -> None:
     for task in tasks:
         task.cancel()
     loop.run_until_complete(asyncio.gather(*tasks, return_exceptions=True))
+
+
+# The threads for blocking calls (libcurl's attempt, reading the OS store), kept for the
+# process: asyncio's own executor belongs to one event loop, and each diagnose() runs a new
+# loop, so every diagnosis paid for starting two threads and joining them again (~1-2 ms of
+# a 10 ms diagnosis, in bench/diagnose_bench.py).
+_POOL: concurrent.futures.ThreadPoolExecutor | None = None
+_POOL_LOCK = threading.Lock()
+
+
+def _forget_pool() -> None:
+    # A forked child (batch workers come from a fork server) inherits the pool's bookkeeping
+    # but not its threads. The child starts its own.
+    global _POOL
+    _POOL = None
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_pool)
+
+
+async def in_thread(fn: Callable[..., T], *args: Any) -> T:
+    """``fn(*args)`` on the process-wide thread pool, awaited (``asyncio.to_thread`` without a pool per loop)."""
+    global _POOL
+    if _POOL is None:
+        with _POOL_LOCK:
+            if _POOL is None:
+                _POOL = concurrent.futures.ThreadPoolExecutor(max_workers=32, thread_name_prefix="tlsdoctor-probe")
+    return await asyncio.get_running_loop().run_in_executor(_POOL, functools.partial(fn, *args))

@@ -32,10 +32,6 @@ finding that explains the others (:mod:`tlsdoctor.judge.verdict`).
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
-import functools
-import os
-import threading
 import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -154,7 +150,7 @@ async def diagnose_async(
     # The OS store is read in a worker thread while the probes wait on the network: it is
     # the largest source (58-92 ms to read and parse on Debian, per process; see the cache
     # in observe/trust_sources.py), and nothing needs it before a chain arrives.
-    os_store = asyncio.ensure_future(_in_thread(os_trust_store, os_store_env))
+    os_store = asyncio.ensure_future(aio.in_thread(os_trust_store, os_store_env))
     observer = _Observer(route, client, own, os_store, timeout, clock, libcurl, on_probe)
     remaining = deadline - (time.perf_counter() - started)  # reading the trust stores counts too
     observations = await observer.observe(max(remaining, 0.0), deadline)
@@ -432,7 +428,7 @@ class _Observer:
             proxy=self.route.proxy_url, max_tls=self.client.max_tls, timeout=self.timeout,
             connect_timeout=self.timeout, cert_status=self.client.require_status,
         )
-        return await _in_thread(curl_attempt, attempt)
+        return await aio.in_thread(curl_attempt, attempt)
 
     def _observations(self, cut: tuple[tuple[str, str], ...], notes: tuple[str, ...],
                       deadline: float | None) -> Observations:
@@ -486,34 +482,6 @@ def _modified(path: str | None) -> datetime | None:
         return datetime.fromtimestamp(Path(path).stat().st_mtime, timezone.utc) if path else None
     except OSError:
         return None
-
-
-# The threads for a diagnosis's blocking calls (libcurl's attempt, reading the OS store),
-# kept for the process: asyncio's own executor belongs to one event loop, and each
-# diagnose() runs a new loop, so every diagnosis paid for starting two threads and joining
-# them again (~1-2 ms of a 10 ms diagnosis, in bench/diagnose_bench.py).
-_POOL: concurrent.futures.ThreadPoolExecutor | None = None
-_POOL_LOCK = threading.Lock()
-
-
-def _forget_pool() -> None:
-    # A forked child (batch workers come from a fork server) inherits the pool's bookkeeping
-    # but not its threads: work handed to it would wait for ever. The child starts its own.
-    global _POOL
-    _POOL = None
-
-
-if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_forget_pool)
-
-
-async def _in_thread(fn: Callable[..., Any], *args: Any) -> Any:
-    global _POOL
-    if _POOL is None:
-        with _POOL_LOCK:
-            if _POOL is None:
-                _POOL = concurrent.futures.ThreadPoolExecutor(max_workers=32, thread_name_prefix="tlsdoctor-probe")
-    return await asyncio.get_running_loop().run_in_executor(_POOL, functools.partial(fn, *args))
 
 
 async def _gather_tuple(probes: Iterable[Awaitable[Any]]) -> tuple[Any, ...]:

@@ -29,7 +29,8 @@ from tlsdoctor.lab.tls import TlsServerConfig, TlsStream, close_writer
 from tlsdoctor.observe import handshake as handshake_module
 from tlsdoctor.observe.capabilities import MAX_CONNECTIONS, default_client_versions, probe_capabilities
 from tlsdoctor.observe.first_answer import client_hello, probe_first_answer
-from tlsdoctor.observe.handshake import alert_from_openssl_reason, probe_handshake
+from tlsdoctor.observe.alerts import alert_from_openssl_reason
+from tlsdoctor.observe.handshake import probe_handshake
 from tlsdoctor.observe.route import Route, discover_route, parse_target
 from tlsdoctor.wire import AlertDescription, AlertLevel, AnswerKind
 

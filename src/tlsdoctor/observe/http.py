@@ -4,7 +4,7 @@ The diagnosis asks its HEAD over the handshake probe's own connection
 (:meth:`tlsdoctor.observe.handshake.HandshakeSession.head`, through :func:`head_over`),
 and only when that HEAD went over h2 and failed asks again over HTTP/1.1 on a
 connection of its own (:func:`http_after`): the second answer tells a broken h2 stack
-from a broken server. :func:`probe_http` asks both at once on fresh connections.
+from a broken server.
 
 Two facts only an HTTP exchange gives: whether HTTP/2 works once ALPN chose it (a broken
 h2 stack in a proxy or load balancer is a classic "works in curl --http1.1" report), and
@@ -95,15 +95,6 @@ def _observing_context(alpn: list[str]) -> ssl.SSLContext:
     ctx.verify_mode = ssl.CERT_NONE
     ctx.set_alpn_protocols(alpn)
     return ctx
-
-
-async def probe_http(route: Route, timeout: float, clock_now: Callable[[], datetime]) -> HttpObservation:
-    """HEAD / over HTTP/1.1 and, at the same time, over h2 (kept if the server selects it). Never raises."""
-    http1, h2_result = await asyncio.gather(_exchange(route, timeout, "http/1.1"), _exchange(route, timeout, "h2"))
-    local = clock_now() if http1.date else None
-    if h2_result.alpn != "h2":
-        h2_result = None  # the server did not select h2: nothing to test
-    return HttpObservation(http1, h2_result, local, 2)
 
 
 async def http_after(first: HttpExchange, route: Route, timeout: float,
