@@ -21,14 +21,15 @@ else is known. Diagnosis then replaces likelihoods with evidence.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Iterable
 
 from tlsdoctor import verify_codes as vc
+from tlsdoctor.records import record
 from tlsdoctor.signals import CONDITIONS, Signal  # the vocabulary the table reads (importable from here too)
 
 
-@dataclass(frozen=True)
+@record
 class Row:
     """One line of the table: conditions (all must hold) → a finding code."""
 
@@ -430,7 +431,7 @@ SIGNAL_TABLE: tuple[Row, ...] = (
 )
 
 
-@dataclass(frozen=True)
+@record
 class Candidate:
     """One reading of a signal: a finding code, how likely, and which rows said so."""
 

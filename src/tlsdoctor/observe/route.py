@@ -16,17 +16,17 @@ import os
 import socket
 import time
 import urllib.parse
-from dataclasses import dataclass
 from typing import Mapping
 
 from tlsdoctor.observe.timing import elapsed_ms
+from tlsdoctor.records import record
 
 
 class TargetError(ValueError):
     """The URL cannot be diagnosed (malformed, not https, no host)."""
 
 
-@dataclass(frozen=True)
+@record
 class Target:
     url: str
     host: str  # A-label form for names; bare address for IP literals
@@ -88,7 +88,7 @@ def _authority(host: str, port: int) -> str:
     return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
 
-@dataclass(frozen=True)
+@record
 class Proxy:
     url: str  # credentials stripped
     host: str
@@ -97,7 +97,7 @@ class Proxy:
     has_credentials: bool
 
 
-@dataclass(frozen=True)
+@record
 class Route:
     target: Target
     proxy: Proxy | None
@@ -165,7 +165,7 @@ def _no_proxy_match(target: Target, no_proxy: str) -> str | None:
 # -- DNS and TCP ----------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@record
 class Resolution:
     host: str
     addresses: tuple[str, ...]
@@ -193,7 +193,7 @@ async def resolve(host: str, port: int, timeout: float) -> Resolution:
     return Resolution(host, addresses, None, elapsed_ms(started))
 
 
-@dataclass(frozen=True)
+@record
 class TcpConnect:
     address: str
     port: int
@@ -233,7 +233,7 @@ def _errno_outcome(exc: OSError) -> str:
 # -- the route itself ------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@record
 class ConnectAnswer:
     """What the proxy said to ``CONNECT host:port``."""
 

@@ -10,8 +10,9 @@ plain list from the registry ("TLS Cipher Suites", tls-parameters-4).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from functools import cached_property
+
+from tlsdoctor.records import record
 
 # The TLS Cipher Suites registry, minus Kerberos and drafts nobody deployed.
 _REGISTRY = """
@@ -310,7 +311,7 @@ _FAMILIES: tuple[tuple[str, str], ...] = (
 _NULL_NAMES = ("TLS_SHA256_SHA256", "TLS_SHA384_SHA384")
 
 
-@dataclass(frozen=True)
+@record
 class CipherSuite:
     """One registry entry: its number on the wire and its IANA name."""
 
