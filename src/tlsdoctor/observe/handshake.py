@@ -24,6 +24,7 @@ import functools
 import ssl
 import time
 from dataclasses import dataclass
+from typing import Callable
 
 from cryptography import x509
 from OpenSSL import SSL
@@ -154,12 +155,15 @@ async def handshake_with(route: Route, timeout: float, offer: ClientOffer) -> Ha
     return session.observation
 
 
-async def start_handshake(route: Route, timeout: float, offer: ClientOffer) -> "HandshakeSession":
+async def start_handshake(route: Route, timeout: float, offer: ClientOffer,
+                          on_hello_sent: Callable[[], object] | None = None) -> "HandshakeSession":
     """The handshake, with its connection left open for one ``HEAD /`` (:meth:`HandshakeSession.head`).
 
     One connection then serves what took three (the handshake, an HTTP/1.1 HEAD, an h2
     HEAD): every connection costs the server a handshake, and on a small machine that
     cost is most of a diagnosis. The caller owns the session and must ``await close()``.
+    ``on_hello_sent`` is called once, when the ClientHello is out (or the attempt ended
+    before it could be): a caller with other connections to make can let this one go first.
     """
     started = time.perf_counter()
     ctx = _shared_context(offer)
@@ -176,13 +180,15 @@ async def start_handshake(route: Route, timeout: float, offer: ClientOffer) -> "
     try:
         (reader, writer), connect_answer = await open_stream(route, timeout)
     except RouteError as exc:
+        if on_hello_sent is not None:
+            on_hello_sent()
         return HandshakeSession(HandshakeObservation(
             ok=False, offer=offer, server_name=server_name, error=str(exc), connect_answer=exc.answer,
             route_error=RouteFailure.from_error(exc), elapsed_ms=elapsed_ms(started),
         ))
     connect_ms = elapsed_ms(started)
     shaking = time.perf_counter()
-    run = _Handshake(conn, reader, writer, timeout)
+    run = _Handshake(conn, reader, writer, timeout, on_hello_sent)
     try:
         await run.drive()
         facts = _negotiated(conn, seen.staples) if run.ok else {}
@@ -355,9 +361,11 @@ class _Handshake:
     """Moves bytes between an asyncio stream and an OpenSSL client until the handshake ends."""
 
     def __init__(
-        self, conn: SSL.Connection, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, timeout: float
+        self, conn: SSL.Connection, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, timeout: float,
+        on_hello_sent: Callable[[], object] | None = None,
     ) -> None:
         self.conn = conn
+        self._on_hello_sent = on_hello_sent
         self.reader = reader
         self.writer = writer
         self.timeout = timeout
@@ -408,6 +416,10 @@ class _Handshake:
             return True
         try:
             self.writer.write(b"".join(chunks))
+            if self._on_hello_sent is not None:
+                # Handed to the kernel: the server sees this hello before any connection made now.
+                self._on_hello_sent, on_sent = None, self._on_hello_sent
+                on_sent()
             await asyncio.wait_for(self.writer.drain(), _FLUSH_TIMEOUT if quiet else self.timeout)
         except asyncio.TimeoutError:
             if not quiet:
