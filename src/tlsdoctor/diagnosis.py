@@ -327,21 +327,22 @@ class _Observer:
             await self.tasks["curl"]
 
     def _start_curl(self) -> None:
-        """libcurl's attempt, once (started when our ClientHello is out; see _handshake_then_trust)."""
+        """libcurl's attempt, once (started when our first bytes are out; see _handshake_then_trust)."""
         if self.libcurl and "curl" not in self.tasks:
             self._start("curl", self._curl(), connections=1)
 
     async def _handshake_then_trust(self) -> Any:
         """The handshake; the moment it ends, the HEAD over its connection and the revocation probe start.
 
-        libcurl's attempt starts the moment our ClientHello is out, not with it: a server
-        answers hellos in the order they come, and ours is the one the rest of the
-        diagnosis waits for (HEAD, revocation, capabilities), while libcurl's verdict is
-        only needed by the end. On a loaded server, or the lab on two cores, a hello queued
+        libcurl's attempt starts the moment our first bytes are out (the ClientHello, or
+        the CONNECT request through a proxy), not with them: a server (or proxy) answers
+        in the order requests come, and ours is the one the rest of the diagnosis waits
+        for (HEAD, revocation, capabilities), while libcurl's verdict is only needed by
+        the end. On a loaded server, or the lab on two cores, a hello queued
         behind libcurl's cost the whole diagnosis a server handshake of waiting.
         """
         session = await start_handshake(self.route, self.timeout, ClientOffer(max_version=self.client.max_tls),
-                                        on_hello_sent=self._start_curl)
+                                        on_sent=self._start_curl)
         self._start_curl()  # in case the attempt ended before any hello went out
         handshake = session.observation
         self.derived["first_answer"] = first_answer_of(handshake)

@@ -156,14 +156,15 @@ async def handshake_with(route: Route, timeout: float, offer: ClientOffer) -> Ha
 
 
 async def start_handshake(route: Route, timeout: float, offer: ClientOffer,
-                          on_hello_sent: Callable[[], object] | None = None) -> "HandshakeSession":
+                          on_sent: Callable[[], object] | None = None) -> "HandshakeSession":
     """The handshake, with its connection left open for one ``HEAD /`` (:meth:`HandshakeSession.head`).
 
     One connection then serves what took three (the handshake, an HTTP/1.1 HEAD, an h2
     HEAD): every connection costs the server a handshake, and on a small machine that
     cost is most of a diagnosis. The caller owns the session and must ``await close()``.
-    ``on_hello_sent`` is called once, when the ClientHello is out (or the attempt ended
-    before it could be): a caller with other connections to make can let this one go first.
+    ``on_sent`` is called once, when this attempt's first bytes are out (the CONNECT request
+    through a proxy, else the ClientHello), or when it ended before any could be: a caller
+    with other connections to make can let this one go first.
     """
     started = time.perf_counter()
     ctx = _shared_context(offer)
@@ -177,18 +178,20 @@ async def start_handshake(route: Route, timeout: float, offer: ClientOffer,
     if offer.request_ocsp:
         conn.request_ocsp()
 
+    # Through a proxy, our first bytes are the CONNECT request; else the ClientHello.
+    connect_sent, on_sent = (on_sent, None) if route.proxy is not None else (None, on_sent)
     try:
-        (reader, writer), connect_answer = await open_stream(route, timeout)
+        (reader, writer), connect_answer = await open_stream(route, timeout, on_connect_sent=connect_sent)
     except RouteError as exc:
-        if on_hello_sent is not None:
-            on_hello_sent()
+        if on_sent is not None:
+            on_sent()
         return HandshakeSession(HandshakeObservation(
             ok=False, offer=offer, server_name=server_name, error=str(exc), connect_answer=exc.answer,
             route_error=RouteFailure.from_error(exc), elapsed_ms=elapsed_ms(started),
         ))
     connect_ms = elapsed_ms(started)
     shaking = time.perf_counter()
-    run = _Handshake(conn, reader, writer, timeout, on_hello_sent)
+    run = _Handshake(conn, reader, writer, timeout, on_sent)
     try:
         await run.drive()
         facts = _negotiated(conn, seen.staples) if run.ok else {}
@@ -362,10 +365,10 @@ class _Handshake:
 
     def __init__(
         self, conn: SSL.Connection, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, timeout: float,
-        on_hello_sent: Callable[[], object] | None = None,
+        on_sent: Callable[[], object] | None = None,
     ) -> None:
         self.conn = conn
-        self._on_hello_sent = on_hello_sent
+        self._on_sent = on_sent
         self.reader = reader
         self.writer = writer
         self.timeout = timeout
@@ -416,9 +419,9 @@ class _Handshake:
             return True
         try:
             self.writer.write(b"".join(chunks))
-            if self._on_hello_sent is not None:
+            if self._on_sent is not None:
                 # Handed to the kernel: the server sees this hello before any connection made now.
-                self._on_hello_sent, on_sent = None, self._on_hello_sent
+                self._on_sent, on_sent = None, self._on_sent
                 on_sent()
             await asyncio.wait_for(self.writer.drain(), _FLUSH_TIMEOUT if quiet else self.timeout)
         except asyncio.TimeoutError:
