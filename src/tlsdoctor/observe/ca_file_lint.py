@@ -28,9 +28,8 @@ from datetime import datetime, timezone
 from typing import Collection
 
 from cryptography import x509
-from cryptography.hazmat.primitives import serialization
 
-from tlsdoctor.observe.pem import file_identity
+from tlsdoctor.observe.pem import Encoding, PublicFormat, file_identity
 from tlsdoctor.observe.trust import (
     MAX_CA_ENTRIES,
     MAX_CA_FILE_BYTES,
@@ -131,7 +130,7 @@ def _twin_key(cert: x509.Certificate) -> tuple[bytes, bytes] | None:
     try:
         return (
             cert.subject.public_bytes(),
-            cert.public_key().public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo),
+            cert.public_key().public_bytes(Encoding.DER, PublicFormat.SubjectPublicKeyInfo),
         )
     except BaseException as exc:  # unsupported key types (GOST, ...) cannot be compared
         if must_propagate(exc):

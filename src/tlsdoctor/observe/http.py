@@ -34,7 +34,6 @@ from datetime import datetime
 from email.utils import parsedate_to_datetime
 from typing import Callable
 
-import h11
 
 from tlsdoctor.observe.route import Route, RouteError, open_stream
 from tlsdoctor.observe.timing import elapsed_ms
@@ -192,6 +191,8 @@ async def _head_http1(
     reader: asyncio.StreamReader, writer: asyncio.StreamWriter, route: Route
 ) -> tuple[int | None, dict[str, str], str | None]:
     """HEAD / over HTTP/1.1; the caller's deadline bounds the time, h11's limit the header's size."""
+    import h11  # ~18 ms: only once HTTP/1.1 is asked (most diagnoses take libcurl's answer, or h2's)
+
     conn = h11.Connection(h11.CLIENT, max_incomplete_event_size=_MAX_HEAD)
     writer.write(conn.send(h11.Request(method="HEAD", target=REQUEST_TARGET,
                                        headers=[*_request_headers(route), ("connection", "close")])))

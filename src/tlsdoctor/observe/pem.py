@@ -27,6 +27,14 @@ from typing import Iterator
 
 from cryptography import x509
 
+# The encoding enums live in cryptography's ``_serialization``, which cryptography.x509 has
+# already imported; the public ``serialization`` package re-exports them but also loads SSH
+# key parsing, every cipher and bcrypt: ~9 ms of every diagnosis for two enums (issue 9).
+try:
+    from cryptography.hazmat.primitives._serialization import Encoding, PublicFormat
+except ImportError:  # a cryptography that moved them: the public names always work
+    from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
 # -- limits ------------------------------------------------------------------------------
 # Every input here comes from the machine being diagnosed or from the network, so every
 # loop is bounded. certifi's bundle is ~300 kB and ~150 entries; Debian's /etc/ssl/certs

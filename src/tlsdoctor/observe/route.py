@@ -19,8 +19,6 @@ import urllib.parse
 from dataclasses import dataclass
 from typing import Callable, Mapping
 
-import idna
-
 from tlsdoctor.observe.timing import elapsed_ms
 
 
@@ -72,6 +70,8 @@ def parse_target(url: str) -> Target:
         address = ipaddress.ip_address(raw_host.split("%", 1)[0])
         host, is_ip = str(address), True
     except ValueError:
+        import idna  # only for a host name: an address literal needs none
+
         try:
             host = idna.encode(raw_host.rstrip("."), uts46=True).decode("ascii")
         except idna.IDNAError as exc:
