@@ -10,9 +10,10 @@ hands out a ``faketime`` command line instead (:func:`faketime_argv`).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Protocol
+
+from tlsdoctor.records import record
 
 
 class Clock(Protocol):
@@ -28,7 +29,7 @@ class SystemClock:
         return datetime.now(timezone.utc)
 
 
-@dataclass(frozen=True)
+@record
 class ShiftedClock:
     """The system clock moved by ``offset`` (positive: the clock runs ahead)."""
 

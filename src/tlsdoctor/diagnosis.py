@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Awaitable, Callable, Iterable, Mapping, Sequence
@@ -43,6 +42,7 @@ from tlsdoctor.clock import SYSTEM_CLOCK, Clock
 from tlsdoctor.judge.coverage import Unchecked, could_not_check
 from tlsdoctor.judge.finding import Finding
 from tlsdoctor.judge.rules import judge
+from tlsdoctor.records import record
 from tlsdoctor.wire import AnswerKind
 from tlsdoctor.observe.ca_file_lint import lint_ca_file, without_broken_entries
 from tlsdoctor.observe.curl import CurlAttempt, curl_attempt
@@ -71,7 +71,7 @@ class DiagnoseError(ValueError):
     """The diagnosis could not start: bad URL, unreadable CA file... (a usage error)."""
 
 
-@dataclass(frozen=True)
+@record
 class Diagnosis:
     """The outcome: the verdict, every finding (verdict first) and the facts behind them."""
 

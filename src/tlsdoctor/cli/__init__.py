@@ -65,8 +65,10 @@ def build_parser(only: str | None = None) -> Parser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     as_program = argv is None
+    code = None
     try:
-        return _main(list(sys.argv[1:] if argv is None else argv))
+        code = _main(list(sys.argv[1:] if argv is None else argv))
+        return code
     finally:
         if as_program:
             # The process ends next, and the interpreter's last garbage collection would walk
@@ -76,6 +78,23 @@ def main(argv: Sequence[str] | None = None) -> int:
             import gc
 
             gc.freeze()
+            if code is not None:
+                _quick_exit(code)
+
+
+def _quick_exit(code: int) -> None:
+    """End the process now if the command allowed it (:class:`~tlsdoctor.cli.common.QuickExit`)."""
+    common = sys.modules.get("tlsdoctor.cli.common")
+    if common is None or not common.QuickExit.allowed:
+        return
+    import os
+
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except (BrokenPipeError, ValueError):  # the reader left, or a stream was closed: nothing more to say
+        pass
+    os._exit(code)
 
 
 def _main(argv: list[str]) -> int:

@@ -23,7 +23,6 @@ from __future__ import annotations
 import hashlib
 import os
 import threading
-from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Collection
 
@@ -43,6 +42,7 @@ from tlsdoctor.observe.trust import (
     read_ca_file_bytes,
     subject_text,
 )
+from tlsdoctor.records import record
 
 PROBLEMS = ("unparseable", "not-a-ca", "expired", "not-yet-valid", "shadows")
 # Within one entry, problems are listed by how much they break: a file OpenSSL refuses
@@ -56,7 +56,7 @@ _SEVERITY = ("unparseable", "shadows", "not-a-ca", "expired", "not-yet-valid")
 BREAKING = frozenset({"unparseable", "shadows"})
 
 
-@dataclass(frozen=True)
+@record
 class CaFileProblem:
     """One problem with one entry of a CA file."""
 
@@ -68,7 +68,7 @@ class CaFileProblem:
     shadowed_index: int | None = None  # for "shadows": the good twin this entry gets in the way of
 
 
-@dataclass(frozen=True)
+@record
 class CaFileLint:
     """The linter's findings for one CA file. ``error`` means the file could not be linted at all."""
 
@@ -84,7 +84,7 @@ class CaFileLint:
         return frozenset(p.index for p in self.problems if p.problem in kinds)
 
 
-@dataclass(frozen=True)
+@record
 class _CaVerdict:
     """Whether OpenSSL takes a certificate as a CA (the logic of its ``check_ca()``)."""
 
@@ -146,7 +146,7 @@ def _quote(subject: str | None) -> str:
     return f"'{subject}'" if subject is not None else "(undecodable subject)"
 
 
-@dataclass(frozen=True)
+@record
 class _Entry:
     block: PemBlock
     cert: x509.Certificate
@@ -158,7 +158,7 @@ class _Entry:
 _UNSET = object()
 
 
-@dataclass(frozen=True)
+@record
 class _Parsed:
     """What a lint finds whatever the time: read once per file version (see :func:`_parsed`)."""
 

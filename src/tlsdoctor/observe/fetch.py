@@ -18,7 +18,8 @@ import asyncio
 import functools
 import ssl
 import urllib.parse
-from dataclasses import dataclass
+
+from tlsdoctor.records import record
 
 
 MAX_DOCUMENT = 2 * 1024 * 1024  # a CRL of a big public CA is a few hundred KB
@@ -31,7 +32,7 @@ class FetchError(Exception):
     """The fetch gave no usable document; the message says why in one line."""
 
 
-@dataclass(frozen=True)
+@record
 class Fetched:
     url: str
     status: int

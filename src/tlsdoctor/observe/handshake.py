@@ -23,7 +23,6 @@ import asyncio
 import functools
 import ssl
 import time
-from dataclasses import dataclass
 from typing import Callable
 
 from cryptography import x509
@@ -36,6 +35,7 @@ from tlsdoctor.observe.http import HttpExchange, head_over
 from tlsdoctor.observe.route import ConnectAnswer, Route, RouteError, open_stream
 from tlsdoctor.observe.timing import elapsed_ms
 from tlsdoctor.openssl_policy import TLS_VERSIONS, apply_protocol_policy
+from tlsdoctor.records import record
 from tlsdoctor.wire import FirstAnswer, ServerFlight, find_plaintext_alert, parse_first_answer, read_server_flight
 
 MAX_HANDSHAKE_BYTES = 2 * 1024 * 1024
@@ -47,7 +47,7 @@ _FLUSH_TIMEOUT = 1.0
 
 VERSIONS = TLS_VERSIONS  # the names a ClientOffer accepts
 
-@dataclass(frozen=True)
+@record
 class ClientOffer:
     """How the client was configured, i.e. what its ClientHello offered. None: OpenSSL's default."""
 
@@ -80,7 +80,7 @@ class ClientOffer:
         return ctx
 
 
-@dataclass(frozen=True)
+@record
 class HandshakeObservation:
     """What one client handshake showed. Judges nothing; ``ok`` only says it completed.
 

@@ -29,7 +29,7 @@ from __future__ import annotations
 import asyncio
 import ssl
 import time
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime
 from email.utils import parsedate_to_datetime
 from typing import Callable
@@ -38,6 +38,7 @@ from typing import Callable
 from tlsdoctor import aio
 from tlsdoctor.observe.route import Route, RouteError, open_stream
 from tlsdoctor.observe.timing import elapsed_ms
+from tlsdoctor.records import record
 
 _MAX_HEAD = 64 * 1024
 _MAX_H2_BYTES = 256 * 1024  # a response HEADERS frame is a few KB; a flood is cut here
@@ -45,7 +46,7 @@ _MAX_READS = 256
 _CLOSE_TIMEOUT = 0.25  # a polite close after a whole answer; anything else is aborted
 
 
-@dataclass(frozen=True)
+@record
 class HttpExchange:
     """One HEAD request's outcome over one protocol."""
 
@@ -64,7 +65,7 @@ class HttpExchange:
         return self.status is not None
 
 
-@dataclass(frozen=True)
+@record
 class HttpObservation:
     """The HEADs asked: at least one of ``http1``/``h2`` is set."""
 

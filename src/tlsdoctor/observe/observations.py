@@ -7,12 +7,14 @@ came first); rules must treat None as "not observed", never as "fine".
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass, field
+from dataclasses import field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
+
+from tlsdoctor.records import record
 
 if TYPE_CHECKING:
     # Types only: importing every probe here would make every reader of observations pay for
@@ -29,7 +31,7 @@ if TYPE_CHECKING:
     from tlsdoctor.observe.trust import PathValidation, TrustSource
 
 
-@dataclass(frozen=True)
+@record
 class ClientProfile:
     """The client being diagnosed for: what it trusts and what it offers.
 
@@ -45,7 +47,7 @@ class ClientProfile:
     require_status: bool = False
 
 
-@dataclass(frozen=True)
+@record
 class TrustObservation:
     """The presented chain checked against every trust source, at the times that matter."""
 
@@ -63,7 +65,7 @@ class TrustObservation:
         return next((v for v in getattr(self, kind) if v.source == source), None)
 
 
-@dataclass(frozen=True)
+@record
 class Observations:
     route: Route
     client: ClientProfile

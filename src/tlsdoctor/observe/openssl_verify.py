@@ -9,7 +9,6 @@ itself too, through pyOpenSSL's X509Store, without any network.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Sequence
@@ -18,11 +17,12 @@ from cryptography import x509
 from OpenSSL import crypto
 
 from tlsdoctor.observe.pem import Encoding
+from tlsdoctor.records import record
 
 _MAX_UNTRUSTED = 20
 
 
-@dataclass(frozen=True)
+@record
 class OpenSslVerification:
     ca_file: str | None
     at: datetime

@@ -22,7 +22,6 @@ OpenSSL, because it accepts any store, any time and "no name" without a socket. 
 from __future__ import annotations
 
 import ipaddress
-from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Sequence
 
@@ -32,13 +31,14 @@ from cryptography.x509.verification import Criticality, ExtensionPolicy, PolicyB
 
 from tlsdoctor.observe.pem import Encoding, must_propagate, one_line, subject_text
 from tlsdoctor.observe.trust_sources import TrustSource
+from tlsdoctor.records import record
 
 MAX_PRESENTED_CERTS = 20  # a TLS chain is 2-4 certificates; 20 covers every sane cross-signing mess
 # Intermediates the path builder may stack (cryptography's default is 8; OpenSSL's is 100).
 # Every intermediate we consider may be used: the presented chain minus its leaf.
 MAX_CHAIN_DEPTH = MAX_PRESENTED_CERTS - 1
 CRYPTOGRAPHY_DEFAULT_DEPTH = 8
-@dataclass(frozen=True)
+@record
 class PathValidation:
     """Whether a presented chain builds to ``source``'s anchors at time ``at``.
 

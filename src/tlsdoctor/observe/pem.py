@@ -21,11 +21,12 @@ import ssl
 import stat
 import threading
 import warnings
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
 from cryptography import x509
+
+from tlsdoctor.records import record
 
 # The encoding enums live in cryptography's ``_serialization``, which cryptography.x509 has
 # already imported; the public ``serialization`` package re-exports them but also loads SSH
@@ -116,7 +117,7 @@ def read_ca_file_bytes(path: str | os.PathLike[str], limit: int = MAX_CA_FILE_BY
     return data, None
 
 
-@dataclass(frozen=True)
+@record
 class PemBlock:
     """One certificate block of a PEM file, located but not decoded."""
 

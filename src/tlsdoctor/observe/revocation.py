@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Sequence
 
@@ -27,9 +26,10 @@ from cryptography.x509.oid import AuthorityInformationAccessOID, ExtensionOID
 from tlsdoctor.observe.fetch import FetchError, fetch
 from tlsdoctor.observe.pem import Encoding
 from tlsdoctor.observe.timing import elapsed_ms
+from tlsdoctor.records import record
 
 
-@dataclass(frozen=True)
+@record
 class OcspAnswer:
     source: str  # "staple" or "responder"
     status: str | None  # "good", "revoked", "unknown"; None when there is no usable answer
@@ -40,7 +40,7 @@ class OcspAnswer:
     error: str | None
 
 
-@dataclass(frozen=True)
+@record
 class CrlAnswer:
     url: str
     listed: bool | None  # the leaf's serial is on it; None when the CRL was not usable
@@ -49,7 +49,7 @@ class CrlAnswer:
     error: str | None
 
 
-@dataclass(frozen=True)
+@record
 class IssuerFetch:
     url: str
     certificate: x509.Certificate | None
@@ -57,7 +57,7 @@ class IssuerFetch:
     error: str | None
 
 
-@dataclass(frozen=True)
+@record
 class RevocationObservation:
     must_staple: bool
     ocsp_url: str | None

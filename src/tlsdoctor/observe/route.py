@@ -16,18 +16,18 @@ import os
 import socket
 import time
 import urllib.parse
-from dataclasses import dataclass
 from typing import Callable, Mapping
 
 from tlsdoctor import aio
 from tlsdoctor.observe.timing import elapsed_ms
+from tlsdoctor.records import record
 
 
 class TargetError(ValueError):
     """The URL cannot be diagnosed (malformed, not https, no host)."""
 
 
-@dataclass(frozen=True)
+@record
 class Target:
     url: str
     host: str  # A-label form for names; bare address for IP literals
@@ -89,7 +89,7 @@ def _authority(host: str, port: int) -> str:
     return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
 
-@dataclass(frozen=True)
+@record
 class Proxy:
     url: str  # credentials stripped
     host: str
@@ -98,7 +98,7 @@ class Proxy:
     has_credentials: bool
 
 
-@dataclass(frozen=True)
+@record
 class Route:
     target: Target
     proxy: Proxy | None
@@ -166,7 +166,7 @@ def _no_proxy_match(target: Target, no_proxy: str) -> str | None:
 # -- DNS and TCP ----------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@record
 class Resolution:
     host: str
     addresses: tuple[str, ...]
@@ -194,7 +194,7 @@ async def resolve(host: str, port: int, timeout: float) -> Resolution:
     return Resolution(host, addresses, None, elapsed_ms(started))
 
 
-@dataclass(frozen=True)
+@record
 class TcpConnect:
     address: str
     port: int
@@ -234,7 +234,7 @@ def _errno_outcome(exc: OSError) -> str:
 # -- the route itself ------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@record
 class ConnectAnswer:
     """What the proxy said to ``CONNECT host:port``."""
 

@@ -23,7 +23,7 @@ import ssl
 import stat
 import sys
 import threading
-from dataclasses import dataclass, fields as fields_of, replace
+from dataclasses import fields as fields_of, replace
 from typing import Callable, Mapping
 
 from cryptography import x509
@@ -44,6 +44,7 @@ from tlsdoctor.observe.pem import (
     read_ca_file_bytes,
     subject_text,
 )
+from tlsdoctor.records import record
 
 MAX_DIRECTORY_FILES = 5000
 MAX_DIRECTORY_FILE_BYTES = 1024 * 1024  # one file of a hashed directory holds one or a few certs
@@ -53,7 +54,7 @@ SOURCE_NAMES = ("ca-bundle", "os-store", "extra-ca")
 # -- trust sources -------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@record
 class TrustSource:
     """The certificates one trust source holds.
 
@@ -88,7 +89,7 @@ class TrustSource:
         return Store(list(self.certificates))
 
 
-@dataclass(frozen=True)
+@record
 class _Loaded:
     """What reading one PEM file gave (shared by files, directories and the OS store)."""
 
@@ -265,7 +266,7 @@ _HASH_NAME = re.compile(r"^[0-9a-f]{8}\.\d+$")
 _CERT_SUFFIXES = (".pem", ".crt", ".cer")
 
 
-@dataclass(frozen=True)
+@record
 class _DirectoryLoad:
     certificates: tuple[x509.Certificate, ...]
     error: str | None
