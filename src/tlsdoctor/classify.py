@@ -20,15 +20,17 @@ else is known. Diagnosis then replaces likelihoods with evidence.
 
 from __future__ import annotations
 
+import functools
 import re
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Iterable
 
 from tlsdoctor import verify_codes as vc
+from tlsdoctor.records import record
 from tlsdoctor.signals import CONDITIONS, Signal  # the vocabulary the table reads (importable from here too)
 
 
-@dataclass(frozen=True)
+@record
 class Row:
     """One line of the table: conditions (all must hold) → a finding code."""
 
@@ -131,306 +133,311 @@ A_CERTIFICATE_REQUIRED = 116
 _TLS_CURL = (35,)
 _CERT_CURL = (60,)
 
-SIGNAL_TABLE: tuple[Row, ...] = (
-    # -- names and connections -----------------------------------------------------------
-    _row("proxy.unresolvable", 0.95, "libcurl could not resolve the proxy's name", curl=(5,)),
-    _row("dns.name_not_resolved", 0.95, "libcurl could not resolve the host name", curl=(6,)),
-    _row("dns.name_not_resolved", 0.9, "the resolver has no address for the name",
-         text=r"Name or service not known|nodename nor servname|getaddrinfo failed|Could not resolve host|"
-              r"NXDOMAIN|No address associated"),
-    _row("proxy.unresolvable", 0.9, "the proxy's name does not resolve", text=r"Could not resolve proxy"),
-    _row("proxy.auth_required", 0.95, "the proxy answered CONNECT with 407", connect_status=range(407, 408)),
-    _row("proxy.connect_refused", 0.9, "the proxy refused the CONNECT", connect_status=range(400, 407)),
-    _row("proxy.connect_refused", 0.9, "the proxy refused the CONNECT", connect_status=range(408, 600)),
-    _row("proxy.auth_required", 0.97, "libcurl: the proxy answered CONNECT with 407",
-         text=r"CONNECT tunnel failed, response 407|Proxy Authentication Required|\b407\b[^\n]{0,300}proxy"),
-    _row("proxy.connect_refused", 0.95, "libcurl: the proxy refused the CONNECT",
-         text=r"CONNECT tunnel failed, response (40[0-69]|4[1-9]\d|5\d\d)|Tunnel connection failed: (403|405|5\d\d)"),
-    _row("proxy.unreachable", 0.8, "libcurl could not connect to the proxy",
-         curl=(7,), text=r"Failed to connect to \S{0,253}proxy\S{0,253} port \d{1,5}|proxy[^\n]{0,120}(refused|Could not connect)"),
-    # libcurl 8 also reports a refused CONNECT as 7, hence not higher.
-    _row("tcp.refused", 0.75, "nothing accepts connections there", curl=(7,)),
-    _row("tcp.refused", 0.9, "the connection was refused", errno=("ECONNREFUSED",)),
-    _row("tcp.refused", 0.8, "the connection was refused", text=r"Connection refused|ConnectionRefusedError|Errno 111"),
-    _row("tcp.timed_out", 0.6, "the request timed out (before or during TLS)", curl=(28,)),
-    _row("tcp.timed_out", 0.55, "libcurl timed out while connecting (its connect phase includes TLS)",
-         curl=(28,), text=r"Connection timed out after|Failed to connect[^\n]{0,300}Timeout|connect[^\n]{0,300}timed out"),
-    _row("tls.handshake_timeout", 0.85, "the TLS handshake did not finish in time",
-         text=r"handshake operation timed out|SSL connection timeout|TLS handshake timeout|Operation timed out after [^\n]{0,300}SSL"),
-    _row("tcp.timed_out", 0.7, "the connection timed out", errno=("ETIMEDOUT",)),
-    _row("tcp.reset", 0.5, "the connection was reset", errno=("ECONNRESET",)),
-    # -- TLS handshake ---------------------------------------------------------------------
-    _row("tls.not_tls", 0.9, "the first bytes back were not a TLS record (HTTP on the TLS port?)",
-         text=r"wrong version number|WRONG_VERSION_NUMBER|packet length too long|http request|record layer failure"),
-    _row("tls.protocol_mismatch", 0.9, "no TLS version acceptable to both",
-         text=r"alert protocol version|unsupported protocol|UNSUPPORTED_PROTOCOL|no protocols available|"
-              r"TLSV1_ALERT_PROTOCOL_VERSION|version too low|tlsv1 alert protocol"),
-    _row("tls.protocol_mismatch", 0.85, "the peer sent a protocol_version alert", alert=(A_PROTOCOL_VERSION,)),
-    _row("tls.cipher_mismatch", 0.9, "no cipher suite acceptable to both",
-         text=r"no shared cipher|no ciphers available|NO_SHARED_CIPHER|no suitable signature algorithm|"
-              r"no suitable key share|insufficient security"),
-    _row("tls.cipher_mismatch", 0.85, "no cipher suite or signature algorithm acceptable to both",
-         text=r"NO_CIPHERS_AVAILABLE|NO_SHARED_SIGNATURE_ALGORITHMS|no shared signature algorithms|"
-              r"NO_SUITABLE_SIGNATURE_ALGORITHM"),
-    _row("tls.cipher_mismatch", 0.6, "an insufficient_security alert", alert=(A_INSUFFICIENT_SECURITY,)),
-    _row("tls.handshake_alert", 0.6, "the peer refused the handshake with handshake_failure "
-         "(often a cipher or protocol policy refusal)",
-         text=r"alert handshake failure|SSLV3_ALERT_HANDSHAKE_FAILURE|handshake_failure"),
-    _row("tls.handshake_alert", 0.6, "the peer sent a fatal handshake_failure alert", alert=(A_HANDSHAKE_FAILURE,)),
-    _row("tls.cipher_mismatch", 0.5, "handshake_failure is what OpenSSL servers send when no cipher is shared",
-         text=r"alert handshake failure|SSLV3_ALERT_HANDSHAKE_FAILURE|handshake_failure"),
-    _row("tls.cipher_mismatch", 0.5, "handshake_failure is what OpenSSL servers send when no cipher is shared",
-         alert=(A_HANDSHAKE_FAILURE,)),
-    # TLS 1.2 has no certificate_required alert: an OpenSSL server that wanted a client
-    # certificate and got none ends with handshake_failure (RFC 5246 §7.4.6).
-    _row("tls.client_cert_required", 0.35, "a TLS 1.2 server that demands a client certificate and gets none "
-         "sends handshake_failure", text=r"alert handshake failure|SSLV3_ALERT_HANDSHAKE_FAILURE|handshake_failure"),
-    _row("tls.client_cert_required", 0.35, "a TLS 1.2 server that demands a client certificate and gets none "
-         "sends handshake_failure", alert=(A_HANDSHAKE_FAILURE,)),
-    _row("tls.client_cert_required", 0.95, "the server's alert certificate_required (TLS 1.3): it wants a client "
-         "certificate", alert=(A_CERTIFICATE_REQUIRED,)),
-    _row("tls.client_cert_required", 0.9, "the server wants a client certificate the client did not send",
-         text=r"alert certificate required|CERTIFICATE_REQUIRED|peer did not return a certificate|"
-              r"PEER_DID_NOT_RETURN_A_CERTIFICATE"),
-    # Before the certificate rows' "key too small": this key is the server's DH group, not a certificate's.
-    _row("tls.cipher_mismatch", 0.9, "the server's finite-field DH group is smaller than the client accepts "
-         "(OpenSSL: 2048 bits at security level 2)", text=r"dh key too small|DH_KEY_TOO_SMALL"),
-    _row("tls.handshake_alert", 0.8, "a fatal close_notify during the handshake (OpenSSL: reason(1000))",
-         text=r"reason\(1000\)|0A0003E8|alert close notify|\[SSL\] unknown error"),
-    _row("tls.handshake_alert", 0.8, "a fatal close_notify alert", alert=(A_CLOSE_NOTIFY,)),
-    _row("tls.handshake_alert", 0.7, "the peer sent a fatal TLS alert",
-         text=r"(tlsv1|sslv3|ssl/tls|tlsv13|tls) alert [a-z ]+|SSL alert number \d+"),
-    _row("tls.abrupt_close", 0.8, "the peer closed mid-handshake without an alert",
-         text=r"unexpected eof while reading|UNEXPECTED_EOF|EOF occurred in violation of protocol|"
-              r"SSL_ERROR_SYSCALL|Connection closed abruptly|handshake[^\n]{0,300}EOF"),
-    _row("tls.abrupt_close", 0.7, "the peer reset the connection during the handshake",
-         curl=_TLS_CURL, text=r"Connection reset by peer|Recv failure|ECONNRESET"),
-    # A reset *after* TCP connected is mostly a middlebox killing the handshake (a reset
-    # before TLS usually shows as a refused connection instead), hence above tcp.reset.
-    _row("tls.abrupt_close", 0.55, "the connection was reset mid-handshake",
-         text=r"Connection reset by peer|ConnectionResetError|Errno 104|ECONNRESET"),
-    _row("trust.bundle_corrupt", 0.7, "OpenSSL rejected a certificate's extensions while loading the CA file "
-         "(X509 V3 routines: invalid certificate)",
-         text=r"1100009E|X509 V3 routines::invalid certificate|x509v3[^\n]{0,300}invalid certificate"),
-    _row("trust.bundle_corrupt", 0.5, "the CA file could not be parsed as PEM certificates (Python's ssl: "
-         "PEM lib)", text=r"\[X509\] PEM lib|\[X509: PEM_LIB\]|NO_CERTIFICATE_OR_CRL_FOUND|no certificate or crl found"),
-    _row("tls.handshake_alert", 0.4, "a TLS connect error libcurl could not name better", curl=_TLS_CURL),
-    _row("tls.handshake_timeout", 0.5, "TCP connected but the TLS handshake stalled",
-         curl=(28,), text=r"SSL|TLS|handshake"),
-    _row("tls.handshake_timeout", 0.9, "TCP was connected when the handshake timed out (tlsdoctor's client "
-         "adds this from libcurl's timings)", curl=(28,), text=r"TCP connected; the TLS handshake timed out"),
-    _row("tls.handshake_timeout", 0.45, "libcurl's connect timeout also covers a stalled TLS handshake",
-         curl=(28,), text=r"Connection timed out after"),
-    # -- certificates ------------------------------------------------------------------------
-    _row("cert.expired", 0.7, "a certificate in the chain has expired (or the local clock is ahead)",
-         verify=(V_EXPIRED,)),
-    # Not Go's "certificate has expired or is not yet valid", which says neither: its recogniser
-    # reads which from "current time ... is after/before" (as the not-yet-valid row below skips it).
-    _row("cert.expired", 0.7, "a certificate has expired (or the local clock is ahead)",
-         text=r"certificate has expired(?! or is not yet valid)|certificate expired|CERTIFICATE_EXPIRED"),
-    _row("cert.not_yet_valid", 0.7, "a certificate is not valid yet (or the local clock is behind)",
-         verify=(V_NOT_YET_VALID,)),
-    _row("cert.not_yet_valid", 0.7, "a certificate is not valid yet (or the local clock is behind)",
-         text=r"certificate is not yet valid|(?<!or is )not yet valid"),
-    _row("clock.skewed", 0.3, "date errors are often the local clock, not the certificate",
-         verify=(V_EXPIRED, V_NOT_YET_VALID)),
-    _row("clock.skewed", 0.3, "date errors are often the local clock, not the certificate",
-         text=r"certificate has expired|not yet valid|system clock"),
-    _row("cert.self_signed", 0.9, "the server's own certificate is self-signed", verify=(V_SELF_SIGNED_LEAF,)),
-    _row("cert.self_signed", 0.85, "the server's certificate is self-signed",
-         text=r"self[- ]signed certificate(?! in)|DEPTH_ZERO_SELF_SIGNED"),
-    _row("cert.untrusted_root", 0.6, "the chain ends at a root the client does not trust",
-         verify=(V_SELF_SIGNED_IN_CHAIN,)),
-    _row("cert.untrusted_root", 0.6, "the chain ends at a root the client does not trust",
-         text=r"self[- ]signed certificate in certificate chain|SELF_SIGNED_CERT_IN_CHAIN"),
-    _row("cert.untrusted_root", 0.35, "no trusted issuer: an unknown root", verify=(V_NO_LOCAL_ISSUER,)),
-    _row("cert.incomplete_chain", 0.3, "no trusted issuer: perhaps a missing intermediate",
-         verify=(V_NO_LOCAL_ISSUER, V_UNVERIFIABLE_LEAF, V_UNABLE_TO_GET_ISSUER)),
-    # Apps that ship their own CA file meet this whenever a CA moves to a newer root (the
-    # 2021 Let's Encrypt root change): the file predates the root the server now chains to.
-    _row("trust.bundle_outdated", 0.15, "no trusted issuer: perhaps the app's CA file is an old copy that lacks a "
-         "newer root", verify=(V_NO_LOCAL_ISSUER,)),
-    _row("trust.interception", 0.2, "no trusted issuer: perhaps a TLS-inspecting proxy or antivirus",
-         verify=(V_NO_LOCAL_ISSUER, V_SELF_SIGNED_IN_CHAIN)),
-    _row("trust.store_mismatch", 0.15, "no trusted issuer: perhaps the CA is in the OS store, not the app's CA file",
-         verify=(V_NO_LOCAL_ISSUER, V_SELF_SIGNED_IN_CHAIN)),
-    _row("cert.untrusted_root", 0.35, "no trusted issuer",
-         text=r"unable to get local issuer certificate|UNABLE_TO_GET_ISSUER_CERT_LOCALLY|unknown ca"),
-    _row("cert.untrusted_root", 0.15, "a certificate did not verify", text=r"certificate verify failed"),
-    _row("cert.incomplete_chain", 0.3, "no trusted issuer: perhaps a missing intermediate",
-         text=r"unable to get local issuer certificate|unable to verify the first certificate|"
-              r"UNABLE_TO_VERIFY_LEAF_SIGNATURE|unable to get issuer certificate"),
-    _row("trust.bundle_outdated", 0.15, "no trusted issuer: perhaps the app's CA file is an old copy that lacks a "
-         "newer root", text=r"unable to get local issuer certificate|UNABLE_TO_GET_ISSUER_CERT_LOCALLY"),
-    _row("trust.interception", 0.2, "no trusted issuer: perhaps a TLS-inspecting proxy or antivirus",
-         text=r"unable to get local issuer certificate|self[- ]signed certificate in certificate chain"),
-    _row("cert.revoked", 0.9, "the certificate is revoked", verify=(V_REVOKED,)),
-    _row("cert.revoked", 0.9, "an OCSP answer or CRL says revoked",
-         text=r"certificate revoked|CERTIFICATE_REVOKED|revocation reason|OCSP[^\n]{0,300}revoked"),
-    _row("cert.must_staple_missing", 0.7, "the client required a stapled OCSP response and got none",
-         curl=(91,), text=r"No OCSP response received"),
-    _row("cert.revocation_unavailable", 0.6, "the client required a certificate status and got none: no staple, "
-         "and perhaps the CA's OCSP responder and CRL do not answer", curl=(91,), text=r"No OCSP response received"),
-    _row("cert.revoked", 0.5, "libcurl's certificate status check failed", curl=(91,)),
-    _row("trust.bundle_corrupt", 0.6, "OpenSSL found an issuer that is not a valid CA: often a broken entry in "
-         "the CA file", verify=(V_INVALID_CA, V_INVALID_CA_OLD)),
-    _row("trust.bundle_corrupt", 0.6, "an issuer is not a valid CA: often a broken entry in the CA file",
-         text=r"invalid CA certificate|(?<![A-Za-z_])INVALID_CA\b"),
-    _row("cert.bad_usage", 0.9, "the certificate's (extended) key usage does not allow TLS server use",
-         verify=(V_INVALID_PURPOSE,)),
-    _row("cert.bad_usage", 0.85, "unsuitable certificate purpose",
-         text=r"unsuitable certificate purpose|INVALID_PURPOSE|extended key usage|EKU"),
-    _row("cert.hostname_mismatch", 0.9, "the certificate is for other names", verify=(V_HOSTNAME_MISMATCH, V_IP_MISMATCH)),
-    _row("cert.hostname_mismatch", 0.9, "the certificate is for other names",
-         text=r"no alternative certificate subject name matches|Hostname mismatch|IP address mismatch|"
-              r"doesn't match|does not match|not valid for|SSL: certificate subject name"),
-    _row("cert.weak_key", 0.9, "a key is too small for the client's security level",
-         verify=(V_EE_KEY_TOO_SMALL, V_CA_KEY_TOO_SMALL)),
-    _row("cert.weak_key", 0.85, "a key is too small", text=r"key too (weak|small)|KEY_TOO_SMALL|ee key too small"),
-    _row("cert.weak_signature", 0.9, "a signature digest the client rejects", verify=(V_CA_MD_TOO_WEAK,)),
-    _row("cert.weak_signature", 0.85, "a signature digest the client rejects",
-         text=r"digest algorithm too weak|MD_TOO_WEAK|sha1[^\n]{0,300}(forbidden|not allowed)"),
-    _row("trust.bundle_missing", 0.9, "libcurl could not read its CA file", curl=(77,)),
-    _row("trust.bundle_missing", 0.8, "the CA file is missing or unreadable",
-         text=r"error setting certificate (verify locations|file)|CAfile: [^\n]{0,300}(No such file|not found)|"
-              r"Could not find a suitable TLS CA certificate bundle|ca[-_ ]?bundle[^\n]{0,300}(No such file|not found)"),
-    _row("cert.untrusted_root", 0.15, "libcurl: the certificate chain did not verify", curl=_CERT_CURL),
-    # -- HTTP ------------------------------------------------------------------------------------
-    _row("http2.negotiation_failed", 0.85, "HTTP/2 broke after ALPN chose it", curl=(16, 92)),
-    _row("http2.negotiation_failed", 0.8, "HTTP/2 framing or stream error",
-         text=r"HTTP2 framing layer|HTTP/2 stream \d+ was not closed cleanly|expected SETTINGS frame|"
-              r"(?<!SSL_)PROTOCOL_ERROR|nghttp2"),
-    _row("proxy.upstream_failed", 0.5, "a 502/504 is often a proxy failing to reach the origin",
-         text=r"\b(502 Bad Gateway|504 Gateway Time-?out)\b"),
-    _row("tcp.reset", 0.6, "the connection was reset", curl=(56,), text=r"Connection reset|ECONNRESET"),
-    _row("proxy.connect_refused", 0.4, "libcurl could not use the tunnel", curl=(56,), text=r"(?-i:CONNECT)|proxy|tunnel"),
-    # -- context only a pasted transcript carries (explain) ---------------------------------------
-    # Other clients' own words (Go, Java, Node, Windows, ...) are read by explain's recognisers,
-    # which turn them into the signals above or into CONDITIONS (rows below); none are here.
-    # A certificate failure on a proxied connection:
-    _row("trust.interception", 0.4, "a certificate problem on a connection through a proxy: TLS-inspecting "
-         "proxies re-sign the traffic with their own CA", curl=_CERT_CURL, text=r"proxy|(?-i:CONNECT)"),
-    _row("trust.interception", 0.85, "the issuer is a known TLS-inspection product (proxy, firewall, antivirus, "
-         "debugging proxy)",
-         text=r"(issuer|\bCN ?=|\bO ?=)[^\n]{0,300}\b(Zscaler|Fortinet|FortiGate|Palo Alto Networks|Netskope|Blue ?Coat|"
-              r"mitmproxy|Charles Proxy|DO_NOT_TRUST_Fiddler|PortSwigger|Kaspersky|Avast|AVG Technologies|ESET|"
-              r"Bitdefender|Sophos|Cisco Umbrella|Forcepoint|McAfee Web Gateway|Check ?Point|Untangle|Lightspeed|"
-              r"Securly|GoGuardian|Menlo Security)\b"),
-    # "unable to verify the first certificate": the server sent its leaf alone and its issuer is
-    # nowhere; in the field that is a missing intermediate far more often than a foreign root.
-    _row("cert.incomplete_chain", 0.6, "only the leaf came, and its issuer is unknown: a missing intermediate",
-         verify=(V_UNVERIFIABLE_LEAF,)),
-    # -- the rarer readings of "no trusted issuer" -------------------------------------------------
-    # Low here (the generic reading); explain's priors (tlsdoctor/explain/priors.py) rank the whole
-    # family for the client it serves first.
-    _row("clock.skewed", 0.1, "no trusted issuer: with the clock years off, no currently valid path to a "
-         "trusted root can be built", verify=(V_NO_LOCAL_ISSUER,)),
-    _row("trust.interception", 0.1, "libcurl: a chain that did not verify is often re-signed by an "
-         "inspecting proxy or antivirus", curl=_CERT_CURL),
-    _row("trust.store_mismatch", 0.1, "libcurl: a chain that did not verify may hold a root only the OS "
-         "store has", curl=_CERT_CURL),
-    _row("cert.incomplete_chain", 0.1, "libcurl: a chain that did not verify may miss an intermediate",
-         curl=_CERT_CURL),
-    _row("clock.skewed", 0.05, "libcurl: a chain that did not verify may be judged on a wrong clock", curl=_CERT_CURL),
-    _row("trust.bundle_outdated", 0.05, "libcurl: a chain that did not verify may end at a root newer than the "
-         "CA file", curl=_CERT_CURL),
-    _row("cert.expired", 0.05, "libcurl: a chain that did not verify may hold an expired certificate",
-         curl=_CERT_CURL),
-    _row("cert.hostname_mismatch", 0.05, "libcurl ≥ 7.62 reports a name mismatch as 60 too", curl=_CERT_CURL),
-    # -- conditions: other ecosystems' words, read by explain's recognisers ------------------------
-    *(_row(code, likelihood, why, condition=("untrusted_issuer",)) for code, likelihood, why in (
-        ("cert.untrusted_root", 0.35, "the chain ends at a root the client does not trust"),
-        ("cert.incomplete_chain", 0.3, "no path to a trusted root: perhaps a missing intermediate"),
-        ("trust.interception", 0.2, "no trusted root: perhaps a TLS-inspecting proxy or antivirus re-signs"),
-        ("trust.store_mismatch", 0.15, "no trusted root: perhaps the CA is in another trust store than the one used"),
-        ("clock.skewed", 0.1, "no trusted root: a clock years off can leave no valid path"),
-        ("trust.bundle_outdated", 0.1, "no trusted root: perhaps the CA file predates the server's root"),
-    )),
-    *(_row(code, likelihood, why, condition=("chain_incomplete",)) for code, likelihood, why in (
-        ("cert.incomplete_chain", 0.5, "no chain could be built: most often the server omits an intermediate"),
-        ("cert.untrusted_root", 0.3, "no chain could be built to a root in the store"),
-        ("trust.interception", 0.15, "no chain: perhaps an inspecting product whose root is missing"),
-        ("trust.store_mismatch", 0.1, "no chain: perhaps the root is in another trust store"),
-    )),
-    *(_row(code, likelihood, why, condition=("cert_date_invalid",)) for code, likelihood, why in (
-        ("cert.expired", 0.45, "a certificate is outside its validity period: usually expired"),
-        ("clock.skewed", 0.4, "validity-period errors on one machine are often its clock"),
-        ("cert.not_yet_valid", 0.2, "a certificate is outside its validity period: perhaps not valid yet"),
-    )),
-    *(_row(code, likelihood, why, condition=("cert_rejected",)) for code, likelihood, why in (
-        ("cert.untrusted_root", 0.3, "a rejected certificate is most often one the client does not trust"),
-        # Below 0.2, so that the "no trusted issuer" priors do not take over a reading that does
-        # not say "issuer" (explain/priors.py).
-        ("trust.interception", 0.19, "a rejected certificate: perhaps re-signed by an inspecting product"),
-        ("cert.hostname_mismatch", 0.2, "a rejected certificate: perhaps issued for another name"),
-        ("cert.expired", 0.15, "a rejected certificate: perhaps expired"),
-        ("cert.incomplete_chain", 0.12, "a rejected certificate: perhaps an incomplete chain"),
-        ("clock.skewed", 0.1, "a rejected certificate: perhaps judged on a wrong clock"),
-        ("trust.store_mismatch", 0.1, "a rejected certificate: perhaps a CA only another store holds"),
-    )),
-    *(_row(code, likelihood, why, condition=("revocation_unavailable",)) for code, likelihood, why in (
-        ("cert.revocation_unavailable", 0.8, "the revocation status could not be fetched"),
-        ("trust.interception", 0.3, "an inspecting product's CA often names no reachable CRL or OCSP responder"),
-    )),
-    _row("trust.interception", 0.95, "the client detected a TLS-inspecting product", condition=("mitm_detected",)),
-    *(_row(code, likelihood, why, condition=("secure_channel_failed",)) for code, likelihood, why in (
-        ("tls.protocol_mismatch", 0.45, "on Windows this is most often no TLS version in common (old .NET "
-         "Framework defaults, TLS 1.2 disabled in SCHANNEL, a TLS 1.3-only server)"),
-        ("tls.cipher_mismatch", 0.3, "or no cipher suite in common (an old Windows without ECDHE-GCM suites)"),
-        ("tls.handshake_alert", 0.15, "or the server refused the handshake with an alert"),
-        ("tls.abrupt_close", 0.1, "or a middlebox closed the connection mid-handshake"),
-        ("tls.client_cert_required", 0.05, "or the server wants a client certificate"),
-    )),
-    *(_row(code, likelihood, why, condition=("handshake_failed",)) for code, likelihood, why in (
-        ("tls.protocol_mismatch", 0.35, "an unnamed handshake failure is most often no TLS version in common"),
-        ("tls.not_tls", 0.3, "or the peer does not speak TLS on that port (HTTP on 443)"),
-        ("tls.abrupt_close", 0.25, "or a middlebox cut the connection"),
-        ("tls.handshake_alert", 0.2, "or the server refused the handshake with an alert"),
-    )),
-    *(_row(code, likelihood, why, condition=("version_or_cipher_mismatch",)) for code, likelihood, why in (
-        ("tls.protocol_mismatch", 0.5, "no TLS version in common"),
-        ("tls.cipher_mismatch", 0.45, "no cipher suite in common"),
-    )),
-    _row("tls.protocol_mismatch", 0.85, "no TLS version in common", condition=("protocol_mismatch",)),
-    _row("tls.cipher_mismatch", 0.85, "no cipher suite in common", condition=("cipher_mismatch",)),
-    *(_row(code, likelihood, why, condition=("connection_closed",)) for code, likelihood, why in (
-        ("tls.abrupt_close", 0.7, "the peer closed the connection mid-handshake"),
-        ("tls.protocol_mismatch", 0.25, "servers without a common TLS version often just close"),
-    )),
-    _row("tls.not_tls", 0.85, "the peer did not answer with TLS", condition=("not_tls",)),
-    _row("tls.client_cert_required", 0.9, "the server wants a client certificate", condition=("client_cert_required",)),
-    _row("dns.name_not_resolved", 0.9, "the host name does not resolve", condition=("name_not_resolved",)),
-    *(_row(code, likelihood, why, condition=("proxy_failed",)) for code, likelihood, why in (
-        ("proxy.unreachable", 0.6, "the client could not reach its proxy"),
-        ("proxy.connect_refused", 0.4, "or the proxy refused to tunnel"),
-    )),
-    _row("tls.handshake_timeout", 0.85, "the TLS handshake did not finish in time", condition=("handshake_timeout",)),
-    *(_row(code, likelihood, why, condition=("fatal_alert",)) for code, likelihood, why in (
-        ("tls.handshake_alert", 0.6, "the server refused the handshake with an alert"),
-        ("tls.protocol_mismatch", 0.25, "the refusal is often of the TLS version"),
-        ("tls.cipher_mismatch", 0.2, "or of the cipher suites"),
-    )),
-    _row("trust.bundle_missing", 0.85, "the trust store cannot be read", condition=("bundle_missing",)),
-    *(_row(code, likelihood, why, condition=("pin_mismatch",)) for code, likelihood, why in (
-        ("trust.interception", 0.6, "a pinned key missing from the chain is, in the field, mostly an inspecting "
-         "proxy or antivirus re-signing the traffic"),
-        ("cert.untrusted_root", 0.2, "or the server changed its key or CA and the pins are stale"),
-    )),
-    _row("clock.skewed", 0.9, "the client says its clock is wrong", condition=("clock_wrong",)),
-    _row("proxy.unresolvable", 0.9, "the proxy's name does not resolve", condition=("proxy_unresolvable",)),
-    _row("proxy.unreachable", 0.95, "the client could not connect to its proxy", condition=("proxy_unreachable",)),
-    _row("cert.must_staple_missing", 0.9, "the certificate requires a stapled OCSP answer and none came",
-         condition=("must_staple_missing",)),
-    # TLS 1.3's certificate_required alert: the server wanted a client certificate (RFC 8446 §4.4.2.4).
-    _row("tls.client_cert_required", 0.9, "the server sent certificate_required", alert=(116,)),
-    # bad_certificate received by a client: the server rejected the client's certificate, or
-    # its absence (TLS 1.2 servers send it where TLS 1.3 ones send certificate_required).
-    _row("tls.client_cert_required", 0.8, "the server sent bad_certificate: it rejects the client certificate "
-         "(or its absence)", alert=(42,)),
-)
+@functools.cache
+def _signal_table() -> tuple[Row, ...]:
+    # Built on first use (the module attribute SIGNAL_TABLE reads it, PEP 562): ~155 rows
+    # and their frozensets were ~5 ms of every diagnosis that never classified anything, a
+    # healthy server's among them (issue 9).
+    return (
+        # -- names and connections -----------------------------------------------------------
+        _row("proxy.unresolvable", 0.95, "libcurl could not resolve the proxy's name", curl=(5,)),
+        _row("dns.name_not_resolved", 0.95, "libcurl could not resolve the host name", curl=(6,)),
+        _row("dns.name_not_resolved", 0.9, "the resolver has no address for the name",
+             text=r"Name or service not known|nodename nor servname|getaddrinfo failed|Could not resolve host|"
+                  r"NXDOMAIN|No address associated"),
+        _row("proxy.unresolvable", 0.9, "the proxy's name does not resolve", text=r"Could not resolve proxy"),
+        _row("proxy.auth_required", 0.95, "the proxy answered CONNECT with 407", connect_status=range(407, 408)),
+        _row("proxy.connect_refused", 0.9, "the proxy refused the CONNECT", connect_status=range(400, 407)),
+        _row("proxy.connect_refused", 0.9, "the proxy refused the CONNECT", connect_status=range(408, 600)),
+        _row("proxy.auth_required", 0.97, "libcurl: the proxy answered CONNECT with 407",
+             text=r"CONNECT tunnel failed, response 407|Proxy Authentication Required|\b407\b[^\n]{0,300}proxy"),
+        _row("proxy.connect_refused", 0.95, "libcurl: the proxy refused the CONNECT",
+             text=r"CONNECT tunnel failed, response (40[0-69]|4[1-9]\d|5\d\d)|Tunnel connection failed: (403|405|5\d\d)"),
+        _row("proxy.unreachable", 0.8, "libcurl could not connect to the proxy",
+             curl=(7,), text=r"Failed to connect to \S{0,253}proxy\S{0,253} port \d{1,5}|proxy[^\n]{0,120}(refused|Could not connect)"),
+        # libcurl 8 also reports a refused CONNECT as 7, hence not higher.
+        _row("tcp.refused", 0.75, "nothing accepts connections there", curl=(7,)),
+        _row("tcp.refused", 0.9, "the connection was refused", errno=("ECONNREFUSED",)),
+        _row("tcp.refused", 0.8, "the connection was refused", text=r"Connection refused|ConnectionRefusedError|Errno 111"),
+        _row("tcp.timed_out", 0.6, "the request timed out (before or during TLS)", curl=(28,)),
+        _row("tcp.timed_out", 0.55, "libcurl timed out while connecting (its connect phase includes TLS)",
+             curl=(28,), text=r"Connection timed out after|Failed to connect[^\n]{0,300}Timeout|connect[^\n]{0,300}timed out"),
+        _row("tls.handshake_timeout", 0.85, "the TLS handshake did not finish in time",
+             text=r"handshake operation timed out|SSL connection timeout|TLS handshake timeout|Operation timed out after [^\n]{0,300}SSL"),
+        _row("tcp.timed_out", 0.7, "the connection timed out", errno=("ETIMEDOUT",)),
+        _row("tcp.reset", 0.5, "the connection was reset", errno=("ECONNRESET",)),
+        # -- TLS handshake ---------------------------------------------------------------------
+        _row("tls.not_tls", 0.9, "the first bytes back were not a TLS record (HTTP on the TLS port?)",
+             text=r"wrong version number|WRONG_VERSION_NUMBER|packet length too long|http request|record layer failure"),
+        _row("tls.protocol_mismatch", 0.9, "no TLS version acceptable to both",
+             text=r"alert protocol version|unsupported protocol|UNSUPPORTED_PROTOCOL|no protocols available|"
+                  r"TLSV1_ALERT_PROTOCOL_VERSION|version too low|tlsv1 alert protocol"),
+        _row("tls.protocol_mismatch", 0.85, "the peer sent a protocol_version alert", alert=(A_PROTOCOL_VERSION,)),
+        _row("tls.cipher_mismatch", 0.9, "no cipher suite acceptable to both",
+             text=r"no shared cipher|no ciphers available|NO_SHARED_CIPHER|no suitable signature algorithm|"
+                  r"no suitable key share|insufficient security"),
+        _row("tls.cipher_mismatch", 0.85, "no cipher suite or signature algorithm acceptable to both",
+             text=r"NO_CIPHERS_AVAILABLE|NO_SHARED_SIGNATURE_ALGORITHMS|no shared signature algorithms|"
+                  r"NO_SUITABLE_SIGNATURE_ALGORITHM"),
+        _row("tls.cipher_mismatch", 0.6, "an insufficient_security alert", alert=(A_INSUFFICIENT_SECURITY,)),
+        _row("tls.handshake_alert", 0.6, "the peer refused the handshake with handshake_failure "
+             "(often a cipher or protocol policy refusal)",
+             text=r"alert handshake failure|SSLV3_ALERT_HANDSHAKE_FAILURE|handshake_failure"),
+        _row("tls.handshake_alert", 0.6, "the peer sent a fatal handshake_failure alert", alert=(A_HANDSHAKE_FAILURE,)),
+        _row("tls.cipher_mismatch", 0.5, "handshake_failure is what OpenSSL servers send when no cipher is shared",
+             text=r"alert handshake failure|SSLV3_ALERT_HANDSHAKE_FAILURE|handshake_failure"),
+        _row("tls.cipher_mismatch", 0.5, "handshake_failure is what OpenSSL servers send when no cipher is shared",
+             alert=(A_HANDSHAKE_FAILURE,)),
+        # TLS 1.2 has no certificate_required alert: an OpenSSL server that wanted a client
+        # certificate and got none ends with handshake_failure (RFC 5246 §7.4.6).
+        _row("tls.client_cert_required", 0.35, "a TLS 1.2 server that demands a client certificate and gets none "
+             "sends handshake_failure", text=r"alert handshake failure|SSLV3_ALERT_HANDSHAKE_FAILURE|handshake_failure"),
+        _row("tls.client_cert_required", 0.35, "a TLS 1.2 server that demands a client certificate and gets none "
+             "sends handshake_failure", alert=(A_HANDSHAKE_FAILURE,)),
+        _row("tls.client_cert_required", 0.95, "the server's alert certificate_required (TLS 1.3): it wants a client "
+             "certificate", alert=(A_CERTIFICATE_REQUIRED,)),
+        _row("tls.client_cert_required", 0.9, "the server wants a client certificate the client did not send",
+             text=r"alert certificate required|CERTIFICATE_REQUIRED|peer did not return a certificate|"
+                  r"PEER_DID_NOT_RETURN_A_CERTIFICATE"),
+        # Before the certificate rows' "key too small": this key is the server's DH group, not a certificate's.
+        _row("tls.cipher_mismatch", 0.9, "the server's finite-field DH group is smaller than the client accepts "
+             "(OpenSSL: 2048 bits at security level 2)", text=r"dh key too small|DH_KEY_TOO_SMALL"),
+        _row("tls.handshake_alert", 0.8, "a fatal close_notify during the handshake (OpenSSL: reason(1000))",
+             text=r"reason\(1000\)|0A0003E8|alert close notify|\[SSL\] unknown error"),
+        _row("tls.handshake_alert", 0.8, "a fatal close_notify alert", alert=(A_CLOSE_NOTIFY,)),
+        _row("tls.handshake_alert", 0.7, "the peer sent a fatal TLS alert",
+             text=r"(tlsv1|sslv3|ssl/tls|tlsv13|tls) alert [a-z ]+|SSL alert number \d+"),
+        _row("tls.abrupt_close", 0.8, "the peer closed mid-handshake without an alert",
+             text=r"unexpected eof while reading|UNEXPECTED_EOF|EOF occurred in violation of protocol|"
+                  r"SSL_ERROR_SYSCALL|Connection closed abruptly|handshake[^\n]{0,300}EOF"),
+        _row("tls.abrupt_close", 0.7, "the peer reset the connection during the handshake",
+             curl=_TLS_CURL, text=r"Connection reset by peer|Recv failure|ECONNRESET"),
+        # A reset *after* TCP connected is mostly a middlebox killing the handshake (a reset
+        # before TLS usually shows as a refused connection instead), hence above tcp.reset.
+        _row("tls.abrupt_close", 0.55, "the connection was reset mid-handshake",
+             text=r"Connection reset by peer|ConnectionResetError|Errno 104|ECONNRESET"),
+        _row("trust.bundle_corrupt", 0.7, "OpenSSL rejected a certificate's extensions while loading the CA file "
+             "(X509 V3 routines: invalid certificate)",
+             text=r"1100009E|X509 V3 routines::invalid certificate|x509v3[^\n]{0,300}invalid certificate"),
+        _row("trust.bundle_corrupt", 0.5, "the CA file could not be parsed as PEM certificates (Python's ssl: "
+             "PEM lib)", text=r"\[X509\] PEM lib|\[X509: PEM_LIB\]|NO_CERTIFICATE_OR_CRL_FOUND|no certificate or crl found"),
+        _row("tls.handshake_alert", 0.4, "a TLS connect error libcurl could not name better", curl=_TLS_CURL),
+        _row("tls.handshake_timeout", 0.5, "TCP connected but the TLS handshake stalled",
+             curl=(28,), text=r"SSL|TLS|handshake"),
+        _row("tls.handshake_timeout", 0.9, "TCP was connected when the handshake timed out (tlsdoctor's client "
+             "adds this from libcurl's timings)", curl=(28,), text=r"TCP connected; the TLS handshake timed out"),
+        _row("tls.handshake_timeout", 0.45, "libcurl's connect timeout also covers a stalled TLS handshake",
+             curl=(28,), text=r"Connection timed out after"),
+        # -- certificates ------------------------------------------------------------------------
+        _row("cert.expired", 0.7, "a certificate in the chain has expired (or the local clock is ahead)",
+             verify=(V_EXPIRED,)),
+        # Not Go's "certificate has expired or is not yet valid", which says neither: its recogniser
+        # reads which from "current time ... is after/before" (as the not-yet-valid row below skips it).
+        _row("cert.expired", 0.7, "a certificate has expired (or the local clock is ahead)",
+             text=r"certificate has expired(?! or is not yet valid)|certificate expired|CERTIFICATE_EXPIRED"),
+        _row("cert.not_yet_valid", 0.7, "a certificate is not valid yet (or the local clock is behind)",
+             verify=(V_NOT_YET_VALID,)),
+        _row("cert.not_yet_valid", 0.7, "a certificate is not valid yet (or the local clock is behind)",
+             text=r"certificate is not yet valid|(?<!or is )not yet valid"),
+        _row("clock.skewed", 0.3, "date errors are often the local clock, not the certificate",
+             verify=(V_EXPIRED, V_NOT_YET_VALID)),
+        _row("clock.skewed", 0.3, "date errors are often the local clock, not the certificate",
+             text=r"certificate has expired|not yet valid|system clock"),
+        _row("cert.self_signed", 0.9, "the server's own certificate is self-signed", verify=(V_SELF_SIGNED_LEAF,)),
+        _row("cert.self_signed", 0.85, "the server's certificate is self-signed",
+             text=r"self[- ]signed certificate(?! in)|DEPTH_ZERO_SELF_SIGNED"),
+        _row("cert.untrusted_root", 0.6, "the chain ends at a root the client does not trust",
+             verify=(V_SELF_SIGNED_IN_CHAIN,)),
+        _row("cert.untrusted_root", 0.6, "the chain ends at a root the client does not trust",
+             text=r"self[- ]signed certificate in certificate chain|SELF_SIGNED_CERT_IN_CHAIN"),
+        _row("cert.untrusted_root", 0.35, "no trusted issuer: an unknown root", verify=(V_NO_LOCAL_ISSUER,)),
+        _row("cert.incomplete_chain", 0.3, "no trusted issuer: perhaps a missing intermediate",
+             verify=(V_NO_LOCAL_ISSUER, V_UNVERIFIABLE_LEAF, V_UNABLE_TO_GET_ISSUER)),
+        # Apps that ship their own CA file meet this whenever a CA moves to a newer root (the
+        # 2021 Let's Encrypt root change): the file predates the root the server now chains to.
+        _row("trust.bundle_outdated", 0.15, "no trusted issuer: perhaps the app's CA file is an old copy that lacks a "
+             "newer root", verify=(V_NO_LOCAL_ISSUER,)),
+        _row("trust.interception", 0.2, "no trusted issuer: perhaps a TLS-inspecting proxy or antivirus",
+             verify=(V_NO_LOCAL_ISSUER, V_SELF_SIGNED_IN_CHAIN)),
+        _row("trust.store_mismatch", 0.15, "no trusted issuer: perhaps the CA is in the OS store, not the app's CA file",
+             verify=(V_NO_LOCAL_ISSUER, V_SELF_SIGNED_IN_CHAIN)),
+        _row("cert.untrusted_root", 0.35, "no trusted issuer",
+             text=r"unable to get local issuer certificate|UNABLE_TO_GET_ISSUER_CERT_LOCALLY|unknown ca"),
+        _row("cert.untrusted_root", 0.15, "a certificate did not verify", text=r"certificate verify failed"),
+        _row("cert.incomplete_chain", 0.3, "no trusted issuer: perhaps a missing intermediate",
+             text=r"unable to get local issuer certificate|unable to verify the first certificate|"
+                  r"UNABLE_TO_VERIFY_LEAF_SIGNATURE|unable to get issuer certificate"),
+        _row("trust.bundle_outdated", 0.15, "no trusted issuer: perhaps the app's CA file is an old copy that lacks a "
+             "newer root", text=r"unable to get local issuer certificate|UNABLE_TO_GET_ISSUER_CERT_LOCALLY"),
+        _row("trust.interception", 0.2, "no trusted issuer: perhaps a TLS-inspecting proxy or antivirus",
+             text=r"unable to get local issuer certificate|self[- ]signed certificate in certificate chain"),
+        _row("cert.revoked", 0.9, "the certificate is revoked", verify=(V_REVOKED,)),
+        _row("cert.revoked", 0.9, "an OCSP answer or CRL says revoked",
+             text=r"certificate revoked|CERTIFICATE_REVOKED|revocation reason|OCSP[^\n]{0,300}revoked"),
+        _row("cert.must_staple_missing", 0.7, "the client required a stapled OCSP response and got none",
+             curl=(91,), text=r"No OCSP response received"),
+        _row("cert.revocation_unavailable", 0.6, "the client required a certificate status and got none: no staple, "
+             "and perhaps the CA's OCSP responder and CRL do not answer", curl=(91,), text=r"No OCSP response received"),
+        _row("cert.revoked", 0.5, "libcurl's certificate status check failed", curl=(91,)),
+        _row("trust.bundle_corrupt", 0.6, "OpenSSL found an issuer that is not a valid CA: often a broken entry in "
+             "the CA file", verify=(V_INVALID_CA, V_INVALID_CA_OLD)),
+        _row("trust.bundle_corrupt", 0.6, "an issuer is not a valid CA: often a broken entry in the CA file",
+             text=r"invalid CA certificate|(?<![A-Za-z_])INVALID_CA\b"),
+        _row("cert.bad_usage", 0.9, "the certificate's (extended) key usage does not allow TLS server use",
+             verify=(V_INVALID_PURPOSE,)),
+        _row("cert.bad_usage", 0.85, "unsuitable certificate purpose",
+             text=r"unsuitable certificate purpose|INVALID_PURPOSE|extended key usage|EKU"),
+        _row("cert.hostname_mismatch", 0.9, "the certificate is for other names", verify=(V_HOSTNAME_MISMATCH, V_IP_MISMATCH)),
+        _row("cert.hostname_mismatch", 0.9, "the certificate is for other names",
+             text=r"no alternative certificate subject name matches|Hostname mismatch|IP address mismatch|"
+                  r"doesn't match|does not match|not valid for|SSL: certificate subject name"),
+        _row("cert.weak_key", 0.9, "a key is too small for the client's security level",
+             verify=(V_EE_KEY_TOO_SMALL, V_CA_KEY_TOO_SMALL)),
+        _row("cert.weak_key", 0.85, "a key is too small", text=r"key too (weak|small)|KEY_TOO_SMALL|ee key too small"),
+        _row("cert.weak_signature", 0.9, "a signature digest the client rejects", verify=(V_CA_MD_TOO_WEAK,)),
+        _row("cert.weak_signature", 0.85, "a signature digest the client rejects",
+             text=r"digest algorithm too weak|MD_TOO_WEAK|sha1[^\n]{0,300}(forbidden|not allowed)"),
+        _row("trust.bundle_missing", 0.9, "libcurl could not read its CA file", curl=(77,)),
+        _row("trust.bundle_missing", 0.8, "the CA file is missing or unreadable",
+             text=r"error setting certificate (verify locations|file)|CAfile: [^\n]{0,300}(No such file|not found)|"
+                  r"Could not find a suitable TLS CA certificate bundle|ca[-_ ]?bundle[^\n]{0,300}(No such file|not found)"),
+        _row("cert.untrusted_root", 0.15, "libcurl: the certificate chain did not verify", curl=_CERT_CURL),
+        # -- HTTP ------------------------------------------------------------------------------------
+        _row("http2.negotiation_failed", 0.85, "HTTP/2 broke after ALPN chose it", curl=(16, 92)),
+        _row("http2.negotiation_failed", 0.8, "HTTP/2 framing or stream error",
+             text=r"HTTP2 framing layer|HTTP/2 stream \d+ was not closed cleanly|expected SETTINGS frame|"
+                  r"(?<!SSL_)PROTOCOL_ERROR|nghttp2"),
+        _row("proxy.upstream_failed", 0.5, "a 502/504 is often a proxy failing to reach the origin",
+             text=r"\b(502 Bad Gateway|504 Gateway Time-?out)\b"),
+        _row("tcp.reset", 0.6, "the connection was reset", curl=(56,), text=r"Connection reset|ECONNRESET"),
+        _row("proxy.connect_refused", 0.4, "libcurl could not use the tunnel", curl=(56,), text=r"(?-i:CONNECT)|proxy|tunnel"),
+        # -- context only a pasted transcript carries (explain) ---------------------------------------
+        # Other clients' own words (Go, Java, Node, Windows, ...) are read by explain's recognisers,
+        # which turn them into the signals above or into CONDITIONS (rows below); none are here.
+        # A certificate failure on a proxied connection:
+        _row("trust.interception", 0.4, "a certificate problem on a connection through a proxy: TLS-inspecting "
+             "proxies re-sign the traffic with their own CA", curl=_CERT_CURL, text=r"proxy|(?-i:CONNECT)"),
+        _row("trust.interception", 0.85, "the issuer is a known TLS-inspection product (proxy, firewall, antivirus, "
+             "debugging proxy)",
+             text=r"(issuer|\bCN ?=|\bO ?=)[^\n]{0,300}\b(Zscaler|Fortinet|FortiGate|Palo Alto Networks|Netskope|Blue ?Coat|"
+                  r"mitmproxy|Charles Proxy|DO_NOT_TRUST_Fiddler|PortSwigger|Kaspersky|Avast|AVG Technologies|ESET|"
+                  r"Bitdefender|Sophos|Cisco Umbrella|Forcepoint|McAfee Web Gateway|Check ?Point|Untangle|Lightspeed|"
+                  r"Securly|GoGuardian|Menlo Security)\b"),
+        # "unable to verify the first certificate": the server sent its leaf alone and its issuer is
+        # nowhere; in the field that is a missing intermediate far more often than a foreign root.
+        _row("cert.incomplete_chain", 0.6, "only the leaf came, and its issuer is unknown: a missing intermediate",
+             verify=(V_UNVERIFIABLE_LEAF,)),
+        # -- the rarer readings of "no trusted issuer" -------------------------------------------------
+        # Low here (the generic reading); explain's priors (tlsdoctor/explain/priors.py) rank the whole
+        # family for the client it serves first.
+        _row("clock.skewed", 0.1, "no trusted issuer: with the clock years off, no currently valid path to a "
+             "trusted root can be built", verify=(V_NO_LOCAL_ISSUER,)),
+        _row("trust.interception", 0.1, "libcurl: a chain that did not verify is often re-signed by an "
+             "inspecting proxy or antivirus", curl=_CERT_CURL),
+        _row("trust.store_mismatch", 0.1, "libcurl: a chain that did not verify may hold a root only the OS "
+             "store has", curl=_CERT_CURL),
+        _row("cert.incomplete_chain", 0.1, "libcurl: a chain that did not verify may miss an intermediate",
+             curl=_CERT_CURL),
+        _row("clock.skewed", 0.05, "libcurl: a chain that did not verify may be judged on a wrong clock", curl=_CERT_CURL),
+        _row("trust.bundle_outdated", 0.05, "libcurl: a chain that did not verify may end at a root newer than the "
+             "CA file", curl=_CERT_CURL),
+        _row("cert.expired", 0.05, "libcurl: a chain that did not verify may hold an expired certificate",
+             curl=_CERT_CURL),
+        _row("cert.hostname_mismatch", 0.05, "libcurl ≥ 7.62 reports a name mismatch as 60 too", curl=_CERT_CURL),
+        # -- conditions: other ecosystems' words, read by explain's recognisers ------------------------
+        *(_row(code, likelihood, why, condition=("untrusted_issuer",)) for code, likelihood, why in (
+            ("cert.untrusted_root", 0.35, "the chain ends at a root the client does not trust"),
+            ("cert.incomplete_chain", 0.3, "no path to a trusted root: perhaps a missing intermediate"),
+            ("trust.interception", 0.2, "no trusted root: perhaps a TLS-inspecting proxy or antivirus re-signs"),
+            ("trust.store_mismatch", 0.15, "no trusted root: perhaps the CA is in another trust store than the one used"),
+            ("clock.skewed", 0.1, "no trusted root: a clock years off can leave no valid path"),
+            ("trust.bundle_outdated", 0.1, "no trusted root: perhaps the CA file predates the server's root"),
+        )),
+        *(_row(code, likelihood, why, condition=("chain_incomplete",)) for code, likelihood, why in (
+            ("cert.incomplete_chain", 0.5, "no chain could be built: most often the server omits an intermediate"),
+            ("cert.untrusted_root", 0.3, "no chain could be built to a root in the store"),
+            ("trust.interception", 0.15, "no chain: perhaps an inspecting product whose root is missing"),
+            ("trust.store_mismatch", 0.1, "no chain: perhaps the root is in another trust store"),
+        )),
+        *(_row(code, likelihood, why, condition=("cert_date_invalid",)) for code, likelihood, why in (
+            ("cert.expired", 0.45, "a certificate is outside its validity period: usually expired"),
+            ("clock.skewed", 0.4, "validity-period errors on one machine are often its clock"),
+            ("cert.not_yet_valid", 0.2, "a certificate is outside its validity period: perhaps not valid yet"),
+        )),
+        *(_row(code, likelihood, why, condition=("cert_rejected",)) for code, likelihood, why in (
+            ("cert.untrusted_root", 0.3, "a rejected certificate is most often one the client does not trust"),
+            # Below 0.2, so that the "no trusted issuer" priors do not take over a reading that does
+            # not say "issuer" (explain/priors.py).
+            ("trust.interception", 0.19, "a rejected certificate: perhaps re-signed by an inspecting product"),
+            ("cert.hostname_mismatch", 0.2, "a rejected certificate: perhaps issued for another name"),
+            ("cert.expired", 0.15, "a rejected certificate: perhaps expired"),
+            ("cert.incomplete_chain", 0.12, "a rejected certificate: perhaps an incomplete chain"),
+            ("clock.skewed", 0.1, "a rejected certificate: perhaps judged on a wrong clock"),
+            ("trust.store_mismatch", 0.1, "a rejected certificate: perhaps a CA only another store holds"),
+        )),
+        *(_row(code, likelihood, why, condition=("revocation_unavailable",)) for code, likelihood, why in (
+            ("cert.revocation_unavailable", 0.8, "the revocation status could not be fetched"),
+            ("trust.interception", 0.3, "an inspecting product's CA often names no reachable CRL or OCSP responder"),
+        )),
+        _row("trust.interception", 0.95, "the client detected a TLS-inspecting product", condition=("mitm_detected",)),
+        *(_row(code, likelihood, why, condition=("secure_channel_failed",)) for code, likelihood, why in (
+            ("tls.protocol_mismatch", 0.45, "on Windows this is most often no TLS version in common (old .NET "
+             "Framework defaults, TLS 1.2 disabled in SCHANNEL, a TLS 1.3-only server)"),
+            ("tls.cipher_mismatch", 0.3, "or no cipher suite in common (an old Windows without ECDHE-GCM suites)"),
+            ("tls.handshake_alert", 0.15, "or the server refused the handshake with an alert"),
+            ("tls.abrupt_close", 0.1, "or a middlebox closed the connection mid-handshake"),
+            ("tls.client_cert_required", 0.05, "or the server wants a client certificate"),
+        )),
+        *(_row(code, likelihood, why, condition=("handshake_failed",)) for code, likelihood, why in (
+            ("tls.protocol_mismatch", 0.35, "an unnamed handshake failure is most often no TLS version in common"),
+            ("tls.not_tls", 0.3, "or the peer does not speak TLS on that port (HTTP on 443)"),
+            ("tls.abrupt_close", 0.25, "or a middlebox cut the connection"),
+            ("tls.handshake_alert", 0.2, "or the server refused the handshake with an alert"),
+        )),
+        *(_row(code, likelihood, why, condition=("version_or_cipher_mismatch",)) for code, likelihood, why in (
+            ("tls.protocol_mismatch", 0.5, "no TLS version in common"),
+            ("tls.cipher_mismatch", 0.45, "no cipher suite in common"),
+        )),
+        _row("tls.protocol_mismatch", 0.85, "no TLS version in common", condition=("protocol_mismatch",)),
+        _row("tls.cipher_mismatch", 0.85, "no cipher suite in common", condition=("cipher_mismatch",)),
+        *(_row(code, likelihood, why, condition=("connection_closed",)) for code, likelihood, why in (
+            ("tls.abrupt_close", 0.7, "the peer closed the connection mid-handshake"),
+            ("tls.protocol_mismatch", 0.25, "servers without a common TLS version often just close"),
+        )),
+        _row("tls.not_tls", 0.85, "the peer did not answer with TLS", condition=("not_tls",)),
+        _row("tls.client_cert_required", 0.9, "the server wants a client certificate", condition=("client_cert_required",)),
+        _row("dns.name_not_resolved", 0.9, "the host name does not resolve", condition=("name_not_resolved",)),
+        *(_row(code, likelihood, why, condition=("proxy_failed",)) for code, likelihood, why in (
+            ("proxy.unreachable", 0.6, "the client could not reach its proxy"),
+            ("proxy.connect_refused", 0.4, "or the proxy refused to tunnel"),
+        )),
+        _row("tls.handshake_timeout", 0.85, "the TLS handshake did not finish in time", condition=("handshake_timeout",)),
+        *(_row(code, likelihood, why, condition=("fatal_alert",)) for code, likelihood, why in (
+            ("tls.handshake_alert", 0.6, "the server refused the handshake with an alert"),
+            ("tls.protocol_mismatch", 0.25, "the refusal is often of the TLS version"),
+            ("tls.cipher_mismatch", 0.2, "or of the cipher suites"),
+        )),
+        _row("trust.bundle_missing", 0.85, "the trust store cannot be read", condition=("bundle_missing",)),
+        *(_row(code, likelihood, why, condition=("pin_mismatch",)) for code, likelihood, why in (
+            ("trust.interception", 0.6, "a pinned key missing from the chain is, in the field, mostly an inspecting "
+             "proxy or antivirus re-signing the traffic"),
+            ("cert.untrusted_root", 0.2, "or the server changed its key or CA and the pins are stale"),
+        )),
+        _row("clock.skewed", 0.9, "the client says its clock is wrong", condition=("clock_wrong",)),
+        _row("proxy.unresolvable", 0.9, "the proxy's name does not resolve", condition=("proxy_unresolvable",)),
+        _row("proxy.unreachable", 0.95, "the client could not connect to its proxy", condition=("proxy_unreachable",)),
+        _row("cert.must_staple_missing", 0.9, "the certificate requires a stapled OCSP answer and none came",
+             condition=("must_staple_missing",)),
+        # TLS 1.3's certificate_required alert: the server wanted a client certificate (RFC 8446 §4.4.2.4).
+        _row("tls.client_cert_required", 0.9, "the server sent certificate_required", alert=(116,)),
+        # bad_certificate received by a client: the server rejected the client's certificate, or
+        # its absence (TLS 1.2 servers send it where TLS 1.3 ones send certificate_required).
+        _row("tls.client_cert_required", 0.8, "the server sent bad_certificate: it rejects the client certificate "
+             "(or its absence)", alert=(42,)),
+    )
 
 
-@dataclass(frozen=True)
+@record
 class Candidate:
     """One reading of a signal: a finding code, how likely, and which rows said so."""
 
@@ -447,7 +454,7 @@ def classify(signal: Signal) -> list[Candidate]:
     matched by several rows keeps its best row's likelihood.
     """
     best: dict[str, tuple[int, float, Row, list[Row]]] = {}
-    for row in SIGNAL_TABLE:
+    for row in _signal_table():
         if not row.matches(signal):
             continue
         key = (row.specificity, row.likelihood)
@@ -463,3 +470,9 @@ def classify_one(signal: Signal) -> Candidate | None:
     """The single best reading of a signal, or None when nothing matches."""
     candidates = classify(signal)
     return candidates[0] if candidates else None
+
+
+def __getattr__(name: str) -> tuple[Row, ...]:
+    if name == "SIGNAL_TABLE":  # the one table, as a module attribute (PEP 562)
+        return _signal_table()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

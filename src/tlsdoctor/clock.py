@@ -10,10 +10,10 @@ hands out a ``faketime`` command line instead (:func:`faketime_argv`).
 
 from __future__ import annotations
 
-import shutil
-from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Protocol
+
+from tlsdoctor.records import record
 
 
 class Clock(Protocol):
@@ -29,7 +29,7 @@ class SystemClock:
         return datetime.now(timezone.utc)
 
 
-@dataclass(frozen=True)
+@record
 class ShiftedClock:
     """The system clock moved by ``offset`` (positive: the clock runs ahead)."""
 
@@ -58,6 +58,8 @@ def faketime_argv(offset: timedelta, argv: list[str]) -> list[str]:
     Raises :class:`FileNotFoundError` when faketime is not installed, so that callers can
     say so in one line rather than failing later with a confusing exec error.
     """
+    import shutil  # only here: it imports bz2, lzma and fnmatch, which a diagnosis never needs
+
     tool = shutil.which("faketime")
     if tool is None:
         raise FileNotFoundError("the faketime tool is not installed (Debian package 'faketime')")

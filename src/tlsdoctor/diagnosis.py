@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Awaitable, Callable, Iterable, Mapping, Sequence
@@ -43,6 +42,7 @@ from tlsdoctor.clock import SYSTEM_CLOCK, Clock
 from tlsdoctor.judge.coverage import Unchecked, could_not_check
 from tlsdoctor.judge.finding import Finding
 from tlsdoctor.judge.rules import judge
+from tlsdoctor.records import record
 from tlsdoctor.wire import AnswerKind
 from tlsdoctor.observe.ca_file_lint import lint_ca_file, without_broken_entries
 from tlsdoctor.observe.curl import CurlAttempt, curl_attempt
@@ -62,6 +62,7 @@ from tlsdoctor.observe.trust import (
     default_ca_bundle,
     load_ca_file,
     os_trust_store,
+    os_trust_store_if_read,
     verify_presented_chain,
 )
 
@@ -70,7 +71,7 @@ class DiagnoseError(ValueError):
     """The diagnosis could not start: bad URL, unreadable CA file... (a usage error)."""
 
 
-@dataclass(frozen=True)
+@record
 class Diagnosis:
     """The outcome: the verdict, every finding (verdict first) and the facts behind them."""
 
@@ -150,7 +151,12 @@ async def diagnose_async(
     # The OS store is read in a worker thread while the probes wait on the network: it is
     # the largest source (58-92 ms to read and parse on Debian, per process; see the cache
     # in observe/trust_sources.py), and nothing needs it before a chain arrives.
-    os_store = asyncio.ensure_future(aio.in_thread(os_trust_store, os_store_env))
+    read = os_trust_store_if_read(os_store_env)
+    if read is not None:
+        os_store: asyncio.Future[TrustSource] = asyncio.get_running_loop().create_future()
+        os_store.set_result(read)
+    else:
+        os_store = asyncio.ensure_future(aio.in_thread(os_trust_store, os_store_env))
     observer = _Observer(route, client, own, os_store, timeout, clock, libcurl, on_probe)
     remaining = deadline - (time.perf_counter() - started)  # reading the trust stores counts too
     observations = await observer.observe(max(remaining, 0.0), deadline)
@@ -316,13 +322,28 @@ class _Observer:
             direct = Route(self.route.target, None)
             wire.append(self._start("direct_handshake", probe_handshake(direct, self.timeout, max_version=max_tls),
                                     connections=1))
-        if self.libcurl:
-            wire.append(self._start("curl", self._curl(), connections=1))
         await asyncio.gather(*wire)
+        if "curl" in self.tasks:
+            await self.tasks["curl"]
+
+    def _start_curl(self) -> None:
+        """libcurl's attempt, once (started when our first bytes are out; see _handshake_then_trust)."""
+        if self.libcurl and "curl" not in self.tasks:
+            self._start("curl", self._curl(), connections=1)
 
     async def _handshake_then_trust(self) -> Any:
-        """The handshake; the moment it ends, the HEAD over its connection and the revocation probe start."""
-        session = await start_handshake(self.route, self.timeout, ClientOffer(max_version=self.client.max_tls))
+        """The handshake; the moment it ends, the HEAD over its connection and the revocation probe start.
+
+        libcurl's attempt starts the moment our first bytes are out (the ClientHello, or
+        the CONNECT request through a proxy), not with them: a server (or proxy) answers
+        in the order requests come, and ours is the one the rest of the diagnosis waits
+        for (HEAD, revocation, capabilities), while libcurl's verdict is only needed by
+        the end. On a loaded server, or the lab on two cores, a hello queued
+        behind libcurl's cost the whole diagnosis a server handshake of waiting.
+        """
+        session = await start_handshake(self.route, self.timeout, ClientOffer(max_version=self.client.max_tls),
+                                        on_sent=self._start_curl)
+        self._start_curl()  # in case the attempt ended before any hello went out
         handshake = session.observation
         self.derived["first_answer"] = first_answer_of(handshake)
         if self.route.proxy is None and "tcp" not in self.tasks:

@@ -8,8 +8,9 @@ reports one. A code never changes meaning.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from enum import Enum
+
+from tlsdoctor.records import record
 
 
 class Severity(str, Enum):
@@ -20,7 +21,7 @@ class Severity(str, Enum):
     INFO = "info"  # a fact worth showing
 
 
-@dataclass(frozen=True)
+@record
 class FindingCode:
     """One entry of the contract: a root cause and how the field reports it."""
 

@@ -11,10 +11,10 @@ table.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from tlsdoctor.records import record
 
 
-@dataclass(frozen=True)
+@record
 class Signal:
     """Everything low-level a failed request said. Unknown parts stay None."""
 

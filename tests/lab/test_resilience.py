@@ -153,3 +153,21 @@ def test_stall_scenario_serves_many_stalled_clients_at_once(tls_lab: Lab) -> Non
     results = [curl_attempt(attempt_for(entry, timeout=0.3)) for _ in range(5)]
     assert [r.curl_code for r in results] == [28] * 5
     assert curl_attempt(attempt_for(tls_lab["ok"])).curl_code == 0
+
+
+def test_interception_proxy_reaches_the_origin_only_for_a_request(tls_lab: Lab) -> None:
+    # A client that refuses the minted certificate (curl 60, the scenario's point) never asks
+    # for anything: the interceptor opens no upstream connection for it, while a client
+    # trusting its CA gets its request relayed (or the proxy's own 502) as before.
+    refusing = tls_lab["intercepting-proxy"]
+    origin_port = urllib.parse.urlsplit(refusing.url).port
+    origins = [sid for sid, entry in tls_lab.scenarios.items() if urllib.parse.urlsplit(entry.url).port == origin_port
+               and entry.proxy is None]
+    assert origins, "the intercepting proxy's origin is one of the lab's own endpoints"
+    before = {sid: tls_lab.connections[sid] for sid in origins}
+    for _ in range(3):
+        assert curl_attempt(attempt_for(refusing)).curl_code == 60
+    assert {sid: tls_lab.connections[sid] for sid in origins} == before
+    trusting = tls_lab["proxy-bad-gateway"]
+    result = curl_attempt(attempt_for(trusting))
+    assert (result.curl_code, result.http_status) == (0, 502), result.error

@@ -35,7 +35,7 @@ from tlsdoctor.observe.route import Route, discover_route, parse_target
 from tlsdoctor.wire import AlertDescription, AlertLevel, AnswerKind
 
 SCENARIOS = [
-    "ok", "expired", "incomplete-chain", "revoked-ocsp", "intercepting-proxy", "tls1.0-only",
+    "ok", "expired", "incomplete-chain", "revoked-ocsp", "client-cert-required", "intercepting-proxy", "tls1.0-only",
     "no-shared-cipher", "h2-broken", "alert-handshake-failure", "alert-close-notify-fatal",
     "reset-after-hello", "close-after-hello", "stall-handshake", "plain-http", "tcp-refused",
     "proxy-auth-required",
@@ -177,6 +177,22 @@ def test_a_stapled_ocsp_answer_is_kept_and_says_revoked(lab: Lab):
 def test_no_staple_is_recorded_when_none_is_requested(lab: Lab):
     observation = run(probe_handshake(route_to(lab, "revoked-ocsp"), 3.0, request_ocsp=False))
     assert observation.ok and observation.ocsp_staple is None
+
+
+def test_handshakes_share_a_context_but_not_what_each_connection_saw(lab: Lab):
+    # One pyOpenSSL context per offer for the process (SSL_CTX_new costs ~0.5 ms a probe):
+    # what its callbacks record must belong to the connection that saw it, whatever ran before.
+    async def in_turn() -> list:
+        return [await probe_handshake(route_to(lab, scenario), 3.0)
+                for scenario in ("revoked-ocsp", "ok", "client-cert-required", "ok", "revoked-ocsp")]
+
+    stapled, plain, asked, plain_again, stapled_again = run(in_turn())
+
+    assert stapled.ocsp_staple and stapled_again.ocsp_staple
+    assert plain.ocsp_staple is None and plain_again.ocsp_staple is None
+    assert asked.certificate_requested and not plain.certificate_requested and not plain_again.certificate_requested
+    assert not stapled.certificate_requested
+    assert handshake_module._shared_context.cache_info().currsize >= 1
 
 
 def test_an_expired_certificate_does_not_stop_the_handshake_it_is_observed(lab: Lab):

@@ -30,6 +30,7 @@ from tlsdoctor.observe.trust import (
     default_ca_bundle,
     load_ca_file,
     os_trust_store,
+    os_trust_store_if_read,
     verify_presented_chain,
 )
 
@@ -460,4 +461,17 @@ def test_parsed_sources_are_cached_per_process_and_reread_when_the_file_changes(
     path.write_bytes(lab_pki.root.cert_pem + lab_pki.foreign_root.cert_pem)
     second = load_ca_file(path)
     assert second is not first and len(second.certificates) == 2
+    assert len(os_trust_store(env).certificates) == 2
+
+
+def test_the_os_store_is_offered_without_a_thread_only_when_this_process_read_it_as_it_stands(lab_pki, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    # A diagnosis skips the worker thread when the store is in memory: never a stale one.
+    path = tmp_path / "os-store.pem"
+    path.write_bytes(lab_pki.root.cert_pem)
+    env = {"SSL_CERT_FILE": str(path), "SSL_CERT_DIR": ""}
+    assert os_trust_store_if_read(env) is None  # not read yet: the caller reads it (in a thread)
+    read = os_trust_store(env)
+    assert os_trust_store_if_read(env) is read
+    path.write_bytes(lab_pki.root.cert_pem + lab_pki.foreign_root.cert_pem)
+    assert os_trust_store_if_read(env) is None  # changed on disk: read again, not the old reading
     assert len(os_trust_store(env).certificates) == 2

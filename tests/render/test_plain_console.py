@@ -55,9 +55,12 @@ def test_text_with_brackets_is_printed_as_it_is(diagnoses: list[Diagnosis]) -> N
 
 def test_a_piped_diagnose_imports_no_rich(lab: Lab, tmp_path: Path) -> None:
     entry = lab["expired"]
-    code = ("import runpy, sys; sys.argv = ['tlsdoctor', 'diagnose', %r, '--ca-bundle', %r]\n"
+    # The program ends with os._exit after a single diagnosis (cli.common.QuickExit): look there.
+    code = ("import os, runpy, sys; sys.argv = ['tlsdoctor', 'diagnose', %r, '--ca-bundle', %r]\n"
+            "def report(): print('RICH' if any(m.startswith('rich') for m in sys.modules) else 'NO RICH', file=sys.stderr)\n"
+            "quick_exit = os._exit\nos._exit = lambda code: (report(), sys.stderr.flush(), quick_exit(code))\n"
             "try:\n    runpy.run_module('tlsdoctor', run_name='__main__')\nexcept SystemExit:\n    pass\n"
-            "print('RICH' if any(m.startswith('rich') for m in sys.modules) else 'NO RICH', file=sys.stderr)"
+            "report()"
             ) % (entry.url, str(entry.ca_file))
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
                           env={"PATH": "/usr/bin:/bin", "TLSDOCTOR_CACHE_DIR": str(tmp_path)})

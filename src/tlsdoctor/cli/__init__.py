@@ -44,7 +44,13 @@ def _module(name: str) -> ModuleType:
     return importlib.import_module(f"tlsdoctor.cli.{name}")
 
 
-def build_parser() -> Parser:
+def build_parser(only: str | None = None) -> Parser:
+    """The whole command tree, or with ``only`` the tree with that one command in it.
+
+    ``tlsdoctor diagnose URL`` needs the diagnose command's options and nothing else; importing
+    and configuring the other nine command modules was ~10 ms of every run (issue 9). The help
+    and errors of a command are the same either way: its parser is built the same.
+    """
     from tlsdoctor.cli.common import Parser, add_command
 
     parser = Parser(prog="tlsdoctor", description="Diagnose, reproduce and survive HTTPS failures.",
@@ -52,15 +58,17 @@ def build_parser() -> Parser:
     parser.add_argument("--version", action="version", version=f"tlsdoctor {__version__}",
                         help="print the version and exit")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=Parser, metavar="COMMAND")
-    for name in COMMANDS:
+    for name in (only,) if only in COMMANDS else COMMANDS:
         add_command(commands, _module(name).COMMAND)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     as_program = argv is None
+    code = None
     try:
-        return _main(list(sys.argv[1:] if argv is None else argv))
+        code = _main(list(sys.argv[1:] if argv is None else argv))
+        return code
     finally:
         if as_program:
             # The process ends next, and the interpreter's last garbage collection would walk
@@ -70,6 +78,23 @@ def main(argv: Sequence[str] | None = None) -> int:
             import gc
 
             gc.freeze()
+            if code is not None:
+                _quick_exit(code)
+
+
+def _quick_exit(code: int) -> None:
+    """End the process now if the command allowed it (:class:`~tlsdoctor.cli.common.QuickExit`)."""
+    common = sys.modules.get("tlsdoctor.cli.common")
+    if common is None or not common.QuickExit.allowed:
+        return
+    import os
+
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except (BrokenPipeError, ValueError):  # the reader left, or a stream was closed: nothing more to say
+        pass
+    os._exit(code)
 
 
 def _main(argv: list[str]) -> int:
@@ -79,7 +104,9 @@ def _main(argv: list[str]) -> int:
     from tlsdoctor.cli.common import EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, UsageError
     command = next((f"tlsdoctor {a}" for a in argv if a in COMMANDS), "tlsdoctor")
     try:
-        args, extra = build_parser().parse_known_args(argv)
+        # The command comes first (the top level has only --help and --version), so a run
+        # names it in argv[0]; anything else (`tlsdoctor --help`, a typo) gets the whole tree.
+        args, extra = build_parser(only=argv[0] if argv else None).parse_known_args(argv)
         command = args.command_prog
         if extra:  # argparse would blame the top-level parser; the command is the one that refused them
             raise UsageError(f"{command}: unrecognized arguments: {' '.join(extra)} (see {command} --help)")

@@ -6,7 +6,7 @@ import argparse
 from typing import Any
 
 from tlsdoctor.cli.common import (
-    EXIT_FAILED, EXIT_OK, Command, UsageError, positive_float, positive_int, print_result,
+    EXIT_FAILED, EXIT_OK, Command, QuickExit, UsageError, positive_float, positive_int, print_result,
 )
 
 # Mirrors tlsdoctor.batch's defaults without importing it (parsing stays cheap); a test keeps them equal.
@@ -72,6 +72,10 @@ def run(args: argparse.Namespace) -> int:
     except DiagnoseError as exc:
         raise UsageError(str(exc)) from None
     print_result(result, args.json, diagnosis_json, print_diagnosis, segments=True)
+    # One URL leaves nothing to tidy: probe threads are idle or abandoned (a cut probe's
+    # libcurl call would otherwise hold the exit until its own timeout), no child process,
+    # no temporary file (the trust cache's write is complete). A batch has worker processes.
+    QuickExit.allow()
     return EXIT_OK if result.ok else EXIT_FAILED
 
 

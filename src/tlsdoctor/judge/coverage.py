@@ -14,10 +14,10 @@ confidence 1.0). So the judge asks this module two questions:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 
 from tlsdoctor.observe.handshake import MAX_CHAIN
 from tlsdoctor.observe.observations import Observations
+from tlsdoctor.records import record
 
 # What each probe is, in the words "could not check" uses.
 PROBE_WORDS = {
@@ -35,7 +35,7 @@ PROBE_WORDS = {
 }
 
 
-@dataclass(frozen=True)
+@record
 class Unchecked:
     """One thing the diagnosis could not check (``what``), and why not (``why``)."""
 

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any, Mapping
 
 from tlsdoctor.findings import Severity, finding_code
+from tlsdoctor.records import record
 
 
-@dataclass(frozen=True)
+@record
 class Finding:
     """What a rule concluded. ``rank`` orders root causes: see :mod:`tlsdoctor.judge.verdict`.
 

@@ -2,8 +2,9 @@
 
 The interceptor is what antivirus "HTTPS scanning" and corporate TLS-inspection gateways
 do: accept ``CONNECT host:port``, answer 200, then terminate the client's TLS with a
-certificate for ``host`` minted on the fly by the proxy's own CA, and open a second TLS
-connection to the origin, which the proxy verifies against its own trust store. When that
+certificate for ``host`` minted on the fly by the proxy's own CA, and, once the client
+sends its request, open a second TLS connection to the origin, which the proxy verifies
+against its own trust store. When that
 verification (or the connection) fails, such products answer the *client* with an HTTP
 502 page inside the tunnel, which is why the field sees "HTTP 502" rather than a TLS error.
 
@@ -24,7 +25,7 @@ from OpenSSL import SSL
 from tlsdoctor.lab.admission import Phase, progress
 from tlsdoctor.lab.http import PlainStream, Reply, reason_phrase, serve_http1
 from tlsdoctor.lab.pki import CA
-from tlsdoctor.lab.tls import TlsServerConfig, TlsStream, close_writer
+from tlsdoctor.lab.tls import TlsClosed, TlsServerConfig, TlsStream, close_writer
 
 ProxyMode = Literal["tunnel", "intercept", "status"]
 
@@ -79,6 +80,15 @@ class ConnectProxy:
         client_tls = TlsStream.server(self._context_for(host), reader, writer, timeout)
         try:
             await client_tls.handshake()
+            # The origin only once the client asks for something: a client that refuses the
+            # minted certificate (curl 60, the scenario's whole point) hangs up without a
+            # request, and an upstream handshake for it would only load the lab's one core.
+            try:
+                first = await client_tls.recv()
+            except TlsClosed:
+                return
+            if not first:
+                return
             try:
                 up_reader, up_writer = await asyncio.wait_for(
                     asyncio.open_connection(host, port, ssl=self.origin_trust, server_hostname=host), timeout
@@ -86,8 +96,9 @@ class ConnectProxy:
             except (OSError, ssl.SSLError, asyncio.TimeoutError) as exc:
                 # The product's own error page, as the client receives it.
                 body = f"tlsdoctor lab interception proxy: upstream {host}:{port} failed: {_reason(exc)}\n"
-                await serve_http1(client_tls, Reply(status=502, body=body.encode(), keep_alive=False))
+                await serve_http1(_Replayed(first, client_tls), Reply(status=502, body=body.encode(), keep_alive=False))
                 return
+            up_writer.write(first)
             await _relay_tls(client_tls, up_reader, up_writer, timeout)
         finally:
             await client_tls.close()
@@ -183,6 +194,21 @@ async def _relay_plain(
         pass
     finally:
         await close_writer(up_writer, timeout)
+
+
+class _Replayed:
+    """The client's stream with the bytes already read from it put back in front (a ByteStream)."""
+
+    def __init__(self, first: bytes, stream: TlsStream) -> None:
+        self._first: bytes | None = first
+        self._stream = stream
+
+    async def recv(self) -> bytes:
+        first, self._first = self._first, None
+        return first if first is not None else await self._stream.recv()
+
+    async def send(self, data: bytes) -> None:
+        await self._stream.send(data)
 
 
 async def _relay_tls(

@@ -23,14 +23,12 @@ from __future__ import annotations
 import hashlib
 import os
 import threading
-from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Collection
 
 from cryptography import x509
-from cryptography.hazmat.primitives import serialization
 
-from tlsdoctor.observe.pem import file_identity
+from tlsdoctor.observe.pem import Encoding, PublicFormat, file_identity
 from tlsdoctor.observe.trust import (
     MAX_CA_ENTRIES,
     MAX_CA_FILE_BYTES,
@@ -44,6 +42,7 @@ from tlsdoctor.observe.trust import (
     read_ca_file_bytes,
     subject_text,
 )
+from tlsdoctor.records import record
 
 PROBLEMS = ("unparseable", "not-a-ca", "expired", "not-yet-valid", "shadows")
 # Within one entry, problems are listed by how much they break: a file OpenSSL refuses
@@ -57,7 +56,7 @@ _SEVERITY = ("unparseable", "shadows", "not-a-ca", "expired", "not-yet-valid")
 BREAKING = frozenset({"unparseable", "shadows"})
 
 
-@dataclass(frozen=True)
+@record
 class CaFileProblem:
     """One problem with one entry of a CA file."""
 
@@ -69,7 +68,7 @@ class CaFileProblem:
     shadowed_index: int | None = None  # for "shadows": the good twin this entry gets in the way of
 
 
-@dataclass(frozen=True)
+@record
 class CaFileLint:
     """The linter's findings for one CA file. ``error`` means the file could not be linted at all."""
 
@@ -85,7 +84,7 @@ class CaFileLint:
         return frozenset(p.index for p in self.problems if p.problem in kinds)
 
 
-@dataclass(frozen=True)
+@record
 class _CaVerdict:
     """Whether OpenSSL takes a certificate as a CA (the logic of its ``check_ca()``)."""
 
@@ -131,7 +130,7 @@ def _twin_key(cert: x509.Certificate) -> tuple[bytes, bytes] | None:
     try:
         return (
             cert.subject.public_bytes(),
-            cert.public_key().public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo),
+            cert.public_key().public_bytes(Encoding.DER, PublicFormat.SubjectPublicKeyInfo),
         )
     except BaseException as exc:  # unsupported key types (GOST, ...) cannot be compared
         if must_propagate(exc):
@@ -147,7 +146,7 @@ def _quote(subject: str | None) -> str:
     return f"'{subject}'" if subject is not None else "(undecodable subject)"
 
 
-@dataclass(frozen=True)
+@record
 class _Entry:
     block: PemBlock
     cert: x509.Certificate
@@ -159,7 +158,7 @@ class _Entry:
 _UNSET = object()
 
 
-@dataclass(frozen=True)
+@record
 class _Parsed:
     """What a lint finds whatever the time: read once per file version (see :func:`_parsed`)."""
 

@@ -10,9 +10,11 @@ status and version, and timings. It judges nothing.
 from __future__ import annotations
 
 import io
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+from tlsdoctor.records import record
 
 if TYPE_CHECKING:
     import pycurl
@@ -28,7 +30,7 @@ _HTTP_VERSIONS = {
 }
 
 
-@dataclass(frozen=True)
+@record
 class CurlAttempt:
     """How to make the attempt: the trust and route a client of the app would use."""
 
@@ -44,7 +46,7 @@ class CurlAttempt:
     connect_timeout: float = 3.0
 
 
-@dataclass(frozen=True)
+@record
 class CurlResult:
     """What libcurl reported."""
 

@@ -18,7 +18,6 @@ from __future__ import annotations
 import asyncio
 import ssl
 import time
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from tlsdoctor.observe.route import ConnectAnswer, Route, RouteError, open_stream
@@ -26,6 +25,7 @@ from tlsdoctor.observe.route import ConnectAnswer, Route, RouteError, open_strea
 if TYPE_CHECKING:
     from tlsdoctor.observe.handshake import HandshakeObservation
 from tlsdoctor.observe.timing import elapsed_ms
+from tlsdoctor.records import record
 from tlsdoctor.wire import FirstAnswer, first_answer_needs_more, parse_first_answer
 
 MAX_ANSWER_BYTES = 64 * 1024  # one whole record is at most 5 + 18432 bytes; this is ample
@@ -35,7 +35,7 @@ _CLOSE_TIMEOUT = 1.0
 DEFAULT_ALPN = ("h2", "http/1.1")
 
 
-@dataclass(frozen=True)
+@record
 class RouteFailure:
     """The route itself failed before TLS began: where (``stage``), why, and the proxy's answer.
 
@@ -53,7 +53,7 @@ class RouteFailure:
         return cls(exc.stage, str(exc), exc.answer)
 
 
-@dataclass(frozen=True)
+@record
 class FirstAnswerObservation:
     """One ClientHello sent, the first answer read. ``answer`` is None when the route failed."""
 

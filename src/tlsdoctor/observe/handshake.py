@@ -20,9 +20,10 @@ so a server that sends a megabyte of chain costs one failed handshake, not a han
 from __future__ import annotations
 
 import asyncio
+import functools
 import ssl
 import time
-from dataclasses import dataclass
+from typing import Callable
 
 from cryptography import x509
 from OpenSSL import SSL
@@ -33,6 +34,7 @@ from tlsdoctor.observe.http import HttpExchange, head_over
 from tlsdoctor.observe.route import ConnectAnswer, Route, RouteError, open_stream
 from tlsdoctor.observe.timing import elapsed_ms
 from tlsdoctor.openssl_policy import TLS_VERSIONS, apply_protocol_policy
+from tlsdoctor.records import record
 from tlsdoctor.wire import FirstAnswer, ServerFlight, find_plaintext_alert, parse_first_answer, read_server_flight
 
 MAX_HANDSHAKE_BYTES = 2 * 1024 * 1024
@@ -44,7 +46,7 @@ _FLUSH_TIMEOUT = 1.0
 
 VERSIONS = TLS_VERSIONS  # the names a ClientOffer accepts
 
-@dataclass(frozen=True)
+@record
 class ClientOffer:
     """How the client was configured, i.e. what its ClientHello offered. None: OpenSSL's default."""
 
@@ -77,7 +79,7 @@ class ClientOffer:
         return ctx
 
 
-@dataclass(frozen=True)
+@record
 class HandshakeObservation:
     """What one client handshake showed. Judges nothing; ``ok`` only says it completed.
 
@@ -153,32 +155,22 @@ async def handshake_with(route: Route, timeout: float, offer: ClientOffer) -> Ha
     return session.observation
 
 
-async def start_handshake(route: Route, timeout: float, offer: ClientOffer) -> "HandshakeSession":
+async def start_handshake(route: Route, timeout: float, offer: ClientOffer,
+                          on_sent: Callable[[], object] | None = None) -> "HandshakeSession":
     """The handshake, with its connection left open for one ``HEAD /`` (:meth:`HandshakeSession.head`).
 
     One connection then serves what took three (the handshake, an HTTP/1.1 HEAD, an h2
     HEAD): every connection costs the server a handshake, and on a small machine that
     cost is most of a diagnosis. The caller owns the session and must ``await close()``.
+    ``on_sent`` is called once, when this attempt's first bytes are out (the CONNECT request
+    through a proxy, else the ClientHello), or when it ended before any could be: a caller
+    with other connections to make can let this one go first.
     """
     started = time.perf_counter()
-    ctx = offer.context()
-    staples: list[bytes] = []
-    if offer.request_ocsp:
-
-        def keep_staple(_conn: SSL.Connection, ocsp: bytes, _data: object) -> bool:
-            # Record, never judge: returning True lets the handshake go on whatever came.
-            staples.append(ocsp)
-            return True
-
-        ctx.set_ocsp_client_callback(keep_staple)
-    requested: list[bool] = []
-
-    def watch_states(connection: SSL.Connection, _where: int, _ret: int) -> None:
-        if not requested and b"certificate request" in connection.get_state_string():
-            requested.append(True)
-
-    ctx.set_info_callback(watch_states)
+    ctx = _shared_context(offer)
+    seen = _Seen()
     conn = SSL.Connection(ctx, None)
+    conn.set_app_data(seen)
     conn.set_connect_state()
     server_name = route.target.server_name
     if server_name:
@@ -186,19 +178,23 @@ async def start_handshake(route: Route, timeout: float, offer: ClientOffer) -> "
     if offer.request_ocsp:
         conn.request_ocsp()
 
+    # Through a proxy, our first bytes are the CONNECT request; else the ClientHello.
+    connect_sent, on_sent = (on_sent, None) if route.proxy is not None else (None, on_sent)
     try:
-        (reader, writer), connect_answer = await open_stream(route, timeout)
+        (reader, writer), connect_answer = await open_stream(route, timeout, on_connect_sent=connect_sent)
     except RouteError as exc:
+        if on_sent is not None:
+            on_sent()
         return HandshakeSession(HandshakeObservation(
             ok=False, offer=offer, server_name=server_name, error=str(exc), connect_answer=exc.answer,
             route_error=RouteFailure.from_error(exc), elapsed_ms=elapsed_ms(started),
         ))
     connect_ms = elapsed_ms(started)
     shaking = time.perf_counter()
-    run = _Handshake(conn, reader, writer, timeout)
+    run = _Handshake(conn, reader, writer, timeout, on_sent)
     try:
         await run.drive()
-        facts = _negotiated(conn, staples) if run.ok else {}
+        facts = _negotiated(conn, seen.staples) if run.ok else {}
     except BaseException:
         writer.transport.abort()  # a cancelled probe leaves no half-open connection behind
         raise
@@ -225,12 +221,50 @@ async def start_handshake(route: Route, timeout: float, offer: ClientOffer) -> "
         connect_ms=connect_ms,
         handshake_ms=elapsed_ms(shaking),
         elapsed_ms=elapsed_ms(started),
-        certificate_requested=bool(requested),
-        client_ca_names=_client_ca_names(conn) if requested else (),
+        certificate_requested=seen.certificate_requested,
+        client_ca_names=_client_ca_names(conn) if seen.certificate_requested else (),
         server_flight=read_server_flight(tap) if tap and not run.ok else None,
         **facts,  # type: ignore[arg-type]
     )
     return HandshakeSession(observation, run)
+
+
+class _Seen:
+    """What one connection's callbacks saw: the stapled OCSP responses, and a CertificateRequest."""
+
+    __slots__ = ("staples", "certificate_requested")
+
+    def __init__(self) -> None:
+        self.staples: list[bytes] = []
+        self.certificate_requested = False
+
+
+def _keep_staple(conn: SSL.Connection, ocsp: bytes, _data: object) -> bool:
+    # Record, never judge: returning True lets the handshake go on whatever came.
+    conn.get_app_data().staples.append(ocsp)
+    return True
+
+
+def _watch_states(conn: SSL.Connection, _where: int, _ret: int) -> None:
+    seen = conn.get_app_data()
+    if not seen.certificate_requested and b"certificate request" in conn.get_state_string():
+        seen.certificate_requested = True
+
+
+@functools.lru_cache(maxsize=16)
+def _shared_context(offer: ClientOffer) -> SSL.Context:
+    """One pyOpenSSL context per offer for the process: ``SSL_CTX_new`` and the policy cost
+    ~0.5 ms, a tenth of a failed handshake's own time on loopback, and a context holds
+    nothing of one connection (each connection's callbacks report into its app data, a
+    :class:`_Seen`). No session is ever resumed: tickets are refused and the client
+    session cache is off, so every probe is a full handshake.
+    """
+    ctx = offer.context()
+    ctx.set_session_cache_mode(SSL.SESS_CACHE_OFF)
+    if offer.request_ocsp:
+        ctx.set_ocsp_client_callback(_keep_staple)
+    ctx.set_info_callback(_watch_states)
+    return ctx
 
 
 class HandshakeSession:
@@ -330,9 +364,11 @@ class _Handshake:
     """Moves bytes between an asyncio stream and an OpenSSL client until the handshake ends."""
 
     def __init__(
-        self, conn: SSL.Connection, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, timeout: float
+        self, conn: SSL.Connection, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, timeout: float,
+        on_sent: Callable[[], object] | None = None,
     ) -> None:
         self.conn = conn
+        self._on_sent = on_sent
         self.reader = reader
         self.writer = writer
         self.timeout = timeout
@@ -383,6 +419,10 @@ class _Handshake:
             return True
         try:
             self.writer.write(b"".join(chunks))
+            if self._on_sent is not None:
+                # Handed to the kernel: the server sees this hello before any connection made now.
+                self._on_sent, on_sent = None, self._on_sent
+                on_sent()
             await asyncio.wait_for(self.writer.drain(), _FLUSH_TIMEOUT if quiet else self.timeout)
         except asyncio.TimeoutError:
             if not quiet:

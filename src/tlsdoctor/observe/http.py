@@ -29,15 +29,15 @@ from __future__ import annotations
 import asyncio
 import ssl
 import time
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime
 from email.utils import parsedate_to_datetime
 from typing import Callable
 
-import h11
 
 from tlsdoctor.observe.route import Route, RouteError, open_stream
 from tlsdoctor.observe.timing import elapsed_ms
+from tlsdoctor.records import record
 
 _MAX_HEAD = 64 * 1024
 _MAX_H2_BYTES = 256 * 1024  # a response HEADERS frame is a few KB; a flood is cut here
@@ -45,7 +45,7 @@ _MAX_READS = 256
 _CLOSE_TIMEOUT = 0.25  # a polite close after a whole answer; anything else is aborted
 
 
-@dataclass(frozen=True)
+@record
 class HttpExchange:
     """One HEAD request's outcome over one protocol."""
 
@@ -64,7 +64,7 @@ class HttpExchange:
         return self.status is not None
 
 
-@dataclass(frozen=True)
+@record
 class HttpObservation:
     """The HEADs asked: at least one of ``http1``/``h2`` is set."""
 
@@ -192,6 +192,8 @@ async def _head_http1(
     reader: asyncio.StreamReader, writer: asyncio.StreamWriter, route: Route
 ) -> tuple[int | None, dict[str, str], str | None]:
     """HEAD / over HTTP/1.1; the caller's deadline bounds the time, h11's limit the header's size."""
+    import h11  # ~18 ms: only once HTTP/1.1 is asked (most diagnoses take libcurl's answer, or h2's)
+
     conn = h11.Connection(h11.CLIENT, max_incomplete_event_size=_MAX_HEAD)
     writer.write(conn.send(h11.Request(method="HEAD", target=REQUEST_TARGET,
                                        headers=[*_request_headers(route), ("connection", "close")])))

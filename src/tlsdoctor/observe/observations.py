@@ -6,12 +6,15 @@ came first); rules must treat None as "not observed", never as "fine".
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import functools
+from dataclasses import field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
+
+from tlsdoctor.records import record
 
 if TYPE_CHECKING:
     # Types only: importing every probe here would make every reader of observations pay for
@@ -28,7 +31,7 @@ if TYPE_CHECKING:
     from tlsdoctor.observe.trust import PathValidation, TrustSource
 
 
-@dataclass(frozen=True)
+@record
 class ClientProfile:
     """The client being diagnosed for: what it trusts and what it offers.
 
@@ -44,7 +47,7 @@ class ClientProfile:
     require_status: bool = False
 
 
-@dataclass(frozen=True)
+@record
 class TrustObservation:
     """The presented chain checked against every trust source, at the times that matter."""
 
@@ -62,7 +65,7 @@ class TrustObservation:
         return next((v for v in getattr(self, kind) if v.source == source), None)
 
 
-@dataclass(frozen=True)
+@record
 class Observations:
     route: Route
     client: ClientProfile
@@ -94,22 +97,28 @@ class Observations:
         return self.http.date if self.http else None
 
 
+# Rules ask about the same few certificates many times per diagnosis (is this chain an
+# interceptor's? which leaf did the direct route see?): hashing and naming them once per
+# certificate took a tenth of an intercepting-proxy diagnosis's CPU. A Certificate hashes
+# by its DER, so equal certificates share an entry; the caches are small and bounded.
+@functools.lru_cache(maxsize=256)
 def fingerprint(cert: x509.Certificate) -> str:
     return cert.fingerprint(hashes.SHA256()).hex()
 
 
 def describe_cert(cert: x509.Certificate) -> dict[str, Any]:
-    """A certificate as evidence: who, by whom, when, for which names."""
+    """A certificate as evidence: who, by whom, when, for which names (a new dict each call)."""
+    subject, issuer, not_before, not_after, san = _described(cert)
+    return {"subject": subject, "issuer": issuer, "not_before": not_before, "not_after": not_after,
+            "san": list(san), "sha256": fingerprint(cert)}
+
+
+@functools.lru_cache(maxsize=256)
+def _described(cert: x509.Certificate) -> tuple[str, str, str, str, tuple[str, ...]]:
     try:
         names = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
-        san = [str(n.value) for n in names][:20]
+        san = tuple(str(n.value) for n in names)[:20]
     except (x509.ExtensionNotFound, ValueError):
-        san = []
-    return {
-        "subject": cert.subject.rfc4514_string(),
-        "issuer": cert.issuer.rfc4514_string(),
-        "not_before": cert.not_valid_before_utc.isoformat(),
-        "not_after": cert.not_valid_after_utc.isoformat(),
-        "san": san,
-        "sha256": fingerprint(cert),
-    }
+        san = ()
+    return (cert.subject.rfc4514_string(), cert.issuer.rfc4514_string(), cert.not_valid_before_utc.isoformat(),
+            cert.not_valid_after_utc.isoformat(), san)

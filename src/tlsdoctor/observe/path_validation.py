@@ -22,25 +22,23 @@ OpenSSL, because it accepts any store, any time and "no name" without a socket. 
 from __future__ import annotations
 
 import ipaddress
-from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Sequence
 
-import idna
 from cryptography import x509
-from cryptography.hazmat.primitives import serialization
 from cryptography.x509.oid import ExtendedKeyUsageOID
 from cryptography.x509.verification import Criticality, ExtensionPolicy, PolicyBuilder
 
-from tlsdoctor.observe.pem import must_propagate, one_line, subject_text
+from tlsdoctor.observe.pem import Encoding, must_propagate, one_line, subject_text
 from tlsdoctor.observe.trust_sources import TrustSource
+from tlsdoctor.records import record
 
 MAX_PRESENTED_CERTS = 20  # a TLS chain is 2-4 certificates; 20 covers every sane cross-signing mess
 # Intermediates the path builder may stack (cryptography's default is 8; OpenSSL's is 100).
 # Every intermediate we consider may be used: the presented chain minus its leaf.
 MAX_CHAIN_DEPTH = MAX_PRESENTED_CERTS - 1
 CRYPTOGRAPHY_DEFAULT_DEPTH = 8
-@dataclass(frozen=True)
+@record
 class PathValidation:
     """Whether a presented chain builds to ``source``'s anchors at time ``at``.
 
@@ -129,6 +127,8 @@ def _subject_for(host: str) -> x509.DNSName | x509.IPAddress:
     # that form, but a caller may pass what a user typed.
     text = text.rstrip(".")
     if not text.isascii():
+        import idna  # only for a name that is not ASCII already
+
         try:
             text = idna.encode(text, uts46=True).decode("ascii")
         except idna.IDNAError as exc:
@@ -214,4 +214,4 @@ def _unique(certs: Sequence[x509.Certificate], exclude: x509.Certificate) -> lis
 
 
 def _der(cert: x509.Certificate) -> bytes:
-    return cert.public_bytes(serialization.Encoding.DER)
+    return cert.public_bytes(Encoding.DER)

@@ -21,11 +21,20 @@ import ssl
 import stat
 import threading
 import warnings
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
 from cryptography import x509
+
+from tlsdoctor.records import record
+
+# The encoding enums live in cryptography's ``_serialization``, which cryptography.x509 has
+# already imported; the public ``serialization`` package re-exports them but also loads SSH
+# key parsing, every cipher and bcrypt: ~9 ms of every diagnosis for two enums (issue 9).
+try:
+    from cryptography.hazmat.primitives._serialization import Encoding, PublicFormat
+except ImportError:  # a cryptography that moved them: the public names always work
+    from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 # -- limits ------------------------------------------------------------------------------
 # Every input here comes from the machine being diagnosed or from the network, so every
@@ -108,7 +117,7 @@ def read_ca_file_bytes(path: str | os.PathLike[str], limit: int = MAX_CA_FILE_BY
     return data, None
 
 
-@dataclass(frozen=True)
+@record
 class PemBlock:
     """One certificate block of a PEM file, located but not decoded."""
 

@@ -14,21 +14,22 @@ from __future__ import annotations
 
 import asyncio
 import time
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Sequence
 
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.x509 import ocsp
 from cryptography.x509.oid import AuthorityInformationAccessOID, ExtensionOID
 
 from tlsdoctor.observe.fetch import FetchError, fetch
+from tlsdoctor.observe.pem import Encoding
 from tlsdoctor.observe.timing import elapsed_ms
+from tlsdoctor.records import record
 
 
-@dataclass(frozen=True)
+@record
 class OcspAnswer:
     source: str  # "staple" or "responder"
     status: str | None  # "good", "revoked", "unknown"; None when there is no usable answer
@@ -39,7 +40,7 @@ class OcspAnswer:
     error: str | None
 
 
-@dataclass(frozen=True)
+@record
 class CrlAnswer:
     url: str
     listed: bool | None  # the leaf's serial is on it; None when the CRL was not usable
@@ -48,7 +49,7 @@ class CrlAnswer:
     error: str | None
 
 
-@dataclass(frozen=True)
+@record
 class IssuerFetch:
     url: str
     certificate: x509.Certificate | None
@@ -56,7 +57,7 @@ class IssuerFetch:
     error: str | None
 
 
-@dataclass(frozen=True)
+@record
 class RevocationObservation:
     must_staple: bool
     ocsp_url: str | None
@@ -210,7 +211,7 @@ def _signature_args(signature: bytes, data: bytes, signer: x509.Certificate,
 async def _ask_responder(url: str, leaf: x509.Certificate, issuer: x509.Certificate, timeout: float) -> OcspAnswer:
     request = ocsp.OCSPRequestBuilder().add_certificate(leaf, issuer, hashes.SHA1()).build()
     try:
-        body = (await fetch(url, timeout, body=request.public_bytes(serialization.Encoding.DER),
+        body = (await fetch(url, timeout, body=request.public_bytes(Encoding.DER),
                             content_type="application/ocsp-request")).body
     except FetchError as exc:
         return OcspAnswer("responder", None, None, None, None, None, f"responder unreachable: {_describe(exc)}")

@@ -16,19 +16,17 @@ import os
 import socket
 import time
 import urllib.parse
-from dataclasses import dataclass
-from typing import Mapping
-
-import idna
+from typing import Callable, Mapping
 
 from tlsdoctor.observe.timing import elapsed_ms
+from tlsdoctor.records import record
 
 
 class TargetError(ValueError):
     """The URL cannot be diagnosed (malformed, not https, no host)."""
 
 
-@dataclass(frozen=True)
+@record
 class Target:
     url: str
     host: str  # A-label form for names; bare address for IP literals
@@ -72,6 +70,8 @@ def parse_target(url: str) -> Target:
         address = ipaddress.ip_address(raw_host.split("%", 1)[0])
         host, is_ip = str(address), True
     except ValueError:
+        import idna  # only for a host name: an address literal needs none
+
         try:
             host = idna.encode(raw_host.rstrip("."), uts46=True).decode("ascii")
         except idna.IDNAError as exc:
@@ -88,7 +88,7 @@ def _authority(host: str, port: int) -> str:
     return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
 
-@dataclass(frozen=True)
+@record
 class Proxy:
     url: str  # credentials stripped
     host: str
@@ -97,7 +97,7 @@ class Proxy:
     has_credentials: bool
 
 
-@dataclass(frozen=True)
+@record
 class Route:
     target: Target
     proxy: Proxy | None
@@ -165,7 +165,7 @@ def _no_proxy_match(target: Target, no_proxy: str) -> str | None:
 # -- DNS and TCP ----------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@record
 class Resolution:
     host: str
     addresses: tuple[str, ...]
@@ -193,7 +193,7 @@ async def resolve(host: str, port: int, timeout: float) -> Resolution:
     return Resolution(host, addresses, None, elapsed_ms(started))
 
 
-@dataclass(frozen=True)
+@record
 class TcpConnect:
     address: str
     port: int
@@ -233,7 +233,7 @@ def _errno_outcome(exc: OSError) -> str:
 # -- the route itself ------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@record
 class ConnectAnswer:
     """What the proxy said to ``CONNECT host:port``."""
 
@@ -257,11 +257,13 @@ Stream = tuple[asyncio.StreamReader, asyncio.StreamWriter]
 _MAX_CONNECT_HEAD = 16 * 1024
 
 
-async def open_stream(route: Route, timeout: float, address: str | None = None) -> tuple[Stream, ConnectAnswer | None]:
+async def open_stream(route: Route, timeout: float, address: str | None = None,
+                      on_connect_sent: Callable[[], object] | None = None) -> tuple[Stream, ConnectAnswer | None]:
     """A TCP stream to the origin, through the route's proxy when it has one.
 
     ``address`` picks one resolved address of the origin (direct routes only). Through a
-    proxy, the proxy resolves the name, as curl lets it.
+    proxy, the proxy resolves the name, as curl lets it; ``on_connect_sent`` is called once
+    the CONNECT request is handed to the kernel.
     """
     target = route.target
     if route.proxy is None:
@@ -278,7 +280,7 @@ async def open_stream(route: Route, timeout: float, address: str | None = None) 
         reader, writer = await asyncio.wait_for(asyncio.open_connection(proxy.host, proxy.port), timeout)
     except (OSError, asyncio.TimeoutError) as exc:
         raise RouteError("proxy-connect", f"cannot reach the proxy {proxy.url}: {exc or 'timed out'}") from None
-    answer = await _connect_request(reader, writer, target, timeout)
+    answer = await _connect_request(reader, writer, target, timeout, on_connect_sent)
     if answer.status != 200:
         writer.close()
         raise RouteError("proxy-tunnel", f"the proxy answered CONNECT with {answer.status_line or answer.error}",
@@ -287,13 +289,16 @@ async def open_stream(route: Route, timeout: float, address: str | None = None) 
 
 
 async def _connect_request(
-    reader: asyncio.StreamReader, writer: asyncio.StreamWriter, target: Target, timeout: float
+    reader: asyncio.StreamReader, writer: asyncio.StreamWriter, target: Target, timeout: float,
+    on_sent: Callable[[], object] | None = None,
 ) -> ConnectAnswer:
     # No Proxy-Authorization, ever: diagnosis sends no credentials.
     writer.write(
         f"CONNECT {target.authority} HTTP/1.1\r\nHost: {target.authority}\r\n"
         f"User-Agent: tlsdoctor\r\n\r\n".encode()
     )
+    if on_sent is not None:
+        on_sent()
     try:
         await asyncio.wait_for(writer.drain(), timeout)
         head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), timeout)

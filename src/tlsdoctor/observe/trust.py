@@ -35,12 +35,14 @@ from tlsdoctor.observe.trust_sources import (
     default_ca_bundle,
     load_ca_file,
     os_trust_store,
+    os_trust_store_if_read,
 )
 
 __all__ = [
     "MAX_CA_ENTRIES", "MAX_CA_FILE_BYTES", "MAX_CHAIN_DEPTH", "MAX_DIRECTORY_FILES", "MAX_DIRECTORY_FILE_BYTES",
     "MAX_PRESENTED_CERTS", "SOURCE_NAMES", "PathValidation", "PemBlock", "TrustSource", "certificate_blocks",
     "decode_block", "default_ca_bundle", "load_ca_file", "must_propagate", "not_pem_reason", "one_line",
-    "openssl_block_error", "openssl_load_error", "os_trust_store", "read_ca_file_bytes", "subject_text",
+    "openssl_block_error", "openssl_load_error", "os_trust_store", "os_trust_store_if_read", "read_ca_file_bytes",
+    "subject_text",
     "verify_presented_chain",
 ]

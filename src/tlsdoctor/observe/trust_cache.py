@@ -120,7 +120,7 @@ def save(key: str, fields: dict[str, Any]) -> None:
     certificates = fields.get("certificates", ())
     if directory is None or len(certificates) < MIN_CERTIFICATES:
         return
-    from cryptography.hazmat.primitives.serialization import Encoding
+    from tlsdoctor.observe.pem import Encoding
 
     document = {"schema": SCHEMA, "key": key, "source": {
         **fields, "certificates": [base64.b64encode(c.public_bytes(Encoding.DER)).decode("ascii") for c in certificates],

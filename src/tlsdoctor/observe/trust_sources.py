@@ -23,7 +23,7 @@ import ssl
 import stat
 import sys
 import threading
-from dataclasses import dataclass, fields as fields_of, replace
+from dataclasses import fields as fields_of, replace
 from typing import Callable, Mapping
 
 from cryptography import x509
@@ -44,6 +44,7 @@ from tlsdoctor.observe.pem import (
     read_ca_file_bytes,
     subject_text,
 )
+from tlsdoctor.records import record
 
 MAX_DIRECTORY_FILES = 5000
 MAX_DIRECTORY_FILE_BYTES = 1024 * 1024  # one file of a hashed directory holds one or a few certs
@@ -53,7 +54,7 @@ SOURCE_NAMES = ("ca-bundle", "os-store", "extra-ca")
 # -- trust sources -------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@record
 class TrustSource:
     """The certificates one trust source holds.
 
@@ -88,7 +89,7 @@ class TrustSource:
         return Store(list(self.certificates))
 
 
-@dataclass(frozen=True)
+@record
 class _Loaded:
     """What reading one PEM file gave (shared by files, directories and the OS store)."""
 
@@ -265,7 +266,7 @@ _HASH_NAME = re.compile(r"^[0-9a-f]{8}\.\d+$")
 _CERT_SUFFIXES = (".pem", ".crt", ".cer")
 
 
-@dataclass(frozen=True)
+@record
 class _DirectoryLoad:
     certificates: tuple[x509.Certificate, ...]
     error: str | None
@@ -370,9 +371,27 @@ def os_trust_store(env: Mapping[str, str] | None = None) -> TrustSource:
     certificates in it, nor the user's or admin's trust settings; a chain the OS accepts
     through such settings is invisible to this probe.
     """
-    environ: Mapping[str, str] = os.environ if env is None else env
+    return _cached(*_os_store_parts(os.environ if env is None else env))
+
+
+def os_trust_store_if_read(env: Mapping[str, str] | None = None) -> TrustSource | None:
+    """:func:`os_trust_store` if this process already read it as it stands now, else None (no I/O but stats).
+
+    A diagnosis reads the store in a worker thread; when it is already in memory the
+    thread's hand-off costs more than the answer (a tenth of a millisecond or more on a
+    busy machine, with three threads wanting two cores).
+    """
+    key = _os_store_parts(os.environ if env is None else env)[0]
+    with _CACHE_LOCK:
+        return _CACHE.get(key)
+
+
+def _os_store_parts(
+    environ: Mapping[str, str],
+) -> tuple[tuple[object, ...], Callable[[], TrustSource], Callable[[], str | None] | None]:
+    """The OS store's cache key (what the variables say, and each part's stat), its loader, its disk key."""
     if sys.platform in ("win32", "darwin"):
-        return _cached(("platform",), _platform_store)
+        return ("platform",), _platform_store, None
     defaults = _default_verify_paths()
     file_var, dir_var = defaults.openssl_cafile_env, defaults.openssl_capath_env
     cafile = environ[file_var] if file_var in environ else defaults.openssl_cafile
@@ -387,7 +406,7 @@ def os_trust_store(env: Mapping[str, str] | None = None) -> TrustSource:
         return trust_cache.cache_key(key[:5], trust_cache.file_fingerprint(cafile) if cafile else None,
                                      *(trust_cache.directory_fingerprint(d) for d in directories))
 
-    return _cached(key, lambda: _read_os_store(environ, defaults), disk_key)
+    return key, lambda: _read_os_store(environ, defaults), disk_key
 
 
 @functools.lru_cache(maxsize=1)

@@ -10,8 +10,9 @@ plain list from the registry ("TLS Cipher Suites", tls-parameters-4).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from functools import cached_property
+
+from tlsdoctor.records import record
 
 # The TLS Cipher Suites registry, minus Kerberos and drafts nobody deployed.
 _REGISTRY = """
@@ -310,7 +311,7 @@ _FAMILIES: tuple[tuple[str, str], ...] = (
 _NULL_NAMES = ("TLS_SHA256_SHA256", "TLS_SHA384_SHA384")
 
 
-@dataclass(frozen=True)
+@record
 class CipherSuite:
     """One registry entry: its number on the wire and its IANA name."""
 
@@ -365,6 +366,23 @@ def _strength(suite: CipherSuite) -> tuple[int, int, int, int]:
     return (suite.family is not None, "_ECDHE_" not in suite.name and "_DHE_" not in suite.name, not aead, suite.code)
 
 
-TLS12_SUITES: tuple[int, ...] = tuple(
-    s.code for s in sorted(CIPHER_SUITES.values(), key=_strength) if not s.tls13 and not s.signalling)
-TLS13_SUITES: tuple[int, ...] = tuple(c for c, s in CIPHER_SUITES.items() if s.tls13)
+def _offered() -> dict[str, tuple[int, ...]]:
+    return {
+        "TLS12_SUITES": tuple(s.code for s in sorted(CIPHER_SUITES.values(), key=_strength)
+                              if not s.tls13 and not s.signalling),
+        "TLS13_SUITES": tuple(c for c, s in CIPHER_SUITES.items() if s.tls13),
+    }
+
+
+TLS12_SUITES: tuple[int, ...]  # annotations only: __getattr__ below makes them
+TLS13_SUITES: tuple[int, ...]
+
+
+def __getattr__(name: str) -> tuple[int, ...]:
+    # TLS12_SUITES and TLS13_SUITES are what a probe offers: computed on first use (PEP 562),
+    # since naming every suite's family and sorting them was ~2 ms of every diagnosis, and
+    # only the capability probe and the torture tool offer suites (issue 9).
+    if name in ("TLS12_SUITES", "TLS13_SUITES"):
+        globals().update(_offered())
+        return globals()[name]  # type: ignore[no-any-return]
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

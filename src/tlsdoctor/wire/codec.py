@@ -7,6 +7,7 @@ None past the end instead of raising, so a parser over hostile bytes stays a cha
 
 from __future__ import annotations
 
+import struct
 from enum import IntEnum
 
 
@@ -49,11 +50,14 @@ def vector(data: bytes, length_bytes: int) -> bytes:
 
 def u16_list(values: "list[int] | tuple[int, ...]") -> bytes:
     """Two-byte values, concatenated (cipher suites, groups, signature schemes)."""
-    return b"".join(int(v).to_bytes(2, "big") for v in values)
+    try:
+        return struct.pack(f">{len(values)}H", *values)  # a hello lists hundreds: one C call, not a generator
+    except struct.error as exc:
+        raise OverflowError(f"not a two-byte value in {values!r}: {exc}") from None
 
 
 def read_u16_list(data: bytes) -> tuple[int, ...]:
-    return tuple(int.from_bytes(data[i : i + 2], "big") for i in range(0, len(data) - 1, 2))
+    return struct.unpack_from(f">{len(data) // 2}H", data)
 
 
 def parse_extensions(cursor: Cursor) -> dict[int, bytes] | None:

@@ -13,9 +13,9 @@ whatever the peer sent.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from enum import Enum
 
+from tlsdoctor.records import record
 from tlsdoctor.wire.codec import enum_or_int, handshake_body
 from tlsdoctor.wire.records import (
     _CONTENT_TYPES,
@@ -67,7 +67,7 @@ class AnswerKind(Enum):
     SILENCE = "silence"  # nothing came before the reader gave up
 
 
-@dataclass(frozen=True)
+@record
 class FirstAnswer:
     """The facts in a server's first answer to a ClientHello. Judges nothing.
 

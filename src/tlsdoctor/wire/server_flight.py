@@ -18,8 +18,7 @@ pure and never raises; :func:`server_flight_needs_more` tells a socket loop when
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
+from tlsdoctor.records import record
 from tlsdoctor.wire.cipher_suites import suite_name
 from tlsdoctor.wire.codec import Cursor, enum_or_int, parse_extensions, read_u16_list
 from tlsdoctor.wire.extensions import ExtensionType
@@ -40,7 +39,7 @@ HELLO_RETRY_REQUEST_RANDOM = bytes.fromhex("cf21ad74e59a6111be1d8c021e65b891c2a2
 MAX_FLIGHT_BYTES = 256 * 1024  # a TLS 1.2 flight with a long chain; readers stop there
 
 
-@dataclass(frozen=True)
+@record
 class ServerHello:
     """The server's choice. ``version`` is supported_versions' when present, else legacy_version."""
 
@@ -56,7 +55,7 @@ class ServerHello:
         return suite_name(self.cipher_suite)
 
 
-@dataclass(frozen=True)
+@record
 class KeyExchange:
     """A TLS 1.2 ServerKeyExchange: the DH prime's size, or the ECDHE curve."""
 
@@ -64,7 +63,7 @@ class KeyExchange:
     named_group: int | None = None
 
 
-@dataclass(frozen=True)
+@record
 class CertificateRequest:
     """A TLS 1.2 CertificateRequest (RFC 5246 §7.4.4): the server wants a client certificate."""
 
@@ -73,7 +72,7 @@ class CertificateRequest:
     authorities: int  # how many CA names it listed (the DER names themselves are not kept)
 
 
-@dataclass(frozen=True)
+@record
 class ServerFlight:
     """Everything readable in a server's plaintext answer; None/() for what did not come."""
 

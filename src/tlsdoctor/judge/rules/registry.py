@@ -8,20 +8,20 @@ documentation and detection cannot drift.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Callable, Iterable
 
 from tlsdoctor.findings import FINDING_CODES, Severity
 from tlsdoctor.judge.finding import Finding
 from tlsdoctor.judge.verdict import RANK
 from tlsdoctor.observe.observations import Observations
+from tlsdoctor.records import record
 
 E, W, I = Severity.ERROR, Severity.WARNING, Severity.INFO
 
 Check = Callable[[Observations], Iterable[Finding]]
 
 
-@dataclass(frozen=True)
+@record
 class Rule:
     """One question a support engineer would ask, the codes its answer may carry, and its check."""
 
