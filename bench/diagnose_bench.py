@@ -147,7 +147,8 @@ def main() -> int:
     try:
         print(f"machine: {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}; Python {sys.version.split()[0]}")
         in_process(lab, args.scenarios, args.rounds, stop_at)
-        whole_process(lab, args.process_rounds, stop_at)
+        if args.process_rounds > 0:
+            whole_process(lab, args.process_rounds, stop_at)
     finally:
         proc.send_signal(signal.SIGTERM)
         try:

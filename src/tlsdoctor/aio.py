@@ -18,7 +18,7 @@ import concurrent.futures
 import functools
 import os
 import threading
-from typing import Any, Callable, Coroutine, TypeVar
+from typing import Any, Awaitable, Callable, Coroutine, TypeVar
 
 T = TypeVar("T")
 
@@ -75,3 +75,26 @@ async def in_thread(fn: Callable[..., T], *args: Any) -> T:
             if _POOL is None:
                 _POOL = concurrent.futures.ThreadPoolExecutor(max_workers=32, thread_name_prefix="tlsdoctor-probe")
     return await asyncio.get_running_loop().run_in_executor(_POOL, functools.partial(fn, *args))
+
+
+async def within(awaitable: Awaitable[T], timeout: float) -> T:
+    """``await awaitable``, or TimeoutError after ``timeout`` seconds: ``asyncio.wait_for`` without its task.
+
+    Python 3.11's ``wait_for`` wraps a coroutine in a new task, which costs a task object and
+    a loop turn each time; a diagnosis awaits dozens of small reads and writes, so the probes
+    use ``asyncio.timeout`` around the await instead (the same cancellation at the deadline,
+    and the same TimeoutError, which is ``asyncio.TimeoutError`` since 3.11).
+    """
+    async with asyncio.timeout(timeout):
+        return await awaitable
+
+
+async def drained(writer: asyncio.StreamWriter, timeout: float) -> None:
+    """``writer.drain()`` bounded by ``timeout``; nothing to await when the kernel took every byte.
+
+    A connection error the transport already saw is raised as ``drain()`` would raise it.
+    """
+    transport = writer.transport
+    if transport.get_write_buffer_size() == 0 and not transport.is_closing():
+        return
+    await within(writer.drain(), timeout)

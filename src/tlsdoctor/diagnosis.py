@@ -378,7 +378,7 @@ class _Observer:
         / over the handshake's connection, and again over HTTP/1.1 alone if h2 failed.
         """
         try:
-            first = await self._libcurl_answer(session.observation)
+            first = await self._libcurl_answer(session.observation) if self._libcurl_may_answer(session) else None
             if first is None:
                 first = await session.head(self.route, self.timeout)
         finally:
@@ -387,6 +387,18 @@ class _Observer:
         observation = await http_after(first, self.route, self.timeout, self.clock.now)
         self.connections += observation.connections
         return observation
+
+    def _libcurl_may_answer(self, session: HandshakeSession) -> bool:
+        """Can libcurl's attempt bring an HTTP answer at all? Only past verification with the client's trust.
+
+        When the client's own CA file rejects the chain we were shown (an interceptor's, an
+        expired one), libcurl stops at the handshake, and waiting for it only delays our
+        HEAD. The validation is the one the trust observation makes anyway (cached).
+        """
+        chain = session.observation.presented_chain
+        if "curl" not in self.tasks or not chain:
+            return False
+        return self._validate(chain, self.bundle, self.route.target.host, self.local_time).ok
 
     async def _libcurl_answer(self, handshake: Any) -> HttpExchange | None:
         """libcurl's answer, if it comes within about one more handshake's time; else None (ask ourselves).

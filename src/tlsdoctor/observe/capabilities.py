@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 
 from OpenSSL import SSL
 
+from tlsdoctor import aio
 from tlsdoctor.observe.first_answer import close_stream
 from tlsdoctor.observe.handshake import ClientOffer, HandshakeObservation
 from tlsdoctor.observe.route import Route, RouteError, open_stream
@@ -292,7 +293,7 @@ async def _exchange(route: Route, name: str, hello: ClientHello, timeout: float)
             if remaining <= 0:
                 error = f"no complete answer within {timeout:g} s"
                 break
-            chunk = await asyncio.wait_for(reader.read(_READ_CHUNK), remaining)
+            chunk = await aio.within(reader.read(_READ_CHUNK), remaining)
             if not chunk:
                 error = "the server closed the connection" if not data else None
                 break

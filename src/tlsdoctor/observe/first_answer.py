@@ -20,6 +20,7 @@ import ssl
 import time
 from typing import TYPE_CHECKING
 
+from tlsdoctor import aio
 from tlsdoctor.observe.route import ConnectAnswer, Route, RouteError, open_stream
 
 if TYPE_CHECKING:
@@ -136,7 +137,7 @@ async def _exchange(
     deadline = loop.time() + timeout
     try:
         writer.write(hello)
-        await asyncio.wait_for(writer.drain(), timeout)
+        await aio.drained(writer, timeout)
     except asyncio.TimeoutError:
         return b"", False, False, True, None
     except ConnectionError as exc:
@@ -152,7 +153,7 @@ async def _exchange(
         if remaining <= 0:
             return bytes(data), False, False, True, None
         try:
-            chunk = await asyncio.wait_for(reader.read(MAX_ANSWER_BYTES - len(data)), remaining)
+            chunk = await aio.within(reader.read(MAX_ANSWER_BYTES - len(data)), remaining)
         except asyncio.TimeoutError:
             return bytes(data), False, False, True, None
         except ConnectionError as exc:
@@ -170,7 +171,7 @@ async def close_stream(writer: asyncio.StreamWriter) -> None:
     """Close a stream, waiting (bounded) for it to go; a peer that already left is fine."""
     try:
         writer.close()
-        await asyncio.wait_for(writer.wait_closed(), _CLOSE_TIMEOUT)
+        await aio.within(writer.wait_closed(), _CLOSE_TIMEOUT)
     except (OSError, asyncio.TimeoutError):
         pass
 

@@ -28,6 +28,7 @@ from typing import Callable
 from cryptography import x509
 from OpenSSL import SSL
 
+from tlsdoctor import aio
 from tlsdoctor.observe.alerts import alert_from_openssl_reason
 from tlsdoctor.observe.first_answer import DEFAULT_ALPN, RouteFailure, close_stream
 from tlsdoctor.observe.http import HttpExchange, head_over
@@ -423,7 +424,7 @@ class _Handshake:
                 # Handed to the kernel: the server sees this hello before any connection made now.
                 self._on_sent, on_sent = None, self._on_sent
                 on_sent()
-            await asyncio.wait_for(self.writer.drain(), _FLUSH_TIMEOUT if quiet else self.timeout)
+            await aio.drained(self.writer, _FLUSH_TIMEOUT if quiet else self.timeout)
         except asyncio.TimeoutError:
             if not quiet:
                 self.timed_out, self.error = True, f"could not send to the server within {self.timeout:g} s"
@@ -443,7 +444,7 @@ class _Handshake:
             self.timed_out, self.error = True, f"the handshake did not complete within {self.timeout:g} s"
             return False
         try:
-            data = await asyncio.wait_for(self.reader.read(_CHUNK), remaining)
+            data = await aio.within(self.reader.read(_CHUNK), remaining)
         except asyncio.TimeoutError:
             self.timed_out, self.error = True, f"the handshake did not complete within {self.timeout:g} s"
             return False

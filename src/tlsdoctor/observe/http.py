@@ -35,6 +35,7 @@ from email.utils import parsedate_to_datetime
 from typing import Callable
 
 
+from tlsdoctor import aio
 from tlsdoctor.observe.route import Route, RouteError, open_stream
 from tlsdoctor.observe.timing import elapsed_ms
 from tlsdoctor.records import record
@@ -172,7 +173,7 @@ async def _finish(writer: asyncio.StreamWriter, clean: bool) -> None:
         return
     writer.close()
     try:
-        await asyncio.wait_for(writer.wait_closed(), _CLOSE_TIMEOUT)
+        await aio.within(writer.wait_closed(), _CLOSE_TIMEOUT)
     except (OSError, asyncio.TimeoutError, ssl.SSLError):
         writer.transport.abort()
 

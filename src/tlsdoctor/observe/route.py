@@ -18,6 +18,7 @@ import time
 import urllib.parse
 from typing import Callable, Mapping
 
+from tlsdoctor import aio
 from tlsdoctor.observe.timing import elapsed_ms
 from tlsdoctor.records import record
 
@@ -205,14 +206,14 @@ class TcpConnect:
 async def tcp_connect(address: str, port: int, timeout: float) -> TcpConnect:
     started = time.perf_counter()
     try:
-        _reader, writer = await asyncio.wait_for(asyncio.open_connection(address, port), timeout)
+        _reader, writer = await aio.within(asyncio.open_connection(address, port), timeout)
     except asyncio.TimeoutError:
         return TcpConnect(address, port, "timed_out", f"no answer within {timeout:g} s", elapsed_ms(started))
     except OSError as exc:
         return TcpConnect(address, port, _errno_outcome(exc), str(exc), elapsed_ms(started))
     writer.close()
     try:
-        await asyncio.wait_for(writer.wait_closed(), 1.0)
+        await aio.within(writer.wait_closed(), 1.0)
     except (OSError, asyncio.TimeoutError):
         pass
     return TcpConnect(address, port, "connected", None, elapsed_ms(started))
@@ -269,7 +270,7 @@ async def open_stream(route: Route, timeout: float, address: str | None = None,
     if route.proxy is None:
         host = address or target.host
         try:
-            stream = await asyncio.wait_for(asyncio.open_connection(host, target.port), timeout)
+            stream = await aio.within(asyncio.open_connection(host, target.port), timeout)
         except asyncio.TimeoutError:
             raise RouteError("connect", f"TCP connect to {host}:{target.port} timed out") from None
         except OSError as exc:
@@ -277,7 +278,7 @@ async def open_stream(route: Route, timeout: float, address: str | None = None,
         return stream, None
     proxy = route.proxy
     try:
-        reader, writer = await asyncio.wait_for(asyncio.open_connection(proxy.host, proxy.port), timeout)
+        reader, writer = await aio.within(asyncio.open_connection(proxy.host, proxy.port), timeout)
     except (OSError, asyncio.TimeoutError) as exc:
         raise RouteError("proxy-connect", f"cannot reach the proxy {proxy.url}: {exc or 'timed out'}") from None
     answer = await _connect_request(reader, writer, target, timeout, on_connect_sent)
@@ -300,8 +301,8 @@ async def _connect_request(
     if on_sent is not None:
         on_sent()
     try:
-        await asyncio.wait_for(writer.drain(), timeout)
-        head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), timeout)
+        await aio.drained(writer, timeout)
+        head = await aio.within(reader.readuntil(b"\r\n\r\n"), timeout)
     except asyncio.LimitOverrunError:
         return ConnectAnswer(None, "", (), "the proxy's answer to CONNECT is too long")
     except asyncio.IncompleteReadError as exc:
