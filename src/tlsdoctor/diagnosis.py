@@ -205,6 +205,7 @@ class _Observer:
         self.connections = 0
         self.local_time = clock.now()
         self._validations: dict[tuple[str, str | None, object], PathValidation] = {}
+        self._openssl_client: Any = None  # OpenSSL's verdict on the chain with the client's CA file, once
 
     async def observe(self, budget: float, deadline: float) -> Observations:
         """Run every probe within ``budget`` seconds; whatever is unfinished then is cut and named."""
@@ -354,6 +355,9 @@ class _Observer:
             await session.close()
         if handshake.presented_chain:
             self._start("revocation", self._revocation(handshake.presented_chain, handshake.ocsp_staple))
+            # The offline checks of the chain need no network: done now, while the HEAD and the
+            # fetches wait on the server, they are off the diagnosis's path to its end.
+            asyncio.get_running_loop().call_soon(self._check_offline, handshake.presented_chain)
         answer = handshake.first_answer
         speaks_tls = answer is None or answer.kind in (AnswerKind.ALERT, AnswerKind.TLS_HANDSHAKE, AnswerKind.TLS_OTHER)
         # Probing versions and ciphers only makes sense with a server that speaks TLS; it
@@ -436,6 +440,24 @@ class _Observer:
         self.connections += revocation.fetches - (1 if issuer is not None else 0)
         return revocation
 
+    def _check_offline(self, chain: tuple[Any, ...]) -> None:
+        """The chain's checks that need only the client's own trust: path validation and OpenSSL's verdict.
+
+        Only a head start: the trust observation asks the same (cached) at the end, so
+        anything that goes wrong here is left for it to meet and report.
+        """
+        try:
+            self._validate(chain, self.bundle, self.route.target.host, self.local_time)
+            self._validate(chain, self.bundle, None, self.local_time)
+            self._openssl_verdict(chain)
+        except Exception:  # noqa: BLE001 - see above: reported by the trust observation
+            pass
+
+    def _openssl_verdict(self, chain: tuple[Any, ...]) -> Any:
+        if self._openssl_client is None and self.bundle.path:
+            self._openssl_client = openssl_verify(chain, ca_file=self.bundle.path, at=self.local_time)
+        return self._openssl_client
+
     def _validate(self, chain: tuple[Any, ...], source: TrustSource, host: str | None, at: Any) -> PathValidation:
         """Path validation, each (source, name, time) once per diagnosis: revocation and trust share them."""
         key = (source.name + (source.path or ""), host, at)
@@ -490,7 +512,7 @@ class _Observer:
         chain_only_server = tuple(self._validate(chain, s, None, server_time) for s in sources) if skewed else ()
         openssl_client = openssl_cleaned = lint = None
         if bundle.path:
-            openssl_client = openssl_verify(chain, ca_file=bundle.path, at=now)
+            openssl_client = self._openssl_verdict(chain)
             lint = lint_ca_file(bundle.path, at=now, openssl_error=bundle.openssl_error)
             if lint.broken_indexes() and not openssl_client.ok:
                 try:

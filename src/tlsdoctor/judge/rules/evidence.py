@@ -6,7 +6,12 @@ this chain someone else's?") and judges nothing on its own.
 
 from __future__ import annotations
 
+import functools
+from typing import Callable, TypeVar
+
 from tlsdoctor.observe.observations import Observations, describe_cert, fingerprint
+
+T = TypeVar("T")
 
 
 # Issuer names of TLS-inspecting products (antivirus, corporate gateways, debugging
@@ -30,6 +35,27 @@ def client_trusts(obs: Observations) -> bool | None:
     return v.ok if v else None
 
 
+def _per_diagnosis(reading: Callable[[Observations], T]) -> Callable[[Observations], T]:
+    """Remember ``reading``'s answer for the Observations being judged: several rules ask it.
+
+    One (observations, answer) pair, swapped whole, so that two threads judging at once
+    each see either their own answer or a miss, never the other's answer.
+    """
+    last: list[tuple[Observations, T] | None] = [None]
+
+    @functools.wraps(reading)
+    def remembered(obs: Observations) -> T:
+        seen = last[0]
+        if seen is not None and seen[0] is obs:
+            return seen[1]
+        answer = reading(obs)
+        last[0] = (obs, answer)
+        return answer
+
+    return remembered
+
+
+@_per_diagnosis
 def interceptor(obs: Observations) -> tuple[float, dict[str, object]] | None:
     """Evidence that the presented chain is not the origin's own (confidence, evidence)."""
     chain = obs.presented_chain
