@@ -13,12 +13,14 @@ import dataclasses
 import gc
 import pickle
 import threading
+import weakref
 
 import pytest
 
 from tlsdoctor.client.client import Client
-from tlsdoctor.client.curl_stack import CurlStack
+from tlsdoctor.client.curl_stack import CurlStack, _CurlResponse
 from tlsdoctor.client.errors import TransportError
+from tlsdoctor.client.native_stack import NativeStack
 from tlsdoctor.client.stack import Request, Response
 from tlsdoctor.lab import Lab
 
@@ -64,6 +66,34 @@ def test_a_response_read_on_another_thread_while_the_handle_moves_on_keeps_its_f
         assert all(r.timings_ms["total"] > 0 for r in responses)
     finally:
         stack.close()
+
+
+def test_only_a_response_someone_still_holds_is_settled_and_a_dropped_one_is_freed_at_once(
+    tls_lab: Lab, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The handle's state keeps its last response and counts who else holds it: one the caller
+    dropped is not copied out (its facts die with it), one still held is."""
+    ok = tls_lab["ok"]
+    settled: list[str] = []
+    original = _CurlResponse._settle
+
+    def counting(response: _CurlResponse) -> None:
+        settled.append(response.__dict__["body"].decode())
+        original(response)
+
+    monkeypatch.setattr(_CurlResponse, "_settle", counting)
+    stack = _stack(tls_lab)
+    try:
+        dropped = weakref.ref(stack.send(Request("GET", ok.url, timeout=10)))
+        assert dropped() is not None  # the state holds it (a weak reference does not count)
+        held = stack.send(Request("GET", ok.url, timeout=10))
+        assert dropped() is None and settled == []  # freed by the next request, never settled
+        stack.send(Request("HEAD", ok.url, timeout=10))
+        assert len(settled) == 1 and held.__dict__["_facts"] is not None  # copied out before the HEAD
+        assert held.url == ok.url and held.http_version == "2" and held.timings_ms["total"] > 0
+    finally:
+        stack.close()
+    assert len(settled) == 2  # close settles the HEAD's response, still held by the state
 
 
 def test_a_dropped_response_costs_nothing_and_a_copied_one_is_a_plain_response(tls_lab: Lab) -> None:
@@ -157,3 +187,59 @@ def test_what_is_set_after_construction_still_hears_every_success(tls_lab: Lab) 
         client.sample_rate = 0.0
         client.get(ok.url)
         assert heard == [200] and len(sampled) == 1
+
+
+def test_a_get_sent_straight_to_an_explicit_stack_still_falls_back_and_then_routes(tls_lab: Lab) -> None:
+    """Client.get's shortcut (a GET already seen, an explicit stack, nothing to do after a
+    success) still falls back on a failure, and a broken mark then routes around the stack."""
+    entry = tls_lab["h2-broken"]
+    stacks = {"curl": CurlStack(ca_bundle=entry.ca_file, trust_os_store=False, proxy=""),
+              "native": NativeStack(ca_bundle=entry.ca_file)}
+    with Client(stack="curl", stacks=stacks, validate_every=0) as client:
+        assert client._direct is stacks["curl"]
+        counts = []
+        for _ in range(3):
+            before = client.attempts
+            response = client.get(entry.url)
+            counts.append((response.stack, client.attempts - before))
+        assert counts == [("native", 2), ("native", 1), ("native", 1)]
+        assert client.broken.marked
+
+
+def test_a_new_client_timeout_reaches_the_requests_sent_after_it(tls_lab: Lab) -> None:
+    ok = tls_lab["ok"]
+    seen: list[Request] = []
+
+    class Recording(CurlStack):
+        def send(self, request: Request) -> Response:
+            seen.append(request)
+            return super().send(request)
+
+    stacks = {"curl": Recording(ca_bundle=ok.ca_file, trust_os_store=False, proxy="")}
+    with Client(stack="curl", stacks=stacks, validate_every=0, timeout=20) as client:
+        client.get(ok.url)
+        client.get(ok.url)
+        client.timeout = 7
+        client.get(ok.url)
+        client.get(ok.url)
+        client.get(ok.url, timeout=3)
+    assert [r.timeout for r in seen] == [20, 20, 7, 7, 3]
+    assert seen[0] is seen[1] and seen[2] is seen[3] and seen[1] is not seen[2]
+
+
+def test_the_shortcut_is_taken_only_when_a_success_has_nothing_else_to_do(tls_lab: Lab) -> None:
+    from tlsdoctor.client.events import EventListener
+
+    ok = tls_lab["ok"]
+    stacks = {"curl": CurlStack(ca_bundle=ok.ca_file, trust_os_store=False, proxy="")}
+    with Client(stack="curl", stacks=stacks, validate_every=0) as client:
+        assert client._direct is stacks["curl"]
+        client.sample_rate = 0.5
+        assert client._direct is None
+        client.sample_rate = 0.0
+        client.listener = EventListener()  # the base class's no-ops: nothing to tell
+        assert client._direct is stacks["curl"]
+    with Client(stack="curl", stacks=stacks, validate_every=5) as validating, \
+            Client(stack="auto", stacks=stacks, validate_every=0) as rolled_out:
+        assert validating._direct is None and rolled_out._direct is None
+        assert validating.get(ok.url).status == rolled_out.get(ok.url).status == 200

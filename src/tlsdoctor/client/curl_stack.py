@@ -14,7 +14,6 @@ import functools
 import ssl
 import sys
 import threading
-import weakref
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +27,13 @@ from tlsdoctor.client.stack import Request, Response
 _DEBUG_LIMIT = 16 * 1024
 _DEBUG_CHUNKS = 512  # callbacks kept per request: a large download's data chunks must not pile up
 _DEBUG_KINDS = frozenset({pycurl.INFOTYPE_TEXT, pycurl.INFOTYPE_HEADER_IN, pycurl.INFOTYPE_HEADER_OUT})
+_RESPONSE_CODE = pycurl.RESPONSE_CODE
+# Whether anyone but the handle's state still holds its last response: a reference count
+# (the state's, the caller's local and getrefcount's argument make 3) costs a third of a weak
+# reference per request (bench/client_bench.py). Without getrefcount (not CPython), every
+# response counts as held and is settled, which is correct and only slower.
+_refcount = getattr(sys, "getrefcount", lambda _: 1 << 30)
+_UNHELD = 3
 _HTTP_VERSIONS = {pycurl.CURL_HTTP_VERSION_1_0: "1.0", pycurl.CURL_HTTP_VERSION_1_1: "1.1",
                   pycurl.CURL_HTTP_VERSION_2_0: "2"}
 
@@ -139,52 +145,60 @@ class CurlStack:
 
     def send(self, request: Request) -> Response:
         # The hot path (bench/client_bench.py): every line here runs once per request, so the
-        # common case (same URL, method, headers and timeout as the handle's previous request,
-        # on a warm connection) is one comparison, one perform and one getinfo.
+        # common case (the very Request the handle last succeeded with, on a warm connection, quiet)
+        # is one identity check, one perform and one getinfo; everything else is in _prepare.
         try:
             state: _HandleState = self._local.state
         except AttributeError:
             state = self._state()
-        handle = state.curl
-        pending = state.pending
-        if pending is not None and pending() is not None:
-            state.settle_pending()  # the previous response's facts leave the handle before it is reused
-        chunks = state.chunks
-        chunks.clear()
-        state.header_lines.clear()
+        last = state.last
+        if last is not None and _refcount(last) > _UNHELD:
+            state.settle_last()  # held by someone: its facts leave the handle before it is reused
         if state.debug:
             state.debug.clear()
-        url = request.url
-        if request is not state.request:  # the client reuses identical Requests: nothing to compare
-            if (url != state.url or request.method != state.method or request.body is not None or state.had_body
-                    or request.timeout != state.timeout or request.headers != state.headers):
-                self._apply(state, request)
-            state.request = request
-        if self._capture_debug == "failures" and (url != state.warm_url or state.verbose):
-            # Verbose only where a connection is set up: a new origin, or any request after a failure.
-            verbose = url != state.warm_url and origin_of(url) != state.warm_origin
-            if verbose != state.verbose:
-                handle.setopt(pycurl.VERBOSE, 1 if verbose else 0)
-                state.verbose = verbose
+        ready = request is state.ready
+        if not ready:
+            self._prepare(state, request)
         try:
-            handle.perform()
+            state.curl.perform()
         except pycurl.error as exc:
-            state.warm_origin = state.warm_url = None
+            state.ready = state.warm_origin = state.last = None
+            state.chunks.clear()
+            state.header_lines.clear()
             raise self._failure(state, request, exc) from None
-        if url != state.warm_url:
-            state.warm_origin, state.warm_url = origin_of(url), url
+        if not ready:
+            self._succeeded(state, request)
         # The response, built inline (a helper's call was measurable here): status and copies of
         # body and header lines now, the rest from the handle when read (see _CurlResponse).
         response = _new(_CurlResponse)
         fields = response.__dict__
-        fields["status"] = handle.getinfo(pycurl.RESPONSE_CODE)
-        fields["body"] = b"".join(chunks)  # one chunk (a small body): that very object, no copy
-        fields["stack"] = "curl"
+        fields["status"] = state.curl.getinfo(_RESPONSE_CODE)
+        fields["body"] = b"".join(state.chunks)  # one chunk (a small body): that very object, no copy
+        state.chunks.clear()
         fields["_header_lines"] = tuple(state.header_lines)
-        fields["_facts"] = None
+        state.header_lines.clear()
         fields["_state"] = state
-        state.pending = weakref.ref(response)
+        state.last = response
         return response
+
+    def _prepare(self, state: _HandleState, request: Request) -> None:
+        """Bring the handle to ``request``: its options, and libcurl's verbose mode where a
+        connection may be set up. Runs for any request but a repeat of the last success's."""
+        if (request.url != state.url or request.method != state.method or request.body is not None
+                or state.had_body or request.timeout != state.timeout or request.headers != state.headers):
+            self._apply(state, request)
+        if self._capture_debug == "failures":
+            # Verbose only where a connection is set up: a new origin, or any request after a failure.
+            verbose = origin_of(request.url) != state.warm_origin
+            if verbose != state.verbose:
+                state.curl.setopt(pycurl.VERBOSE, 1 if verbose else 0)
+                state.verbose = verbose
+
+    def _succeeded(self, state: _HandleState, request: Request) -> None:
+        """After a success: the origin is warm, and a repeat of this request, if libcurl is quiet
+        (or its verbosity never changes), needs nothing from :meth:`_prepare`."""
+        state.warm_origin = origin_of(request.url)
+        state.ready = request if not (state.verbose and self._capture_debug == "failures") else None
 
     def _apply(self, state: _HandleState, request: Request) -> None:
         """Set what differs from the handle's previous request (and only that)."""
@@ -230,7 +244,7 @@ class CurlStack:
     def close(self) -> None:
         with self._lock:
             for state in self._states:
-                state.settle_pending()  # a response still held keeps its URL, version and timings
+                state.settle_last()  # a response still held keeps its URL, version and timings
                 state.curl.close()
             self._states.clear()
 
@@ -272,9 +286,9 @@ class _CurlResponse(Response):
     Per request, the handle is asked only for the status (each ``getinfo`` is ~0.5-1.5 us of
     Python call, and seven of them were a fifth of the client's own CPU against nginx,
     bench/client_bench.py). The other facts stay in the handle until someone reads them, or
-    until the handle's thread sends its next request: :meth:`_HandleState.settle_pending` then
-    copies them out first, if this response is still alive (a weak reference tells; a response
-    nobody holds any more costs nothing). Body and raw header lines are copied at once.
+    until the handle's thread sends its next request: :meth:`_HandleState.settle_last` then
+    copies them out first, if anyone else still holds this response (its reference count tells;
+    a response nobody holds any more costs nothing). Body and raw header lines are copied at once.
     Properties on the class take precedence over the dataclass's instance attributes, so
     equality, ``repr`` and ``dataclasses.replace`` see the shaped values.
     """
@@ -292,13 +306,17 @@ class _CurlResponse(Response):
             fields["timings_ms"] = timings_ms
         self.__dict__.update(fields)
 
+    # What every curl response shares, as class attributes: not stored per response.
+    stack = "curl"
+    _facts: tuple[str, str, tuple[float, float, float, float]] | None = None
+
     def _handle_facts(self) -> tuple[str, str, tuple[float, float, float, float]]:
         fields = self.__dict__
-        facts = fields["_facts"]
+        facts = fields.get("_facts")
         if facts is None:
             state = fields["_state"]
             with state.lock:  # against the handle's thread settling this response at the same moment
-                if fields["_facts"] is None:
+                if fields.get("_facts") is None:
                     # Still unsettled, so the handle has not been reused since this response.
                     fields["_facts"] = _read_facts(state.curl)
             facts = fields["_facts"]
@@ -307,7 +325,7 @@ class _CurlResponse(Response):
     def _settle(self) -> None:
         """Called with the state's lock held, before the handle is reused or closed."""
         fields = self.__dict__
-        if fields["_facts"] is None:
+        if fields.get("_facts") is None:
             fields["_facts"] = _read_facts(fields["_state"].curl)
 
     @functools.cached_property
@@ -345,7 +363,7 @@ class _HandleState:
     """One thread's pycurl handle, the buffers its callbacks fill, and the options last set on it."""
 
     __slots__ = ("curl", "chunks", "header_lines", "debug", "url", "method", "had_body", "headers", "timeout",
-                 "verbose", "warm_origin", "warm_url", "pending", "lock", "request")
+                 "verbose", "warm_origin", "last", "lock", "ready")
 
     def __init__(self, curl: pycurl.Curl) -> None:
         self.curl = curl
@@ -359,15 +377,17 @@ class _HandleState:
         self.timeout: float | None = None
         self.verbose = False
         self.warm_origin: str | None = None  # the last request here succeeded on this origin
-        self.warm_url: str | None = None  # ... and on this URL: the hot path's shortcut
-        self.pending: weakref.ref[_CurlResponse] | None = None  # its facts are still in the handle
+        self.last: _CurlResponse | None = None  # the last response: its facts are still in the handle
         self.lock = threading.Lock()
-        self.request: Request | None = None  # the last Request this handle was configured for
+        # The last successful Request, when repeating it needs no option and no verbosity change:
+        # the client hands the very same object for identical requests (client.py), so the hot
+        # path's only check is ``is``.
+        self.ready: Request | None = None
 
-    def settle_pending(self) -> None:
-        pending, self.pending = self.pending, None
-        response = pending() if pending is not None else None
-        if response is not None:  # still held by someone: copy its facts out of the handle
+    def settle_last(self) -> None:
+        """Copy the last response's facts out of the handle, which is about to be reused or closed."""
+        response, self.last = self.last, None
+        if response is not None:
             with self.lock:
                 response._settle()
 
