@@ -20,6 +20,7 @@ import h2.connection
 import h2.events
 import h2.exceptions
 
+from tlsdoctor import aio
 from tlsdoctor.lab.admission import Phase, progress
 
 MAX_REQUESTS_PER_CONNECTION = 10_000
@@ -44,13 +45,13 @@ class PlainStream:
 
     async def recv(self) -> bytes:
         try:
-            return await asyncio.wait_for(self.reader.read(64 * 1024), self.timeout)
+            return await aio.within(self.reader.read(64 * 1024), self.timeout)
         except (ConnectionError, asyncio.TimeoutError):
             return b""
 
     async def send(self, data: bytes) -> None:
         self.writer.write(data)
-        await asyncio.wait_for(self.writer.drain(), self.timeout)
+        await aio.drained(self.writer, self.timeout)
 
 
 @dataclass(frozen=True)

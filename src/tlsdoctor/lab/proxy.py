@@ -22,6 +22,7 @@ from typing import Literal
 import h11
 from OpenSSL import SSL
 
+from tlsdoctor import aio
 from tlsdoctor.lab.admission import Phase, progress
 from tlsdoctor.lab.http import PlainStream, Reply, reason_phrase, serve_http1
 from tlsdoctor.lab.pki import CA
@@ -179,11 +180,11 @@ async def _relay_plain(
 ) -> None:
     async def copy(src: asyncio.StreamReader, dst: asyncio.StreamWriter) -> None:
         for _ in range(1_000_000):
-            data = await asyncio.wait_for(src.read(64 * 1024), timeout)
+            data = await aio.within(src.read(64 * 1024), timeout)
             if not data:
                 break
             dst.write(data)
-            await asyncio.wait_for(dst.drain(), timeout)
+            await aio.drained(dst, timeout)
         if dst.can_write_eof():
             dst.write_eof()
 
@@ -220,11 +221,11 @@ async def _relay_tls(
             if not data:
                 break
             up_writer.write(data)
-            await asyncio.wait_for(up_writer.drain(), timeout)
+            await aio.drained(up_writer, timeout)
 
     async def origin_to_client() -> None:
         for _ in range(1_000_000):
-            data = await asyncio.wait_for(up_reader.read(64 * 1024), timeout)
+            data = await aio.within(up_reader.read(64 * 1024), timeout)
             if not data:
                 break
             await client.send(data)

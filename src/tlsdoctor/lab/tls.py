@@ -18,6 +18,7 @@ from typing import Callable
 from cryptography import x509
 from OpenSSL import SSL, crypto
 
+from tlsdoctor import aio
 from tlsdoctor.lab.admission import Phase, progress
 from tlsdoctor.lab.pki import IssuedCert
 from tlsdoctor.openssl_policy import apply_protocol_policy
@@ -178,7 +179,7 @@ class TlsStream:
     async def _fill(self) -> bool:
         """Feed bytes from the socket into OpenSSL; False at EOF."""
         try:
-            data = await asyncio.wait_for(self.reader.read(_CHUNK), self.timeout)
+            data = await aio.within(self.reader.read(_CHUNK), self.timeout)
         except (ConnectionError, asyncio.TimeoutError) as exc:
             raise TlsClosed(f"read failed: {exc!r}") from exc
         if not data:
@@ -198,7 +199,7 @@ class TlsStream:
         if chunks:
             try:
                 self.writer.write(b"".join(chunks))
-                await asyncio.wait_for(self.writer.drain(), self.timeout)
+                await aio.drained(self.writer, self.timeout)
             except (ConnectionError, asyncio.TimeoutError) as exc:
                 raise TlsClosed(f"write failed: {exc!r}") from exc
 
@@ -207,6 +208,6 @@ async def close_writer(writer: asyncio.StreamWriter, timeout: float) -> None:
     """Close a stream and wait (bounded) for it to go, ignoring a peer that already left."""
     try:
         writer.close()
-        await asyncio.wait_for(writer.wait_closed(), timeout)
+        await aio.within(writer.wait_closed(), timeout)
     except (ConnectionError, asyncio.TimeoutError, OSError):
         pass

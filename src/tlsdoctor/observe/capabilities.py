@@ -209,35 +209,8 @@ async def probe_capabilities(route: Route, timeout: float, *, deadline: float | 
         attempts.append(attempt)
         return attempt
 
-    async def run() -> None:
-        wanted = _VERSION_HELLOS[: budget[0]]
-        if own is not None and own.alert in _NOT_A_VERSION_REFUSAL:
-            # The server refused this client's own hello for its ciphers or groups, not its
-            # versions (it would have said protocol_version): TLS 1.1 and older, which the
-            # client does not offer, cannot be the answer. One hello fewer for the server
-            # to answer, and on a small machine the server's time is the diagnosis's.
-            wanted = tuple(hello for hello in wanted if hello[0] != "1.1")
-        first = await asyncio.gather(*(
-            # Every group we know: a server that wants one we hold no share for names it in a
-            # HelloRetryRequest, which is the answer we want.
-            ask(name, ClientHello(versions=versions, cipher_suites=suites, groups=ALL_GROUPS, server_name=server_name,
-                                  _key_shares=_KEY_SHARES))
-            for name, versions, suites in wanted))
-        accepted = [a for a in first if a.accepted]
-        if all(a.flight is None for a in first):
-            return  # silence, resets or refusals to every hello: nothing more to learn by asking again
-        shared = [a for a in accepted if a.version in default_client_versions()]
-        if not shared:
-            return  # no version in common: that is the answer, suites do not matter
-        # The client's own offer, unless a first choice already proves the server takes it.
-        proven = any(a.suite in client_suites for a in shared)
-        if not proven and budget[0] > 0 and own is None:
-            await ask("client", _client_hello_like(client, server_name))
-        # Bisect the suites at the highest version both speak.
-        best = max(shared, key=lambda a: float(a.version or 0), default=None)
-        client_ok = proven or any(a.accepted for a in attempts if a.name == "client")
-        if best is None or client_ok:
-            return
+    async def bisect(best: HelloAttempt) -> None:
+        """The server's next choices at ``best``'s version: the same hello minus every suite found so far."""
         found = [best.suite]
         pool = TLS13_SUITES if best.version == "1.3" else TLS12_SUITES
         versions = ("1.3",) if best.version == "1.3" else (best.version,)
@@ -251,6 +224,55 @@ async def probe_capabilities(route: Route, timeout: float, *, deadline: float | 
             if not more.accepted or more.suite in found or more.suite not in rest:
                 break
             found.append(more.suite)
+
+    async def run() -> None:
+        wanted = _VERSION_HELLOS[: budget[0]]
+        refused_for_ciphers = own is not None and own.alert in _NOT_A_VERSION_REFUSAL
+        if refused_for_ciphers:
+            # The server refused this client's own hello for its ciphers or groups, not its
+            # versions (it would have said protocol_version): TLS 1.1 and older, which the
+            # client does not offer, cannot be the answer. One hello fewer for the server
+            # to answer, and on a small machine the server's time is the diagnosis's.
+            wanted = tuple(hello for hello in wanted if hello[0] != "1.1")
+        asked = [asyncio.ensure_future(ask(
+            # Every group we know: a server that wants one we hold no share for names it in a
+            # HelloRetryRequest, which is the answer we want.
+            name, ClientHello(versions=versions, cipher_suites=suites, groups=ALL_GROUPS, server_name=server_name,
+                              _key_shares=_KEY_SHARES)))
+            for name, versions, suites in wanted]
+        early: asyncio.Future[None] | None = None
+        try:
+            if refused_for_ciphers and wanted and wanted[0][0] == "1.3" and "1.3" in default_client_versions():
+                # The client's own hello was refused, so a TLS 1.3 first choice outside its suites
+                # will be bisected whatever TLS 1.2 answers (1.3 is the highest version both
+                # speak): the bisection starts the moment that answer is in, one server
+                # exchange sooner than waiting for every version's answer.
+                top = await asked[0]
+                if top.accepted and top.version == "1.3" and top.suite not in client_suites:
+                    early = asyncio.ensure_future(bisect(top))
+            first = await asyncio.gather(*asked)
+            if early is not None:
+                await early
+                return
+            accepted = [a for a in first if a.accepted]
+            if all(a.flight is None for a in first):
+                return  # silence, resets or refusals to every hello: nothing more to learn by asking again
+            shared = [a for a in accepted if a.version in default_client_versions()]
+            if not shared:
+                return  # no version in common: that is the answer, suites do not matter
+            # The client's own offer, unless a first choice already proves the server takes it.
+            proven = any(a.suite in client_suites for a in shared)
+            if not proven and budget[0] > 0 and own is None:
+                await ask("client", _client_hello_like(client, server_name))
+            # Bisect the suites at the highest version both speak.
+            best = max(shared, key=lambda a: float(a.version or 0), default=None)
+            client_ok = proven or any(a.accepted for a in attempts if a.name == "client")
+            if best is None or client_ok:
+                return
+            await bisect(best)
+        finally:
+            for pending in (*asked, *((early,) if early is not None else ())):
+                pending.cancel()  # a no-op for those done; the deadline's cancellation reaches the rest
 
     task = asyncio.ensure_future(run())
     try:
