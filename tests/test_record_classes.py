@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import inspect
 import pickle
+import sys
 from dataclasses import FrozenInstanceError, dataclass, field
 from typing import Any, Callable
 
@@ -137,6 +138,12 @@ def visible(cls: type, make: Callable[[], Any]) -> dict[str, Any]:
         "replace": outcome(lambda: repr(dataclasses.replace(make()))),
         "pickle": outcome(lambda: repr(pickle.loads(pickle.dumps(make(), protocol=5)))),
         "unhashable_field": outcome(lambda: cls.__hash__ is None),
+        "init": (cls.__init__.__qualname__, cls.__init__.__module__, repr(cls.__init__.__defaults__),
+                 cls.__init__.__kwdefaults__, cls.__init__.__annotations__,
+                 cls.__init__.__globals__ is sys.modules[cls.__module__].__dict__),
+        "no_arguments": outcome(lambda: repr(cls())),
+        "unknown_keyword": outcome(lambda: repr(cls(no_such_field=1))),
+        "too_many": outcome(lambda: repr(cls(*range(20)))),
     }
     return seen
 

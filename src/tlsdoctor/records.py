@@ -25,6 +25,7 @@ import sys
 from dataclasses import MISSING, FrozenInstanceError, dataclass
 from operator import attrgetter
 from reprlib import recursive_repr
+from types import CellType, CodeType, FunctionType
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -112,48 +113,72 @@ def _add(cls: type, name: str, method: Callable[..., Any]) -> None:
 
 
 def _init(cls: type, fields: tuple[dataclasses.Field[Any], ...], frozen: bool) -> Callable[..., None]:
-    """``__init__``, compiled from the text dataclasses would write for it."""
-    self_name = "__dataclass_self__" if "self" in {f.name for f in fields} else "self"
-    # object.__setattr__ as dataclasses' frozen __init__ calls it, under a short name (the
-    # compiler's time grows with the text).
-    names: dict[str, Any] = {"_set": object.__setattr__, "_HAS_DEFAULT_FACTORY": _HAS_DEFAULT_FACTORY,
-                             "_return_type": None}
-    params, body, seen_default = [self_name], [], False
-    for f in fields:
-        names[f"_type_{f.name}"] = f.type
-        default = f"_dflt_{f.name}"
-        value = f.name
-        if f.default_factory is not MISSING:
-            names[default] = f.default_factory
-            value = f"{default}() if {f.name} is _HAS_DEFAULT_FACTORY else {f.name}" if f.init else f"{default}()"
-        elif f.default is not MISSING:
-            names[default] = f.default
+    """``__init__`` as dataclasses writes it: same parameters, defaults, annotations, globals, body.
+
+    Compiling is most of a record's cost, and many records share a *shape* (which fields
+    are plain, defaulted or made by a factory): the body is compiled once per shape with
+    placeholder names, and each class gets that code with its own names put in
+    (``CodeType.replace``), its defaults and annotations set as the compiler would set them.
+    """
+    shape, defaults, annotations, factories = [], [], {}, {}
+    seen_default = False
+    for index, f in enumerate(fields):
+        has_default = f.default is not MISSING or f.default_factory is not MISSING
         if f.init:
-            if f.default is MISSING and f.default_factory is MISSING:
-                if seen_default:
-                    raise TypeError(f"non-default argument {f.name!r} follows default argument")
-                params.append(f"{f.name}:_type_{f.name}")
-            else:
+            if has_default:
                 seen_default = True
-                marker = default if f.default is not MISSING else "_HAS_DEFAULT_FACTORY"
-                params.append(f"{f.name}:_type_{f.name}={marker}")
-        elif f.default_factory is MISSING:
-            continue  # not initialised: reads fall through to the class attribute holding the default
-        body.append(f"_set({self_name},{f.name!r},{value})" if frozen
-                    else f"{self_name}.{f.name}={value}")
-    if hasattr(cls, "__post_init__"):
-        body.append(f"{self_name}.__post_init__()")
-    lines = "\n".join(f"  {line}" for line in body or ["pass"])
-    source = (f"def __create_fn__({', '.join(names)}):\n"
-              f" def __init__({','.join(params)})->_return_type:\n{lines}\n"
-              f" return __init__")
+                defaults.append(f.default if f.default is not MISSING else _HAS_DEFAULT_FACTORY)
+            elif seen_default:
+                raise TypeError(f"non-default argument {f.name!r} follows default argument")
+            annotations[f.name] = f.type
+        if f.default_factory is not MISSING:
+            factories[f"__dataclass_dflt_{index}__"] = f.default_factory
+        shape.append(("F" if f.default_factory is not MISSING else "P") if f.init
+                     else "N" if f.default_factory is not MISSING else "S")
+    annotations["return"] = None
+    names = [f.name for f in fields]
+    key = (frozen, hasattr(cls, "__post_init__"), "self" in names, tuple(shape))
+    template = _TEMPLATES.get(key) or _TEMPLATES.setdefault(key, _template(*key))
+    renamed = {f"__dataclass_field_{i}__": name for i, name in enumerate(names)}
+    code = template.replace(
+        co_varnames=tuple(renamed.get(n, n) for n in template.co_varnames),
+        co_names=tuple(renamed.get(n, n) for n in template.co_names),
+        co_consts=tuple(renamed.get(c, c) if type(c) is str else c for c in template.co_consts),
+    )
+    cells = {"__dataclass_set__": object.__setattr__, "__dataclass_HAS_DEFAULT_FACTORY__": _HAS_DEFAULT_FACTORY,
+             **factories}
     module = sys.modules.get(cls.__module__)
     scope = module.__dict__ if module is not None else {"__builtins__": builtins}
-    local: dict[str, Any] = {}
-    # dont_inherit: this module's `from __future__ import annotations` would make the
-    # annotations strings ('_return_type'), which dataclasses' own exec does not.
-    exec(compile(source, "<string>", "exec", dont_inherit=True), scope, local)  # noqa: S102 - field names only
-    return local["__create_fn__"](**names)  # type: ignore[no-any-return]
+    init = FunctionType(code, scope, "__init__", tuple(defaults) or None,
+                        tuple(CellType(cells[name]) for name in code.co_freevars))
+    init.__annotations__ = annotations
+    return init  # type: ignore[no-any-return]
+
+
+_TEMPLATES: dict[tuple[bool, bool, bool, tuple[str, ...]], CodeType] = {}
+
+
+def _template(frozen: bool, post_init: bool, self_is_a_field: bool, shape: tuple[str, ...]) -> CodeType:
+    """The code of ``__init__`` for one shape, fields named ``__dataclass_field_<i>__``."""
+    me = "__dataclass_self__" if self_is_a_field else "self"
+    params, body = [me], []
+    for index, kind in enumerate(shape):
+        name, factory = f"__dataclass_field_{index}__", f"__dataclass_dflt_{index}__"
+        if kind in "PF":
+            params.append(name)  # no defaults here: __defaults__ is set per class (it may cover any trailing ones)
+        value = {"P": name, "F": f"{factory}() if {name} is __dataclass_HAS_DEFAULT_FACTORY__ else {name}",
+                 "N": f"{factory}()"}.get(kind)
+        if value is not None:  # "S": init=False with a plain default, read from the class attribute
+            body.append(f"__dataclass_set__({me},{name!r},{value})" if frozen else f"{me}.{name}={value}")
+    if post_init:
+        body.append(f"{me}.__post_init__()")
+    free = ["__dataclass_set__", "__dataclass_HAS_DEFAULT_FACTORY__",
+            *(f"__dataclass_dflt_{i}__" for i, kind in enumerate(shape) if kind in "FN")]
+    lines = "\n".join(f"  {line}" for line in body or ["pass"])
+    source = f"def __create_fn__({', '.join(free)}):\n def __init__({', '.join(params)}):\n{lines}\n return __init__"
+    outer = compile(source, "<string>", "exec", dont_inherit=True)
+    create = next(c for c in outer.co_consts if isinstance(c, CodeType))
+    return next(c for c in create.co_consts if isinstance(c, CodeType))
 
 
 def _tuple_of(names: list[str]) -> Callable[[Any], tuple[Any, ...]]:
