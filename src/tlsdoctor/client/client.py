@@ -29,7 +29,6 @@ pycurl.
 from __future__ import annotations
 
 import dataclasses
-import platform
 import random
 import threading
 import time
@@ -37,13 +36,15 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Callable, Mapping, Protocol
 
-from tlsdoctor import __version__
 from tlsdoctor.client.broken import BrokenOrigins
 from tlsdoctor.client.errors import TransportError
-from tlsdoctor.client.events import EventListener, phase_events
+from tlsdoctor.client.events import EventListener, SafeListener, phase_events
 from tlsdoctor.client.policy import Action, decide
 from tlsdoctor.client.origin import origin_of
-from tlsdoctor.client.stack import Request, Response, Stack, make_request
+from tlsdoctor.client.request_reports import (  # noqa: F401 - salted_install_id: its callers import it here
+    BackgroundDiagnoses, environment_facts, pending_report, salted_install_id, unavailable_report,
+)
+from tlsdoctor.client.stack import CONNECT_TIMEOUT, Request, Response, Stack, load_stacks, make_request  # noqa: F401
 from tlsdoctor.client.usage import UsageWriter
 from tlsdoctor.client.validation import ShadowValidator
 
@@ -52,36 +53,8 @@ _monotonic = time.monotonic
 # The headers of a request that has none: shared by cached Requests, so it must not change.
 _NO_HEADERS: Mapping[str, str] = MappingProxyType({})
 _REQUEST_CACHE_SIZE = 256
-CONNECT_TIMEOUT = 10.0
 # Below this much budget left, a fallback attempt could only time out: the first error stands.
 _MIN_FALLBACK_BUDGET = 0.25
-
-
-def load_stacks(*, ca_bundle: str | Path | None, trust_os_store: bool, proxy: str | None,
-                connect_timeout: float = CONNECT_TIMEOUT) -> tuple[dict[str, Stack], dict[str, str]]:
-    """The stacks this machine can run, and for each one that cannot load, the loader's message.
-
-    Only a failure to *import* a stack's library makes it unavailable; a bad CA file or proxy
-    raises as before, since that is the caller's configuration, not the machine.
-    """
-    stacks: dict[str, Stack] = {}
-    unavailable: dict[str, str] = {}
-    try:
-        from tlsdoctor.client.curl_stack import CurlStack
-    except Exception as exc:  # noqa: BLE001 - ImportError, OSError from the loader, pycurl's own errors
-        unavailable["curl"] = f"{type(exc).__name__}: {exc}"
-    else:
-        stacks["curl"] = CurlStack(ca_bundle=ca_bundle, trust_os_store=trust_os_store, proxy=proxy,
-                                   connect_timeout=connect_timeout)
-    try:
-        from tlsdoctor.client.native_stack import NativeStack
-    except Exception as exc:  # noqa: BLE001
-        unavailable["native"] = f"{type(exc).__name__}: {exc}"
-    else:
-        stacks["native"] = NativeStack(ca_bundle=ca_bundle, proxy=proxy, connect_timeout=connect_timeout)
-    if not stacks:
-        raise RuntimeError("no HTTP stack can load: " + "; ".join(f"{k}: {v}" for k, v in unavailable.items()))
-    return stacks, unavailable
 
 
 _OTHER_NAME = {"curl": "native", "native": "curl"}
@@ -144,8 +117,7 @@ class Client:
         # A failure report can carry a diagnosis's verdict instead of the first reading of
         # one error: diagnosis runs in the background, one at a time (others keep the reading).
         self.diagnose_failures = diagnose_failures
-        self._ca_bundle = str(ca_bundle) if ca_bundle else None
-        self._diagnosing = threading.Lock()
+        self._diagnoses = BackgroundDiagnoses(ca_bundle=str(ca_bundle) if ca_bundle else None, proxy=proxy)
         self._rng = random.Random()
         self._rng_lock = threading.Lock()
         self.attempts = 0  # connection attempts made, across stacks: the benchmark reads it
@@ -257,7 +229,7 @@ class Client:
         # The attempt worked: nothing below (state directory, counters, reports) may undo that.
         try:
             if self._listening:
-                phase_events(_Safe(self.listener), request, first, response.timings_ms)
+                phase_events(SafeListener(self.listener), request, first, response.timings_ms)
                 self._notify("response", request, response)
             if self.broken.marked and first == preferred:
                 self.broken.clear(origin_of(url), first)
@@ -384,7 +356,7 @@ class Client:
             self._notify("failure", request, error)
             raise
         if self._listening:
-            phase_events(_Safe(self.listener), request, name, response.timings_ms)
+            phase_events(SafeListener(self.listener), request, name, response.timings_ms)
             self._notify("response", request, response)
         return response
 
@@ -462,80 +434,31 @@ class Client:
         if self.reporter is None:
             return
         try:
-            from tlsdoctor.client.report import PendingReport
-
-            if error is not None:
-                outcome = {"ok": False, "code": error.code, "curl_code": error.curl_code,
-                           "nel_type": error.nel_type, "message": error.message,
-                           "presented_chain": error.presented_chain}
-            else:
-                outcome = {"ok": True, "code": "ok", "curl_code": 0, "nel_type": "ok",
-                           "message": f"HTTP {response.status}" if response else ""}
-            # Only the raw facts here: building and scrubbing happen on the reporter's thread.
-            event = PendingReport(
-                kind=kind, stack=stack, cohort=dict(cohort) if cohort is not None else None, method=request.method, url=request.url,
-                http_version=response.http_version if response else None, outcome=outcome, fallback=fallback,
-                environment=self._environment(), timings_ms=dict(response.timings_ms) if response else {},
-                install=self.report_install_id, app_version=self.app_version,
-            )
-            if error is not None and self.diagnose_failures and self._diagnosing.acquire(blocking=False):
-                threading.Thread(target=self._diagnosed_report, args=(event, request.url), daemon=True,
-                                 name="tlsdoctor-diagnose").start()
-                return
-            self._delivered(self.reporter.report(event))
+            event = pending_report(kind, stack, cohort, request, error=error, fallback=fallback, response=response,
+                                   environment=self._environment(), install=self.report_install_id,
+                                   app_version=self.app_version)
+            if error is not None and self.diagnose_failures and self._diagnoses.start(event, request.url,
+                                                                                      self._deliver):
+                return  # delivered once diagnosed
+            self._deliver(event)
         except Exception:  # noqa: BLE001 - a report never fails a request
             pass
 
-    def _diagnosed_report(self, event: Any, url: str) -> None:
-        """Replace the first reading of the error with a diagnosis's verdict, then report."""
+    def _deliver(self, event: Any) -> None:
         try:
-            from tlsdoctor.diagnosis import diagnose
-
-            diagnosis = diagnose(url, ca_bundle=self._ca_bundle, proxy=self.proxy, timeout=5.0, deadline=20.0)
-            if not diagnosis.ok:
-                event.diagnosis = {"code": diagnosis.verdict.code, "nel_type": diagnosis.verdict.nel_type}
-        except Exception:  # noqa: BLE001 - without a diagnosis, the first reading stands
+            if self.reporter is not None:
+                self._delivered(self.reporter.report(event))
+        except Exception:  # noqa: BLE001 - a report never fails a request
             pass
-        finally:
-            try:
-                if self.reporter is not None:
-                    self._delivered(self.reporter.report(event))
-            finally:
-                # Released after the report is queued: wait_for_diagnoses() then a flush sees it.
-                self._diagnosing.release()
 
     def wait_for_diagnoses(self, timeout: float = 30.0) -> bool:
         """For tests and shutdown: wait (bounded) until no background diagnosis runs."""
-        if self._diagnosing.acquire(timeout=timeout):
-            self._diagnosing.release()
-            return True
-        return False
+        return self._diagnoses.wait(timeout)
 
     def _environment(self) -> dict[str, Any]:
         """The machine's facts for reports: computed once (they do not change while we run)."""
         if self._environment_cache is None:
-            import os
-
-            env_proxy = next((n for n in ("https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY")
-                              if os.environ.get(n)), None)
-            tls_library = libcurl = None
-            if "curl" in self.stacks:
-                try:
-                    import pycurl
-
-                    curl = pycurl.version_info()
-                    tls_library, libcurl = curl[5], curl[1]
-                except Exception:  # noqa: BLE001 - the facts are optional, the report is not
-                    pass
-            self._environment_cache = {
-                "proxy_configured": bool(self.proxy or env_proxy),
-                "proxy_source": "option" if self.proxy else (f"env:{env_proxy}" if env_proxy else None),
-                "os": f"{platform.system()}-{platform.release()}",
-                "tls_library": tls_library,
-                "libcurl": libcurl,
-                "clock_offset_s": None,
-                "tlsdoctor": __version__,
-            }
+            self._environment_cache = environment_facts(proxy=self.proxy, with_curl="curl" in self.stacks)
         return dict(self._environment_cache)
 
     def _report_unavailable(self, stack: str, message: str) -> None:
@@ -544,21 +467,14 @@ class Client:
         if self.reporter is None:
             return
         try:
-            from tlsdoctor.client.report import PendingReport
-
-            self.reporter.report(PendingReport(
-                kind="failure", stack=stack, cohort=None, method="OTHER", url="", http_version=None,
-                outcome={"ok": False, "code": None, "message": f"stack unavailable: {message}",
-                         "stack_unavailable": True},
-                fallback=None, environment=self._environment(), timings_ms={},
-                install=self.report_install_id, app_version=self.app_version))
+            self.reporter.report(unavailable_report(stack, message, environment=self._environment(),
+                                                    install=self.report_install_id, app_version=self.app_version))
         except Exception:  # noqa: BLE001 - a report never fails the client
             pass
 
     @property
     def report_install_id(self) -> str:
-        """The install id as reports carry it: salted and hashed, so reports cannot be joined
-        with anything else that might hold the raw id (the rollout's hashing attribute)."""
+        """The install id as reports carry it (:func:`.request_reports.salted_install_id`)."""
         return salted_install_id(self.install_id)
 
     def _install_id(self) -> str:
@@ -584,31 +500,6 @@ class Client:
             getattr(self.listener, event)(*args)
         except Exception:  # noqa: BLE001 - a listener never breaks a request
             pass
-
-
-class _Safe:
-    """A listener wrapper whose methods swallow the listener's exceptions."""
-
-    def __init__(self, listener: EventListener) -> None:
-        self._listener = listener
-
-    def __getattr__(self, name: str) -> Callable[..., None]:
-        method = getattr(self._listener, name)
-
-        def call(*args: Any) -> None:
-            try:
-                method(*args)
-            except Exception:  # noqa: BLE001
-                pass
-
-        return call
-
-
-def salted_install_id(install_id: str) -> str:
-    """The install id as reports and usage documents carry it (the fleet simulator uses it too)."""
-    import hashlib
-
-    return hashlib.sha256(b"tlsdoctor.report/1:" + install_id.encode()).hexdigest()[:16]
 
 
 def _outcome_word(result: Response | TransportError) -> str:

@@ -6,7 +6,7 @@ listener that raises never breaks a request (the client catches and ignores it).
 
 from __future__ import annotations
 
-from typing import Mapping
+from typing import Any, Callable, Mapping
 
 from tlsdoctor.client.errors import TransportError
 from tlsdoctor.client.stack import Request, Response
@@ -44,3 +44,21 @@ def phase_events(listener: EventListener, request: Request, stack: str, timings:
         listener.connect(request, stack, max(connect - (dns or 0.0), 0.0))
     if tls:
         listener.tls(request, stack, max(tls - (connect or 0.0), 0.0))
+
+
+class SafeListener:
+    """A listener wrapper whose methods swallow the listener's exceptions."""
+
+    def __init__(self, listener: EventListener) -> None:
+        self._listener = listener
+
+    def __getattr__(self, name: str) -> Callable[..., None]:
+        method = getattr(self._listener, name)
+
+        def call(*args: Any) -> None:
+            try:
+                method(*args)
+            except Exception:  # noqa: BLE001
+                pass
+
+        return call

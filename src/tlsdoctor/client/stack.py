@@ -3,12 +3,17 @@
 Like httpx's transports, a stack is a small object with two verbs, ``send`` and
 ``close``; pools, HTTP/2 and proxies hide behind it. The fallback logic talks only to this
 interface, so a third stack (say, one on the platform's own HTTP API) is one class away.
+:func:`load_stacks` builds the two shipped stacks that this machine can load.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Mapping, Protocol
+
+# What connecting plus the TLS handshake may take of a request's budget, on each stack.
+CONNECT_TIMEOUT = 10.0
 
 
 @dataclass(frozen=True)
@@ -73,3 +78,30 @@ class Stack(Protocol):
         """Send; raise :class:`~tlsdoctor.client.errors.TransportError` for transport failures."""
 
     def close(self) -> None: ...
+
+
+def load_stacks(*, ca_bundle: str | Path | None, trust_os_store: bool, proxy: str | None,
+                connect_timeout: float = CONNECT_TIMEOUT) -> tuple[dict[str, Stack], dict[str, str]]:
+    """The stacks this machine can run, and for each one that cannot load, the loader's message.
+
+    Only a failure to *import* a stack's library makes it unavailable; a bad CA file or proxy
+    raises as before, since that is the caller's configuration, not the machine.
+    """
+    stacks: dict[str, Stack] = {}
+    unavailable: dict[str, str] = {}
+    try:
+        from tlsdoctor.client.curl_stack import CurlStack
+    except Exception as exc:  # noqa: BLE001 - ImportError, OSError from the loader, pycurl's own errors
+        unavailable["curl"] = f"{type(exc).__name__}: {exc}"
+    else:
+        stacks["curl"] = CurlStack(ca_bundle=ca_bundle, trust_os_store=trust_os_store, proxy=proxy,
+                                   connect_timeout=connect_timeout)
+    try:
+        from tlsdoctor.client.native_stack import NativeStack
+    except Exception as exc:  # noqa: BLE001
+        unavailable["native"] = f"{type(exc).__name__}: {exc}"
+    else:
+        stacks["native"] = NativeStack(ca_bundle=ca_bundle, proxy=proxy, connect_timeout=connect_timeout)
+    if not stacks:
+        raise RuntimeError("no HTTP stack can load: " + "; ".join(f"{k}: {v}" for k, v in unavailable.items()))
+    return stacks, unavailable
