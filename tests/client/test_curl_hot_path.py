@@ -29,6 +29,17 @@ def _stack(lab: Lab) -> CurlStack:
     return CurlStack(ca_bundle=lab["ok"].ca_file, trust_os_store=False, proxy="")
 
 
+def _recording(lab: Lab, seen: list[Request]) -> CurlStack:
+    """A curl stack that also keeps every Request it is handed, in order."""
+
+    class Recording(CurlStack):
+        def send(self, request: Request) -> Response:
+            seen.append(request)
+            return super().send(request)
+
+    return Recording(ca_bundle=lab["ok"].ca_file, trust_os_store=False, proxy="")
+
+
 def test_a_response_held_across_the_next_request_keeps_its_own_url_version_and_timings(tls_lab: Lab) -> None:
     ok = tls_lab["ok"]
     first_url, second_url = ok.url.rstrip("/") + "/first", ok.url.rstrip("/") + "/second?q=1"
@@ -114,13 +125,7 @@ def test_a_dropped_response_costs_nothing_and_a_copied_one_is_a_plain_response(t
 def test_identical_requests_share_one_request_and_different_ones_are_configured_fully(tls_lab: Lab) -> None:
     ok = tls_lab["ok"]
     seen: list[Request] = []
-
-    class Recording(CurlStack):
-        def send(self, request: Request) -> Response:
-            seen.append(request)
-            return super().send(request)
-
-    stacks = {"curl": Recording(ca_bundle=ok.ca_file, trust_os_store=False, proxy="")}
+    stacks = {"curl": _recording(tls_lab, seen)}
     with Client(stack="curl", stacks=stacks, validate_every=0) as client:
         get = client.get(ok.url)
         assert client.get(ok.url).body == get.body
@@ -209,13 +214,7 @@ def test_a_get_sent_straight_to_an_explicit_stack_still_falls_back_and_then_rout
 def test_a_new_client_timeout_reaches_the_requests_sent_after_it(tls_lab: Lab) -> None:
     ok = tls_lab["ok"]
     seen: list[Request] = []
-
-    class Recording(CurlStack):
-        def send(self, request: Request) -> Response:
-            seen.append(request)
-            return super().send(request)
-
-    stacks = {"curl": Recording(ca_bundle=ok.ca_file, trust_os_store=False, proxy="")}
+    stacks = {"curl": _recording(tls_lab, seen)}
     with Client(stack="curl", stacks=stacks, validate_every=0, timeout=20) as client:
         client.get(ok.url)
         client.get(ok.url)
