@@ -31,10 +31,13 @@ import statistics
 import subprocess
 import sys
 import time
-from pathlib import Path
+
+# The same child environment, lab process and third-party floor as the whole-process table.
+from diagnose_bench import FLOOR_IMPORTS as THIRD_PARTY
+from diagnose_bench import _clean_env as clean_env
+from diagnose_bench import start_lab
 
 BUDGET_S = 180
-THIRD_PARTY = ("asyncio", "pycurl", "cryptography.x509", "cryptography.hazmat.backends.openssl", "OpenSSL.SSL", "h11")
 
 # The child: the console script's own two lines (tlsdoctor.cli.main), with a clock read at
 # each phase. tlsdoctor.diagnosis.diagnose is wrapped where cli.diagnose looks it up; the
@@ -70,14 +73,6 @@ PHASES = ("interpreter start", "third-party imports", "tlsdoctor imports", "diag
           "total")
 
 
-def clean_env() -> dict[str, str]:
-    # As bench/diagnose_bench.py: the installed package's .pyc files, no inherited trust or proxy.
-    return {k: v for k, v in os.environ.items()
-            if k not in ("SSL_CERT_FILE", "SSL_CERT_DIR", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE",
-                         "PYTHONDONTWRITEBYTECODE")
-            and not k.lower().endswith("_proxy")}
-
-
 def one_process(child: str) -> dict[str, float]:
     started = time.monotonic()
     done = subprocess.run([sys.executable, "-c", child], capture_output=True, text=True, timeout=60, env=clean_env())
@@ -101,14 +96,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=11)
     args = parser.parse_args()
-    tlsdoctor = Path(sys.executable).with_name("tlsdoctor")
-    lab = subprocess.Popen([str(tlsdoctor), "lab", "--json", "--duration", str(BUDGET_S + 60), "--only", "ok"],
-                           stdout=subprocess.PIPE, text=True, env=clean_env())
+    lab, scenarios = start_lab(["ok"])
     try:
-        line = lab.stdout.readline() if lab.stdout else ""
-        if not line:
-            raise SystemExit("startup_bench: the lab did not start")
-        ok = next(s for s in json.loads(line)["scenarios"] if s["id"] == "ok")
+        ok = scenarios["ok"]
         child = CHILD % {"third_party": ", ".join(THIRD_PARTY),
                          "argv": ["diagnose", ok["url"], "--ca-bundle", ok["ca_file"]]}
         print(f"machine: {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f}; Python {sys.version.split()[0]}")
