@@ -23,6 +23,7 @@ in count and time; measures, never asserts.
 from __future__ import annotations
 
 import argparse
+import gc
 import io
 import os
 import platform
@@ -133,10 +134,18 @@ def measure(url: str, ca: str, requests: int, rounds: int, deadline: float) -> d
             ours(), bare()
     ratios: dict[str, list[float]] = {name: [] for name in pairs}
     rounds_seen: dict[str, list[tuple[float, float, float, float]]] = {name: [] for name in pairs}
-    for _ in range(rounds):
+    names = list(pairs)
+    for index in range(rounds):
         if time.monotonic() > deadline:
             break
-        for name, (ours, bare) in pairs.items():
+        # The pairs' order rotates between rounds, so that none always runs first (right after
+        # the native pair's httpx) or last.
+        for name in names[index % len(names):] + names[:index % len(names)]:
+            ours, bare = pairs[name]
+            # Each pair starts without the garbage of the one before (httpx's, mostly): a
+            # collection it left due would otherwise fall into whichever side allocates a
+            # tracked object first, which is never the bare pycurl handle.
+            gc.collect()
             measured = one_round(ours, bare, requests)
             ratios[name].append(measured[0] / measured[1])
             rounds_seen[name].append(measured)
