@@ -24,7 +24,8 @@ def warm() -> None:
     except Exception:  # noqa: BLE001 - a warm-up must never stop the fork server
         pass
     try:
-        from tlsdoctor.observe.trust_sources import default_ca_bundle, os_trust_store
+        from tlsdoctor.observe.os_store import os_trust_store
+        from tlsdoctor.observe.trust_sources import default_ca_bundle
 
         os_trust_store(None)
         default_ca_bundle()

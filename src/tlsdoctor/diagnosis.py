@@ -407,8 +407,8 @@ class _Observer:
     async def _libcurl_answer(self, handshake: Any) -> HttpExchange | None:
         """libcurl's answer, if it comes within about one more handshake's time; else None (ask ourselves).
 
-        libcurl started with the handshake and needs one round trip more for its answer, so
-        it is usually there or nearly; a server that stalls its HTTP answer must not make the
+        libcurl started as soon as our hello was out and needs one round trip more for its
+        answer, so it is usually there or nearly; a server that stalls its HTTP answer must not make the
         diagnosis wait libcurl's whole timeout before our own HEAD starts.
         """
         task = self.tasks.get("curl")

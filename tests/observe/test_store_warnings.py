@@ -20,7 +20,8 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from tlsdoctor.observe.trust_sources import clear_cache, load_ca_file, os_trust_store
+from tlsdoctor.observe.os_store import os_trust_store
+from tlsdoctor.observe.trust_sources import clear_cache, load_ca_file
 
 
 def _negative_serial_root() -> bytes:

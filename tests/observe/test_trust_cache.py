@@ -10,7 +10,7 @@ from pathlib import Path
 import certifi
 import pytest
 
-from tlsdoctor.observe import trust_cache, trust_sources
+from tlsdoctor.observe import os_store, trust_cache, trust_sources
 from tlsdoctor.observe.trust import load_ca_file, os_trust_store
 
 
@@ -116,7 +116,7 @@ def test_the_os_store_comes_from_disk_the_second_time(cache: Path, bundle: Path,
     env = {"SSL_CERT_FILE": str(bundle), "SSL_CERT_DIR": str(certs_dir)}
     first = os_trust_store(env)
     trust_sources.clear_cache()
-    monkeypatch.setattr(trust_sources, "_read_os_store", lambda *a: pytest.fail("read again"))
+    monkeypatch.setattr(os_store, "_read_os_store", lambda *a: pytest.fail("read again"))
     second = os_trust_store(env)
     assert second.certificates == first.certificates and second.description == first.description
     # A new file in the directory changes its listing: the store is read again.

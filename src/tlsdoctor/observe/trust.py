@@ -5,7 +5,8 @@ One import for the three concepts, each in its own module:
 - :mod:`tlsdoctor.observe.pem`: reading PEM CA files as OpenSSL does (bounded, located,
   never raising for a bad file);
 - :mod:`tlsdoctor.observe.trust_sources`: :class:`TrustSource` — the client's CA file, the
-  OS store, extra CA files — loaded once per process and re-read when a file changes;
+  OS store, extra CA files — loaded once per process and re-read when a file changes (the
+  OS store's reading in :mod:`tlsdoctor.observe.os_store`);
 - :mod:`tlsdoctor.observe.path_validation`: :class:`PathValidation` — whether the chain a
   server presented builds to a source's anchors, at a given time, with or without the name.
 """
@@ -27,15 +28,17 @@ from tlsdoctor.observe.pem import (
     read_ca_file_bytes,
     subject_text,
 )
-from tlsdoctor.observe.trust_sources import (
+from tlsdoctor.observe.os_store import (
     MAX_DIRECTORY_FILE_BYTES,
     MAX_DIRECTORY_FILES,
+    os_trust_store,
+    os_trust_store_if_read,
+)
+from tlsdoctor.observe.trust_sources import (
     SOURCE_NAMES,
     TrustSource,
     default_ca_bundle,
     load_ca_file,
-    os_trust_store,
-    os_trust_store_if_read,
 )
 
 __all__ = [
