@@ -1,8 +1,8 @@
 """One TLS handshake as a client, recorded as facts: version, cipher, ALPN, the presented chain.
 
-The handshake runs in pyOpenSSL over memory BIOs, and asyncio moves the bytes (the h11
-way, as :mod:`tlsdoctor.lab.tls` does for the lab's servers): OpenSSL decides what the
-bytes mean, we decide how long to wait and how much to read. pyOpenSSL rather than
+The handshake runs in pyOpenSSL over memory BIOs, and asyncio moves the bytes
+(:mod:`tlsdoctor.observe.tls_pump`): OpenSSL decides what the bytes mean, we decide how
+long to wait and how much to read. pyOpenSSL rather than
 Python's ``ssl`` because only it can ask for an OCSP staple and hand us the *whole*
 chain the server sent, and because its knobs (versions, TLS 1.2 ciphers, TLS 1.3 suites,
 security level) let :mod:`tlsdoctor.observe.capabilities` pin a mismatch down.
@@ -19,31 +19,24 @@ so a server that sends a megabyte of chain costs one failed handshake, not a han
 
 from __future__ import annotations
 
-import asyncio
 import functools
-import ssl
 import time
 from typing import Callable
 
 from cryptography import x509
 from OpenSSL import SSL
 
-from tlsdoctor import aio
-from tlsdoctor.observe.alerts import alert_from_openssl_reason
 from tlsdoctor.observe.first_answer import DEFAULT_ALPN, RouteFailure, close_stream
 from tlsdoctor.observe.http import HttpExchange, head_over
 from tlsdoctor.observe.route import ConnectAnswer, Route, RouteError, open_stream
 from tlsdoctor.observe.timing import elapsed_ms
+from tlsdoctor.observe.tls_pump import TlsAppStream, TlsPump, openssl_reason
 from tlsdoctor.openssl_policy import TLS_VERSIONS, apply_protocol_policy
 from tlsdoctor.records import record
 from tlsdoctor.wire import FirstAnswer, ServerFlight, find_plaintext_alert, parse_first_answer, read_server_flight
 
 MAX_HANDSHAKE_BYTES = 2 * 1024 * 1024
 MAX_CHAIN = 20  # certificates kept from the presented chain; real chains have 2-4
-_MAX_ROUNDS = 1024  # reads; a handshake takes a handful
-_TAP_BYTES = 64 * 1024  # the server's first bytes, kept to read alerts OpenSSL leaves unnamed
-_CHUNK = 64 * 1024
-_FLUSH_TIMEOUT = 1.0
 
 VERSIONS = TLS_VERSIONS  # the names a ClientOffer accepts
 
@@ -72,7 +65,7 @@ class ClientOffer:
         except KeyError as exc:
             raise ValueError(f"unknown TLS version {exc.args[0]!r}; known: {', '.join(VERSIONS)}") from None
         except SSL.Error as exc:
-            raise ValueError(f"OpenSSL refuses this client configuration: {_reason(exc)}") from None
+            raise ValueError(f"OpenSSL refuses this client configuration: {openssl_reason(exc)}") from None
         if self.alpn:
             ctx.set_alpn_protos([p.encode() for p in self.alpn])
         # Tickets would be useless (every probe is a fresh context) and are never sent.
@@ -192,7 +185,7 @@ async def start_handshake(route: Route, timeout: float, offer: ClientOffer,
         ))
     connect_ms = elapsed_ms(started)
     shaking = time.perf_counter()
-    run = _Handshake(conn, reader, writer, timeout, on_sent)
+    run = TlsPump(conn, reader, writer, timeout, MAX_HANDSHAKE_BYTES, on_sent)
     try:
         await run.drive()
         facts = _negotiated(conn, seen.staples) if run.ok else {}
@@ -276,7 +269,7 @@ class HandshakeSession:
     a credential-free ``HEAD /``, and close_notify.
     """
 
-    def __init__(self, observation: HandshakeObservation, run: "_Handshake | None" = None) -> None:
+    def __init__(self, observation: HandshakeObservation, run: TlsPump | None = None) -> None:
         self.observation = observation
         self._run = run
         self._asked = False
@@ -291,7 +284,7 @@ class HandshakeSession:
         if self._run is None or not self.observation.ok or self._asked:
             return None
         self._asked = True
-        stream = _TlsStream(self._run)
+        stream = TlsAppStream(self._run)
         exchange = await head_over(stream, stream, route, timeout, self.observation.alpn)  # type: ignore[arg-type]
         self._answered = exchange.ok
         return exchange
@@ -316,154 +309,6 @@ class HandshakeSession:
             raise
         finally:
             await close_stream(run.writer)
-
-
-class _TlsStream:
-    """The reader/writer pair an HTTP exchange expects, as application data over the pyOpenSSL session.
-
-    Errors surface as :class:`OSError` or :class:`ssl.SSLError`, what the HTTP helpers
-    catch from asyncio's own TLS streams; the caller's deadline bounds every wait.
-    """
-
-    def __init__(self, run: "_Handshake") -> None:
-        self.run = run
-
-    def write(self, data: bytes) -> None:
-        try:
-            self.run.conn.sendall(data)  # into the memory BIO: never blocks
-        except SSL.Error as exc:
-            raise ssl.SSLError(_reason(exc) or "TLS write failed") from None
-
-    async def drain(self) -> None:
-        if not await self.run.flush(quiet=True):
-            raise ConnectionResetError("the server is gone")
-
-    async def read(self, n: int) -> bytes:
-        conn, reader = self.run.conn, self.run.reader
-        for _ in range(_MAX_ROUNDS):
-            try:
-                return conn.recv(n)
-            except SSL.WantReadError:
-                pass
-            except SSL.ZeroReturnError:
-                return b""  # close_notify
-            except SSL.SysCallError:
-                return b""  # the stream ended without close_notify
-            except SSL.Error as exc:
-                # A fatal alert after the handshake: TLS 1.3's certificate_required comes here.
-                raise ssl.SSLError(_reason(exc) or "TLS error after the handshake") from None
-            await self.drain()  # TLS 1.3 may answer post-handshake messages
-            data = await reader.read(_CHUNK)
-            if data:
-                conn.bio_write(data)
-            else:
-                conn.bio_shutdown()
-        raise ConnectionError(f"no application data in {_MAX_ROUNDS} reads")
-
-
-class _Handshake:
-    """Moves bytes between an asyncio stream and an OpenSSL client until the handshake ends."""
-
-    def __init__(
-        self, conn: SSL.Connection, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, timeout: float,
-        on_sent: Callable[[], object] | None = None,
-    ) -> None:
-        self.conn = conn
-        self._on_sent = on_sent
-        self.reader = reader
-        self.writer = writer
-        self.timeout = timeout
-        self.ok = False
-        self.error: str | None = None  # "" when OpenSSL failed without a reason string
-        self.alert: int | None = None
-        self.tap = bytearray()
-        self.received = 0
-        self.peer_closed = False
-        self.reset = False
-        self.timed_out = False
-
-    async def drive(self) -> None:
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + self.timeout
-        for _ in range(_MAX_ROUNDS):
-            try:
-                self.conn.do_handshake()
-            except (SSL.WantReadError, SSL.WantWriteError):
-                if not await self.flush() or not await self._fill(deadline - loop.time()):
-                    return
-                continue
-            except SSL.ZeroReturnError:
-                # A close_notify at warning level, mid-handshake: the server hung up politely.
-                self.error, self.alert = "the server sent close_notify during the handshake", 0
-            except SSL.SysCallError as exc:
-                # pyOpenSSL's (-1, 'Unexpected EOF'): the stream ended with no alert.
-                self.error = str(exc.args[1]) if len(exc.args) > 1 else str(exc)
-            except SSL.Error as exc:
-                self.error = _reason(exc)
-                self.alert = alert_from_openssl_reason(self.error)
-            else:
-                self.ok = True
-                return
-            await self.flush(quiet=True)  # our own alert, if OpenSSL queued one
-            return
-        self.error = f"the handshake did not complete in {_MAX_ROUNDS} reads"
-
-    async def flush(self, *, quiet: bool = False) -> bool:
-        """Send what OpenSSL queued; False (with the reason recorded) if the peer is gone."""
-        chunks = []
-        for _ in range(_MAX_ROUNDS):
-            try:
-                chunks.append(self.conn.bio_read(_CHUNK))
-            except SSL.WantReadError:
-                break
-        if not chunks:
-            return True
-        try:
-            self.writer.write(b"".join(chunks))
-            if self._on_sent is not None:
-                # Handed to the kernel: the server sees this hello before any connection made now.
-                self._on_sent, on_sent = None, self._on_sent
-                on_sent()
-            await aio.drained(self.writer, _FLUSH_TIMEOUT if quiet else self.timeout)
-        except asyncio.TimeoutError:
-            if not quiet:
-                self.timed_out, self.error = True, f"could not send to the server within {self.timeout:g} s"
-            return False
-        except (ConnectionError, OSError) as exc:
-            if not quiet:
-                self.reset, self.error = True, _os_reason(exc)
-            return False
-        return True
-
-    async def _fill(self, remaining: float) -> bool:
-        """Feed the next bytes to OpenSSL; False (with the reason recorded) if none will come."""
-        if self.peer_closed:
-            self.error = "the server closed the connection"
-            return False
-        if remaining <= 0:
-            self.timed_out, self.error = True, f"the handshake did not complete within {self.timeout:g} s"
-            return False
-        try:
-            data = await aio.within(self.reader.read(_CHUNK), remaining)
-        except asyncio.TimeoutError:
-            self.timed_out, self.error = True, f"the handshake did not complete within {self.timeout:g} s"
-            return False
-        except (ConnectionError, OSError) as exc:
-            self.reset, self.error = isinstance(exc, ConnectionError), _os_reason(exc)
-            return False
-        if not data:
-            # Let OpenSSL see the EOF: it then says whether an alert came first.
-            self.peer_closed = True
-            self.conn.bio_shutdown()
-            return True
-        self.received += len(data)
-        if len(self.tap) < _TAP_BYTES:
-            self.tap += data[: _TAP_BYTES - len(self.tap)]
-        if self.received > MAX_HANDSHAKE_BYTES:
-            self.error = f"the server sent more than {MAX_HANDSHAKE_BYTES} bytes without completing the handshake"
-            return False
-        self.conn.bio_write(data)
-        return True
 
 
 def _negotiated(conn: SSL.Connection, staples: list[bytes]) -> dict[str, object]:
@@ -500,16 +345,3 @@ def _client_ca_names(conn: SSL.Connection, limit: int = 20) -> tuple[str, ...]:
                  for key, value in reversed(name.get_components())]
         names.append(", ".join(parts))
     return tuple(names)
-
-
-def _reason(exc: SSL.Error) -> str:
-    """OpenSSL's reason text from a pyOpenSSL error: the last non-empty one, as Python's ssl reports."""
-    if not (exc.args and isinstance(exc.args[0], list)):
-        return str(exc)
-    reasons = [entry[2] for entry in exc.args[0] if isinstance(entry, tuple) and len(entry) == 3 and entry[2]]
-    return str(reasons[-1]) if reasons else ""
-
-
-def _os_reason(exc: OSError) -> str:
-    return exc.strerror.lower() if exc.strerror else (str(exc) or type(exc).__name__)
-
