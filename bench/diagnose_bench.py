@@ -62,6 +62,15 @@ def start_lab(ids: list[str]) -> tuple[subprocess.Popen[str], dict[str, dict[str
     return proc, {s["id"]: s for s in json.loads(line)["scenarios"]}
 
 
+def stop_lab(proc: subprocess.Popen[str]) -> None:
+    """SIGTERM, then SIGKILL if the lab has not gone within 10 s."""
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
 def _clean_env() -> dict[str, str]:
     # PYTHONDONTWRITEBYTECODE goes too: an installed package has its .pyc files, and a
     # process that compiles every module from source measures the compiler, not tlsdoctor.
@@ -158,11 +167,7 @@ def main() -> int:
         if args.process_rounds > 0:
             whole_process(lab, args.process_rounds, stop_at)
     finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop_lab(proc)
     return 0
 
 

@@ -26,7 +26,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import signal
 import statistics
 import subprocess
 import sys
@@ -35,7 +34,7 @@ import time
 # The same child environment, lab process and third-party floor as the whole-process table.
 from diagnose_bench import FLOOR_IMPORTS as THIRD_PARTY
 from diagnose_bench import _clean_env as clean_env
-from diagnose_bench import start_lab
+from diagnose_bench import start_lab, stop_lab
 
 BUDGET_S = 180
 
@@ -120,11 +119,7 @@ def main() -> int:
             print(f"  {phase:22} {min(values):6.1f} {statistics.median(values):6.1f}")
         print(f"  {'python -c pass':22} {min(bare) * 1000:6.1f} {statistics.median(bare) * 1000:6.1f}")
     finally:
-        lab.send_signal(signal.SIGTERM)
-        try:
-            lab.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            lab.kill()
+        stop_lab(lab)
     return 0
 
 
