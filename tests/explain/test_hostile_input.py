@@ -30,10 +30,11 @@ FILLERS = (" ", "a.", "0", " port 1")
 
 
 def _seconds(function, argument: object, repeat: int) -> float:
-    """The best of three rounds of ``repeat`` calls, per call, in CPU time (the machine is
-    shared: the minimum is the measurement least disturbed by others)."""
+    """The best of five rounds of ``repeat`` calls, per call, in CPU time (the machine is
+    shared: the minimum is the measurement least disturbed by others; three rounds once left
+    a linear pattern at 21x under a CI run's load, where it measures 8-11x)."""
     best = float("inf")
-    for _ in range(3):
+    for _ in range(5):
         started = time.process_time()  # this process's CPU time: other engineers' load stays out
         for _ in range(repeat):
             function(argument)
