@@ -141,7 +141,7 @@ async def _exchange(route: Route, timeout: float, protocol: str) -> HttpExchange
     started = time.perf_counter()
     target = route.target
     try:
-        (reader, writer), _answer = await open_stream(route, timeout)
+        (reader, writer), _answer = await open_stream(route, timeout, asyncio_streams=True)
     except RouteError as exc:
         return HttpExchange(protocol, None, None, None, None, str(exc), elapsed_ms(started))
     exchange: HttpExchange | None = None

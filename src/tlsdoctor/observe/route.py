@@ -16,9 +16,10 @@ import os
 import socket
 import time
 import urllib.parse
-from typing import Callable, Mapping
+from typing import Any, Callable, Mapping
 
 from tlsdoctor import aio
+from tlsdoctor.observe import socket_stream
 from tlsdoctor.observe.timing import elapsed_ms
 from tlsdoctor.records import record
 
@@ -253,24 +254,30 @@ class RouteError(Exception):
         self.answer = answer
 
 
-Stream = tuple[asyncio.StreamReader, asyncio.StreamWriter]
+Stream = tuple[Any, Any]  # (reader, writer): asyncio's StreamReader/StreamWriter, or one SocketStream as both
 
 _MAX_CONNECT_HEAD = 16 * 1024
 
 
 async def open_stream(route: Route, timeout: float, address: str | None = None,
-                      on_connect_sent: Callable[[], object] | None = None) -> tuple[Stream, ConnectAnswer | None]:
+                      on_connect_sent: Callable[[], object] | None = None,
+                      asyncio_streams: bool = False) -> tuple[Stream, ConnectAnswer | None]:
     """A TCP stream to the origin, through the route's proxy when it has one.
 
     ``address`` picks one resolved address of the origin (direct routes only). Through a
     proxy, the proxy resolves the name, as curl lets it; ``on_connect_sent`` is called once
-    the CONNECT request is handed to the kernel.
+    the CONNECT request is handed to the kernel. The stream is a :class:`SocketStream`
+    (as both reader and writer: a probe's few records cost a fraction of asyncio's
+    transport machinery) unless ``asyncio_streams`` asks for asyncio's own pair, which
+    ``start_tls`` needs, or the loop cannot wait on sockets (Windows' proactor loop).
     """
     target = route.target
+    connect = _asyncio_connection if asyncio_streams or not socket_stream.supported(asyncio.get_running_loop()) \
+        else _socket_connection
     if route.proxy is None:
         host = address or target.host
         try:
-            stream = await aio.within(asyncio.open_connection(host, target.port), timeout)
+            stream = await aio.within(connect(host, target.port), timeout)
         except asyncio.TimeoutError:
             raise RouteError("connect", f"TCP connect to {host}:{target.port} timed out") from None
         except OSError as exc:
@@ -278,7 +285,7 @@ async def open_stream(route: Route, timeout: float, address: str | None = None,
         return stream, None
     proxy = route.proxy
     try:
-        reader, writer = await aio.within(asyncio.open_connection(proxy.host, proxy.port), timeout)
+        reader, writer = await aio.within(connect(proxy.host, proxy.port), timeout)
     except (OSError, asyncio.TimeoutError) as exc:
         raise RouteError("proxy-connect", f"cannot reach the proxy {proxy.url}: {exc or 'timed out'}") from None
     answer = await _connect_request(reader, writer, target, timeout, on_connect_sent)
@@ -289,8 +296,17 @@ async def open_stream(route: Route, timeout: float, address: str | None = None,
     return (reader, writer), answer
 
 
+async def _asyncio_connection(host: str, port: int) -> Stream:
+    return await asyncio.open_connection(host, port)
+
+
+async def _socket_connection(host: str, port: int) -> Stream:
+    stream = await socket_stream.SocketStream.connect(host, port)
+    return stream, stream
+
+
 async def _connect_request(
-    reader: asyncio.StreamReader, writer: asyncio.StreamWriter, target: Target, timeout: float,
+    reader: Any, writer: Any, target: Target, timeout: float,
     on_sent: Callable[[], object] | None = None,
 ) -> ConnectAnswer:
     # No Proxy-Authorization, ever: diagnosis sends no credentials.

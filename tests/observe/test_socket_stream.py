@@ -1,0 +1,203 @@
+"""SocketStream: the probes' TCP connection, against real loopback peers (asyncio's own streams on the other end)."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import struct
+from typing import Awaitable, Callable
+
+import pytest
+
+from tlsdoctor.observe.route import Route, parse_target, open_stream
+from tlsdoctor.observe.socket_stream import SocketStream
+
+Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
+
+
+def _with_peer(handler: Handler, test: Callable[[int], Awaitable[None]]) -> None:
+    async def main() -> None:
+        server = await asyncio.start_server(handler, "127.0.0.1", 0)
+        try:
+            async with asyncio.timeout(10):
+                await test(server.sockets[0].getsockname()[1])
+        finally:
+            server.close()
+            await server.wait_closed()
+
+    asyncio.run(main())
+
+
+async def _echo(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    for _ in range(10_000):
+        data = await reader.read(65536)
+        if not data:
+            break
+        writer.write(data)
+        await writer.drain()
+    writer.close()
+
+
+def test_bytes_go_both_ways_and_readuntil_keeps_what_follows() -> None:
+    async def test(port: int) -> None:
+        stream = await SocketStream.connect("127.0.0.1", port)
+        stream.write(b"HTTP/1.1 200 OK\r\nA: b\r\n\r\nbody")
+        await stream.drain()
+        assert await stream.readuntil(b"\r\n\r\n") == b"HTTP/1.1 200 OK\r\nA: b\r\n\r\n"
+        assert await stream.read(100) == b"body"
+        stream.close()
+        assert stream.is_closing()
+
+    _with_peer(_echo, test)
+
+
+def test_a_name_is_resolved_as_asyncio_would() -> None:
+    async def test(port: int) -> None:
+        stream = await SocketStream.connect("localhost", port)
+        assert stream.get_extra_info("peername")[1] == port
+        stream.abort()
+
+    _with_peer(_echo, test)
+
+
+def test_drain_waits_for_a_slow_reader_and_sends_everything() -> None:
+    received = bytearray()
+    done = asyncio.Event()
+
+    async def slow(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await asyncio.sleep(0.2)  # let the client's socket buffer fill
+        for _ in range(100_000):
+            data = await reader.read(65536)
+            if not data:
+                break
+            received.extend(data)
+        done.set()
+        writer.close()
+
+    payload = bytes(range(256)) * 32 * 1024  # 8 MiB: more than the kernel buffers hold
+
+    async def test(port: int) -> None:
+        stream = await SocketStream.connect("127.0.0.1", port)
+        stream.write(payload)
+        assert stream.get_write_buffer_size() > 0  # the kernel took only part of it
+        await stream.drain()
+        assert stream.get_write_buffer_size() == 0
+        stream.get_extra_info("socket").shutdown(socket.SHUT_WR)
+        await done.wait()
+        stream.close()
+
+    _with_peer(slow, test)
+    assert bytes(received) == payload
+
+
+def test_eof_reads_empty_and_readuntil_says_what_came() -> None:
+    async def say_and_close(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        writer.write(b"HTTP/1.1 200")
+        await writer.drain()
+        writer.close()
+
+    async def test(port: int) -> None:
+        stream = await SocketStream.connect("127.0.0.1", port)
+        with pytest.raises(asyncio.IncompleteReadError) as caught:
+            await stream.readuntil(b"\r\n\r\n")
+        assert caught.value.partial == b"HTTP/1.1 200"
+        assert await stream.read() == b""
+        stream.close()
+
+    _with_peer(say_and_close, test)
+
+
+def test_readuntil_gives_up_past_its_limit() -> None:
+    async def endless(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        writer.write(b"x" * 5000)
+        await writer.drain()
+        await reader.read(1)
+        writer.close()
+
+    async def test(port: int) -> None:
+        stream = await SocketStream.connect("127.0.0.1", port)
+        with pytest.raises(asyncio.LimitOverrunError):
+            for _ in range(10):
+                await stream.readuntil(b"\r\n\r\n", limit=1000)
+        stream.close()
+
+    _with_peer(endless, test)
+
+
+def test_a_reset_is_a_connection_reset_error() -> None:
+    async def reset(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.read(10)
+        sock = writer.get_extra_info("socket")
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        writer.transport.abort()
+
+    async def test(port: int) -> None:
+        stream = await SocketStream.connect("127.0.0.1", port)
+        stream.write(b"hello")
+        with pytest.raises(ConnectionResetError):
+            for _ in range(10):
+                if not await stream.read():
+                    break
+        stream.close()
+
+    _with_peer(reset, test)
+
+
+def test_a_refused_connect_is_connection_refused_in_asyncios_words() -> None:
+    async def main() -> None:
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]  # bound, never listening: refused
+            with pytest.raises(ConnectionRefusedError, match="Connect call failed"):
+                await SocketStream.connect("127.0.0.1", port)
+
+    asyncio.run(main())
+
+
+def test_a_cancelled_read_leaves_nothing_registered_and_the_stream_usable() -> None:
+    async def late(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await asyncio.sleep(0.3)
+        writer.write(b"late")
+        await writer.drain()
+        await reader.read(1)
+        writer.close()
+
+    async def test(port: int) -> None:
+        stream = await SocketStream.connect("127.0.0.1", port)
+        with pytest.raises(TimeoutError):
+            async with asyncio.timeout(0.05):
+                await stream.read()
+        loop = asyncio.get_running_loop()
+        assert not loop.remove_reader(stream.get_extra_info("socket").fileno())  # nothing was left behind
+        assert await stream.read() == b"late"
+        stream.close()
+
+    _with_peer(late, test)
+
+
+def test_a_closed_stream_refuses_work_and_closes_twice_quietly() -> None:
+    async def test(port: int) -> None:
+        stream = await SocketStream.connect("127.0.0.1", port)
+        stream.abort()
+        stream.close()
+        await stream.wait_closed()
+        with pytest.raises(ConnectionError):
+            stream.write(b"x")
+        with pytest.raises(ConnectionError):
+            await stream.read()
+
+    _with_peer(_echo, test)
+
+
+def test_open_stream_gives_probes_a_socket_stream_and_start_tls_asyncios_own() -> None:
+    async def test(port: int) -> None:
+        route = Route(parse_target(f"https://127.0.0.1:{port}/"), None)
+        (reader, writer), answer = await open_stream(route, 2.0)
+        assert isinstance(reader, SocketStream) and reader is writer and answer is None
+        writer.close()
+        (reader, writer), _ = await open_stream(route, 2.0, asyncio_streams=True)
+        assert isinstance(reader, asyncio.StreamReader) and isinstance(writer, asyncio.StreamWriter)
+        writer.close()
+        await writer.wait_closed()
+
+    _with_peer(_echo, test)
