@@ -26,6 +26,7 @@ from typing import Iterable, Iterator, Mapping
 from cryptography.hazmat.primitives import serialization
 
 from tlsdoctor.clock import faketime_argv
+from tlsdoctor.socket_stream import SocketServer, serve
 from tlsdoctor.lab.admission import Admission, Limits
 from tlsdoctor.lab.authorities import LabAuthorities
 from tlsdoctor.lab.endpoints import Endpoint
@@ -143,7 +144,7 @@ class Lab:
         self.scenarios: dict[str, LabScenario] = {}
         self.authorities: LabAuthorities | None = None
         self.services_url = ""
-        self._servers: list[asyncio.base_events.Server] = []
+        self._servers: list[SocketServer | asyncio.Server] = []
         self._held: list[socket.socket] = []  # bound, never listening: "connection refused"
         self._tasks: set[asyncio.Task[None]] = set()
 
@@ -202,13 +203,11 @@ class Lab:
 
         services = CaServices(self.authorities.served())
         self._servers.append(
-            await asyncio.start_server(
-                self._guarded("ca-services", _ServicesEndpoint(services)), sock=services_sock, backlog=_BACKLOG
-            )
+            await serve(self._guarded("ca-services", _ServicesEndpoint(services)), services_sock, _BACKLOG)
         )
         for sid, endpoint in endpoints.items():
             self._servers.append(
-                await asyncio.start_server(self._guarded(sid, endpoint), sock=sockets[sid], backlog=_BACKLOG)
+                await serve(self._guarded(sid, endpoint), sockets[sid], _BACKLOG)
             )
         for fid in self.fragile_ids:
             await self._start_fragile(fid, ctx, trust_files["lab"])
@@ -223,7 +222,7 @@ class Lab:
         else:
             sock = _listening_socket()
             port = sock.getsockname()[1]
-            self._servers.append(await asyncio.start_server(self._guarded(fid, built), sock=sock, backlog=_BACKLOG))
+            self._servers.append(await serve(self._guarded(fid, built), sock, _BACKLOG))
         self.fragile[fid] = FragileServer(fid, entry.description, f"https://{LOOPBACK}:{port}/", ca_file, port)
 
     async def _expire_stale(self) -> None:

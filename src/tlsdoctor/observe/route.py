@@ -19,7 +19,7 @@ import urllib.parse
 from typing import Any, Callable, Mapping
 
 from tlsdoctor import aio
-from tlsdoctor.observe import socket_stream
+from tlsdoctor import socket_stream
 from tlsdoctor.observe.timing import elapsed_ms
 from tlsdoctor.records import record
 

@@ -10,7 +10,7 @@ from typing import Awaitable, Callable
 import pytest
 
 from tlsdoctor.observe.route import Route, parse_target, open_stream
-from tlsdoctor.observe.socket_stream import SocketStream
+from tlsdoctor.socket_stream import SocketStream
 
 Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
 
@@ -184,7 +184,8 @@ def test_a_closed_stream_refuses_work_and_closes_twice_quietly() -> None:
         with pytest.raises(ConnectionError):
             stream.write(b"x")
         with pytest.raises(ConnectionError):
-            await stream.read()
+            await stream.drain()
+        assert await stream.read() == b""  # as asyncio's reader after connection_lost
 
     _with_peer(_echo, test)
 
@@ -201,3 +202,47 @@ def test_open_stream_gives_probes_a_socket_stream_and_start_tls_asyncios_own() -
         await writer.wait_closed()
 
     _with_peer(_echo, test)
+
+
+def test_an_abort_wakes_a_waiting_read_with_eof_and_leaves_no_registration_for_a_reused_descriptor() -> None:
+    async def silent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.read(1)
+        writer.close()
+
+    async def test(port: int) -> None:
+        loop = asyncio.get_running_loop()
+        stream = await SocketStream.connect("127.0.0.1", port)
+        fd = stream.get_extra_info("socket").fileno()
+        waiting = asyncio.ensure_future(stream.read())
+        await asyncio.sleep(0.05)
+        stream.abort()  # as the lab's watchdog evicts a stale connection
+        assert await asyncio.wait_for(waiting, 1.0) == b""
+        # The next connection gets the same descriptor number; it must wait and wake on its own.
+        again = await SocketStream.connect("127.0.0.1", port)
+        assert again.get_extra_info("socket").fileno() == fd
+        assert not loop.remove_reader(fd)
+        again.write(b"x")
+        assert await asyncio.wait_for(again.read(), 2.0) == b""  # the peer read one byte and closed
+        again.close()
+
+    _with_peer(silent, test)
+
+
+def test_a_read_and_a_drain_may_wait_at_once_and_an_abort_ends_both() -> None:
+    async def never_reads(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await asyncio.sleep(1.0)
+        writer.close()
+
+    async def test(port: int) -> None:
+        stream = await SocketStream.connect("127.0.0.1", port)
+        stream.write(b"x" * (16 * 1024 * 1024))
+        reading = asyncio.ensure_future(stream.read())
+        draining = asyncio.ensure_future(stream.drain())
+        await asyncio.sleep(0.05)
+        assert not reading.done() and not draining.done()
+        stream.abort()
+        assert await asyncio.wait_for(reading, 1.0) == b""
+        with pytest.raises(ConnectionResetError):
+            await asyncio.wait_for(draining, 1.0)
+
+    _with_peer(never_reads, test)

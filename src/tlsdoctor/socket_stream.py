@@ -1,4 +1,4 @@
-"""A TCP connection for probes: a non-blocking socket read and written on the running loop.
+"""A TCP connection for probes and the lab: a non-blocking socket read and written on the running loop.
 
 A probe's connection carries a few records each way (a ClientHello out, a ServerHello
 flight back; a handshake and one HEAD) and is then dropped. ``asyncio.open_connection``
@@ -17,6 +17,10 @@ StreamReader/StreamWriter API the probes use (``read``, ``readuntil``, ``write``
 pair. Errors are what asyncio's streams raise (OSError and its ConnectionError
 subclasses, ``IncompleteReadError``, ``LimitOverrunError``); every wait is bounded by the
 caller's timeout, and a cancelled wait leaves nothing registered on the loop.
+
+:func:`serve` is the same for the accepting side (the lab's servers): every connection a
+test or benchmark makes costs the lab's single thread its share of CPU, and on two cores
+that thread is the other half of every measurement.
 """
 
 from __future__ import annotations
@@ -25,7 +29,7 @@ import asyncio
 import errno
 import select
 import socket
-from typing import Any, Callable
+from typing import Any, Awaitable, Callable
 
 _CHUNK = 64 * 1024
 _DEFAULT_LIMIT = 64 * 1024  # asyncio.StreamReader's default line limit
@@ -40,6 +44,9 @@ class SocketStream:
         self._loop = loop
         self._pending = bytearray()  # bytes written but not yet taken by the kernel
         self._buffer = bytearray()  # bytes read past a readuntil() separator
+        # The wait in progress for each direction (a relay reads in one task while another
+        # drains), with what unregisters it: see abort().
+        self._waiting: dict[str, tuple[int, Callable[[int], bool], asyncio.Future[None]]] = {}
 
     @classmethod
     async def connect(cls, host: str, port: int) -> "SocketStream":
@@ -71,13 +78,27 @@ class SocketStream:
             data = bytes(self._buffer[:size])
             del self._buffer[:size]
             return data
-        sock = self._open()
         for _ in range(_MAX_WAITS):
+            sock = self._sock
+            if sock is None:
+                return b""  # aborted while we waited: asyncio's reader sees EOF then too
             try:
                 return sock.recv(size)
             except (BlockingIOError, InterruptedError):
-                await _wait(self._loop, sock, self._loop.add_reader, self._loop.remove_reader)
+                await self._wait("read", self._loop.add_reader, self._loop.remove_reader)
         raise ConnectionError("the socket never became readable")  # pragma: no cover - bounded, not expected
+
+    async def readexactly(self, n: int) -> bytes:
+        """Exactly ``n`` bytes; ``IncompleteReadError`` (with what came) at EOF."""
+        data = bytearray()
+        for _ in range(_MAX_WAITS):
+            if len(data) >= n:
+                return bytes(data)
+            chunk = await self.read(n - len(data))
+            if not chunk:
+                raise asyncio.IncompleteReadError(bytes(data), n)
+            data += chunk
+        raise ConnectionError("too many reads for one readexactly")  # pragma: no cover - bounded, not expected
 
     async def readuntil(self, separator: bytes = b"\n", limit: int = _DEFAULT_LIMIT) -> bytes:
         """The bytes up to and including ``separator``, as ``StreamReader.readuntil`` reads them.
@@ -120,14 +141,14 @@ class SocketStream:
 
     async def drain(self) -> None:
         """Wait until every written byte is with the kernel (unbounded: the caller's timeout bounds it)."""
-        sock = self._open()
         for _ in range(_MAX_WAITS):
+            sock = self._open()  # closed, or aborted while we waited: ConnectionResetError, as asyncio's drain says
             if not self._pending:
                 return
             try:
                 sent = sock.send(self._pending)
             except (BlockingIOError, InterruptedError):
-                await _wait(self._loop, sock, self._loop.add_writer, self._loop.remove_writer)
+                await self._wait("write", self._loop.add_writer, self._loop.remove_writer)
                 continue
             del self._pending[:sent]
         raise ConnectionError("the peer stopped reading")  # pragma: no cover - bounded, not expected
@@ -157,9 +178,19 @@ class SocketStream:
         return default
 
     def abort(self) -> None:
-        """Close now, dropping unsent bytes (nothing is waiting on the socket: waits unregister themselves)."""
+        """Close now, dropping unsent bytes; a read waiting on the socket then sees EOF, a drain a reset.
+
+        The wait is unregistered *before* the socket closes: the kernel reuses descriptor
+        numbers at once, and a registration left behind would belong to the next
+        connection's socket (asyncio's transports take the same care).
+        """
         sock, self._sock = self._sock, None
         self._pending.clear()
+        waiting, self._waiting = self._waiting, {}
+        for fd, remove, ready in waiting.values():
+            remove(fd)
+            if not ready.done():
+                ready.set_result(None)
         if sock is not None:
             sock.close()
 
@@ -175,10 +206,107 @@ class SocketStream:
     async def wait_closed(self) -> None:
         """Closing is immediate (:meth:`close`); here for the StreamWriter API."""
 
+    async def _wait(self, direction: str, add: Callable[..., None], remove: Callable[[int], bool]) -> None:
+        """Until the socket is ready (per ``add``) or the stream is aborted; one registration per wait."""
+        sock = self._open()
+        if direction in self._waiting:
+            raise RuntimeError(f"another task is already waiting to {direction} on this stream")
+        fd = sock.fileno()
+        ready: asyncio.Future[None] = self._loop.create_future()
+        waiting = (fd, remove, ready)
+        add(fd, _set_ready, ready)
+        self._waiting[direction] = waiting
+        try:
+            await ready
+        finally:
+            if self._waiting.get(direction) is waiting:  # else abort() unregistered it; the number may be reused
+                del self._waiting[direction]
+                remove(fd)
+
     def _open(self) -> socket.socket:
         if self._sock is None:
             raise ConnectionResetError(errno.EBADF, "the connection is closed")
         return self._sock
+
+
+Handler = Callable[["SocketStream", "SocketStream"], Awaitable[None]]
+_ACCEPTS_PER_WAKE = 64  # connections taken per readiness event, as asyncio's own accept loop does
+
+
+class SocketServer:
+    """Accepts on a listening socket and runs ``handler(stream, stream)`` for each connection, as a task.
+
+    What ``asyncio.start_server`` does for the lab, minus the transport and protocol per
+    connection. The handler owns its stream (and closes it); its exceptions are its own
+    business (the lab's handlers catch everything), and an escaped one is logged only by
+    asyncio's debug mode, as with ``start_server``.
+    """
+
+    def __init__(self, sock: socket.socket, handler: Handler) -> None:
+        self._sock: socket.socket | None = sock
+        self._handler = handler
+        self._loop = asyncio.get_running_loop()
+        sock.setblocking(False)
+        self._loop.add_reader(sock.fileno(), self._accept)
+
+    @property
+    def sockets(self) -> tuple[socket.socket, ...]:
+        return (self._sock,) if self._sock is not None else ()
+
+    def _accept(self) -> None:
+        listening = self._sock
+        for _ in range(_ACCEPTS_PER_WAKE):
+            if listening is None:
+                return
+            try:
+                conn, _address = listening.accept()
+            except (BlockingIOError, InterruptedError, ConnectionAbortedError):
+                return
+            except OSError as exc:
+                if exc.errno in (errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM):
+                    # Out of descriptors or memory: pause a second rather than spin on a
+                    # socket that stays readable (asyncio does the same).
+                    self._loop.remove_reader(listening.fileno())
+                    self._loop.call_later(1.0, self._resume)
+                return
+            try:
+                conn.setblocking(False)
+                # Responses are small records written at once: never hold one for a delayed ACK.
+                conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            except OSError:
+                conn.close()
+                continue
+            stream = SocketStream(conn, self._loop)
+            task = self._loop.create_task(self._handler(stream, stream))
+            task.add_done_callback(_retrieved)
+
+    def _resume(self) -> None:
+        if self._sock is not None:
+            self._loop.add_reader(self._sock.fileno(), self._accept)
+
+    def close(self) -> None:
+        """Stop accepting (connections already accepted go on until their handlers end)."""
+        sock, self._sock = self._sock, None
+        if sock is not None:
+            self._loop.remove_reader(sock.fileno())
+            sock.close()
+
+    async def wait_closed(self) -> None:
+        """Closing is immediate (:meth:`close`); here for the ``asyncio.Server`` API."""
+
+
+async def serve(handler: Handler, sock: socket.socket, backlog: int = 100) -> "SocketServer | asyncio.Server":
+    """Serve ``handler`` on the bound socket ``sock``: a :class:`SocketServer`, or ``asyncio.start_server``
+    where the loop cannot wait on sockets."""
+    if not supported(asyncio.get_running_loop()):
+        return await asyncio.start_server(handler, sock=sock, backlog=backlog)  # type: ignore[arg-type]
+    sock.listen(backlog)
+    return SocketServer(sock, handler)
+
+
+def _retrieved(task: asyncio.Task[None]) -> None:
+    if not task.cancelled():
+        task.exception()  # seen: a handler's escaped error is not "never retrieved" noise
 
 
 def supported(loop: asyncio.AbstractEventLoop) -> bool:
@@ -209,7 +337,7 @@ async def _connected(loop: asyncio.AbstractEventLoop, family: int, address: tupl
             # A loopback or LAN connect is often done before connect_ex returns: a zero-time
             # poll saves the loop turn that waiting for writability costs.
             if not _writable_now(sock):
-                await _wait(loop, sock, loop.add_writer, loop.remove_writer)
+                await _connected_or_failed(loop, sock)
             code = sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
         if code != 0:
             raise OSError(code, f"Connect call failed {address}")  # asyncio's words; errno picks the subclass
@@ -225,16 +353,15 @@ def _writable_now(sock: socket.socket) -> bool:
     return bool(poller.poll(0))
 
 
-async def _wait(loop: asyncio.AbstractEventLoop, sock: socket.socket,
-                add: Callable[..., None], remove: Callable[[int], bool]) -> None:
-    """Until ``sock`` is ready (read or write, per ``add``); the registration lasts this one wait."""
-    ready = loop.create_future()
+async def _connected_or_failed(loop: asyncio.AbstractEventLoop, sock: socket.socket) -> None:
+    """Until a connecting socket is writable (connected, or failed: SO_ERROR says which)."""
+    ready: asyncio.Future[None] = loop.create_future()
     fd = sock.fileno()
-    add(fd, _set_ready, ready)
+    loop.add_writer(fd, _set_ready, ready)
     try:
         await ready
     finally:
-        remove(fd)
+        loop.remove_writer(fd)  # before the caller may close the socket
 
 
 def _set_ready(ready: asyncio.Future[None]) -> None:
