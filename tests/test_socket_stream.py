@@ -246,3 +246,31 @@ def test_a_read_and_a_drain_may_wait_at_once_and_an_abort_ends_both() -> None:
             await asyncio.wait_for(draining, 1.0)
 
     _with_peer(never_reads, test)
+
+
+def test_read_within_times_out_on_silence_and_reads_what_is_there_without_waiting() -> None:
+    from tlsdoctor.socket_stream import read_within
+
+    async def later(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        writer.write(b"now")
+        await writer.drain()
+        await asyncio.sleep(0.5)
+        writer.write(b"later")
+        await writer.drain()
+        await reader.read(1)
+        writer.close()
+
+    async def test(port: int) -> None:
+        stream = await SocketStream.connect("127.0.0.1", port)
+        assert await read_within(stream, 100, 1.0) == b"now"
+        with pytest.raises(TimeoutError):
+            await read_within(stream, 100, 0.05)
+        assert await read_within(stream, 100, 2.0) == b"later"
+        stream.close()
+        (reader, writer) = await asyncio.open_connection("127.0.0.1", port)  # asyncio's own reader too
+        assert await read_within(reader, 100, 1.0) == b"now"
+        with pytest.raises(TimeoutError):
+            await read_within(reader, 100, 0.05)
+        writer.close()
+
+    _with_peer(later, test)

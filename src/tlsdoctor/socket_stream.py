@@ -71,13 +71,18 @@ class SocketStream:
 
     # -- reading --------------------------------------------------------------------------------
 
-    async def read(self, n: int = -1) -> bytes:
-        """Up to ``n`` bytes (a chunk when ``n`` < 0), as soon as any are there; ``b""`` at EOF."""
+    async def read(self, n: int = -1, timeout: float | None = None) -> bytes:
+        """Up to ``n`` bytes (a chunk when ``n`` < 0), as soon as any are there; ``b""`` at EOF.
+
+        ``timeout`` bounds the waiting (TimeoutError), and is only armed if there is
+        waiting to do: most reads of a short exchange find their bytes already there.
+        """
         size = _CHUNK if n < 0 else n
         if self._buffer:
             data = bytes(self._buffer[:size])
             del self._buffer[:size]
             return data
+        deadline: float | None = None
         for _ in range(_MAX_WAITS):
             sock = self._sock
             if sock is None:
@@ -85,7 +90,13 @@ class SocketStream:
             try:
                 return sock.recv(size)
             except (BlockingIOError, InterruptedError):
-                await self._wait("read", self._loop.add_reader, self._loop.remove_reader)
+                if timeout is None:
+                    await self._wait("read", self._loop.add_reader, self._loop.remove_reader)
+                else:
+                    if deadline is None:
+                        deadline = self._loop.time() + timeout
+                    async with asyncio.timeout_at(deadline):
+                        await self._wait("read", self._loop.add_reader, self._loop.remove_reader)
         raise ConnectionError("the socket never became readable")  # pragma: no cover - bounded, not expected
 
     async def readexactly(self, n: int) -> bytes:
@@ -227,6 +238,14 @@ class SocketStream:
         if self._sock is None:
             raise ConnectionResetError(errno.EBADF, "the connection is closed")
         return self._sock
+
+
+async def read_within(reader: Any, n: int, timeout: float) -> bytes:
+    """``reader.read(n)`` bounded by ``timeout``: a SocketStream arms its timer only if it must wait."""
+    if isinstance(reader, SocketStream):
+        return await reader.read(n, timeout)
+    async with asyncio.timeout(timeout):
+        return await reader.read(n)
 
 
 Handler = Callable[["SocketStream", "SocketStream"], Awaitable[None]]

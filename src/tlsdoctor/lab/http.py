@@ -22,6 +22,7 @@ import h2.exceptions
 
 from tlsdoctor import aio
 from tlsdoctor.lab.admission import Phase, progress
+from tlsdoctor.socket_stream import read_within
 
 MAX_REQUESTS_PER_CONNECTION = 10_000
 MAX_REQUEST_BODY = 64 * 1024
@@ -45,7 +46,7 @@ class PlainStream:
 
     async def recv(self) -> bytes:
         try:
-            return await aio.within(self.reader.read(64 * 1024), self.timeout)
+            return await read_within(self.reader, 64 * 1024, self.timeout)
         except (ConnectionError, asyncio.TimeoutError):
             return b""
 

@@ -27,6 +27,7 @@ from tlsdoctor.lab.admission import Phase, progress
 from tlsdoctor.lab.http import PlainStream, Reply, reason_phrase, serve_http1
 from tlsdoctor.lab.pki import CA
 from tlsdoctor.lab.tls import TlsClosed, TlsServerConfig, TlsStream, close_writer
+from tlsdoctor.socket_stream import read_within
 
 ProxyMode = Literal["tunnel", "intercept", "status"]
 
@@ -180,7 +181,7 @@ async def _relay_plain(
 ) -> None:
     async def copy(src: asyncio.StreamReader, dst: asyncio.StreamWriter) -> None:
         for _ in range(1_000_000):
-            data = await aio.within(src.read(64 * 1024), timeout)
+            data = await read_within(src, 64 * 1024, timeout)
             if not data:
                 break
             dst.write(data)
@@ -225,7 +226,7 @@ async def _relay_tls(
 
     async def origin_to_client() -> None:
         for _ in range(1_000_000):
-            data = await aio.within(up_reader.read(64 * 1024), timeout)
+            data = await read_within(up_reader, 64 * 1024, timeout)
             if not data:
                 break
             await client.send(data)

@@ -22,6 +22,7 @@ from tlsdoctor import aio
 from tlsdoctor.lab.admission import Phase, progress
 from tlsdoctor.lab.pki import IssuedCert
 from tlsdoctor.openssl_policy import apply_protocol_policy
+from tlsdoctor.socket_stream import read_within
 
 _CHUNK = 64 * 1024
 
@@ -179,7 +180,7 @@ class TlsStream:
     async def _fill(self) -> bool:
         """Feed bytes from the socket into OpenSSL; False at EOF."""
         try:
-            data = await aio.within(self.reader.read(_CHUNK), self.timeout)
+            data = await read_within(self.reader, _CHUNK, self.timeout)
         except (ConnectionError, asyncio.TimeoutError) as exc:
             raise TlsClosed(f"read failed: {exc!r}") from exc
         if not data:

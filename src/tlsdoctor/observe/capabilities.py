@@ -33,10 +33,10 @@ from dataclasses import dataclass, field
 
 from OpenSSL import SSL
 
-from tlsdoctor import aio
 from tlsdoctor.observe.first_answer import close_stream
 from tlsdoctor.observe.handshake import ClientOffer, HandshakeObservation
 from tlsdoctor.observe.route import Route, RouteError, open_stream
+from tlsdoctor.socket_stream import read_within
 from tlsdoctor.wire import (
     BY_NAME,
     TLS12_SUITES,
@@ -49,6 +49,7 @@ from tlsdoctor.wire import (
     read_server_flight,
     server_flight_needs_more,
     suite_name,
+    with_fresh_random,
 )
 from tlsdoctor.wire.extensions import ALL_GROUPS
 
@@ -303,23 +304,25 @@ async def _exchange(route: Route, name: str, hello: ClientHello, timeout: float)
     except RouteError as exc:
         return HelloAttempt(name, len(hello.cipher_suites), None, str(exc))
     data = b""
+    flight: ServerFlight | None = None  # the reading of ``data``, kept: each byte is parsed once
     error = None
     try:
-        writer.write(hello.to_bytes())
+        writer.write(_hello_bytes(hello))
         loop = asyncio.get_running_loop()
         ends = loop.time() + timeout
         for _ in range(_MAX_READS):
-            if not server_flight_needs_more(data):
-                break
             remaining = ends - loop.time()
             if remaining <= 0:
                 error = f"no complete answer within {timeout:g} s"
                 break
-            chunk = await aio.within(reader.read(_READ_CHUNK), remaining)
+            chunk = await read_within(reader, _READ_CHUNK, remaining)
             if not chunk:
                 error = "the server closed the connection" if not data else None
                 break
             data += chunk
+            flight = read_server_flight(data)
+            if not server_flight_needs_more(data, flight):
+                break
     except asyncio.TimeoutError:
         error = f"no complete answer within {timeout:g} s"
     except (ConnectionError, OSError) as exc:
@@ -330,8 +333,21 @@ async def _exchange(route: Route, name: str, hello: ClientHello, timeout: float)
     finally:
         writer.transport.abort()  # never finish a handshake we cannot complete
         await close_stream(writer)
-    flight = read_server_flight(data) if data else None
+    if data and flight is None:
+        flight = read_server_flight(data)
     return HelloAttempt(name, len(hello.cipher_suites), flight, error)
+
+
+@functools.lru_cache(maxsize=64)
+def _hello_template(hello: ClientHello) -> bytes:
+    # Every hello here shares the process's key shares (_KEY_SHARES), so equal hellos have
+    # equal bytes: the version hellos offer hundreds of suites and are the same each time.
+    return hello.to_bytes()
+
+
+def _hello_bytes(hello: ClientHello) -> bytes:
+    """The hello's bytes, built once per distinct hello, with a fresh random and session id each time."""
+    return with_fresh_random(_hello_template(hello))
 
 
 def _observation(attempts: list[HelloAttempt], not_run: tuple[str, ...], connections: int,
@@ -375,8 +391,8 @@ def _observation(attempts: list[HelloAttempt], not_run: tuple[str, ...], connect
         default_client_error=client.error if client is not None else None,
         default_client_alert=client.alert if client is not None else None,
         default_client_versions=client_versions,
-        default_client_suites=tuple(suite_name(s) for s in client_offer.cipher_suites),
-        default_client_groups=tuple(group_name(g) for g in client_offer.groups),
+        default_client_suites=_names_of(client_offer)[0],
+        default_client_groups=_names_of(client_offer)[1],
         groups_selected=tuple(groups),
         dh_prime_bits=dh_bits,
         certificate_requested=any(a.flight is not None and a.flight.certificate_request is not None
@@ -387,6 +403,12 @@ def _observation(attempts: list[HelloAttempt], not_run: tuple[str, ...], connect
         elapsed_ms=round((time.perf_counter() - started) * 1000, 1),
         families={n: f for n in sorted(named) if (f := _family(n)) is not None},
     )
+
+
+@functools.lru_cache(maxsize=4)
+def _names_of(offered: OfferedHello) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The IANA names of an offer's suites and groups (the same few offers, named once per process)."""
+    return tuple(suite_name(s) for s in offered.cipher_suites), tuple(group_name(g) for g in offered.groups)
 
 
 def _family(name: str) -> str | None:

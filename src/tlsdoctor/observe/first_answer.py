@@ -22,12 +22,13 @@ from typing import TYPE_CHECKING
 
 from tlsdoctor import aio
 from tlsdoctor.observe.route import ConnectAnswer, Route, RouteError, open_stream
+from tlsdoctor.observe.timing import elapsed_ms
+from tlsdoctor.records import record
+from tlsdoctor.socket_stream import read_within
+from tlsdoctor.wire import FirstAnswer, first_answer_needs_more, parse_first_answer
 
 if TYPE_CHECKING:
     from tlsdoctor.observe.handshake import HandshakeObservation
-from tlsdoctor.observe.timing import elapsed_ms
-from tlsdoctor.records import record
-from tlsdoctor.wire import FirstAnswer, first_answer_needs_more, parse_first_answer
 
 MAX_ANSWER_BYTES = 64 * 1024  # one whole record is at most 5 + 18432 bytes; this is ample
 _MAX_READS = 4096  # a peer trickling single bytes still ends the loop
@@ -153,7 +154,7 @@ async def _exchange(
         if remaining <= 0:
             return bytes(data), False, False, True, None
         try:
-            chunk = await aio.within(reader.read(MAX_ANSWER_BYTES - len(data)), remaining)
+            chunk = await read_within(reader, MAX_ANSWER_BYTES - len(data), remaining)
         except asyncio.TimeoutError:
             return bytes(data), False, False, True, None
         except ConnectionError as exc:

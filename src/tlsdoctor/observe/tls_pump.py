@@ -18,6 +18,7 @@ from OpenSSL import SSL
 
 from tlsdoctor import aio
 from tlsdoctor.observe.alerts import alert_from_openssl_reason
+from tlsdoctor.socket_stream import read_within
 
 _MAX_ROUNDS = 1024  # reads; a handshake takes a handful
 _TAP_BYTES = 64 * 1024  # the server's first bytes, kept to read alerts OpenSSL leaves unnamed
@@ -109,7 +110,7 @@ class TlsPump:
             self.timed_out, self.error = True, f"the handshake did not complete within {self.timeout:g} s"
             return False
         try:
-            data = await aio.within(self.reader.read(_CHUNK), remaining)
+            data = await read_within(self.reader, _CHUNK, remaining)
         except asyncio.TimeoutError:
             self.timed_out, self.error = True, f"the handshake did not complete within {self.timeout:g} s"
             return False

@@ -148,6 +148,24 @@ class ClientHello:
         return (first,) if first is not None else ()
 
 
+def with_fresh_random(hello: bytes) -> bytes:
+    """``hello`` (records from :meth:`ClientHello.to_bytes`) with a new random and session id.
+
+    A probe that sends the same hello many times builds it once and refreshes only these
+    (record header 5 bytes, handshake header 4, legacy_version 2, then random[32] and
+    legacy_session_id<0..32>): building a hello offering hundreds of suites costs far more
+    than the 64 random bytes. Both fields are still fresh per connection, as a client's are.
+    """
+    start = RECORD_HEADER_LEN + 4 + 2
+    if len(hello) < start + 33:
+        raise ValueError("not a ClientHello record")
+    sid_len = hello[start + 32]
+    if sid_len > 32 or len(hello) < start + 33 + sid_len:
+        raise ValueError("not a ClientHello record")
+    fresh = os.urandom(32 + sid_len)
+    return hello[:start] + fresh[:32] + hello[start + 32:start + 33] + fresh[32:] + hello[start + 33 + sid_len:]
+
+
 def key_share(group: int, cache: dict[int, bytes] | None = None) -> bytes:
     """A valid public key for ``group`` (its key_exchange bytes, RFC 8446 §4.2.8.2).
 

@@ -137,14 +137,18 @@ def read_server_flight(data: bytes) -> ServerFlight:
     return ServerFlight(**facts)  # type: ignore[arg-type]
 
 
-def server_flight_needs_more(data: bytes) -> bool:
-    """Whether more bytes could add to what :func:`read_server_flight` says about ``data``."""
+def server_flight_needs_more(data: bytes, flight: ServerFlight | None = None) -> bool:
+    """Whether more bytes could add to what :func:`read_server_flight` says about ``data``.
+
+    ``flight``: that reading of ``data``, when the caller has it already (a reader that keeps
+    each chunk's reading parses the bytes once, not twice).
+    """
     if len(data) >= MAX_FLIGHT_BYTES:
         return False
     if data and (data[0] not in (20, 21, 22, 23) or (
             len(data) >= RECORD_HEADER_LEN and record_length(data[:RECORD_HEADER_LEN]) is None)):
         return False
-    return not read_server_flight(data).complete
+    return not (flight if flight is not None else read_server_flight(data)).complete
 
 
 def parse_server_hello(body: bytes) -> ServerHello | None:
