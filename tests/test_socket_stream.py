@@ -228,6 +228,36 @@ def test_an_abort_wakes_a_waiting_read_with_eof_and_leaves_no_registration_for_a
     _with_peer(silent, test)
 
 
+def test_two_drains_share_one_wait_and_both_end_when_the_peer_reads() -> None:
+    received = bytearray()
+
+    async def slow(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await asyncio.sleep(0.2)
+        for _ in range(100_000):
+            data = await reader.read(65536)
+            if not data:
+                break
+            received.extend(data)
+        writer.close()
+
+    async def test(port: int) -> None:
+        stream = await SocketStream.connect("127.0.0.1", port)
+        stream.write(b"a" * (8 * 1024 * 1024))
+        first = asyncio.ensure_future(stream.drain())
+        stream.write(b"b" * 1024)
+        second = asyncio.ensure_future(stream.drain())
+        await asyncio.wait_for(asyncio.gather(first, second), 5.0)
+        stream.get_extra_info("socket").shutdown(socket.SHUT_WR)
+        for _ in range(500):
+            if len(received) >= 8 * 1024 * 1024 + 1024:
+                break
+            await asyncio.sleep(0.01)
+        stream.close()
+
+    _with_peer(slow, test)
+    assert bytes(received) == b"a" * (8 * 1024 * 1024) + b"b" * 1024
+
+
 def test_a_read_and_a_drain_may_wait_at_once_and_an_abort_ends_both() -> None:
     async def never_reads(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         await asyncio.sleep(1.0)
@@ -274,3 +304,21 @@ def test_read_within_times_out_on_silence_and_reads_what_is_there_without_waitin
         writer.close()
 
     _with_peer(later, test)
+
+
+def test_write_eof_half_closes() -> None:
+    async def test(port: int) -> None:
+        stream = await SocketStream.connect("127.0.0.1", port)
+        assert stream.can_write_eof()
+        stream.write(b"ping")
+        stream.write_eof()  # the echo peer reads EOF, answers what it had, and closes
+        got = b""
+        for _ in range(10):
+            chunk = await asyncio.wait_for(stream.read(), 2.0)
+            if not chunk:
+                break
+            got += chunk
+        assert got == b"ping"
+        stream.close()
+
+    _with_peer(_echo, test)

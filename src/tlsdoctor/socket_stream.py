@@ -164,6 +164,23 @@ class SocketStream:
             del self._pending[:sent]
         raise ConnectionError("the peer stopped reading")  # pragma: no cover - bounded, not expected
 
+    def can_write_eof(self) -> bool:
+        return True
+
+    def write_eof(self) -> None:
+        """Half-close: the peer reads EOF, we may still read (a tunnel passing on one side's end)."""
+        sock = self._open()
+        if self._pending:
+            try:
+                sent = sock.send(self._pending)
+                del self._pending[:sent]
+            except (BlockingIOError, InterruptedError):
+                pass
+        try:
+            sock.shutdown(socket.SHUT_WR)
+        except OSError:
+            pass  # the peer is gone already
+
     # -- the StreamWriter / transport part ------------------------------------------------------
 
     @property
@@ -218,12 +235,18 @@ class SocketStream:
         """Closing is immediate (:meth:`close`); here for the StreamWriter API."""
 
     async def _wait(self, direction: str, add: Callable[..., None], remove: Callable[[int], bool]) -> None:
-        """Until the socket is ready (per ``add``) or the stream is aborted; one registration per wait."""
+        """Until the socket is ready (per ``add``) or the stream is aborted; one registration per direction.
+
+        A second task waiting the same way (two writers draining) shares the first one's
+        wait, as asyncio's streams let several drain at once; the caller then tries again.
+        """
         sock = self._open()
-        if direction in self._waiting:
-            raise RuntimeError(f"another task is already waiting to {direction} on this stream")
+        shared = self._waiting.get(direction)
+        if shared is not None:
+            await asyncio.shield(shared[2])
+            return
         fd = sock.fileno()
-        ready: asyncio.Future[None] = self._loop.create_future()
+        ready = self._loop.create_future()
         waiting = (fd, remove, ready)
         add(fd, _set_ready, ready)
         self._waiting[direction] = waiting
@@ -233,6 +256,7 @@ class SocketStream:
             if self._waiting.get(direction) is waiting:  # else abort() unregistered it; the number may be reused
                 del self._waiting[direction]
                 remove(fd)
+            _set_ready(ready)  # a task sharing this wait tries again (registering its own, if need be)
 
     def _open(self) -> socket.socket:
         if self._sock is None:

@@ -26,7 +26,7 @@ from tlsdoctor import aio
 from tlsdoctor.lab.admission import Phase, progress
 from tlsdoctor.lab.http import PlainStream, Reply, reason_phrase, serve_http1
 from tlsdoctor.lab.pki import CA
-from tlsdoctor.lab.tls import TlsClosed, TlsServerConfig, TlsStream, close_writer
+from tlsdoctor.lab.tls import TlsClientStream, TlsClosed, TlsServerConfig, TlsStream, close_writer
 from tlsdoctor.socket_stream import read_within
 
 ProxyMode = Literal["tunnel", "intercept", "status"]
@@ -91,17 +91,19 @@ class ConnectProxy:
                 return
             if not first:
                 return
+            assert self.origin_trust is not None
             try:
-                up_reader, up_writer = await asyncio.wait_for(
-                    asyncio.open_connection(host, port, ssl=self.origin_trust, server_hostname=host), timeout
-                )
+                upstream = await TlsClientStream.connect(host, port, self.origin_trust, timeout)
             except (OSError, ssl.SSLError, asyncio.TimeoutError) as exc:
                 # The product's own error page, as the client receives it.
                 body = f"tlsdoctor lab interception proxy: upstream {host}:{port} failed: {_reason(exc)}\n"
                 await serve_http1(_Replayed(first, client_tls), Reply(status=502, body=body.encode(), keep_alive=False))
                 return
-            up_writer.write(first)
-            await _relay_tls(client_tls, up_reader, up_writer, timeout)
+            try:
+                await upstream.send(first)
+                await _relay_tls(client_tls, upstream)
+            finally:
+                await upstream.close()
         finally:
             await client_tls.close()
 
@@ -213,20 +215,17 @@ class _Replayed:
         await self._stream.send(data)
 
 
-async def _relay_tls(
-    client: TlsStream, up_reader: asyncio.StreamReader, up_writer: asyncio.StreamWriter, timeout: float
-) -> None:
+async def _relay_tls(client: TlsStream, upstream: TlsClientStream) -> None:
     async def client_to_origin() -> None:
         for _ in range(1_000_000):
             data = await client.recv()
             if not data:
                 break
-            up_writer.write(data)
-            await aio.drained(up_writer, timeout)
+            await upstream.send(data)
 
     async def origin_to_client() -> None:
         for _ in range(1_000_000):
-            data = await read_within(up_reader, 64 * 1024, timeout)
+            data = await upstream.recv()
             if not data:
                 break
             await client.send(data)
@@ -240,4 +239,3 @@ async def _relay_tls(
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
-        await close_writer(up_writer, timeout)
