@@ -215,6 +215,7 @@ def _redact_urls(text: str, path_policy: str) -> str:
     done = 0  # text[:done] is already in out
     search = 0
     length = len(text)
+    token_end = -1  # where the current whitespace-delimited token ends (a nested URL shares it)
     while True:
         sep = text.find("://", search)
         if sep < 0:
@@ -229,14 +230,42 @@ def _redact_urls(text: str, path_policy: str) -> str:
         if start == sep:  # "://" without a scheme: not a URL
             search = sep + 3
             continue
-        end = sep + 3
-        while end < length and not text[end].isspace():
-            end += 1
+        if sep + 3 > token_end:  # a new whitespace-delimited token: find its end once
+            token_end = sep + 3
+            while token_end < length and not text[token_end].isspace():
+                token_end += 1
+        end = token_end
+        if path_policy == "keep":
+            end = _before_nested_url(text, sep + 3, end)
         out.append(text[done:start])
         out.append(_redact_after_scheme(text[start:sep], text[sep + 3:end], path_policy))
         done = search = end
     out.append(text[done:])
     return "".join(out)
+
+
+def _before_nested_url(text: str, begin: int, end: int) -> int:
+    """Where a URL token ``text[begin:end]`` (after its ``://``) ends if another URL starts in its path.
+
+    ``https://archive.example/web/https://user:pw@host/`` keeps its path, so the URL inside
+    would be kept whole, credentials and all: the outer token ends where the inner URL's
+    scheme starts, and the scan redacts that one in turn. A ``://`` in the query or
+    fragment stays inside the token: the query is redacted whole, and splitting there
+    would put part of it back in the text.
+    """
+    inner = text.find("://", begin, end)
+    if inner < 0:
+        return end
+    for delimiter in "?#":
+        index = text.find(delimiter, begin, inner)
+        if index >= 0:
+            return end
+    start = inner
+    while start > begin and text[start - 1] in _SCHEME_CHARS:
+        start -= 1
+    while start < inner and not text[start].isalpha():
+        start += 1
+    return start if start < inner else end
 
 
 # -- free text -------------------------------------------------------------------------------------
