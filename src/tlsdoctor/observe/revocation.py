@@ -13,6 +13,7 @@ one fetch is the evidence that separates "incomplete chain" from "untrusted root
 from __future__ import annotations
 
 import asyncio
+import functools
 import time
 from datetime import datetime
 from typing import Any, Sequence
@@ -72,8 +73,9 @@ class RevocationObservation:
     status_checked: bool = True  # False: OCSP and CRL were not asked (the chain does not verify)
 
 
+@functools.lru_cache(maxsize=256)
 def leaf_pointers(leaf: x509.Certificate) -> tuple[str | None, str | None, str | None]:
-    """(OCSP URL, CRL URL, caIssuers URL) from the leaf, first of each kind."""
+    """(OCSP URL, CRL URL, caIssuers URL) from the leaf, first of each kind (once per certificate)."""
     ocsp_url = ca_issuers = crl_url = None
     try:
         aia = leaf.extensions.get_extension_for_oid(ExtensionOID.AUTHORITY_INFORMATION_ACCESS).value
@@ -105,7 +107,11 @@ def has_must_staple(leaf: x509.Certificate) -> bool:
     return x509.TLSFeatureType.status_request in features
 
 
+@functools.lru_cache(maxsize=256)
 def issued_by(cert: x509.Certificate, issuer: x509.Certificate) -> bool:
+    """Whether ``issuer`` signed ``cert`` (names and signature). Cached: a signature check is
+    ~0.1 ms, a diagnosis asks it of the same pair more than once, and a batch meets the same
+    intermediates again and again; certificates are immutable, so the answer is too."""
     try:
         cert.verify_directly_issued_by(issuer)
     except (ValueError, TypeError, Exception):  # noqa: BLE001 - any failure means "no"
