@@ -4,9 +4,10 @@
   with libcurl's debug text captured for failures (the default), always, and never;
 - ``Client`` on ``native`` ÷ a bare ``httpx.Client`` with the same truststore context (goal ≥ 0.9);
 - for reference, ``Client`` on ``curl`` ÷ a bare handle that also keeps the header lines (what
-  any client returning headers pays: libcurl calls back once per line), and ``Client`` on
-  ``curl`` when each response is still held while the next is sent (as ``r = client.get(url)``
-  in a loop);
+  any client returning headers pays: libcurl calls back once per line), ÷ a bare handle that
+  also hands back status, body and header lines (the least a client returning a response
+  does), and ``Client`` on ``curl`` when each response is still held while the next is sent
+  (as ``r = client.get(url)`` in a loop);
 - extra connection attempts caused by fallback on the first request to an origin whose
   HTTP/2 is broken, and on later requests (goal: 1, then 0) — counted by the lab's server.
 
@@ -68,11 +69,14 @@ def one_round(ours: Callable[[], object], bare: Callable[[], object], requests: 
     return n / totals[0], n / totals[1], totals[2] / n * 1e6, totals[3] / n * 1e6
 
 
-def bare_pycurl(url: str, ca: str, headers: bool = False) -> tuple[Callable[[], None], Callable[[], None]]:
+def bare_pycurl(url: str, ca: str, headers: bool = False,
+                response: bool = False) -> tuple[Callable[[], object], Callable[[], None]]:
     """A reused pycurl handle set up once, as a hand-written integration would: per request,
     only the body buffer is reset. With ``headers``, it also keeps the response's header lines
     (a HEADERFUNCTION: libcurl calls it once per line, and each call takes the GIL back), which
-    any client that returns headers pays; it is printed beside the goal's pair, not instead."""
+    any client that returns headers pays; it is printed beside the goal's pair, not instead. With
+    ``response`` (and ``headers``), each request also hands back its status, body and header
+    lines, as the least client returning a response must: the other reference pair."""
     handle = pycurl.Curl()
     sink = io.BytesIO()
     lines: list[bytes] = []
@@ -91,7 +95,15 @@ def bare_pycurl(url: str, ca: str, headers: bool = False) -> tuple[Callable[[], 
         lines.clear()
         handle.perform()
 
-    return get, handle.close
+    def get_response() -> tuple[int, bytes, tuple[bytes, ...]]:
+        # What the least client returning a response does: status, body and header lines out.
+        sink.seek(0)
+        sink.truncate()
+        lines.clear()
+        handle.perform()
+        return handle.getinfo(pycurl.RESPONSE_CODE), sink.getvalue(), tuple(lines)
+
+    return (get_response if response else get), handle.close
 
 
 def held(client: Client, url: str) -> Callable[[], None]:
@@ -110,6 +122,7 @@ def held(client: Client, url: str) -> Callable[[], None]:
 def measure(url: str, ca: str, requests: int, rounds: int, deadline: float) -> dict[str, list[float]]:
     get_curl, close_curl = bare_pycurl(url, ca)
     get_curl_headers, close_curl_headers = bare_pycurl(url, ca, headers=True)
+    get_curl_response, close_curl_response = bare_pycurl(url, ca, headers=True, response=True)
     context = truststore.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     context.load_verify_locations(cafile=ca)
     bare_httpx = httpx.Client(verify=context, trust_env=False)
@@ -127,6 +140,7 @@ def measure(url: str, ca: str, requests: int, rounds: int, deadline: float) -> d
         "curl, debug never": (lambda: clients["curl, debug never"].get(url), get_curl),
         "native": (lambda: clients["native"].get(url), lambda: bare_httpx.get(url)),
         "curl ÷ bare with headers": (lambda: clients["curl"].get(url), get_curl_headers),
+        "curl ÷ bare returning all": (lambda: clients["curl"].get(url), get_curl_response),
         "curl, each response held": (held(clients["curl"], url), get_curl),
     }
     for ours, bare in pairs.values():
@@ -153,13 +167,14 @@ def measure(url: str, ca: str, requests: int, rounds: int, deadline: float) -> d
         if not ratios[name]:
             continue
         mine, theirs, mine_cpu, theirs_cpu = (statistics.median(r[i] for r in rounds_seen[name]) for i in range(4))
-        goal = "for reference: no goal" if "headers" in name or "held" in name else "goal median >= 0.9"
+        goal = "for reference: no goal" if "÷" in name or "held" in name else "goal median >= 0.9"
         print(f"  Client on {name:24}: {mine:6.0f} req/s; bare {'httpx' if name == 'native' else 'pycurl'}: "
               f"{theirs:6.0f} req/s; ratio min/median/max {min(ratios[name]):.2f} / "
               f"{statistics.median(ratios[name]):.2f} / {max(ratios[name]):.2f} over {len(ratios[name])} rounds "
               f"({goal}); client CPU {mine_cpu:.0f} vs {theirs_cpu:.0f} us/request")
     close_curl()
     close_curl_headers()
+    close_curl_response()
     bare_httpx.close()
     for each in clients.values():
         each.close()
