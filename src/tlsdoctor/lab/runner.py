@@ -26,7 +26,7 @@ from typing import Iterable, Iterator, Mapping
 from cryptography.hazmat.primitives import serialization
 
 from tlsdoctor.clock import faketime_argv
-from tlsdoctor.socket_stream import SocketServer, serve
+from tlsdoctor.socket_stream import SocketServer, SocketStream, serve
 from tlsdoctor.lab.admission import Admission, Limits
 from tlsdoctor.lab.authorities import LabAuthorities
 from tlsdoctor.lab.endpoints import Endpoint
@@ -235,7 +235,8 @@ class Lab:
     def _guarded(self, sid: str, endpoint: Endpoint):  # type: ignore[no-untyped-def]
         async def on_connection(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
             self.connections[sid] += 1
-            set_nodelay(writer)
+            if not isinstance(writer, SocketStream):  # a SocketServer's connections have it already
+                set_nodelay(writer)
             peer = writer.get_extra_info("peername")
             task = asyncio.current_task()
             tracked = self.admission.admit(peer[0] if peer else "?", task, writer.transport)  # type: ignore[arg-type]

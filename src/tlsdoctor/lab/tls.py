@@ -106,6 +106,7 @@ class TlsStream:
     timeout: float
     peer_sent_close_notify: bool = field(default=False, init=False)
     peer_eof_without_close_notify: bool = field(default=False, init=False)  # curl >= 8.9's way out
+    established: bool = field(default=False, init=False)  # the handshake completed
 
     @classmethod
     def server(
@@ -129,6 +130,7 @@ class TlsStream:
                 await self._flush()  # send our alert, as a real server does
                 raise TlsClosed(f"handshake failed: {exc}") from exc
             await self._flush()
+            self.established = True
             progress(Phase.IDLE)  # no longer an unfinished handshake; see lab.admission
             return
         raise TlsClosed("handshake did not finish")
@@ -171,8 +173,11 @@ class TlsStream:
         await self._flush()
 
     async def close(self, *, close_notify: bool = True) -> None:
-        """End the connection; ``close_notify=False`` drops it as a sloppy server does."""
-        if close_notify:
+        """End the connection; ``close_notify=False`` drops it as a sloppy server does.
+
+        After a failed handshake there is nothing to shut down: the alert went out already.
+        """
+        if close_notify and self.established:
             try:
                 self.connection.shutdown()
                 await self._flush()
@@ -296,6 +301,9 @@ class TlsClientStream:
 
 async def close_writer(writer: asyncio.StreamWriter, timeout: float) -> None:
     """Close a stream and wait (bounded) for it to go, ignoring a peer that already left."""
+    if isinstance(writer, socket_stream.SocketStream):
+        writer.close()  # immediate: nothing to wait for
+        return
     try:
         writer.close()
         await aio.within(writer.wait_closed(), timeout)
