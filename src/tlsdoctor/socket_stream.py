@@ -5,7 +5,7 @@ flight back; a handshake and one HEAD) and is then dropped. ``asyncio.open_conne
 builds a transport, a protocol, a StreamReader and a StreamWriter for it, and every
 step goes through call_soon callbacks: measured in bench/diagnose_bench.py's setting, one
 such hello exchange costs the diagnosing process ~0.48 ms of CPU, against ~0.11 ms for
-the same bytes over a blocking socket and ~0.2 ms over this class. A diagnosis of a
+the same bytes over a blocking socket and ~0.2-0.3 ms over this class. A diagnosis of a
 failing server opens four such connections on a two-core machine where the server needs
 the other core, so this is most of its CPU.
 
