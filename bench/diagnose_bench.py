@@ -155,8 +155,8 @@ def whole_process(lab: dict[str, dict[str, Any]], rounds: int, stop_at: float) -
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=9)
-    parser.add_argument("--process-rounds", type=int, default=9)
+    parser.add_argument("--rounds", type=int, default=15)
+    parser.add_argument("--process-rounds", type=int, default=11)
     parser.add_argument("--scenarios", nargs="+", default=SCENARIOS)
     args = parser.parse_args()
     stop_at = time.monotonic() + BUDGET_S
