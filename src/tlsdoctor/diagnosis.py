@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Awaitable, Callable, Iterable, Mapping, Sequence
 
@@ -42,29 +41,26 @@ from tlsdoctor.clock import SYSTEM_CLOCK, Clock
 from tlsdoctor.judge.coverage import Unchecked, could_not_check
 from tlsdoctor.judge.finding import Finding
 from tlsdoctor.judge.rules import judge
-from tlsdoctor.records import record
-from tlsdoctor.wire import AnswerKind
-from tlsdoctor.observe.ca_file_lint import lint_ca_file, without_broken_entries
+from tlsdoctor.observe.chain_checks import ChainChecks
 from tlsdoctor.observe.curl import CurlAttempt, curl_attempt
 from tlsdoctor.observe.first_answer import first_answer_of
 from tlsdoctor.observe.handshake import ClientOffer, HandshakeSession, probe_handshake, start_handshake
 from tlsdoctor.observe.http import HttpExchange, http_after, parse_http_date
-from tlsdoctor.observe.observations import ClientProfile, Observations, TrustObservation
-from tlsdoctor.observe.openssl_verify import openssl_verify
-from tlsdoctor.observe.revocation import IssuerFetch, fetch_issuer, probe_revocation
+from tlsdoctor.observe.observations import ClientProfile, Observations
+from tlsdoctor.observe.revocation import fetch_issuer, probe_revocation
 from tlsdoctor.observe.route import (
     Route, TargetError, TcpConnect, discover_route, parse_target, resolve, tcp_connect,
 )
 from tlsdoctor.observe.trust import (
-    PathValidation,
-    one_line,
     TrustSource,
     default_ca_bundle,
     load_ca_file,
+    one_line,
     os_trust_store,
     os_trust_store_if_read,
-    verify_presented_chain,
 )
+from tlsdoctor.records import record
+from tlsdoctor.wire import AnswerKind
 
 
 class DiagnoseError(ValueError):
@@ -98,11 +94,6 @@ class Diagnosis:
 # failed handshake), then the trust fetches (caIssuers, then OCSP/CRL). Each is bounded by
 # ``timeout``, so ``timeout`` × STAGES bounds a diagnosis, and is its default deadline.
 STAGES = 4
-
-# Below this, the local clock and the server's Date agree for every certificate question
-# (rules call a clock skewed beyond 5 minutes); validating again at the server's time is
-# then skipped.
-_CLOCKS_AGREE_S = 60.0
 
 
 async def diagnose_async(
@@ -198,14 +189,14 @@ class _Observer:
         self.route, self.client = route, client
         self.bundle, self.extras = own
         self.os_store = os_store
+        # The offline questions about the chain, answered once, whoever asks first.
+        self.checks = ChainChecks(self.bundle, self.extras, os_store, route.target.host, clock.now())
         self.timeout, self.clock, self.libcurl = timeout, clock, libcurl
         self.on_probe = on_probe
         self.tasks: dict[str, asyncio.Task[Any]] = {}
         self.derived: dict[str, Any] = {}  # observations read off another probe's result
         self.connections = 0
-        self.local_time = clock.now()
-        self._validations: dict[tuple[str, str | None, object], PathValidation] = {}
-        self._openssl_client: Any = None  # OpenSSL's verdict on the chain with the client's CA file, once
+        self.local_time = self.checks.local_time
 
     async def observe(self, budget: float, deadline: float) -> Observations:
         """Run every probe within ``budget`` seconds; whatever is unfinished then is cut and named."""
@@ -357,7 +348,7 @@ class _Observer:
             self._start("revocation", self._revocation(handshake.presented_chain, handshake.ocsp_staple))
             # The offline checks of the chain need no network: done now, while the HEAD and the
             # fetches wait on the server, they are off the diagnosis's path to its end.
-            asyncio.get_running_loop().call_soon(self._check_offline, handshake.presented_chain)
+            asyncio.get_running_loop().call_soon(self.checks.check_offline, handshake.presented_chain)
         answer = handshake.first_answer
         speaks_tls = answer is None or answer.kind in (AnswerKind.ALERT, AnswerKind.TLS_HANDSHAKE, AnswerKind.TLS_OTHER)
         # Probing versions and ciphers only makes sense with a server that speaks TLS; it
@@ -402,7 +393,7 @@ class _Observer:
         chain = session.observation.presented_chain
         if "curl" not in self.tasks or not chain:
             return False
-        return self._validate(chain, self.bundle, self.route.target.host, self.local_time).ok
+        return self.checks.client_accepts(chain)
 
     async def _libcurl_answer(self, handshake: Any) -> HttpExchange | None:
         """libcurl's answer, if it comes within about one more handshake's time; else None (ask ourselves).
@@ -434,48 +425,11 @@ class _Observer:
         # cost time and tell nothing. (A chain completed only by the fetched issuer is such a
         # chain: the verdict is the missing intermediate, and the report says revocation
         # was not asked.)
-        verifies = any(self._validate(chain, s, None, self.local_time).ok for s in await self._sources())
+        verifies = await self.checks.verifies_somewhere(chain)
         revocation = await probe_revocation(chain, staple, self.timeout, fetch_responders=verifies,
                                             issuer_fetch=issuer)
         self.connections += revocation.fetches - (1 if issuer is not None else 0)
         return revocation
-
-    def _check_offline(self, chain: tuple[Any, ...]) -> None:
-        """The chain's checks that need only the client's own trust: path validation and OpenSSL's verdict.
-
-        Only a head start: the trust observation asks the same (cached) at the end, so
-        anything that goes wrong here is left for it to meet and report.
-        """
-        try:
-            self._validate(chain, self.bundle, self.route.target.host, self.local_time)
-            self._validate(chain, self.bundle, None, self.local_time)
-            self._openssl_verdict(chain)
-        except Exception:  # noqa: BLE001 - see above: reported by the trust observation
-            pass
-
-    def _openssl_verdict(self, chain: tuple[Any, ...]) -> Any:
-        if self._openssl_client is None and self.bundle.path:
-            self._openssl_client = openssl_verify(chain, ca_file=self.bundle.path, at=self.local_time)
-        return self._openssl_client
-
-    def _validate(self, chain: tuple[Any, ...], source: TrustSource, host: str | None, at: Any) -> PathValidation:
-        """Path validation, each (source, name, time) once per diagnosis: revocation and trust share them."""
-        key = (source.name + (source.path or ""), host, at)
-        if key not in self._validations:
-            self._validations[key] = verify_presented_chain(chain, source, host=host, at=at)
-        return self._validations[key]
-
-    def _with_fetched_issuer(self, chain: tuple[Any, ...], fetched: IssuerFetch) -> PathValidation:
-        return verify_presented_chain((*chain, fetched.certificate), self.bundle, host=None, at=self.local_time)
-
-    async def _sources(self) -> tuple[TrustSource, ...]:
-        return (self.bundle, await self.os_store, *self.extras)
-
-    def _sources_read(self) -> tuple[TrustSource, ...]:
-        """The sources as they stand: the OS store only if its reading finished."""
-        if self.os_store.done() and not self.os_store.cancelled() and self.os_store.exception() is None:
-            return (self.bundle, self.os_store.result(), *self.extras)
-        return (self.bundle, *self.extras)
 
     async def _curl(self) -> Any:
         attempt = CurlAttempt(
@@ -492,51 +446,11 @@ class _Observer:
         handshake = seen.get("handshake")
         if handshake is not None and handshake.presented_chain:
             # Offline checks of the chain we have: they run whatever the deadline cut.
-            seen["trust"] = self._trust(handshake.presented_chain, seen.get("http"), fetched)
+            http = seen.get("http")
+            seen["trust"] = self.checks.observation(handshake.presented_chain, http.date if http else None, fetched)
         return Observations(route=self.route, client=self.client, local_time=self.local_time,
                             connections=self.connections, notes=notes, cut=(*failed, *cut), deadline_s=deadline,
                             **seen)
-
-    def _trust(self, chain: tuple[Any, ...], http: Any, fetched: IssuerFetch | None) -> TrustObservation:
-        host = self.route.target.host
-        now = self.local_time
-        server_time = http.date if http is not None else None
-        sources = self._sources_read()
-        bundle = self.bundle
-        # With the name, only the client's own source matters (what it will do); without,
-        # every source (is the chain trusted elsewhere?); at the server's time only when the
-        # clocks disagree enough for that to change anything.
-        client_now = (self._validate(chain, bundle, host, now),)
-        chain_only_now = tuple(self._validate(chain, s, None, now) for s in sources)
-        skewed = server_time is not None and abs((now - server_time).total_seconds()) > _CLOCKS_AGREE_S
-        chain_only_server = tuple(self._validate(chain, s, None, server_time) for s in sources) if skewed else ()
-        openssl_client = openssl_cleaned = lint = None
-        if bundle.path:
-            openssl_client = self._openssl_verdict(chain)
-            lint = lint_ca_file(bundle.path, at=now, openssl_error=bundle.openssl_error)
-            if lint.broken_indexes() and not openssl_client.ok:
-                try:
-                    cleaned = without_broken_entries(bundle.path, lint)
-                except ValueError:
-                    cleaned = b""
-                if cleaned:
-                    openssl_cleaned = openssl_verify(chain, ca_data=cleaned, at=now)
-        with_fetched = None
-        if fetched is not None and fetched.certificate is not None and fetched.issues_leaf:
-            with_fetched = self._with_fetched_issuer(chain, fetched)
-        return TrustObservation(
-            sources=sources, client_now=client_now, chain_only_now=chain_only_now,
-            chain_only_server_time=chain_only_server, openssl_client=openssl_client,
-            openssl_cleaned=openssl_cleaned, with_fetched_issuer=with_fetched, lint=lint,
-            ca_file_modified=_modified(bundle.path),
-        )
-
-
-def _modified(path: str | None) -> datetime | None:
-    try:
-        return datetime.fromtimestamp(Path(path).stat().st_mtime, timezone.utc) if path else None
-    except OSError:
-        return None
 
 
 async def _gather_tuple(probes: Iterable[Awaitable[Any]]) -> tuple[Any, ...]:
