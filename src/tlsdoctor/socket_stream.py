@@ -280,9 +280,9 @@ class SocketServer:
     """Accepts on a listening socket and runs ``handler(stream, stream)`` for each connection, as a task.
 
     What ``asyncio.start_server`` does for the lab, minus the transport and protocol per
-    connection. The handler owns its stream (and closes it); its exceptions are its own
-    business (the lab's handlers catch everything), and an escaped one is logged only by
-    asyncio's debug mode, as with ``start_server``.
+    connection. The handler owns its stream (and closes it) and its exceptions: the lab's
+    handlers catch and log everything themselves, so one that escapes anyway is retrieved
+    and dropped here rather than printed as "never retrieved" when the task is collected.
     """
 
     def __init__(self, sock: socket.socket, handler: Handler) -> None:
