@@ -154,13 +154,21 @@ def test_a_refused_connect_is_connection_refused_in_asyncios_words() -> None:
     asyncio.run(main())
 
 
-def test_a_cancelled_read_leaves_nothing_registered_and_the_stream_usable() -> None:
-    async def late(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        await asyncio.sleep(0.3)
-        writer.write(b"late")
-        await writer.drain()
+def _answers(*steps: tuple[float, bytes]) -> Handler:
+    """A peer that, for each (delay, bytes), waits and sends; then reads one byte and closes."""
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        for delay, data in steps:
+            await asyncio.sleep(delay)
+            writer.write(data)
+            await writer.drain()
         await reader.read(1)
         writer.close()
+
+    return handle
+
+
+def test_a_cancelled_read_leaves_nothing_registered_and_the_stream_usable() -> None:
+    late = _answers((0.3, b"late"))
 
     async def test(port: int) -> None:
         stream = await SocketStream.connect("127.0.0.1", port)
@@ -281,14 +289,7 @@ def test_a_read_and_a_drain_may_wait_at_once_and_an_abort_ends_both() -> None:
 def test_read_within_times_out_on_silence_and_reads_what_is_there_without_waiting() -> None:
     from tlsdoctor.socket_stream import read_within
 
-    async def later(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        writer.write(b"now")
-        await writer.drain()
-        await asyncio.sleep(0.5)
-        writer.write(b"later")
-        await writer.drain()
-        await reader.read(1)
-        writer.close()
+    later = _answers((0.0, b"now"), (0.5, b"later"))
 
     async def test(port: int) -> None:
         stream = await SocketStream.connect("127.0.0.1", port)

@@ -264,6 +264,15 @@ class SocketStream:
         return self._sock
 
 
+async def open_connection(host: str, port: int) -> tuple[Any, Any]:
+    """``asyncio.open_connection`` for probes and the lab: one :class:`SocketStream` as both reader
+    and writer, or asyncio's own pair where the loop cannot wait on sockets (Windows' proactor)."""
+    if not supported(asyncio.get_running_loop()):
+        return await asyncio.open_connection(host, port)
+    stream = await SocketStream.connect(host, port)
+    return stream, stream
+
+
 async def read_within(reader: Any, n: int, timeout: float) -> bytes:
     """``reader.read(n)`` bounded by ``timeout``: a SocketStream arms its timer only if it must wait."""
     if isinstance(reader, SocketStream):

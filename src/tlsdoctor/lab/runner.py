@@ -26,7 +26,6 @@ from typing import Iterable, Iterator, Mapping
 from cryptography.hazmat.primitives import serialization
 
 from tlsdoctor.clock import faketime_argv
-from tlsdoctor.socket_stream import SocketServer, SocketStream, serve
 from tlsdoctor.lab.admission import Admission, Limits
 from tlsdoctor.lab.authorities import LabAuthorities
 from tlsdoctor.lab.endpoints import Endpoint
@@ -36,6 +35,7 @@ from tlsdoctor.lab.http import PlainStream
 from tlsdoctor.lab.revocation import CaServices
 from tlsdoctor.lab.scenarios import CATALOGUE, SCENARIOS, UNRESOLVABLE_HOST, BuildContext, Scenario, scenario
 from tlsdoctor.lab.tls import close_writer
+from tlsdoctor.socket_stream import SocketServer, serve
 
 log = logging.getLogger(__name__)
 
@@ -235,8 +235,7 @@ class Lab:
     def _guarded(self, sid: str, endpoint: Endpoint):  # type: ignore[no-untyped-def]
         async def on_connection(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
             self.connections[sid] += 1
-            if not isinstance(writer, SocketStream):  # a SocketServer's connections have it already
-                set_nodelay(writer)
+            set_nodelay(writer)
             peer = writer.get_extra_info("peername")
             task = asyncio.current_task()
             tracked = self.admission.admit(peer[0] if peer else "?", task, writer.transport)  # type: ignore[arg-type]

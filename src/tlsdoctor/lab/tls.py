@@ -23,11 +23,10 @@ from tlsdoctor import aio
 from tlsdoctor.lab.admission import Phase, progress
 from tlsdoctor.lab.pki import IssuedCert
 from tlsdoctor.openssl_policy import apply_protocol_policy
-from tlsdoctor import socket_stream
-from tlsdoctor.socket_stream import read_within
+from tlsdoctor.socket_stream import open_connection, read_within
 
 _CHUNK = 64 * 1024
-T = TypeVar("T")
+_T = TypeVar("_T")
 
 
 
@@ -233,11 +232,7 @@ class TlsClientStream:
     @classmethod
     async def connect(cls, host: str, port: int, ctx: ssl.SSLContext, timeout: float) -> "TlsClientStream":
         """Connect and handshake (bounded by ``timeout`` each); raises OSError, ``ssl.SSLError`` or TimeoutError."""
-        if socket_stream.supported(asyncio.get_running_loop()):
-            stream = await aio.within(socket_stream.SocketStream.connect(host, port), timeout)
-            reader, writer = stream, stream
-        else:  # Windows' proactor loop: asyncio's own streams carry the same bytes
-            reader, writer = await aio.within(asyncio.open_connection(host, port), timeout)
+        reader, writer = await aio.within(open_connection(host, port), timeout)
         incoming, outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
         client = cls(ctx.wrap_bio(incoming, outgoing, server_side=False, server_hostname=host), incoming, outgoing,
                      reader, writer, timeout)  # type: ignore[arg-type]
@@ -275,7 +270,7 @@ class TlsClientStream:
             pass
         self._writer.transport.abort()  # nothing of ours is left to send: the close_notify went first
 
-    async def _pump(self, step: Callable[[], T]) -> T:
+    async def _pump(self, step: Callable[[], _T]) -> _T:
         """Run ``step`` until OpenSSL stops asking for bytes (bounded), moving bytes both ways."""
         for _ in range(1024):
             try:
@@ -301,9 +296,6 @@ class TlsClientStream:
 
 async def close_writer(writer: asyncio.StreamWriter, timeout: float) -> None:
     """Close a stream and wait (bounded) for it to go, ignoring a peer that already left."""
-    if isinstance(writer, socket_stream.SocketStream):
-        writer.close()  # immediate: nothing to wait for
-        return
     try:
         writer.close()
         await aio.within(writer.wait_closed(), timeout)

@@ -333,8 +333,6 @@ async def _exchange(route: Route, name: str, hello: ClientHello, timeout: float)
     finally:
         writer.transport.abort()  # never finish a handshake we cannot complete
         await close_stream(writer)
-    if data and flight is None:
-        flight = read_server_flight(data)
     return HelloAttempt(name, len(hello.cipher_suites), flight, error)
 
 
@@ -365,6 +363,7 @@ def _observation(attempts: list[HelloAttempt], not_run: tuple[str, ...], connect
     client = next((a for a in attempts if a.name == "client"), None)
     client_versions = default_client_versions()
     client_offer = default_client_offer()
+    client_suites, client_groups = _names_of(client_offer)
     if client is None:
         client_ok: bool | None = any(a.suite in client_offer.cipher_suites and a.version in client_versions
                                      for a in accepted) or None
@@ -391,8 +390,8 @@ def _observation(attempts: list[HelloAttempt], not_run: tuple[str, ...], connect
         default_client_error=client.error if client is not None else None,
         default_client_alert=client.alert if client is not None else None,
         default_client_versions=client_versions,
-        default_client_suites=_names_of(client_offer)[0],
-        default_client_groups=_names_of(client_offer)[1],
+        default_client_suites=client_suites,
+        default_client_groups=client_groups,
         groups_selected=tuple(groups),
         dh_prime_bits=dh_bits,
         certificate_requested=any(a.flight is not None and a.flight.certificate_request is not None

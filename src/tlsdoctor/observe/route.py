@@ -18,8 +18,7 @@ import time
 import urllib.parse
 from typing import Any, Callable, Mapping
 
-from tlsdoctor import aio
-from tlsdoctor import socket_stream
+from tlsdoctor import aio, socket_stream
 from tlsdoctor.observe.timing import elapsed_ms
 from tlsdoctor.records import record
 
@@ -272,8 +271,7 @@ async def open_stream(route: Route, timeout: float, address: str | None = None,
     ``start_tls`` needs, or the loop cannot wait on sockets (Windows' proactor loop).
     """
     target = route.target
-    connect = _asyncio_connection if asyncio_streams or not socket_stream.supported(asyncio.get_running_loop()) \
-        else _socket_connection
+    connect = asyncio.open_connection if asyncio_streams else socket_stream.open_connection
     if route.proxy is None:
         host = address or target.host
         try:
@@ -294,15 +292,6 @@ async def open_stream(route: Route, timeout: float, address: str | None = None,
         raise RouteError("proxy-tunnel", f"the proxy answered CONNECT with {answer.status_line or answer.error}",
                          answer)
     return (reader, writer), answer
-
-
-async def _asyncio_connection(host: str, port: int) -> Stream:
-    return await asyncio.open_connection(host, port)
-
-
-async def _socket_connection(host: str, port: int) -> Stream:
-    stream = await socket_stream.SocketStream.connect(host, port)
-    return stream, stream
 
 
 async def _connect_request(
