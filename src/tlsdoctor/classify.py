@@ -307,6 +307,20 @@ def _signal_table() -> tuple[Row, ...]:
         _row("http2.negotiation_failed", 0.8, "HTTP/2 framing or stream error",
              text=r"HTTP2 framing layer|HTTP/2 stream \d+ was not closed cleanly|expected SETTINGS frame|"
                   r"(?<!SSL_)PROTOCOL_ERROR|nghttp2"),
+        # After TLS, no answer that is HTTP: libcurl's 52, 8, and 1 for an answer that is not HTTP/1.x
+        # (1 is also a URL scheme libcurl lacks, hence the text).
+        _row("http.invalid_response", 0.85, "the server closed the connection without answering (libcurl: "
+             "Empty reply from server)", curl=(52,)),
+        _row("http.invalid_response", 0.85, "libcurl could not read the server's answer as HTTP (Weird server "
+             "reply, a header without a colon)", curl=(8,)),
+        _row("http.invalid_response", 0.85, "the server's answer is not HTTP/1.x (libcurl refuses HTTP/0.9)",
+             curl=(1,), text=r"HTTP/0\.9|Unsupported HTTP"),
+        _row("http.invalid_response", 0.8, "the server's answer is empty or not HTTP",
+             text=r"Empty reply from server|Weird server reply|Header without colon|Received HTTP/0\.9|"
+                  r"Unsupported HTTP(/1)? version|Invalid status line"),
+        # Below the HTTP/2 text rows: httpx calls an h2 framing error a RemoteProtocolError too.
+        _row("http.invalid_response", 0.75, "after the request, the server closed the connection or answered "
+             "with something that is not HTTP", condition=("no_http_answer",)),
         _row("proxy.upstream_failed", 0.5, "a 502/504 is often a proxy failing to reach the origin",
              text=r"\b(502 Bad Gateway|504 Gateway Time-?out)\b"),
         _row("tcp.reset", 0.6, "the connection was reset", curl=(56,), text=r"Connection reset|ECONNRESET"),

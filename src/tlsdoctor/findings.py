@@ -209,6 +209,13 @@ _TABLE: tuple[FindingCode, ...] = (
         "tcp.timed_out",
     ),
     FindingCode(
+        "http.invalid_response",
+        "TLS is fine, but the server's answer is not HTTP: bytes that do not parse as an HTTP response (a broken "
+        "status line or header), or the connection closed or reset before any answer",
+        "52 / 8 / 1",
+        "http.response.invalid",
+    ),
+    FindingCode(
         "diagnosis.incomplete",
         "the diagnosis ran out of time before it saw the request succeed or fail; it names what it could not check",
         "28",

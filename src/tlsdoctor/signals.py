@@ -72,6 +72,10 @@ CONDITIONS: dict[str, str] = {
     "proxy_unreachable": "the client could not open a connection to its proxy (Go's \"proxyconnect tcp: ... "
                          "connection refused\", requests' \"Unable to connect to proxy\", aiohttp's "
                          "ClientProxyConnectionError)",
+    "no_http_answer": "TLS was up and the request went out, and the server closed the connection without an answer "
+                      "or answered with something that is not HTTP (Python's RemoteDisconnected, httpx's \"Server "
+                      "disconnected without sending a response\", Go's \"malformed HTTP response\", Java's "
+                      "\"Unexpected end of file from server\", ERR_EMPTY_RESPONSE)",
     "must_staple_missing": "the certificate demands a stapled OCSP answer the server did not send "
                            "(MOZILLA_PKIX_ERROR_REQUIRED_TLS_FEATURE_MISSING)",
 }

@@ -11,6 +11,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import socket
+import struct
 import threading
 from dataclasses import dataclass, field
 from typing import Any, Iterator
@@ -152,3 +154,25 @@ class Tarpit:
             writer.write(bytes([byte]))
             await writer.drain()
             await asyncio.sleep(self.interval)
+
+
+@dataclass
+class BrokenAnswer(_Tls):
+    """A fine TLS handshake; the request is read and answered with ``answer`` (not HTTP, or a
+    broken HTTP head), then the connection ends: with close_notify, without it, or with a reset."""
+
+    answer: bytes = b""
+    ending: str = "close_notify"  # or "eof" (no close_notify), "reset" (RST)
+
+    async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, timeout: float) -> None:
+        stream = self.stream(reader, writer, timeout)
+        await stream.handshake()
+        await stream.recv()  # the request; whatever it is
+        if self.answer:
+            await stream.send(self.answer)
+        if self.ending == "reset":
+            sock = writer.get_extra_info("socket")
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            writer.transport.abort()
+            return
+        await stream.close(close_notify=self.ending == "close_notify")

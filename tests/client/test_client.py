@@ -70,7 +70,8 @@ def curl_only(entry: LabScenario, **options: Any) -> Client:
     "ok", "expired", "not-yet-valid", "wrong-host", "self-signed", "untrusted-root", "incomplete-chain",
     "sha1-signature", "rsa-1024", "bad-eku", "expiring-soon", "tls1.0-only", "no-shared-cipher",
     "alert-handshake-failure", "alert-close-notify-fatal", "reset-after-hello", "close-after-hello",
-    "stall-handshake", "plain-http", "no-close-notify", "proxy-tunnel", "intercepting-proxy",
+    "stall-handshake", "plain-http", "empty-reply", "not-http-answer", "no-close-notify", "proxy-tunnel",
+    "intercepting-proxy",
     "proxy-auth-required", "proxy-refuses-connect", "proxy-bad-gateway", "corrupt-ca-bundle", "clock-skew",
     "dns-unresolvable", "tcp-refused",
 )))
@@ -176,12 +177,38 @@ def test_a_body_that_may_have_reached_the_server_is_not_sent_twice() -> None:
         is Action.RETRY_OTHER_STACK
 
 
+@pytest.mark.tls_scenarios("empty-reply", "not-http-answer")
+def test_an_answer_that_is_not_http_is_checked_on_the_other_stack(tls_scenario: LabScenario, tmp_path: Path) -> None:
+    # Both stacks meet the same broken server: each names it, the other stack is asked once
+    # (its parser might accept what libcurl refuses), and nothing is marked broken.
+    native = NativeStack(ca_bundle=tls_scenario.ca_file)
+    try:
+        with pytest.raises(TransportError) as on_native:
+            native.send(Request("GET", tls_scenario.url, timeout=2))
+    finally:
+        native.close()
+    assert on_native.value.code == "http.invalid_response", on_native.value
+    recorder = Recorder()
+    with curl_only(tls_scenario, listener=recorder, state_dir=tmp_path) as client:
+        with pytest.raises(TransportError) as on_curl:
+            client.get(tls_scenario.url)
+        assert (on_curl.value.code, on_curl.value.curl_code, on_curl.value.stack) == \
+            ("http.invalid_response", tls_scenario.curl_code, "curl")
+        assert client.attempts == 2 and recorder.names().count("fallback") == 1
+        assert client.broken.get(origin_of(tls_scenario.url), "curl") is None
+        # A request whose body reached the server is not sent again: POST is not idempotent.
+        with pytest.raises(TransportError):
+            client.post(tls_scenario.url, b"order=1")
+        assert client.attempts == 3
+
+
 def test_policy_covers_every_code_and_never_retries_revocation() -> None:
     assert set(FALLBACK_POLICY) == set(FINDING_CODES)
     assert FALLBACK_POLICY["cert.revoked"] is Action.NONE
     assert FALLBACK_POLICY["tls.handshake_alert"] is Action.RETRY_OTHER_STACK
     assert FALLBACK_POLICY["cert.expired"] is Action.RETRY_IF_OTHER_TRUST
     assert FALLBACK_POLICY["dns.name_not_resolved"] is Action.CHECK_OTHER_STACK
+    assert FALLBACK_POLICY["http.invalid_response"] is Action.CHECK_OTHER_STACK
 
 
 def test_an_http_error_is_a_response_with_a_readable_body(tls_lab: Lab) -> None:

@@ -41,6 +41,13 @@ class Works:
 
 
 @dataclass(frozen=True)
+class NotHttp:
+    """The handshake succeeds; what answers the request is not a status line (``b""``: nothing)."""
+
+    start: bytes
+
+
+@dataclass(frozen=True)
 class VerifyFails:
     """Certificate verification fails with this OpenSSL X509_V_ERR code."""
 
@@ -99,6 +106,8 @@ PYTHON_SSL = {
     "plain-http": TlsFails("WRONG_VERSION_NUMBER"),
     "h2-broken": Works(),  # Python's ssl offers no ALPN here: HTTP/1.1 works
     "no-close-notify": Works(),
+    "empty-reply": NotHttp(b""),  # close_notify, and nothing before it
+    "not-http-answer": NotHttp(b"-ERR unknown com"),
     "proxy-tunnel": Works(),
     "intercepting-proxy": VerifyFails(20),
     "proxy-auth-required": ProxyRefuses(407),
@@ -143,7 +152,10 @@ def python_ssl_outcome(entry: LabScenario) -> object:
             sock = socket.create_connection((url.hostname, url.port or 443), timeout=2)
         with ctx.wrap_socket(sock, server_hostname=url.hostname) as tls:
             tls.sendall(f"GET / HTTP/1.1\r\nHost: {url.netloc}\r\nConnection: close\r\n\r\n".encode())
-            return Works(int(tls.recv(4096).split(b" ", 2)[1]))
+            answer = tls.recv(4096)
+            if not answer.startswith(b"HTTP/"):
+                return NotHttp(answer[:16])
+            return Works(int(answer.split(b" ", 2)[1]))
     except ssl.SSLCertVerificationError as exc:
         return VerifyFails(exc.verify_code)
     except (ssl.SSLEOFError, ssl.SSLZeroReturnError) as exc:

@@ -43,14 +43,15 @@ MESSAGE_CHARS = 2048
 
 
 def transport_error(message: str, *, stack: str, curl_code: int | None = None, verify_result: int | None = None,
-                    errno: str | None = None, connect_status: int | None = None, debug: str = "",
+                    errno: str | None = None, connect_status: int | None = None, condition: str | None = None,
+                    debug: str = "",
                     may_have_reached_server: bool = False,
                     presented_chain: tuple[dict[str, str], ...] = ()) -> TransportError:
     """Build the exception, naming its code with :func:`tlsdoctor.classify.classify` (no second table)."""
     if len(message) > MESSAGE_CHARS:
         message = message[:MESSAGE_CHARS] + f"... ({len(message) - MESSAGE_CHARS} more characters)"
     candidates = classify(Signal(curl_code=curl_code, verify_result=verify_result, errno=errno,
-                                 connect_status=connect_status, text=message[:MESSAGE_CHARS]))
+                                 connect_status=connect_status, condition=condition, text=message[:MESSAGE_CHARS]))
     code = candidates[0].code if candidates else "tls.handshake_alert"
     return TransportError(message, code=code, stack=stack, curl_code=curl_code, debug=debug,
                           may_have_reached_server=may_have_reached_server, presented_chain=presented_chain)

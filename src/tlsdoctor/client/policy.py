@@ -9,6 +9,8 @@ change to it is one line. The rules it encodes (see docs/migrating-to-libcurl.md
   with a different trust source** (never with verification off — no such path exists).
 - DNS, TCP and proxy failures are usually the network's, not the stack's: **check with
   the other stack**, and report the failure only if the other one works.
+- An answer that is not HTTP, or none (curl 52, 8): **check with the other stack** too; its
+  parser may accept what libcurl refuses, and that difference is worth a report.
 - HTTP errors and a working request: nothing to do.
 
 A body that may have reached the server is not sent twice unless the method is idempotent.
@@ -41,6 +43,9 @@ def _action(code: str) -> Action:
 FALLBACK_POLICY: dict[str, Action] = {code: _action(code) for code in FINDING_CODES}
 # A revoked certificate is revoked for every stack: trying elsewhere only hides it.
 FALLBACK_POLICY["cert.revoked"] = Action.NONE
+# An answer that is not HTTP (or none): the server's fault as a rule, but the other stack's parser
+# may accept what libcurl refuses (HTTP/0.9, a header without a colon): check, report only then.
+FALLBACK_POLICY["http.invalid_response"] = Action.CHECK_OTHER_STACK
 # An HTTP error is an answer; the upstream proxy's 502 likewise.
 FALLBACK_POLICY["proxy.upstream_failed"] = Action.NONE
 

@@ -83,6 +83,10 @@ CHECKS: dict[str, str] = {
     "balancer); TLS itself is fine",
     "http.timed_out": "`curl -sv --max-time 30 https://HOST/ -o /dev/null`: the TLS handshake completes, then "
     "the response headers never (or only slowly) arrive",
+    "http.invalid_response": "`curl -v https://HOST/ -o /dev/null`: the TLS handshake completes, then curl "
+    "reports \"Empty reply from server\" (52), \"Weird server reply\" or a header it cannot read (8), or an "
+    "answer that is not HTTP/1.x (1); `openssl s_client -connect HOST:443 -servername HOST` and a typed "
+    "`HEAD / HTTP/1.1` show the raw bytes",
     "diagnosis.incomplete": "`tlsdoctor diagnose --timeout 15 URL`, and `curl -v --max-time 30 https://HOST/` "
     "from the affected machine",
 }

@@ -64,6 +64,8 @@ RANK: dict[str, int] = {
     # after TLS
     "proxy.upstream_failed": 45,
     "http2.negotiation_failed": 40,
+    # an answer that is not HTTP: below a broken h2 (HTTP/1.1 then works), above a missing answer
+    "http.invalid_response": 38,
     "http.timed_out": 35,
     "http.error": 30,
     # nothing observed proves success or explains a failure: the deadline came first

@@ -18,7 +18,7 @@ from typing import Protocol
 from OpenSSL import SSL
 
 from tlsdoctor.lab.admission import Phase, progress
-from tlsdoctor.lab.http import PlainStream, Reply, serve_http1, serve_http2
+from tlsdoctor.lab.http import PlainStream, Reply, answer_raw, serve_http1, serve_http2
 from tlsdoctor.lab.tls import TlsServerConfig, TlsStream
 from tlsdoctor.wire import RECORD_HEADER_LEN, AlertDescription, alert_record, record_length
 
@@ -36,12 +36,16 @@ class HttpsOrigin:
     ``h2_broken`` selects h2 in ALPN and then answers in HTTP/1.1, as a misconfigured
     proxy or load balancer does; ``close_notify=False`` drops every connection after one
     response without a close_notify, as many servers (and curl >= 8.9 as a client) do.
+    ``raw_answer`` answers an HTTP/1.1 request with those bytes instead of HTTP and closes
+    (``b""``: closes without answering); give it a TLS configuration whose ALPN offers only
+    http/1.1.
     """
 
     tls: TlsServerConfig
     reply: Reply = field(default_factory=Reply)
     close_notify: bool = True
     h2_broken: bool = False
+    raw_answer: bytes | None = None
     _context: SSL.Context | None = field(default=None, init=False, repr=False)
 
     @property
@@ -64,6 +68,8 @@ class HttpsOrigin:
                         break
             elif stream.alpn == "h2":
                 await serve_http2(stream, self.reply)
+            elif self.raw_answer is not None:
+                await answer_raw(stream, self.raw_answer)
             else:
                 reply = self.reply if self.close_notify else _with_connection_close(self.reply)
                 await serve_http1(stream, reply)

@@ -141,6 +141,20 @@ async def serve_http1(stream: ByteStream, respond: Responder | Reply) -> None:
         conn.start_next_cycle()
 
 
+async def answer_raw(stream: ByteStream, data: bytes) -> None:
+    """Read one request, and answer it with ``data`` instead of HTTP (``b""``: nothing at all).
+
+    What a backend on the wrong protocol, or a worker that dies mid-request, does to a client
+    whose TLS went fine: libcurl's 1 ("Received HTTP/0.9 when not allowed"), 8 ("Weird server
+    reply") or, for nothing, 52 ("Empty reply from server").
+    """
+    if await read_request(h11.Connection(h11.SERVER, max_incomplete_event_size=MAX_REQUEST_BODY), stream) is None:
+        return
+    progress(Phase.BUSY)
+    if data:
+        await stream.send(data)
+
+
 async def serve_http2(stream: ByteStream, reply: Reply) -> None:
     """Answer HTTP/2 streams until the client sends GOAWAY or closes."""
     conn = h2.connection.H2Connection(h2.config.H2Configuration(client_side=False, header_encoding=None))

@@ -193,6 +193,8 @@ _CONNECT_NOTE = (
 )
 
 C, P, E = Category.CERTIFICATE, Category.PROTOCOL, Category.ENVIRONMENT
+# What a Redis (or any line protocol) behind a TLS terminator answers an HTTP request with.
+_NOT_HTTP = b"-ERR unknown command 'GET', with args beginning with: '/'\r\n"
 
 CATALOGUE: tuple[Scenario, ...] = (
     # -- certificates -------------------------------------------------------------------
@@ -295,6 +297,14 @@ CATALOGUE: tuple[Scenario, ...] = (
              "tls.not_tls", 35, lambda ctx: PlainHttp()),
     Scenario("h2-broken", P, "ALPN selects h2, then the server answers in HTTP/1.1; HTTP/1.1 clients work",
              "http2.negotiation_failed", 16, lambda ctx: HttpsOrigin(ctx.origin().tls, h2_broken=True)),
+    Scenario("empty-reply", P, "TLS is fine, then the server closes the connection without answering the request",
+             "http.invalid_response", 52, lambda ctx: HttpsOrigin(ctx.origin(alpn=("http/1.1",)).tls, raw_answer=b""),
+             X509_V_OK),
+    Scenario("not-http-answer", P, "TLS is fine, then the server answers the request in another protocol (a "
+             "backend on the wrong port: '-ERR unknown command')", "http.invalid_response", 1,
+             lambda ctx: HttpsOrigin(ctx.origin(alpn=("http/1.1",)).tls, raw_answer=_NOT_HTTP), X509_V_OK,
+             note="libcurl reports an answer that is not HTTP/1.x as 1 (\"Received HTTP/0.9 when not allowed\"), "
+                  "a broken header as 8 (\"Weird server reply\"), no answer at all as 52"),
     Scenario("no-close-notify", P, "valid responses, but the server closes every connection without close_notify",
              "ok", 0, lambda ctx: HttpsOrigin(ctx.origin(alpn=("http/1.1",)).tls, close_notify=False),
              X509_V_OK, http_status=200),

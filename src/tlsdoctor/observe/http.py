@@ -32,7 +32,7 @@ import time
 from dataclasses import replace
 from datetime import datetime
 from email.utils import parsedate_to_datetime
-from typing import Callable
+from typing import Callable, Literal
 
 
 from tlsdoctor import aio
@@ -44,6 +44,8 @@ _MAX_HEAD = 64 * 1024
 _MAX_H2_BYTES = 256 * 1024  # a response HEADERS frame is a few KB; a flood is cut here
 _MAX_READS = 256
 _CLOSE_TIMEOUT = 0.25  # a polite close after a whole answer; anything else is aborted
+
+Fault = Literal["invalid", "closed", "reset"]
 
 
 @record
@@ -59,6 +61,11 @@ class HttpExchange:
     elapsed_ms: float
     timed_out: bool = False  # the deadline ended it: the answer was stalled or trickling
     via_libcurl: bool = False  # libcurl's own answer (verification on), read instead of asking again
+    # What came back instead of an answer, once the request was out: "invalid" (bytes that are
+    # not an HTTP response), "closed" (the connection ended, close_notify or not, before any
+    # answer: curl's "Empty reply from server"), "reset" (a TCP reset before any answer).
+    # None for an answer, a timeout, a TLS alert, or a failure before the request went out.
+    fault: Fault | None = None
 
     @property
     def ok(self) -> bool:
@@ -126,15 +133,14 @@ async def head_over(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, 
     try:
         async with asyncio.timeout(timeout):
             if protocol == "h2":
-                status, headers, error = await _head_h2(reader, writer, route)
+                status, headers, error, fault = await _head_h2(reader, writer, route)
             else:
-                status, headers, error = await _head_http1(reader, writer, route)
+                status, headers, error, fault = await _head_http1(reader, writer, route)
     except TimeoutError:
         return HttpExchange(protocol, alpn, None, None, None, f"no whole HTTP answer within {timeout:g} s",
                             elapsed_ms(started), timed_out=True)
-    return HttpExchange(
-        protocol, alpn, status, parse_http_date(headers.get("date")), headers.get("server"), error, elapsed_ms(started)
-    )
+    return HttpExchange(protocol, alpn, status, parse_http_date(headers.get("date")), headers.get("server"), error,
+                        elapsed_ms(started), fault=fault)
 
 
 async def _exchange(route: Route, timeout: float, protocol: str) -> HttpExchange:
@@ -189,9 +195,11 @@ def _request_headers(route: Route) -> list[tuple[str, str]]:
             ("user-agent", "tlsdoctor"), ("accept", "*/*")]
 
 
-async def _head_http1(
-    reader: asyncio.StreamReader, writer: asyncio.StreamWriter, route: Route
-) -> tuple[int | None, dict[str, str], str | None]:
+_Head = tuple[int | None, dict[str, str], str | None, Fault | None]  # status, headers, error, fault
+_CLOSED = "the server closed the connection without answering"
+
+
+async def _head_http1(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, route: Route) -> _Head:
     """HEAD / over HTTP/1.1; the caller's deadline bounds the time, h11's limit the header's size."""
     import h11  # ~18 ms: only once HTTP/1.1 is asked (most diagnoses take libcurl's answer, or h2's)
 
@@ -199,28 +207,32 @@ async def _head_http1(
     writer.write(conn.send(h11.Request(method="HEAD", target=REQUEST_TARGET,
                                        headers=[*_request_headers(route), ("connection", "close")])))
     writer.write(conn.send(h11.EndOfMessage()))
+    received = 0
     try:
         await writer.drain()
         for _ in range(_MAX_HEAD):  # each read brings at least one byte, or the end
             event = conn.next_event()
             if event is h11.NEED_DATA:
                 data = await reader.read(16384)
+                if not data and not received:
+                    # h11 calls an end before any byte a protocol error; it is curl's "Empty reply".
+                    return None, {}, _CLOSED, "closed"
+                received += len(data)
                 conn.receive_data(data)
                 continue
             if isinstance(event, h11.Response):
-                return event.status_code, _decode(event.headers), None
+                return event.status_code, _decode(event.headers), None, None
             if isinstance(event, h11.ConnectionClosed):
-                return None, {}, "the server closed the connection without answering"
+                return None, {}, _CLOSED, "closed"
     except h11.RemoteProtocolError as exc:
-        return None, {}, f"not an HTTP/1.1 answer: {exc}"
+        began = f" (it began {bytes(conn.trailing_data[0][:40])!r})" if conn.trailing_data[0] else ""
+        return None, {}, f"not an HTTP/1.1 answer{began}: {exc}", "invalid"
     except (OSError, ssl.SSLError) as exc:
-        return None, {}, f"no HTTP answer: {_describe(exc)}"
-    return None, {}, "no HTTP answer"
+        return None, {}, f"no HTTP answer: {_describe(exc)}", _ending(exc, received)
+    return None, {}, "no HTTP answer", None
 
 
-async def _head_h2(
-    reader: asyncio.StreamReader, writer: asyncio.StreamWriter, route: Route
-) -> tuple[int | None, dict[str, str], str | None]:
+async def _head_h2(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, route: Route) -> _Head:
     """HEAD / over h2; the caller's deadline bounds the time, :data:`_MAX_H2_BYTES` what is read."""
     import h2.config  # only once a server selected h2: many diagnoses never get this far
     import h2.connection
@@ -245,30 +257,49 @@ async def _head_h2(
             data = await reader.read(65536)
             received += len(data)
             if received > _MAX_H2_BYTES:
-                return None, {}, f"no HTTP/2 answer in the first {_MAX_H2_BYTES} bytes (a frame flood?)"
+                return None, {}, f"no HTTP/2 answer in the first {_MAX_H2_BYTES} bytes (a frame flood?)", None
             if not data:
-                return None, {}, "the server closed the HTTP/2 connection without answering"
+                # Its SETTINGS may have come, but nothing for the request: curl's "Empty reply" too.
+                return None, {}, "the server closed the HTTP/2 connection without answering", "closed"
             if data.startswith(b"HTTP/"):
                 # A server (or proxy) that let ALPN pick h2 and then spoke HTTP/1.1 anyway.
                 line = data.split(b"\r\n", 1)[0].decode("latin-1")[:80]
-                return None, {}, f"the server selected h2 but answered in HTTP/1.1 ({line!r})"
+                return None, {}, f"the server selected h2 but answered in HTTP/1.1 ({line!r})", "invalid"
             for event in conn.receive_data(data):
                 if isinstance(event, h2.events.ResponseReceived) and event.stream_id == stream_id:
                     headers = dict(event.headers)
                     status = int(headers.pop(":status", "0")) or None
-                    return status, headers, None
+                    return status, headers, None, None
+                # A reset stream or a GOAWAY is the server's HTTP/2 answer, if not a useful one: no fault.
                 if isinstance(event, h2.events.StreamReset) and event.stream_id == stream_id:
-                    return None, {}, f"the server reset the HTTP/2 stream ({event.error_code!r})"
+                    return None, {}, f"the server reset the HTTP/2 stream ({event.error_code!r})", None
                 if isinstance(event, h2.events.ConnectionTerminated):
-                    return None, {}, f"the server sent GOAWAY ({event.error_code!r})"
+                    return None, {}, f"the server sent GOAWAY ({event.error_code!r})", None
             pending = conn.data_to_send()
             if pending:
                 writer.write(pending)
     except h2.exceptions.ProtocolError as exc:
-        return None, {}, f"HTTP/2 protocol error: {exc}"
+        return None, {}, f"HTTP/2 protocol error: {exc}", "invalid"
     except (OSError, ssl.SSLError) as exc:
-        return None, {}, f"no HTTP/2 answer: {_describe(exc)}"
-    return None, {}, "no HTTP/2 answer"
+        return None, {}, f"no HTTP/2 answer: {_describe(exc)}", _ending(exc, 0)
+    return None, {}, "no HTTP/2 answer", None
+
+
+def _ending(exc: BaseException, received: int) -> Fault | None:
+    """How a failed read ended the exchange, as a fault, where it is one.
+
+    A reset, or TLS ending without close_notify (Python's ``ssl``: EOF in violation of the
+    protocol), before any byte of the answer. A TLS alert (TLS 1.3's certificate_required
+    arrives after the client's handshake is done) is the TLS layer's to judge: no fault.
+    """
+    if received:
+        return "invalid" if isinstance(exc, (ConnectionResetError, ssl.SSLEOFError)) else None
+    if isinstance(exc, (ConnectionResetError, BrokenPipeError)):
+        return "reset"
+    if isinstance(exc, ssl.SSLEOFError) or (isinstance(exc, ssl.SSLError) and "EOF" in str(exc).upper()
+                                             and "ALERT" not in str(exc).upper()):
+        return "closed"
+    return None
 
 
 def _describe(exc: BaseException) -> str:

@@ -92,6 +92,12 @@ MEANING: dict[str, str] = {
     "http.error": "TLS is fine; the server answered with an HTTP error status.",
     "http.timed_out": "TLS is fine, but the server's HTTP answer did not come, or not whole, within the timeout: "
                       "an application that hangs, or one that trickles its response a byte at a time.",
+    "http.invalid_response": "The TLS handshake completes, the request goes out, and what comes back is not an "
+                             "HTTP response: bytes that are not HTTP (a backend writing its own text into the "
+                             "socket, a status line or header that does not parse), or nothing at all before the "
+                             "server closed or reset the connection (curl 52, \"Empty reply from server\"). "
+                             "The server, or a middlebox behind TLS, breaks the answer; the certificate and the "
+                             "TLS settings are fine.",
     "diagnosis.incomplete": "The diagnosis's deadline came before any probe could show the request succeeding or "
                             "failing (a server that stalls every probe); the diagnosis lists what it could not "
                             "check. It is never read as `ok`.",
@@ -142,6 +148,9 @@ FIX: dict[str, str] = {
     "http.error": "A server-side issue: see the server's logs for that status.",
     "http.timed_out": "A server-side issue: see why the application does not answer (its logs, its upstreams); "
                       "clients meanwhile fail with a timeout (curl 28).",
+    "http.invalid_response": "A server-side issue: see the server's (or its load balancer's) logs for the "
+                             "connection that closed or the answer it wrote; a crashing worker or a backend that "
+                             "speaks another protocol on that port are the usual causes.",
     "diagnosis.incomplete": "Run the diagnosis again with a longer --timeout, and look at what it could not check.",
 }
 

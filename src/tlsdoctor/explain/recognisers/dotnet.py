@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 
 from tlsdoctor.explain.recognisers.base import (
-    BAD_USAGE, CLIENT_CERT, CLOSED, DATE_INVALID, LOCALISED, NAME_MISMATCH, NOT_TLS, NO_NAME, PARTIAL_CHAIN, PROTOCOL,
+    BAD_USAGE, CLIENT_CERT, CLOSED, DATE_INVALID, LOCALISED, NAME_MISMATCH, NOT_TLS, NO_ANSWER, NO_NAME, PARTIAL_CHAIN, PROTOCOL,
     PROXY_AUTH, REJECTED, REVOCATION_UNKNOWN, REVOKED, SECURE_CHANNEL, UNTRUSTED, WEAK_SIGNATURE,
     WRAPPER, Means, Pattern, Recogniser,
 )
@@ -73,6 +73,9 @@ ENGLISH: dict[str, Means] = {
     "An unexpected error occurred on a send": CLOSED,
     "An unexpected error occurred on a receive": CLOSED,
     "Authentication failed because the remote party has closed the transport stream": CLOSED,
+    # HttpClient (.NET 5+), once the request is out: HttpRequestError.ResponseEnded / InvalidResponse.
+    "The response ended prematurely": NO_ANSWER,
+    "The server returned an invalid or unrecognized response": NO_ANSWER,
     "Received an unexpected EOF or 0 bytes from the transport stream": CLOSED,
     "Unable to read data from the transport connection": Means(condition="connection_closed", trust=WRAPPER),
     "The handshake failed due to an unexpected packet format": NOT_TLS,

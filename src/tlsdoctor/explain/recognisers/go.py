@@ -10,7 +10,7 @@ import re
 
 from tlsdoctor.explain.recognisers.base import (
     BAD_USAGE, BUNDLE_MISSING, CIPHER, DATE_INVALID, EXPIRED, HANDSHAKE_TIMEOUT, NAME_MISMATCH, NOT_TLS,
-    NOT_YET_VALID, NO_NAME, PROTOCOL, REFUSED, REJECTED, RESET, TIMED_OUT, UNTRUSTED, WEAK_SIGNATURE, WRAPPER, Means,
+    NOT_YET_VALID, NO_ANSWER, NO_NAME, PROTOCOL, REFUSED, REJECTED, RESET, TIMED_OUT, UNTRUSTED, WEAK_SIGNATURE, WRAPPER, Means,
     Pattern, Recogniser,
 )
 from tlsdoctor.explain.recognisers.openssl import alert_named
@@ -47,6 +47,8 @@ RECOGNISER = Recogniser(
         "i/o timeout": TIMED_OUT,
         "connect: connection refused": REFUSED,
         "read: connection reset by peer": RESET,
+        # net/http's Transport: the answer to a request that went out is not HTTP/1.x.
+        "malformed http response": NO_ANSWER,
         "no such host": NO_NAME,
         "x509: failed to load system roots": BUNDLE_MISSING,
         "proxyconnect tcp": Means(condition="proxy_failed", trust=WRAPPER),

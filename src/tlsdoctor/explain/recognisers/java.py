@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 
 from tlsdoctor.explain.recognisers.base import (
-    BAD_USAGE, BUNDLE_MISSING, CLOSED, DATE_INVALID, EXPIRED, NAME_MISMATCH, NOT_TLS, NOT_YET_VALID, NO_NAME, PROTOCOL,
+    BAD_USAGE, BUNDLE_MISSING, CLOSED, DATE_INVALID, EXPIRED, NAME_MISMATCH, NOT_TLS, NOT_YET_VALID, NO_ANSWER, NO_NAME, PROTOCOL,
     REFUSED, RESET, REVOKED, TIMED_OUT, UNTRUSTED, VERSION_OR_CIPHER, WEAK_KEY, WEAK_SIGNATURE, WRAPPER, Means, Pattern,
     Recogniser,
 )
@@ -54,6 +54,8 @@ RECOGNISER = Recogniser(
         "extended key usage does not permit use for tls server authentication": BAD_USAGE,
         "the trustanchors parameter must be non-empty": BUNDLE_MISSING,
         "connection reset": RESET,
+        # HttpURLConnection: the connection ended where the status line should have been.
+        "unexpected end of file from server": NO_ANSWER,
         "connect timed out": TIMED_OUT,
         "read timed out": TIMED_OUT,
         "sockettimeoutexception": TIMED_OUT,

@@ -13,7 +13,7 @@ import os
 import re
 
 from tlsdoctor.explain.recognisers.base import (
-    BUNDLE_MISSING, CLOSED, HANDSHAKE_TIMEOUT, NO_NAME, PROXY_UNREACHABLE, REFUSED, RESET, TIMED_OUT, WRAPPER,
+    BUNDLE_MISSING, CLOSED, HANDSHAKE_TIMEOUT, NO_ANSWER, NO_NAME, PROXY_UNREACHABLE, REFUSED, RESET, TIMED_OUT, WRAPPER,
     Means, Pattern, Recogniser,
 )
 
@@ -63,8 +63,8 @@ RECOGNISER = Recogniser(
         "_ssl.c:1000: the handshake operation timed out": HANDSHAKE_TIMEOUT,
         "eof occurred in violation of protocol": CLOSED,
         "tls/ssl connection has been closed (eof)": CLOSED,
-        "connection aborted.', remotedisconnected": CLOSED,
-        "remote end closed connection without response": CLOSED,
+        "connection aborted.', remotedisconnected": NO_ANSWER,
+        "remote end closed connection without response": NO_ANSWER,
         "there was a problem confirming the ssl certificate": Means(condition="cert_rejected", trust=WRAPPER),
         "could not find a suitable tls ca certificate bundle": BUNDLE_MISSING,
         "temporary failure in name resolution": NO_NAME,
@@ -74,7 +74,7 @@ RECOGNISER = Recogniser(
         "failed to resolve '": NO_NAME,  # urllib3 2's NameResolutionError
         "unable to connect to proxy": PROXY_UNREACHABLE,
         "cannot connect to proxy": PROXY_UNREACHABLE,
-        "server disconnected": CLOSED,
+        "server disconnected": NO_ANSWER,
     },
     names={
         "SSLZeroReturnError": CLOSED,
@@ -85,12 +85,12 @@ RECOGNISER = Recogniser(
         "ConnectTimeout": TIMED_OUT,
         "NameResolutionError": NO_NAME,
         "gaierror": NO_NAME,
-        "ServerDisconnectedError": CLOSED,
+        "ServerDisconnectedError": NO_ANSWER,
         "ClientConnectorCertificateError": Means(condition="cert_rejected", trust=WRAPPER),
         "SSLCertVerificationError": Means(condition="cert_rejected", trust=WRAPPER),
         "ClientProxyConnectionError": PROXY_UNREACHABLE,
         "ProxyError": Means(condition="proxy_failed", trust=WRAPPER),
-        "RemoteDisconnected": CLOSED,
+        "RemoteDisconnected": NO_ANSWER,
     },
     patterns=ERRNO_PATTERNS,
     markers=("traceback (most recent call last)", "requests.exceptions", "urllib3", "httpx", "aiohttp", "pip"),

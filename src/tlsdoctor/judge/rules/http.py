@@ -2,15 +2,30 @@
 
 from __future__ import annotations
 
-from typing import Iterator
+from typing import TYPE_CHECKING, Iterator
 
 from tlsdoctor.judge.finding import Finding
 from tlsdoctor.judge.rules.evidence import interceptor
 from tlsdoctor.judge.rules.registry import E, W, finding, rule
 from tlsdoctor.observe.observations import Observations
 
+if TYPE_CHECKING:
+    from tlsdoctor.observe.curl import CurlResult
+    from tlsdoctor.observe.http import HttpExchange
 
-@rule("http2.negotiation_failed", "proxy.upstream_failed", "http.error", "http.timed_out")
+
+# libcurl's words for an answer that is not HTTP, once TLS is up: 52 "Empty reply from server",
+# 8 "Weird server reply" / "Header without colon", 1 "Received HTTP/0.9 when not allowed" or
+# "Unsupported HTTP version" (1 is also a URL scheme libcurl lacks, hence the text).
+_CURL_INVALID = (52, 8)
+_CURL_INVALID_TEXT = ("HTTP/0.9", "Unsupported HTTP")
+
+
+def _libcurl_saw_invalid(curl: CurlResult) -> bool:
+    return curl.curl_code in _CURL_INVALID or (curl.curl_code == 1 and any(t in curl.error for t in _CURL_INVALID_TEXT))
+
+
+@rule("http2.negotiation_failed", "proxy.upstream_failed", "http.error", "http.timed_out", "http.invalid_response")
 def http(obs: Observations) -> Iterator[Finding]:
     """Once TLS works, does HTTP work, over both HTTP/1.1 and HTTP/2?"""
     if obs.http is None:
@@ -30,6 +45,10 @@ def http(obs: Observations) -> Iterator[Finding]:
                       h2_error=h2.error if h2 else None,
                       libcurl_code=curl.curl_code if curl else None, libcurl_error=curl.error if curl else None)
         return
+    if answer is None and last is not None and last.fault is not None and not curl_answered and hs is not None \
+            and hs.ok:
+        yield _invalid_response(last, curl)
+        return
     h2_works_in_libcurl = curl_answered and curl.http_version == "2"  # type: ignore[union-attr]
     if h2 is not None and not h2.ok and h1 is not None and h1.ok and not (h2.timed_out and h2_works_in_libcurl):
         yield finding("http2.negotiation_failed", E, 0.9,
@@ -37,6 +56,13 @@ def http(obs: Observations) -> Iterator[Finding]:
                       "Fix HTTP/2 on the server or the proxy in front of it, or disable h2 in ALPN; clients can "
                       "use HTTP/1.1 meanwhile (curl --http1.1).", h2_error=h2.error, http1_status=h1.status)
     if answer is None:
+        return
+    if curl is not None and _libcurl_saw_invalid(curl) and hs is not None and hs.ok:
+        # Our HEAD / got an answer; libcurl's request (its method, its path) did not.
+        yield finding("http.invalid_response", E, 0.75,
+                      f"libcurl's request got no HTTP answer (curl {curl.curl_code}: {curl.error}), though "
+                      f"HEAD / got HTTP {answer.status}: the server breaks on this request's path or method.",
+                      _REMEDY, libcurl_code=curl.curl_code, libcurl_error=curl.error, head_status=answer.status)
         return
     status = answer.status
     if obs.route.proxy is not None and status in (502, 504) and interceptor(obs) is not None:
@@ -51,3 +77,22 @@ def http(obs: Observations) -> Iterator[Finding]:
         yield finding("http.error", W, 0.5, f"TLS is fine; the server answered HTTP {status} to HEAD "
                       "/ (the only request an unverified probe sends).", "Often expected for a site root; check the real request.",
                       status=status)
+
+
+_REMEDY = ("The server (or what sits behind its TLS: a load balancer, a backend on the wrong protocol) breaks "
+           "the answer: see its logs for this connection. TLS and the certificate are fine.")
+_FAULT_WORDS = {"closed": "the server closed the connection without answering",
+                "reset": "the server reset the connection without answering"}
+
+
+def _invalid_response(exchange: HttpExchange, curl: CurlResult | None) -> Finding:
+    """TLS completed and the request went out; what came back was not HTTP, or nothing."""
+    # 56: libcurl's read failed (an EOF without close_notify, a reset) where ours saw the same end.
+    agrees = curl is not None and (_libcurl_saw_invalid(curl) or curl.curl_code == 56)
+    said = f" libcurl: curl {curl.curl_code} ({curl.error})." if curl is not None and curl.curl_code else ""
+    return finding("http.invalid_response", E, 0.95 if agrees else 0.85,
+                   f"TLS works and the {'HTTP/2' if exchange.protocol == 'h2' else 'HTTP/1.1'} request went out, "
+                   f"but {_FAULT_WORDS.get(exchange.fault or '', f'the answer is not HTTP ({exchange.error})')}."
+                   f"{said}",
+                   _REMEDY, fault=exchange.fault, protocol=exchange.protocol, error=exchange.error,
+                   libcurl_code=curl.curl_code if curl else None, libcurl_error=curl.error if curl else None)

@@ -1,0 +1,70 @@
+"""Servers whose TLS is fine and whose answer is not HTTP: the verdict is ``http.invalid_response``.
+
+Before this code existed, the diagnosis read libcurl's 8, 52 or 1 through the safety net and
+named a TLS alert or a mid-handshake close, for a handshake that had completed and verified.
+Each test serves one such server on 127.0.0.1 (real TLS, lab certificates), diagnoses it
+once, and checks the fault tlsdoctor's own HEAD saw beside libcurl's code.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tlsdoctor.lab.authorities import LabAuthorities
+from tlsdoctor.lab.endpoints import HttpsOrigin
+from tlsdoctor.lab.tls import TlsServerConfig
+
+from .conftest import as_json, assert_honest_and_in_time, diagnose_hostile, human
+from .servers import BrokenAnswer, serving
+
+CASES = {
+    # answer, how the connection ends, the fault our HEAD sees, libcurl's codes (52/56: libcurl's
+    # read of a close without close_notify is 56 "unexpected eof", a reset 56 or 52 by timing)
+    "a header without a colon": (b"HTTP/1.1 200 OK\r\nBad Header Line\r\nContent-Length: 0\r\n\r\n",
+                                 "close_notify", "invalid", {8}),
+    "a status line that is not HTTP": (b"\x00\x01garbage\r\n\r\n", "close_notify", "invalid", {1}),
+    "nothing, then close_notify": (b"", "close_notify", "closed", {52}),
+    "nothing, then an EOF without close_notify": (b"", "eof", "closed", {52, 56}),
+    "nothing, then a reset": (b"", "reset", "reset", {52, 56}),
+}
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_an_answer_that_is_not_http_is_named_as_such(case: str, authorities: LabAuthorities, root_file: Path) -> None:
+    answer, ending, fault, curl_codes = CASES[case]
+    leaf = authorities.intermediate.issue_cert("127.0.0.1")
+    with serving(BrokenAnswer(TlsServerConfig(certificate=leaf, alpn=("http/1.1",)), answer, ending)) as port:
+        d = diagnose_hostile(port, root_file)
+    assert_honest_and_in_time(d)
+    assert d.verdict.code == "http.invalid_response", (d.verdict.code, d.verdict.summary)
+    # The layers below are fine, and the diagnosis says so by what it kept.
+    assert d.observations.handshake is not None and d.observations.handshake.ok
+    assert d.observations.trust is not None and d.observations.trust.validation("ca-bundle").ok
+    http = d.observations.http
+    assert http is not None and http.http1 is not None and http.http1.fault == fault, http
+    assert d.observations.curl is not None and d.observations.curl.curl_code in curl_codes, d.observations.curl
+    assert f'"fault": "{fault}"' in as_json(d)
+    assert "request went out" in human(d)
+
+
+def test_over_h2_a_closed_answer_is_asked_again_over_http1(authorities: LabAuthorities, root_file: Path) -> None:
+    # ALPN picks h2, the server closes without answering; HTTP/1.1 closes as well: no protocol
+    # works, so it is the server's answer, not HTTP/2, that is broken.
+    leaf = authorities.intermediate.issue_cert("127.0.0.1")
+    with serving(BrokenAnswer(TlsServerConfig(certificate=leaf), b"", "close_notify")) as port:
+        d = diagnose_hostile(port, root_file)
+    http = d.observations.http
+    assert http is not None and http.h2 is not None and http.h2.fault == "closed", http
+    assert http.http1 is not None and http.http1.fault == "closed", http
+    assert d.verdict.code == "http.invalid_response", (d.verdict.code, d.verdict.summary)
+
+
+def test_a_working_server_has_no_fault(authorities: LabAuthorities, root_file: Path) -> None:
+    leaf = authorities.intermediate.issue_cert("127.0.0.1")
+    with serving(HttpsOrigin(TlsServerConfig(certificate=leaf, alpn=("http/1.1",)))) as port:
+        d = diagnose_hostile(port, root_file)
+    assert d.verdict.code == "ok", d.verdict.summary
+    # libcurl's answer stands in for the HEAD when it came in time; either way no fault.
+    assert d.observations.http is not None and all(e.fault is None for e in d.observations.http.exchanges)
