@@ -62,6 +62,24 @@ def test_corrupt_bundle_names_the_entry(demo_results: dict[str, DemoResult]) -> 
     assert "entry 0" in d.verdict.remedy
 
 
+def test_an_expired_copy_of_the_root_is_named_not_called_unknown(demo_results: dict[str, DemoResult]) -> None:
+    # The root is in the CA file, as an old copy whose dates ended: not "a CA no trust source holds".
+    d = demo_results["expired-root"].diagnosis
+    assert d.verdict.code == "cert.expired"
+    assert d.verdict.evidence["expired_root"] == "CN=tlsdoctor Lab Root CA,O=tlsdoctor lab"
+    assert d.verdict.evidence["trust_source"] == "ca-bundle" and d.verdict.evidence["libcurl_verify_result"] == 10
+    assert "every certificate the server sends is valid" in d.verdict.summary
+    assert not any(f.code == "cert.untrusted_root" for f in d.findings)
+    # The server's own chain is in date: the presented certificates are not blamed.
+    assert all(c.not_valid_before_utc <= d.observations.local_time <= c.not_valid_after_utc
+               for c in d.observations.presented_chain)
+    # The empty reply and the answer that is not HTTP: TLS is fine, and the diagnosis shows it.
+    for name, fault in (("empty-reply", "closed"), ("not-http-answer", "invalid")):
+        r = demo_results[name].diagnosis
+        assert r.observations.handshake is not None and r.observations.handshake.ok
+        assert r.verdict.evidence["fault"] == fault, (name, r.verdict.evidence)
+
+
 def test_interception_variants(demo_results: dict[str, DemoResult]) -> None:
     untrusted = demo_results["intercepting-proxy"].diagnosis
     os_only = demo_results["intercepting-proxy (CA in OS store)"].diagnosis

@@ -114,6 +114,7 @@ PYTHON_SSL = {
     "proxy-refuses-connect": ProxyRefuses(403),
     "proxy-bad-gateway": Works(502),
     "corrupt-ca-bundle": VerifyFails(79),
+    "expired-root": VerifyFails(10),
     "outdated-ca-bundle": VerifyFails(20),
     "clock-skew": Works(),  # at the true time the short-lived certificate is valid
     "dns-unresolvable": OsFails(socket.gaierror),

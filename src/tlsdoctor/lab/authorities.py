@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-from tlsdoctor.lab.pki import CA, Key, pem_bundle, shadow_of
+from tlsdoctor.lab.pki import CA, Key, expired_copy, pem_bundle, shadow_of
 
 ORGANIZATION = "tlsdoctor lab"
 INTERCEPTION_ORGANIZATION = "Lab Antivirus Web Shield"
@@ -79,13 +79,15 @@ class LabAuthorities:
         """Write the CA files clients use; returns them by trust name (see ``ClientSetup``).
 
         ``corrupt`` is the field's broken bundle: the root's damaged twin *before* the
-        real root, so that OpenSSL finds the twin first.
+        real root, so that OpenSSL finds the twin first. ``lab-expired`` holds only an old,
+        expired copy of the lab root (the CA has renewed it since, same name and key).
         """
         directory.mkdir(parents=True, exist_ok=True)
         bundles = {
             "lab": [self.root.cert],
             "lab+interception": [self.root.cert, self.interception.cert],
             "corrupt": [shadow_of(self.root), self.root.cert],
+            "lab-expired": [expired_copy(self.root)],
             "interception": [self.interception.cert],
             "store": [ca.cert for ca in self.store_roots],
             "store-outdated": [ca.cert for ca in self.store_roots if ca is not self.new_root],

@@ -390,6 +390,29 @@ def pem_bundle(certs: Sequence[x509.Certificate]) -> bytes:
     return b"".join(c.public_bytes(serialization.Encoding.PEM) for c in certs)
 
 
+def expired_copy(ca: CA, expired_for: timedelta = timedelta(days=30)) -> x509.Certificate:
+    """An old copy of the root ``ca``: same subject and key, dates that ended ``expired_for`` ago.
+
+    A CA that renews its root keeps the name and the key and issues a new self-signed
+    certificate; every chain it issues verifies against either copy, but a client whose
+    CA file still holds only the old one fails with X509_V_ERR_CERT_HAS_EXPIRED
+    ("certificate has expired") on a server whose own certificates are all valid.
+    """
+    now = _now()
+    return (
+        x509.CertificateBuilder()
+        .subject_name(ca.cert.subject)
+        .issuer_name(ca.cert.subject)
+        .public_key(ca.key.private_key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - expired_for - _CA_LIFETIME)
+        .not_valid_after(now - expired_for)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .add_extension(_ski(ca.key), critical=False)
+        .sign(ca.key.private_key, hashes.SHA256())
+    )
+
+
 def shadow_of(ca: CA) -> x509.Certificate:
     """A broken twin of ``ca``: same subject, same key, but not a CA (basicConstraints CA:FALSE).
 

@@ -59,7 +59,7 @@ class Category(str, Enum):
     ENVIRONMENT = "environment"
 
 
-Trust = Literal["lab", "lab+interception", "corrupt", "store", "store-outdated"]
+Trust = Literal["lab", "lab+interception", "corrupt", "lab-expired", "store", "store-outdated"]
 
 
 @dataclass(frozen=True)
@@ -328,6 +328,10 @@ CATALOGUE: tuple[Scenario, ...] = (
              X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY, ClientSetup(trust="store-outdated", os_store="store")),
     Scenario("corrupt-ca-bundle", E, "the client's CA file holds a broken twin of the root before the real root",
              "trust.bundle_corrupt", 60, lambda ctx: ctx.origin(), X509_V_ERR_INVALID_CA, ClientSetup(trust="corrupt")),
+    Scenario("expired-root", E, "the CA renewed its root (same name and key); the client's CA file and the OS "
+             "store still hold the old copy, which expired 30 days ago", "cert.expired", 60, lambda ctx: ctx.origin(),
+             X509_V_ERR_CERT_HAS_EXPIRED, ClientSetup(trust="lab-expired", os_store="lab-expired"),
+             note="every certificate the server sends is valid: what expired is the root in the client's store"),
     Scenario("clock-skew", E, "a certificate valid for 2 days, seen from a client whose clock is 3 days ahead",
              "clock.skewed", 60, lambda ctx: ctx.origin(ctx.leaf(not_after=ctx.now + _days(2))),
              X509_V_ERR_CERT_HAS_EXPIRED, ClientSetup(clock_offset=_days(3))),

@@ -91,10 +91,12 @@ def client_setup_words(s: Scenario, *, ca_file: str | None = None, code: Callabl
         words.append(f"CA file {code(ca_file)}")
     if c.trust != "lab":
         words.append({"lab+interception": "CA file also holds the interception CA", "corrupt": "corrupt CA file",
+                      "lab-expired": "CA file holds an expired copy of the lab root",
                       "store": "CA file is the lab's current store",
                       "store-outdated": "CA file is an old copy of the lab's store"}[c.trust])
     if c.os_store != "lab":
-        words.append("the OS store is the lab's current store" if c.os_store == "store" else f"OS store: {c.os_store}")
+        words.append({"store": "the OS store is the lab's current store",
+                      "lab-expired": "so does the OS store"}.get(c.os_store, f"OS store: {c.os_store}"))
     if s.via:
         words.append(f"through the proxy, to {code(s.via)}")
     if c.max_tls:

@@ -116,7 +116,7 @@ def untrusted_beyond_dates(obs: Observations) -> Iterator[Finding]:
 
 
 
-@rule("cert.self_signed", "cert.incomplete_chain", "cert.untrusted_root")
+@rule("cert.self_signed", "cert.incomplete_chain", "cert.expired", "cert.untrusted_root")
 def chain_to_trust(obs: Observations) -> Iterator[Finding]:
     """Does the presented chain lead to a CA the client trusts, and if not, why not?"""
     chain = obs.presented_chain
@@ -169,6 +169,10 @@ def chain_to_trust(obs: Observations) -> Iterator[Finding]:
                       missing_issuer=last.issuer.rfc4514_string(), presented=len(chain),
                       missing_issuer_key_id=_authority_key_id(last), ca_issuers_url=fetched.url if fetched else None)
         return
+    expired = _expired_anchor(trust, last, obs) if trust is not None else None
+    if expired is not None:
+        yield expired
+        return
     root_in_chain = last.issuer == last.subject
     issuer = last.subject if root_in_chain else last.issuer
     missing = not any(c.subject == leaf.issuer for c in chain[1:]) and not root_in_chain
@@ -177,6 +181,39 @@ def chain_to_trust(obs: Observations) -> Iterator[Finding]:
                   "If this is a private CA, add its root to the client's CA file; otherwise the server must use a "
                   "certificate from a public CA.", anchor_missing=issuer.rfc4514_string(), chain_length=len(chain),
                   client_error=chain_only.error)
+
+
+def _expired_anchor(trust: object, last: x509.Certificate, obs: Observations) -> Finding | None:
+    """The chain's root is held, but only in a copy whose dates have ended: ``cert.expired``.
+
+    A CA renews its root with the same name and key (or cross-signs its new root with the
+    old one, as Let's Encrypt's chain through DST Root CA X3 did until that root expired on
+    2021-09-30); a store that still holds only the old copy fails with "certificate has
+    expired" while every certificate the server sends is valid. Our path validation says
+    "no valid path", and reading that as an unknown root would be false: the root is there.
+    """
+    now = obs.local_time
+    for source in trust.sources:  # type: ignore[attr-defined]  # the client's CA file first
+        for anchor in source.certificates:
+            if anchor.subject != last.issuer or anchor.not_valid_before_utc <= now <= anchor.not_valid_after_utc:
+                continue
+            if not issued_by(last, anchor):
+                continue
+            held = "the client's CA file" if source.name == "ca-bundle" else source.description
+            ended = anchor.not_valid_after_utc
+            words = (f"The chain leads to the root '{anchor.subject.rfc4514_string()}', and {held} holds it, but "
+                     + (f"only a copy that expired {_duration(now - ended)} ago ({ended:%Y-%m-%d})"
+                        if ended < now else f"only a copy valid from {anchor.not_valid_before_utc:%Y-%m-%d}")
+                     + "; every certificate the server sends is valid.")
+            curl = obs.curl
+            agrees = curl is not None and curl.verify_result in (vc.X509_V_ERR_CERT_HAS_EXPIRED,
+                                                                  vc.X509_V_ERR_CERT_NOT_YET_VALID)
+            return finding("cert.expired" if ended < now else "cert.not_yet_valid", E, 0.9 if agrees else 0.8,
+                           words, "Update the client's CA file (and the OS store) to a current copy of the CA's "
+                           "roots: the CA has renewed or replaced this one. Nothing on the server needs to change.",
+                           expired_root=anchor.subject.rfc4514_string(), root_not_after=ended.isoformat(),
+                           trust_source=source.name, libcurl_verify_result=curl.verify_result if curl else None)
+    return None
 
 
 def _is_ca(cert: x509.Certificate) -> bool:
