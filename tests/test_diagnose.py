@@ -80,6 +80,14 @@ def test_an_expired_copy_of_the_root_is_named_not_called_unknown(demo_results: d
         assert r.verdict.evidence["fault"] == fault, (name, r.verdict.evidence)
 
 
+def test_a_stale_staple_is_an_old_answer_not_a_revoked_certificate(demo_results: dict[str, DemoResult]) -> None:
+    d = demo_results["stale-staple"].diagnosis
+    assert d.observations.curl is not None and d.observations.curl.error == "OCSP response has expired"
+    assert d.verdict.code == "cert.revocation_unavailable", d.verdict.summary
+    assert "nextUpdate" in d.verdict.evidence["staple_out_of_date"] and "3 days ago" in d.verdict.summary
+    assert not any(f.code == "cert.revoked" for f in d.findings)
+
+
 def test_interception_variants(demo_results: dict[str, DemoResult]) -> None:
     untrusted = demo_results["intercepting-proxy"].diagnosis
     os_only = demo_results["intercepting-proxy (CA in OS store)"].diagnosis

@@ -278,6 +278,12 @@ def _signal_table() -> tuple[Row, ...]:
              curl=(91,), text=r"No OCSP response received"),
         _row("cert.revocation_unavailable", 0.6, "the client required a certificate status and got none: no staple, "
              "and perhaps the CA's OCSP responder and CRL do not answer", curl=(91,), text=r"No OCSP response received"),
+        # libcurl's verifystatus(): a staple out of its dates, or one it cannot use, is no status at all.
+        _row("cert.revocation_unavailable", 0.8, "the server stapled an OCSP response that is out of date (a "
+             "server whose stapling cannot refresh it)", curl=(91,), text=r"OCSP response has expired"),
+        _row("cert.revocation_unavailable", 0.6, "the server stapled an OCSP response the client cannot use",
+             curl=(91,), text=r"Invalid OCSP response|OCSP response verification failed|"
+                              r"Could not find certificate ID in OCSP response"),
         _row("cert.revoked", 0.5, "libcurl's certificate status check failed", curl=(91,)),
         _row("trust.bundle_corrupt", 0.6, "OpenSSL found an issuer that is not a valid CA: often a broken entry in "
              "the CA file", verify=(V_INVALID_CA, V_INVALID_CA_OLD)),

@@ -33,11 +33,17 @@ from tlsdoctor.lab.pki import CA
 _OCSP_VALIDITY = timedelta(days=1)
 
 
-def ocsp_response_for(ca: CA, cert: x509.Certificate) -> bytes:
-    """A signed OCSP response about ``cert`` (good or revoked), e.g. to staple."""
-    builder = ocsp.OCSPResponseBuilder().add_response(
-        cert=cert, issuer=ca.cert, algorithm=hashes.SHA1(), **_status_of(ca, cert.serial_number)
-    )
+def ocsp_response_for(ca: CA, cert: x509.Certificate, *, expired_for: timedelta | None = None) -> bytes:
+    """A signed OCSP response about ``cert`` (good or revoked), e.g. to staple.
+
+    ``expired_for``: an old answer, whose nextUpdate passed that long ago, as a server whose
+    stapling can no longer refresh keeps sending.
+    """
+    status = _status_of(ca, cert.serial_number)
+    if expired_for is not None:
+        now = datetime.now(timezone.utc).replace(microsecond=0)
+        status.update(this_update=now - expired_for - _OCSP_VALIDITY, next_update=now - expired_for)
+    builder = ocsp.OCSPResponseBuilder().add_response(cert=cert, issuer=ca.cert, algorithm=hashes.SHA1(), **status)
     return _sign(ca, builder)
 
 

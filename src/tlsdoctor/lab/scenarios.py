@@ -169,6 +169,12 @@ def _stapling_revoked(ctx: BuildContext) -> HttpsOrigin:
     return ctx.origin(cert, ocsp_staple=lambda: staple)
 
 
+def _stapling_stale(ctx: BuildContext) -> HttpsOrigin:
+    cert = ctx.leaf()
+    staple = ocsp_response_for(ctx.authorities.intermediate, cert.cert, expired_for=_days(3))
+    return ctx.origin(cert, ocsp_staple=lambda: staple)
+
+
 def _revocation_offline(ctx: BuildContext) -> HttpsOrigin:
     """A leaf from a CA whose OCSP responder and CRL both point at a dead port; no staple."""
     dead = ctx.unreachable_url
@@ -229,6 +235,10 @@ CATALOGUE: tuple[Scenario, ...] = (
              "cert.revoked", 91, _stapling_revoked, X509_V_OK, ClientSetup(cert_status=True)),
     Scenario("revoked-crl", C, "the certificate is revoked; the CRL at its distribution point lists it",
              "cert.revoked", 60, lambda ctx: ctx.origin(_revoked(ctx)), X509_V_ERR_CERT_REVOKED, ClientSetup(crl=True)),
+    Scenario("stale-staple", C, "the server staples an OCSP answer whose nextUpdate passed 3 days ago (its stapling "
+             "cannot refresh); the client requires a status", "cert.revocation_unavailable", 91, _stapling_stale,
+             X509_V_OK, ClientSetup(cert_status=True),
+             note="libcurl's 91 alone reads as a revoked certificate; the staple's own dates say it is only old"),
     Scenario("must-staple-missing", C, "the certificate demands OCSP stapling (TLS Feature) and none is sent",
              "cert.must_staple_missing", 91, lambda ctx: ctx.origin(ctx.leaf(must_staple=True)),
              X509_V_OK, ClientSetup(cert_status=True)),

@@ -11,7 +11,7 @@ from cryptography.x509.oid import ExtendedKeyUsageOID
 
 from tlsdoctor import verify_codes as vc
 from tlsdoctor.judge.finding import Finding
-from tlsdoctor.judge.rules.evidence import client_trusts, interceptor, libraries_accept, validation
+from tlsdoctor.judge.rules.evidence import client_trusts, duration_words, interceptor, libraries_accept, validation
 from tlsdoctor.judge.rules.registry import E, W, finding, rule
 from tlsdoctor.observe.observations import Observations, describe_cert
 from tlsdoctor.observe.revocation import issued_by
@@ -40,7 +40,7 @@ def validity(obs: Observations) -> Iterator[Finding]:
     ):
         direction = "ahead" if offset > timedelta(0) else "behind"  # type: ignore[operator]
         yield finding("clock.skewed", E, 0.95 if server_ok or not now_ok else 0.85,
-                      f"This machine's clock is {_duration(abs(offset))} {direction}; the certificate is valid at "  # type: ignore[arg-type]
+                      f"This machine's clock is {duration_words(abs(offset))} {direction}; the certificate is valid at "  # type: ignore[arg-type]
                       "the server's time.", "Set the system clock (enable network time); no change on the server "
                       "is needed.", **clock_evidence)
         stale = out_of_window[0]
@@ -50,14 +50,14 @@ def validity(obs: Observations) -> Iterator[Finding]:
         return
     if skewed and not out_of_window:
         yield finding("clock.skewed", W, 0.8, f"This machine's clock differs from the server's by "
-                      f"{_duration(abs(offset))}; certificates may soon look expired.",  # type: ignore[arg-type]
+                      f"{duration_words(abs(offset))}; certificates may soon look expired.",  # type: ignore[arg-type]
                       "Enable network time on this machine.", **clock_evidence)
     for cert in out_of_window:
         expired = now > cert.not_valid_after_utc
         which = "leaf" if cert is chain[0] else f"chain certificate '{cert.subject.rfc4514_string()}'"
         if expired:
             yield finding("cert.expired", E, 0.95 if server is not None else 0.8,
-                          f"The {which} expired {_duration(now - cert.not_valid_after_utc)} ago "
+                          f"The {which} expired {duration_words(now - cert.not_valid_after_utc)} ago "
                           f"({cert.not_valid_after_utc:%Y-%m-%d}).",
                           "Renew the certificate on the server (and automate renewal).",
                           **describe_cert(cert), **clock_evidence)
@@ -67,20 +67,8 @@ def validity(obs: Observations) -> Iterator[Finding]:
                           "Install a certificate that is valid now (or wait).", **describe_cert(cert), **clock_evidence)
     leaf = chain[0]
     if not out_of_window and leaf.not_valid_after_utc - now < EXPIRY_WARNING:
-        yield finding("cert.expired", W, 0.9, f"The certificate expires in {_duration(leaf.not_valid_after_utc - now)} "
+        yield finding("cert.expired", W, 0.9, f"The certificate expires in {duration_words(leaf.not_valid_after_utc - now)} "
                       f"({leaf.not_valid_after_utc:%Y-%m-%d}).", "Renew it now.", **describe_cert(leaf))
-
-
-def _duration(delta: timedelta) -> str:
-    """Rounded to the nearest unit: a 3-day shift measured as 2 days 23:59:59 (the server's Date has
-    whole seconds, and the diagnosis's own run time passes) still reads "3 days" (issue 10)."""
-    seconds = abs(delta.total_seconds())
-    for unit, size in (("day", 86400), ("hour", 3600)):
-        if seconds >= 1.5 * size:
-            n = round(seconds / size)
-            return f"{n} {unit}s"
-    n = max(1, round(seconds / 60))
-    return f"{n} minute{'s' if n != 1 else ''}"
 
 
 # OpenSSL's verify results that mean "no issuer for this chain in the client's CA file".
@@ -202,7 +190,7 @@ def _expired_anchor(trust: object, last: x509.Certificate, obs: Observations) ->
             held = "the client's CA file" if source.name == "ca-bundle" else source.description
             ended = anchor.not_valid_after_utc
             words = (f"The chain leads to the root '{anchor.subject.rfc4514_string()}', and {held} holds it, but "
-                     + (f"only a copy that expired {_duration(now - ended)} ago ({ended:%Y-%m-%d})"
+                     + (f"only a copy that expired {duration_words(now - ended)} ago ({ended:%Y-%m-%d})"
                         if ended < now else f"only a copy valid from {anchor.not_valid_before_utc:%Y-%m-%d}")
                      + "; every certificate the server sends is valid.")
             curl = obs.curl

@@ -7,6 +7,7 @@ this chain someone else's?") and judges nothing on its own.
 from __future__ import annotations
 
 import functools
+from datetime import timedelta
 from typing import Callable, TypeVar
 
 from tlsdoctor.observe.observations import Observations, describe_cert, fingerprint
@@ -23,6 +24,18 @@ INTERCEPTION_ISSUERS = (
     "mitmproxy", "fiddler", "charles proxy", "burp", "proxyman", "untangle", "lightspeed", "securly",
     "goguardian", "contentkeeper", "iboss",
 )
+
+
+def duration_words(delta: timedelta) -> str:
+    """Rounded to the nearest unit: a 3-day shift measured as 2 days 23:59:59 (the server's Date has
+    whole seconds, and the diagnosis's own run time passes) still reads "3 days" (issue 10)."""
+    seconds = abs(delta.total_seconds())
+    for unit, size in (("day", 86400), ("hour", 3600)):
+        if seconds >= 1.5 * size:
+            n = round(seconds / size)
+            return f"{n} {unit}s"
+    n = max(1, round(seconds / 60))
+    return f"{n} minute{'s' if n != 1 else ''}"
 
 
 def validation(obs: Observations, kind: str, source: str = "ca-bundle"):  # type: ignore[no-untyped-def]

@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Iterator
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Iterator
 
 from tlsdoctor.judge.finding import Finding
+from tlsdoctor.judge.rules.evidence import duration_words
 from tlsdoctor.judge.rules.registry import E, W, finding, rule
 from tlsdoctor.observe.observations import Observations
+from tlsdoctor.observe.revocation import OcspAnswer
+
+if TYPE_CHECKING:
+    from tlsdoctor.observe.curl import CurlResult
+
+# The leeway libcurl gives an OCSP response's dates (OCSP_check_validity(..., 300, -1)).
+STAPLE_LEEWAY = timedelta(minutes=5)
 
 
 @rule("cert.revoked", "cert.must_staple_missing")
@@ -39,7 +48,15 @@ def revocation(obs: Observations) -> Iterator[Finding]:
 def revocation_unavailable(obs: Observations) -> Iterator[Finding]:
     """Can the certificate's revocation status be learnt at all: a staple, the OCSP responder, the CRL?"""
     rev = obs.revocation
-    if rev is None or (rev.ocsp_url is None and rev.crl_url is None):
+    if rev is None:
+        return
+    curl = obs.curl
+    hard = obs.client.require_status or (curl is not None and curl.curl_code == 91)
+    stale = _out_of_date(rev.staple, obs.local_time) if rev.staple is not None else None
+    if stale is not None and rev.staple.status != "revoked":  # type: ignore[union-attr]  # revoked is revoked
+        yield _stale_staple(stale, hard, rev.ocsp_url, curl)
+        return
+    if rev.ocsp_url is None and rev.crl_url is None:
         return  # no pointer at all: nothing a client could check (private CAs often omit them)
     if rev.staple is not None and rev.staple.status is not None:
         return  # a usable staple answers the question without any fetch
@@ -50,8 +67,6 @@ def revocation_unavailable(obs: Observations) -> Iterator[Finding]:
         return
     failures = {name: error for name, error in (
         ("ocsp", rev.responder.error if rev.responder else None), ("crl", rev.crl.error if rev.crl else None)) if error}
-    curl = obs.curl
-    hard = obs.client.require_status or (curl is not None and curl.curl_code == 91)
     words = " and ".join(f"the {'OCSP responder' if name == 'ocsp' else 'CRL'} ({error})"
                          for name, error in failures.items())
     common = dict(ocsp_url=rev.ocsp_url, crl_url=rev.crl_url, ocsp_error=failures.get("ocsp"),
@@ -68,3 +83,37 @@ def revocation_unavailable(obs: Observations) -> Iterator[Finding]:
                       f"No OCSP staple, and {words} do not answer: this client soft-fails and connects, but a "
                       "client that requires a status (curl --cert-status, hard-fail policies) fails here.", fix,
                       **common)
+
+
+def _out_of_date(staple: OcspAnswer, now: datetime) -> str | None:
+    """Why a stapled answer is out of date, in words; None when its dates hold (or it has none)."""
+    if staple.next_update is not None and staple.next_update + STAPLE_LEEWAY < now:
+        return (f"its nextUpdate ({staple.next_update:%Y-%m-%d %H:%M} UTC) passed "
+                f"{duration_words(now - staple.next_update)} ago")
+    if staple.this_update is not None and staple.this_update - STAPLE_LEEWAY > now:
+        return (f"its thisUpdate ({staple.this_update:%Y-%m-%d %H:%M} UTC) is "
+                f"{duration_words(staple.this_update - now)} ahead of this machine's clock")
+    return None
+
+
+def _stale_staple(why: str, hard: bool, ocsp_url: str | None, curl: CurlResult | None) -> Finding:
+    """A stapled OCSP answer out of its dates: no status a client may use, whatever it says.
+
+    The field's cause is a server whose stapling is stuck: it keeps sending the last answer
+    it fetched because it can no longer reach the CA's responder (firewall, DNS, a retired
+    URL). It is not a revoked certificate, which is what libcurl's 91 alone suggests.
+    """
+    fix = ("Fix OCSP stapling on the server: it keeps an old answer because it cannot refresh it"
+           + (f" from {ocsp_url}" if ocsp_url else "") + " (check that the server reaches the CA's responder; "
+           "nginx: ssl_stapling_verify and a resolver), or turn stapling off until it can.")
+    evidence = dict(staple_out_of_date=why, ocsp_url=ocsp_url, libcurl_code=curl.curl_code if curl else None,
+                    libcurl_error=curl.error if curl else None)
+    if hard:
+        return finding("cert.revocation_unavailable", E, 0.9,
+                       f"The server staples an OCSP response that is out of date ({why}): a client that requires a "
+                       "certificate status refuses it (curl --cert-status: \"OCSP response has expired\"). The "
+                       "certificate is not known to be revoked.", fix, **evidence)
+    return finding("cert.revocation_unavailable", W, 0.85,
+                   f"The server staples an OCSP response that is out of date ({why}): this client does not require "
+                   "a status and connects, but clients that do (curl --cert-status, must-staple) fail.", fix,
+                   **evidence)
