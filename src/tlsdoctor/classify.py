@@ -324,6 +324,12 @@ def _signal_table() -> tuple[Row, ...]:
         _row("http.invalid_response", 0.8, "the server's answer is empty or not HTTP",
              text=r"Empty reply from server|Weird server reply|Header without colon|Received HTTP/0\.9|"
                   r"Unsupported HTTP(/1)? version|Invalid status line"),
+        # An answer that stops short: libcurl's 18 (less than Content-Length said), and 56 from
+        # OpenSSL's SSL_read (after the handshake: SSL_connect's failures are 35).
+        _row("http.invalid_response", 0.75, "the answer stopped short of the length it announced (the server, or a "
+             "middlebox, closed mid-answer)", curl=(18,)),
+        _row("http.invalid_response", 0.7, "after the handshake, the server closed the connection without "
+             "close_notify before its answer was whole", curl=(56,), text=r"SSL_read[^\n]{0,200}(unexpected eof|EOF)"),
         # Below the HTTP/2 text rows: httpx calls an h2 framing error a RemoteProtocolError too.
         _row("http.invalid_response", 0.75, "after the request, the server closed the connection or answered "
              "with something that is not HTTP", condition=("no_http_answer",)),

@@ -68,3 +68,31 @@ def test_a_working_server_has_no_fault(authorities: LabAuthorities, root_file: P
     assert d.verdict.code == "ok", d.verdict.summary
     # libcurl's answer stands in for the HEAD when it came in time; either way no fault.
     assert d.observations.http is not None and all(e.fault is None for e in d.observations.http.exchanges)
+
+
+SHORT = b"HTTP/1.1 200 OK\r\nContent-Length: 1000\r\nContent-Type: text/plain\r\n\r\nonly this much"
+
+
+@pytest.mark.parametrize("ending", ["close_notify", "eof"])
+def test_an_answer_cut_short_is_named_on_both_client_stacks(ending: str, authorities: LabAuthorities,
+                                                              root_file: Path) -> None:
+    # The client's GET reads the body (the diagnosis's HEAD does not): libcurl's 18, or its 56
+    # from SSL_read, and httpx's RemoteProtocolError, all name the same code, not a TLS alert.
+    from tlsdoctor.client.curl_stack import CurlStack
+    from tlsdoctor.client.errors import TransportError
+    from tlsdoctor.client.native_stack import NativeStack
+    from tlsdoctor.client.stack import Request
+
+    leaf = authorities.intermediate.issue_cert("127.0.0.1")
+    with serving(BrokenAnswer(TlsServerConfig(certificate=leaf, alpn=("http/1.1",)), SHORT, ending)) as port:
+        url = f"https://127.0.0.1:{port}/items"
+        for stack in (CurlStack(ca_bundle=root_file, trust_os_store=False, proxy=""), NativeStack(ca_bundle=root_file)):
+            try:
+                with pytest.raises(TransportError) as caught:
+                    stack.send(Request("GET", url, timeout=2))
+            finally:
+                stack.close()
+            assert caught.value.code == "http.invalid_response", (stack.name, caught.value)
+            assert caught.value.may_have_reached_server
+            if stack.name == "curl":
+                assert caught.value.curl_code in (18, 56), caught.value

@@ -95,7 +95,8 @@ MEANING: dict[str, str] = {
     "http.invalid_response": "The TLS handshake completes, the request goes out, and what comes back is not an "
                              "HTTP response: bytes that are not HTTP (a backend writing its own text into the "
                              "socket, a status line or header that does not parse), or nothing at all before the "
-                             "server closed or reset the connection (curl 52, \"Empty reply from server\"). "
+                             "server closed or reset the connection (curl 52, \"Empty reply from server\"), or "
+                             "an answer that stops short of the length it announced (curl 18). "
                              "The server, or a middlebox behind TLS, breaks the answer; the certificate and the "
                              "TLS settings are fine.",
     "diagnosis.incomplete": "The diagnosis's deadline came before any probe could show the request succeeding or "
