@@ -80,6 +80,23 @@ def test_an_expired_copy_of_the_root_is_named_not_called_unknown(demo_results: d
         assert r.verdict.evidence["fault"] == fault, (name, r.verdict.evidence)
 
 
+def test_a_server_that_resets_large_hellos_is_told_apart_by_one_small_hello(
+        demo_results: dict[str, DemoResult]) -> None:
+    d = demo_results["large-hello-reset"].diagnosis
+    assert d.verdict.code == "tls.abrupt_close"
+    evidence = d.verdict.evidence
+    assert evidence["small_hello_bytes"] <= 1400 < evidence["client_hello_bytes"], evidence
+    assert "spans two segments" in d.verdict.summary and "tldr.fail" in d.verdict.remedy
+    caps = d.observations.capabilities
+    assert caps is not None and caps.small_hello is not None and caps.small_hello.accepted
+    assert [a.name for a in caps.attempts] == ["client", "client-small"]  # one connection more, no version hellos
+    # A server that resets every hello: asked once more, small, and the reading stays the plain one.
+    plain = demo_results["reset-after-hello"].diagnosis
+    small = plain.observations.capabilities.small_hello if plain.observations.capabilities else None
+    assert small is not None and not small.accepted
+    assert plain.verdict.summary == "The server reset the connection right after the ClientHello, with no TLS alert."
+
+
 def test_a_stale_staple_is_an_old_answer_not_a_revoked_certificate(demo_results: dict[str, DemoResult]) -> None:
     d = demo_results["stale-staple"].diagnosis
     assert d.observations.curl is not None and d.observations.curl.error == "OCSP response has expired"

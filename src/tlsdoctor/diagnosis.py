@@ -63,6 +63,8 @@ from tlsdoctor.records import record
 from tlsdoctor.wire import AnswerKind
 
 
+
+
 class DiagnoseError(ValueError):
     """The diagnosis could not start: bad URL, unreadable CA file... (a usage error)."""
 
@@ -353,7 +355,7 @@ class _Observer:
         speaks_tls = answer is None or answer.kind in (AnswerKind.ALERT, AnswerKind.TLS_HANDSHAKE, AnswerKind.TLS_OTHER)
         # Probing versions and ciphers only makes sense with a server that speaks TLS; it
         # starts now, not after libcurl's attempt, and our failed hello is its first answer.
-        if not handshake.ok and handshake.route_error is None and speaks_tls:
+        if not handshake.ok and handshake.route_error is None and (speaks_tls or _large_hello_refused(handshake)):
             self._start("capabilities", self._capabilities(handshake))
         return handshake
 
@@ -461,3 +463,18 @@ def _certifi() -> Path:
     import certifi
 
     return Path(certifi.where())
+
+
+def _large_hello_refused(handshake: Any) -> bool:
+    """A reset or a close was all the answer to a ClientHello larger than one TCP segment.
+
+    Servers and middleboxes that read only the first segment of a hello fail exactly so
+    (https://tldr.fail), and a post-quantum key share makes OpenSSL's hello that large: then
+    the capabilities probe resends the same offer in a small hello (one connection).
+    """
+    from tlsdoctor.observe.capabilities import ONE_SEGMENT, default_client_hello_size
+
+    answer = handshake.first_answer
+    return (answer is not None and answer.kind in (AnswerKind.RESET, AnswerKind.EOF)
+            and handshake.offer == ClientOffer() and default_client_hello_size() > ONE_SEGMENT)
+

@@ -39,7 +39,9 @@ CHECKS: dict[str, str] = {
     "CertificateRequest from the server, then the alert certificate_required (TLS 1.3) or handshake_failure "
     "(TLS 1.2); `curl -v --cert CERT --key KEY https://HOST/` with the expected certificate",
     "tls.abrupt_close": "`openssl s_client -connect HOST:PORT -servername HOST` from the affected machine and from "
-    "another network: a close right after ClientHello on one network only is a middlebox",
+    "another network: a close right after ClientHello on one network only is a middlebox; the same with "
+    "`-groups X25519` (a small hello): if only that works, the peer cannot read a ClientHello over one TCP "
+    "segment (https://tldr.fail)",
     "tls.handshake_timeout": "`time openssl s_client -connect HOST:PORT -servername HOST`: TCP connects, then "
     "it hangs; try another network (middleboxes that drop large ClientHellos) and the server's load",
     "cert.expired": "`openssl s_client -connect HOST:PORT -servername HOST </dev/null | openssl x509 -noout "

@@ -54,8 +54,12 @@ class HttpsOrigin:
             self._context = self.tls.build_context()  # built once: contexts are costly
         return self._context
 
-    async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, timeout: float) -> None:
+    async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, timeout: float,
+                     already_read: bytes = b"") -> None:
+        """Serve the connection; ``already_read``: bytes of it a front end has read already."""
         stream = TlsStream.server(self.context, reader, writer, timeout)
+        if already_read:
+            stream.connection.bio_write(already_read)
         try:
             await stream.handshake()
             if stream.alpn == "h2" and self.h2_broken:
@@ -116,10 +120,36 @@ class ResetAfterHello:
 
     async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, timeout: float) -> None:
         await read_client_hello(reader, timeout)
-        sock = writer.get_extra_info("socket")
-        # SO_LINGER with a zero timeout turns close() into an RST: the only portable way.
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-        writer.transport.abort()
+        reset(writer)
+
+
+def reset(writer: asyncio.StreamWriter) -> None:
+    """End the connection with an RST."""
+    sock = writer.get_extra_info("socket")
+    # SO_LINGER with a zero timeout turns close() into an RST: the only portable way.
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    writer.transport.abort()
+
+
+@dataclass
+class OneSegmentHello:
+    """An HTTPS server that reads one TCP segment of the ClientHello, and resets on a larger hello.
+
+    A ClientHello over ``limit`` bytes spans two segments on most paths; servers and
+    middleboxes that expect it whole in one read fail on it (https://tldr.fail). OpenSSL
+    3.5's default post-quantum key share takes every OpenSSL client's hello there (~1.5 KB),
+    while a smaller hello (Python's ``ssl`` on OpenSSL 3.0: ~520 bytes) is served as usual.
+    """
+
+    origin: HttpsOrigin
+    limit: int = 1400
+
+    async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, timeout: float) -> None:
+        hello = await read_client_hello(reader, timeout)
+        if len(hello) > self.limit:
+            reset(writer)
+            return
+        await self.origin.handle(reader, writer, timeout, already_read=hello)
 
 
 @dataclass

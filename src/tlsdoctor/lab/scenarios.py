@@ -24,6 +24,7 @@ from tlsdoctor.lab.endpoints import (
     Endpoint,
     HttpsOrigin,
     PlainHttp,
+    OneSegmentHello,
     ResetAfterHello,
     StallAfterHello,
 )
@@ -299,6 +300,11 @@ CATALOGUE: tuple[Scenario, ...] = (
              "tls.handshake_alert", 35, lambda ctx: AlertAfterHello(AlertDescription.CLOSE_NOTIFY)),
     Scenario("reset-after-hello", P, "a middlebox resets the connection after the ClientHello",
              "tls.abrupt_close", 35, lambda ctx: ResetAfterHello()),
+    Scenario("large-hello-reset", P, "the server reads one TCP segment of the ClientHello: a hello over 1400 bytes "
+             "(a post-quantum key share) is reset, smaller ones are served", "tls.abrupt_close", 35,
+             lambda ctx: OneSegmentHello(ctx.origin()),
+             note="libcurl on OpenSSL 3.5+ sends a ~1.5 KB hello and is reset; Python's ssl on OpenSSL 3.0 (~520 "
+                  "bytes) works: the field's https://tldr.fail"),
     Scenario("close-after-hello", P, "the server closes the connection after the ClientHello, with no alert",
              "tls.abrupt_close", 35, lambda ctx: CloseAfterHello()),
     Scenario("stall-handshake", P, "TCP connects, the ClientHello is read, and nothing ever comes back",

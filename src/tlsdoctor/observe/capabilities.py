@@ -54,6 +54,10 @@ from tlsdoctor.wire import (
 from tlsdoctor.wire.extensions import ALL_GROUPS
 
 MAX_CONNECTIONS = 6  # three version hellos, the client's own offer, two bisection steps
+# A ClientHello larger than this spans two TCP segments on common paths (MSS 1460, less with
+# options, PPPoE or IPv6): servers and middleboxes that read one segment fail on it
+# (https://tldr.fail). Past it, a hello that got no answer at all is asked again, small.
+ONE_SEGMENT = 1400
 # Public key shares for the hellos, made once per process: a probe never completes a key
 # exchange (it reads the ServerHello and hangs up), so a fresh key per hello bought nothing
 # but ~0.3 ms of key generation each.
@@ -77,10 +81,11 @@ _VERSION_HELLOS: tuple[tuple[str, tuple[str, ...], tuple[int, ...]], ...] = (
 class HelloAttempt:
     """One ClientHello sent and what came back. ``accepted``: a ServerHello (or HelloRetryRequest)."""
 
-    name: str  # "1.3", "1.2", "1.1", "client", "more-1.2"...
+    name: str  # "1.3", "1.2", "1.1", "client", "client-small", "more-1.2"...
     offered_suites: int
     flight: ServerFlight | None
     error: str | None = None  # how the exchange ended without an answer (refused, reset, silence...)
+    sent_bytes: int = 0  # the ClientHello's size on the wire (0: not sent by this probe)
 
     @property
     def accepted(self) -> bool:
@@ -134,6 +139,15 @@ class CapabilityObservation:
     connections: int = 0
     elapsed_ms: float = 0.0
     families: dict[str, str] = field(default_factory=dict)  # IANA name -> what clients refuse it as ("NULL"...)
+    # The local client's own ClientHello: its size, and the groups it sends key shares for
+    # (a post-quantum share, X25519MLKEM768, adds 1,184 bytes and takes it past one TCP segment).
+    default_client_hello_bytes: int = 0
+    default_client_key_shares: tuple[str, ...] = ()
+
+    @property
+    def small_hello(self) -> HelloAttempt | None:
+        """The client's own offer resent in a small hello, after its own large one got no answer."""
+        return next((a for a in self.attempts if a.name == "client-small"), None)
 
 
 # -- what the local default client offers --------------------------------------------------------
@@ -146,6 +160,19 @@ def default_client_offer(offer: ClientOffer = ClientOffer()) -> OfferedHello:
     Read from the hello itself, because OpenSSL drops what its security level forbids,
     whatever its configuration says.
     """
+    offered = parse_client_hello(_default_client_hello(offer))
+    if offered is None:  # pragma: no cover - OpenSSL always writes a readable hello
+        raise RuntimeError("could not read the local client's own ClientHello")
+    return offered
+
+
+def default_client_hello_size(offer: ClientOffer = ClientOffer()) -> int:
+    """The size in bytes of the ClientHello a client with ``offer`` writes (its first record)."""
+    return len(_default_client_hello(offer))
+
+
+@functools.lru_cache(maxsize=4)
+def _default_client_hello(offer: ClientOffer) -> bytes:
     conn = SSL.Connection(offer.context(), None)
     conn.set_connect_state()
     try:
@@ -158,10 +185,7 @@ def default_client_offer(offer: ClientOffer = ClientOffer()) -> OfferedHello:
             hello += conn.bio_read(64 * 1024)
         except SSL.WantReadError:
             break
-    offered = parse_client_hello(hello)
-    if offered is None:  # pragma: no cover - OpenSSL always writes a readable hello
-        raise RuntimeError("could not read the local client's own ClientHello")
-    return offered
+    return hello
 
 
 def default_client_versions(offer: ClientOffer = ClientOffer()) -> tuple[str, ...]:
@@ -227,6 +251,12 @@ async def probe_capabilities(route: Route, timeout: float, *, deadline: float | 
             found.append(more.suite)
 
     async def run() -> None:
+        if own is not None and own.flight is None:
+            # The client's hello got no answer at all: a reset or a close. Only its size is
+            # worth one more connection (the probe runs for this case only past ONE_SEGMENT):
+            # the same offer in a small hello says whether the server reads a hello whole.
+            await ask("client-small", _client_hello_like(client, server_name))
+            return
         wanted = _VERSION_HELLOS[: budget[0]]
         refused_for_ciphers = own is not None and own.alert in _NOT_A_VERSION_REFUSAL
         if refused_for_ciphers:
@@ -306,8 +336,10 @@ async def _exchange(route: Route, name: str, hello: ClientHello, timeout: float)
     data = b""
     flight: ServerFlight | None = None  # the reading of ``data``, kept: each byte is parsed once
     error = None
+    sent = b""
     try:
-        writer.write(_hello_bytes(hello))
+        sent = _hello_bytes(hello)
+        writer.write(sent)
         loop = asyncio.get_running_loop()
         ends = loop.time() + timeout
         for _ in range(_MAX_READS):
@@ -333,7 +365,7 @@ async def _exchange(route: Route, name: str, hello: ClientHello, timeout: float)
     finally:
         writer.transport.abort()  # never finish a handshake we cannot complete
         await close_stream(writer)
-    return HelloAttempt(name, len(hello.cipher_suites), flight, error)
+    return HelloAttempt(name, len(hello.cipher_suites), flight, error, len(sent))
 
 
 @functools.lru_cache(maxsize=64)
@@ -401,6 +433,8 @@ def _observation(attempts: list[HelloAttempt], not_run: tuple[str, ...], connect
         connections=connections,
         elapsed_ms=round((time.perf_counter() - started) * 1000, 1),
         families={n: f for n in sorted(named) if (f := _family(n)) is not None},
+        default_client_hello_bytes=default_client_hello_size(),
+        default_client_key_shares=tuple(group_name(g) for g in client_offer.key_share_groups),
     )
 
 

@@ -81,7 +81,12 @@ def observations_document(obs: Observations) -> dict[str, Any]:
                                "suites_accepted": {v: list(n) for v, n in c.suites_accepted.items()},
                                "suites_list_complete": c.suites_complete, "families": dict(c.families),
                                "groups": list(c.groups_selected), "dh_prime_bits": c.dh_prime_bits,
-                               "hellos": c.connections}
+                               "hellos": c.connections,
+                               "default_client_hello_bytes": c.default_client_hello_bytes,
+                               "default_client_key_shares": list(c.default_client_key_shares),
+                               # null: not asked (only after a large hello got no answer at all)
+                               "small_hello": ({"bytes": c.small_hello.sent_bytes, "answered": c.small_hello.accepted,
+                                                "error": c.small_hello.error} if c.small_hello else None)}
     if obs.trust:
         t = obs.trust
         doc["trust"] = {

@@ -50,7 +50,9 @@ MEANING: dict[str, str] = {
                                 "certificate_required in TLS 1.3 or handshake_failure/bad_certificate in TLS 1.2) "
                                 "and the client presents none, or one the server rejects.",
     "tls.abrupt_close": "The connection was closed or reset in the middle of the handshake, with no alert: a "
-                        "middlebox (DPI firewall) or a crashing TLS server.",
+                        "middlebox (DPI firewall), a crashing TLS server, or one of either that cannot read a "
+                        "ClientHello spanning two TCP segments (a post-quantum key share makes it ~1.5 KB: "
+                        "https://tldr.fail).",
     "tls.handshake_timeout": "TCP connected, but the TLS handshake never completed: the server (or something in "
                              "between) swallowed the ClientHello.",
     "cert.expired": "A certificate of the chain is past its notAfter date (as a warning: it expires within 14 days).",

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Iterator
+from typing import TYPE_CHECKING, Iterator
 
 from tlsdoctor.classify import Signal, classify
 from tlsdoctor.judge.finding import Finding
 from tlsdoctor.judge.rules.registry import E, finding, rule
 from tlsdoctor.observe.observations import Observations
 from tlsdoctor.wire import MAX_RECORD_LEN, AlertDescription, AnswerKind, ContentType, FirstAnswer
+
+if TYPE_CHECKING:
+    from tlsdoctor.observe.capabilities import CapabilityObservation, HelloAttempt
 
 
 @rule("tls.not_tls", "tls.protocol_mismatch", "tls.cipher_mismatch", "tls.handshake_alert",
@@ -34,6 +37,10 @@ def handshake(obs: Observations) -> Iterator[Finding]:
         return
     if kind in (AnswerKind.EOF, AnswerKind.RESET):
         how = "reset the connection" if kind is AnswerKind.RESET else "closed the connection"
+        small = caps.small_hello if caps else None
+        if small is not None and small.accepted and caps.default_client_hello_bytes > small.sent_bytes:  # type: ignore[union-attr]
+            yield _large_hello(how, caps, small, evidence)  # type: ignore[arg-type]
+            return
         yield finding("tls.abrupt_close", E, 0.85, f"The server {how} right after the ClientHello, with no TLS alert.",
                       "Something between client and server (firewall, DPI middlebox) or a crashing TLS server "
                       "drops the handshake; compare from another network.", **evidence)
@@ -62,6 +69,31 @@ def handshake(obs: Observations) -> Iterator[Finding]:
         best = candidates[0]
         yield finding(best.code, E, min(0.6, best.likelihood), f"The TLS handshake failed: {hs.error}.",
                       "See the evidence; `tlsdoctor explain` lists the possible causes.", **evidence)
+
+
+# Key-share groups that make a ClientHello large: ML-KEM hybrids (RFC draft-ietf-tls-ecdhe-mlkem).
+_POST_QUANTUM = frozenset({"x25519mlkem768", "secp256r1mlkem768", "secp384r1mlkem1024", "x25519kyber768draft00"})
+
+
+def _large_hello(how: str, caps: CapabilityObservation, small: HelloAttempt, evidence: dict[str, object]) -> Finding:
+    """The server fails on a large ClientHello and answers the same offer in a small one.
+
+    A server (or middlebox) that reads one TCP segment and expects the whole hello in it
+    breaks as soon as the hello spans two: OpenSSL 3.5's default post-quantum key share
+    made every OpenSSL client's hello ~1.5 KB (https://tldr.fail lists the products).
+    """
+    size = caps.default_client_hello_bytes
+    quantum = [g for g in caps.default_client_key_shares if g.lower() in _POST_QUANTUM]
+    why = f" (its post-quantum key share, {quantum[0]}, makes it so)" if quantum else ""
+    return finding("tls.abrupt_close", E, 0.9,
+                   f"The server {how} after a ClientHello of {size} bytes{why}, more than one TCP segment on most "
+                   f"networks; the same offer in a {small.sent_bytes}-byte hello is answered. The server, or a "
+                   "middlebox on the way, does not read a ClientHello that spans two segments.",
+                   "Fix or update the server or middlebox so that it reads the whole ClientHello "
+                   "(https://tldr.fail); meanwhile a client can leave the post-quantum key share out "
+                   "(curl --curves X25519:P-256, CURLOPT_SSL_EC_CURVES).",
+                   client_hello_bytes=size, small_hello_bytes=small.sent_bytes,
+                   key_shares=list(caps.default_client_key_shares), **evidence)
 
 
 def _alert_name(alert: int) -> str:
