@@ -74,6 +74,18 @@ def test_bad_input_is_one_line_and_exit_2() -> None:
         assert "Traceback" not in done.stderr
 
 
+def test_a_typed_url_or_proxy_is_never_echoed_with_its_password() -> None:
+    # The error exists because the value did not parse: its userinfo must go all the same.
+    for args in (["diagnose", "https://bob:hunter2@127.0.0.1:99999/?t=SECRET"],
+                 ["diagnose", "https://bob:hunter2 @127.0.0.1/"],
+                 ["diagnose", "--proxy", "bob:hunter2@proxy.invalid:99999", "https://127.0.0.1:1/"],
+                 ["diagnose", "--proxy", "socks5://bob:hunter2@proxy.invalid:1", "https://127.0.0.1:1/"]):
+        done = tlsdoctor(*args)
+        assert done.returncode == 2 and len(done.stderr.strip().splitlines()) == 1, (args, done.stderr)
+        assert "hunter2" not in done.stderr and "SECRET" not in done.stderr, done.stderr
+        assert "[redacted]" in done.stderr
+
+
 def test_console_script_and_module_agree() -> None:
     # The console script the install put beside this interpreter, not whatever PATH holds: a
     # fresh clone's tests run as `.venv/bin/python -m pytest` with nothing of it on PATH.

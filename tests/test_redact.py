@@ -10,7 +10,7 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from tlsdoctor.redact import REDACTED, bounded, printable, redact_headers, redact_text, redact_url
+from tlsdoctor.redact import REDACTED, bounded, printable, redact_headers, redact_input, redact_text, redact_url
 
 SECRET = "S3cr3tV4lue"
 
@@ -174,6 +174,32 @@ def test_a_password_of_any_characters_never_survives_in_a_url(secret: str, user:
         assert secret not in redact_text(text, path_policy=policy)  # type: ignore[arg-type]
 
 
+@pytest.mark.parametrize("typed, shown", [
+    # What fails to parse is what an error message quotes: URL parsing cannot find the userinfo.
+    ("https://user:pa ss@127.0.0.1:1/", "https://[redacted]@127.0.0.1:1/"),
+    ("https://u:secret@127.0.0.1:99999/p?token=abc#f", "https://[redacted]@127.0.0.1:99999/p?[redacted]"),
+    ("bob:hunter2@proxy.corp:3128", "[redacted]@proxy.corp:3128"),
+    ("socks5://bob:hunter2@proxy:1", "socks5://[redacted]@proxy:1"),
+    ("https://h.test/a@b?x@y", "https://[redacted]@b?[redacted]"),
+    ("example.com", "example.com"),
+    ("https://h.test/p#frag?x", "https://h.test/p#[redacted]"),
+    ("", ""),
+])
+def test_typed_input_loses_its_secrets_even_where_it_does_not_parse(typed: str, shown: str) -> None:
+    assert redact_input(typed) == shown
+
+
+@settings(max_examples=300, deadline=None)
+@given(secret=SECRETS, user=st.sampled_from(["", "alice", "a b"]),
+       scheme=st.sampled_from(["", "https://", "http://", "socks5://"]),
+       rest=st.sampled_from(["host.test", "host.test:99999", "ho st", "[::1", "h/p?q"]))
+def test_no_password_survives_in_typed_input(secret: str, user: str, scheme: str, rest: str) -> None:
+    assume("?" not in secret and "#" not in secret)  # those end the userinfo for every parser
+    shown = redact_input(f"{scheme}{user}:{secret}@{rest}")
+    assert secret not in shown
+    assert not user or f"{user}:" not in shown
+
+
 # -- linear time -----------------------------------------------------------------------------------
 
 # Inputs that were quadratic or worse for the patterns this module replaces (issue 12): runs of
@@ -207,6 +233,7 @@ FUNCTIONS = {
     "redact_text": lambda t: redact_text(t),
     "redact_text_origin": lambda t: redact_text(t, path_policy="origin"),
     "redact_url": lambda t: redact_url(t),
+    "redact_input": redact_input,
     "printable": printable,
     "bounded": lambda t: bounded(t, len(t) - 1),
 }

@@ -14,6 +14,9 @@ definition of "secret" to review and to test:
   ``Proxy-Authorization``, ``Cookie``, ``Set-Cookie``, ``X-Api-Key`` and kin) to the end of their
   line, ``Bearer``/``Basic``/... credentials, ``password=``/``token:``-style pairs, query strings
   outside URLs, and the user name in curl's "auth using ... with user '...'".
+- :func:`redact_input` — a URL or proxy as the user typed it, for an error message that quotes
+  it: parsed or not (a space, a bad port, no scheme), nothing between the scheme and the last
+  ``@`` before the query survives, nor the query and fragment.
 - :func:`redact_headers` — a header mapping with secret values replaced.
 - :func:`printable` — text safe for a terminal: control characters, ANSI/OSC escape sequences and
   bidirectional overrides removed.
@@ -341,6 +344,28 @@ def redact_text(text: str, *, path_policy: PathPolicy = "keep") -> str:
     text = _QUERY.sub(f"?{REDACTED}", text)
     text = _SECRET_PAIR.sub(_redact_pair, text)
     return _CURL_AUTH_USER.sub(lambda m: f"{m[1]}'{REDACTED}'", text)
+
+
+def redact_input(value: str) -> str:
+    """``value`` — a URL or proxy the user typed, perhaps malformed — as an error may quote it.
+
+    An error exists because the value did not parse, so URL parsing cannot find its userinfo:
+    ``https://user:pa ss@host/`` (a space) and ``bob:hunter2@proxy:3128`` (no scheme) pass
+    :func:`redact_url` untouched. Here whatever precedes the last ``@`` before the query (and
+    after ``scheme://``) is the userinfo, and the query and fragment go. A path holding ``@``
+    loses its start too, which an error message can afford. Linear in ``len(value)``.
+    """
+    text = str(value)
+    scheme, sep, rest = text.partition("://")
+    if not sep:
+        scheme, rest = "", text
+    ends = [i for i in (rest.find("?"), rest.find("#")) if i >= 0]
+    cut = min(ends) if ends else len(rest)
+    head, query = rest[:cut], rest[cut:]
+    at = head.rfind("@")
+    if at >= 0:
+        head = f"{REDACTED}@{head[at + 1:]}"
+    return scheme + sep + head + (query[0] + REDACTED if query else "")
 
 
 def redact_headers(headers: Mapping[str, str] | Iterable[tuple[str, str]]) -> list[tuple[str, str]]:

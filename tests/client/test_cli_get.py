@@ -32,9 +32,12 @@ def test_get_failure_and_bad_input(tls_lab: Lab) -> None:
     done = tlsdoctor("get", expired.url, "--stack", "curl", "--ca-bundle", str(expired.ca_file))
     assert done.returncode == 1 and "cert.expired (curl 60)" in done.stderr
     for args in (["get", "ftp://x/"], ["get", expired.url, "--ca-bundle", "/nonexistent.pem"],
-                 ["get", expired.url, "--stack", "other"]):
+                 ["get", expired.url, "--stack", "other"], ["get", "https://bob:hunter2@127.0.0.1:99999/?t=SECRET"],
+                 ["get", "https://bob:hunter2@127.0.0.1 /"]):
         bad = tlsdoctor(*args)
         assert bad.returncode == 2 and len(bad.stderr.strip().splitlines()) == 1, (args, bad.stderr)
+        # A malformed URL is refused before any stack sends it, and never echoed with its secrets.
+        assert "hunter2" not in bad.stderr and "SECRET" not in bad.stderr and "failed" not in bad.stderr
 
 
 def test_no_client_code_path_disables_verification() -> None:

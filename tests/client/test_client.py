@@ -221,6 +221,20 @@ def test_an_answer_that_is_not_http_is_checked_on_the_other_stack(tls_scenario: 
         assert client.attempts == 3
 
 
+def test_a_malformed_url_is_the_applications_error_not_a_transport_failure(tls_lab: Lab) -> None:
+    # Sent anyway, libcurl said "URL rejected" (curl 3), read as a TLS alert, and fell back.
+    entry = tls_lab["ok"]
+    recorder = Recorder()
+    with curl_only(entry, listener=recorder) as client:
+        for url in ("https://bob:hunter2@127.0.0.1:99999/", "https://127.0.0.1 /x", "ftp://127.0.0.1/", "https:///x"):
+            with pytest.raises(ValueError, match="malformed URL") as caught:
+                client.get(url)
+            assert "hunter2" not in str(caught.value)
+        with pytest.raises(ValueError):
+            client.post("https://127.0.0.1:99999/", b"x", headers={"content-type": "text/plain"})
+        assert client.attempts == 0 and not recorder.events
+
+
 def test_policy_covers_every_code_and_never_retries_revocation() -> None:
     assert set(FALLBACK_POLICY) == set(FINDING_CODES)
     assert FALLBACK_POLICY["cert.revoked"] is Action.NONE

@@ -40,8 +40,12 @@ def run(args: argparse.Namespace) -> int:
 
     if args.ca_bundle and not os.path.isfile(args.ca_bundle):
         raise UsageError(f"cannot read CA file {args.ca_bundle}")
-    if not args.url.lower().startswith(("https://", "http://")):
-        raise UsageError(f"not an http(s) URL: {args.url!r}")
+    from tlsdoctor.client.stack import check_url
+
+    try:
+        check_url(args.url)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
     from tlsdoctor.render.progress import progress
 
     trail = TrailPrinter(None, verbose=args.verbose)

@@ -40,6 +40,8 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
+from tlsdoctor.redact import redact_input
+
 RETRYABLE_STATUS = frozenset({408, 429}) | frozenset(range(500, 600))
 CONTENT_TYPE = "application/x-ndjson"
 
@@ -67,7 +69,7 @@ class HttpSink:
     ) -> None:
         scheme = url.split("://", 1)[0].lower() if "://" in url else ""
         if scheme not in ("http", "https"):
-            raise ValueError(f"collector URL must be http(s), not {url!r}")
+            raise ValueError(f"collector URL must be http(s), not {redact_input(url)!r}")
         if max_queue < 1 or batch_size < 1 or max_usage_queue < 1:
             raise ValueError("max_queue, max_usage_queue and batch_size must be at least 1")
         if not (backoff_base > 0 and backoff_cap >= backoff_base and timeout > 0 and flush_interval >= 0):

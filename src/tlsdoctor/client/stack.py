@@ -33,6 +33,34 @@ class Request:
 _new = object.__new__
 
 
+def check_url(url: str) -> None:
+    """Raise ``ValueError`` (one line, credentials redacted) for a URL no stack can send.
+
+    A malformed URL is the application's mistake, not the network's: sent anyway, libcurl
+    answers "URL rejected" (curl 3) and httpx something else, and neither is a finding a
+    fallback or a report should carry. Checked once per distinct URL (the client caches its
+    Requests), so the request path pays nothing.
+    """
+    import urllib.parse
+
+    from tlsdoctor.redact import redact_input
+
+    def bad(why: str) -> ValueError:
+        return ValueError(f"malformed URL {redact_input(url)!r}: {why}")
+
+    if not isinstance(url, str) or any(ch.isspace() or ord(ch) < 32 for ch in url):
+        raise bad("it holds spaces or control characters")
+    try:
+        parts = urllib.parse.urlsplit(url)
+        parts.port  # noqa: B018 - parsing the port is the check
+    except ValueError as exc:
+        raise bad(str(exc)) from None
+    if parts.scheme.lower() not in ("https", "http"):
+        raise bad("not an http(s) URL")
+    if not parts.hostname:
+        raise bad("no host")
+
+
 def make_request(method: str, url: str, headers: Mapping[str, str], body: bytes | None, timeout: float) -> Request:
     """``Request(...)`` for the client's hot path: a frozen dataclass's ``__init__`` sets each
     field through ``object.__setattr__`` (~2 us for five; this is a third of that). The same

@@ -21,6 +21,7 @@ from typing import Any, Callable, Mapping
 from tlsdoctor import aio, socket_stream
 from tlsdoctor.observe.timing import elapsed_ms
 from tlsdoctor.records import record
+from tlsdoctor.redact import redact_input
 
 
 class TargetError(ValueError):
@@ -54,19 +55,19 @@ def parse_target(url: str) -> Target:
     """Parse a URL to diagnose; raises :class:`TargetError` with a one-line reason."""
     text = url.strip()
     if not text or any(ch.isspace() or ord(ch) < 32 for ch in text):
-        raise TargetError(f"not a URL: {url!r}")
+        raise TargetError(f"not a URL: {redact_input(url)!r}")
     if "://" not in text:
         text = "https://" + text  # "example.com" is what people type
     try:
         parts = urllib.parse.urlsplit(text)
         port = parts.port
     except ValueError as exc:
-        raise TargetError(f"malformed URL {url!r}: {exc}") from None
+        raise TargetError(f"malformed URL {redact_input(url)!r}: {exc}") from None
     if parts.scheme.lower() != "https":
-        raise TargetError(f"only https:// URLs can be diagnosed, not {parts.scheme or 'no'} scheme in {url!r}")
+        raise TargetError(f"only https:// URLs can be diagnosed, not {parts.scheme or 'no'} scheme in {redact_input(url)!r}")
     raw_host = parts.hostname
     if not raw_host:
-        raise TargetError(f"no host in URL {url!r}")
+        raise TargetError(f"no host in URL {redact_input(url)!r}")
     try:
         address = ipaddress.ip_address(raw_host.split("%", 1)[0])
         host, is_ip = str(address), True
@@ -79,7 +80,7 @@ def parse_target(url: str) -> Target:
             raise TargetError(f"invalid host name {raw_host!r}: {exc}") from None
         is_ip = False
     if port == 0:
-        raise TargetError(f"port 0 in URL {url!r}")
+        raise TargetError(f"port 0 in URL {redact_input(url)!r}")
     path = parts.path or "/"
     return Target(url=f"https://{_authority(host, port or 443)}{path}", host=host, port=port or 443,
                   path=path, is_ip=is_ip)
@@ -133,11 +134,11 @@ def _parse_proxy(value: str, source: str) -> Proxy:
         parts = urllib.parse.urlsplit(text)
         port = parts.port
     except ValueError as exc:
-        raise TargetError(f"malformed proxy URL {value!r}: {exc}") from None
+        raise TargetError(f"malformed proxy URL {redact_input(value)!r}: {exc}") from None
     if parts.scheme not in ("http", "https"):
-        raise TargetError(f"unsupported proxy scheme {parts.scheme!r} in {value!r} (http:// proxies only)")
+        raise TargetError(f"unsupported proxy scheme {parts.scheme!r} in {redact_input(value)!r} (http:// proxies only)")
     if not parts.hostname:
-        raise TargetError(f"no host in proxy URL {value!r}")
+        raise TargetError(f"no host in proxy URL {redact_input(value)!r}")
     default = 443 if parts.scheme == "https" else 1080 if parts.scheme.startswith("socks") else 80
     host = parts.hostname
     # Credentials never appear in output: the URL we keep has none.
