@@ -294,6 +294,11 @@ def _signal_table() -> tuple[Row, ...]:
         _row("cert.bad_usage", 0.85, "unsuitable certificate purpose",
              text=r"unsuitable certificate purpose|INVALID_PURPOSE|extended key usage|EKU"),
         _row("cert.hostname_mismatch", 0.9, "the certificate is for other names", verify=(V_HOSTNAME_MISMATCH, V_IP_MISMATCH)),
+        _row("cert.hostname_mismatch", 0.8, "the CA that issued the certificate may not issue for this name (its "
+             "name constraints)", verify=(vc.X509_V_ERR_PERMITTED_VIOLATION, vc.X509_V_ERR_EXCLUDED_VIOLATION)),
+        _row("cert.hostname_mismatch", 0.8, "the CA that issued the certificate may not issue for this name (its "
+             "name constraints)", text=r"permitted subtree violation|excluded subtree violation|"
+                                       r"PERMITTED_VIOLATION|EXCLUDED_VIOLATION|name constraints? (violat|match)"),
         _row("cert.hostname_mismatch", 0.9, "the certificate is for other names",
              text=r"no alternative certificate subject name matches|Hostname mismatch|IP address mismatch|"
                   r"doesn't match|does not match|not valid for|SSL: certificate subject name"),

@@ -10,6 +10,7 @@ from cryptography.hazmat.primitives.asymmetric import dsa, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
 from tlsdoctor import verify_codes as vc
+from tlsdoctor.classify import Signal, classify
 from tlsdoctor.judge.finding import Finding
 from tlsdoctor.judge.rules.evidence import client_trusts, duration_words, interceptor, libraries_accept, validation
 from tlsdoctor.judge.rules.registry import E, W, finding, rule
@@ -161,6 +162,14 @@ def chain_to_trust(obs: Observations) -> Iterator[Finding]:
     if expired is not None:
         yield expired
         return
+    constrained = _name_constraints(chain, obs, chain_only.error)
+    if constrained is not None:
+        yield constrained
+        return
+    held = _held_but_refused(trust, last, obs, chain_only.error) if trust is not None else None
+    if held is not None:
+        yield held
+        return
     root_in_chain = last.issuer == last.subject
     issuer = last.subject if root_in_chain else last.issuer
     missing = not any(c.subject == leaf.issuer for c in chain[1:]) and not root_in_chain
@@ -202,6 +211,71 @@ def _expired_anchor(trust: object, last: x509.Certificate, obs: Observations) ->
                            expired_root=anchor.subject.rfc4514_string(), root_not_after=ended.isoformat(),
                            trust_source=source.name, libcurl_verify_result=curl.verify_result if curl else None)
     return None
+
+
+def _held_but_refused(trust: object, last: x509.Certificate, obs: Observations, error: str | None) -> Finding | None:
+    """The chain's issuer is in the client's CA file, in date, and the path still fails.
+
+    Whatever the reason (a path length, a critical extension no verifier knows, a CA
+    without keyCertSign), "a CA that no trust source holds" would be false: say what is
+    known, and read libcurl's own verify result through the one table for the code.
+    """
+    source = next((s for s in trust.sources if s.name == "ca-bundle"), None)  # type: ignore[attr-defined]
+    now = obs.local_time
+    anchor = next((c for c in (source.certificates if source else ()) if c.subject == last.issuer
+                   and c.not_valid_before_utc <= now <= c.not_valid_after_utc and issued_by(last, c)), None)
+    if anchor is None:
+        return None
+    curl = obs.curl
+    said = f" (libcurl: {curl.error})" if curl is not None and curl.curl_code == 60 else ""
+    candidates = classify(Signal(verify_result=curl.verify_result if curl is not None and curl.curl_code == 60 else None,
+                                 text=f"{error or ''} {curl.error if curl else ''}"))
+    code = next((c.code for c in candidates if c.code.startswith("cert.")), "cert.untrusted_root")
+    return finding(code, E, 0.6,
+                   f"The chain leads to '{anchor.subject.rfc4514_string()}', which the client's CA file holds, but "
+                   f"the path does not verify: {error or 'no reason given'}{said}.",
+                   "Read the reason: the chain the server sends breaks a rule of path validation (RFC 5280); "
+                   "`openssl verify -CAfile CA_FILE -untrusted chain.pem leaf.pem` names it too.",
+                   anchor=anchor.subject.rfc4514_string(), client_error=error,
+                   libcurl_verify_result=curl.verify_result if curl else None)
+
+
+_CONSTRAINT_VERIFY = (vc.X509_V_ERR_PERMITTED_VIOLATION, vc.X509_V_ERR_EXCLUDED_VIOLATION)
+
+
+def _name_constraints(chain: tuple[x509.Certificate, ...], obs: Observations, error: str | None) -> Finding | None:
+    """A CA in the chain may only issue for some names (RFC 5280 §4.2.1.10), and not for this one.
+
+    Enterprise PKIs constrain their issuing CAs to their own domains and networks; a
+    certificate for a name outside them fails everywhere with "permitted subtree violation"
+    while the root is trusted. Reading that as an unknown root would send the user to the
+    wrong fix.
+    """
+    curl = obs.curl
+    said = (curl is not None and curl.verify_result in _CONSTRAINT_VERIFY) or "name constraint" in (error or "").lower()
+    constrained = [(cert, ext.value) for cert in chain[1:] for ext in cert.extensions
+                   if isinstance(ext.value, x509.NameConstraints)]
+    if not said or not constrained:
+        return None
+    ca, constraints = constrained[0]
+    permitted = ", ".join(_subtree(n) for n in constraints.permitted_subtrees or ())
+    excluded = ", ".join(_subtree(n) for n in constraints.excluded_subtrees or ())
+    scope = (f"may only issue for {permitted}" if permitted else "") + (" and " if permitted and excluded else "") + \
+        (f"may never issue for {excluded}" if excluded else "")
+    names = describe_cert(chain[0])["san"] or [obs.route.target.host]
+    return finding("cert.hostname_mismatch", E, 0.9 if curl is not None and curl.verify_result in _CONSTRAINT_VERIFY
+                   else 0.8,
+                   f"The certificate is for {', '.join(names[:5])}, but the CA that issued it, "
+                   f"'{ca.subject.rfc4514_string()}', {scope} (name constraints): every client refuses the chain.",
+                   "Issue the certificate from a CA whose name constraints include this name, or have the "
+                   "constraints of that CA widened; nothing on the client needs to change.",
+                   constrained_ca=ca.subject.rfc4514_string(), permitted=permitted or None, excluded=excluded or None,
+                   libcurl_verify_result=curl.verify_result if curl else None, client_error=error)
+
+
+def _subtree(name: x509.GeneralName) -> str:
+    value = name.value
+    return str(value) if not isinstance(value, str) else value
 
 
 def _is_ca(cert: x509.Certificate) -> bool:
