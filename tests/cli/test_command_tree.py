@@ -94,7 +94,7 @@ def test_defaults_are_shown_in_help(capsys: pytest.CaptureFixture[str]) -> None:
     (["demo", "--only", "no-such-scenario"], "tlsdoctor demo: unknown lab scenario"),
     (["check", "--only", "no-such-scenario"], "tlsdoctor check: unknown lab scenario"),
     (["lab", "--duration", "-1"], "tlsdoctor lab: "),
-    (["get", "ftp://x.test/"], "tlsdoctor get: not an http(s) URL"),
+    (["get", "ftp://x.test/"], "tlsdoctor get: malformed URL 'ftp://x.test/': not an http(s) URL"),
     (["get", "https://x.test/", "--ca-bundle", "/nonexistent/ca.pem"], "tlsdoctor get: cannot read CA file"),
     (["nonsense"], "tlsdoctor: "),
 ])
