@@ -346,6 +346,9 @@ def redact_text(text: str, *, path_policy: PathPolicy = "keep") -> str:
     return _CURL_AUTH_USER.sub(lambda m: f"{m[1]}'{REDACTED}'", text)
 
 
+_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]{0,31}")  # RFC 3986 §3.1
+
+
 def redact_input(value: str) -> str:
     """``value`` — a URL or proxy the user typed, perhaps malformed — as an error may quote it.
 
@@ -357,8 +360,8 @@ def redact_input(value: str) -> str:
     """
     text = str(value)
     scheme, sep, rest = text.partition("://")
-    if not sep:
-        scheme, rest = "", text
+    if not sep or not _SCHEME.fullmatch(scheme):  # "a:b://..." is a password holding "://", not a scheme
+        scheme, sep, rest = "", "", text
     ends = [i for i in (rest.find("?"), rest.find("#")) if i >= 0]
     cut = min(ends) if ends else len(rest)
     head, query = rest[:cut], rest[cut:]
