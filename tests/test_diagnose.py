@@ -97,6 +97,19 @@ def test_a_server_that_resets_large_hellos_is_told_apart_by_one_small_hello(
     assert plain.verdict.summary == "The server reset the connection right after the ClientHello, with no TLS alert."
 
 
+def test_unrecognized_name_by_ip_address_says_to_use_the_host_name(demo_results: dict[str, DemoResult]) -> None:
+    d = demo_results["sni-required"].diagnosis
+    assert d.verdict.code == "tls.handshake_alert" and d.verdict.evidence["alert"] == "unrecognized_name"
+    assert d.verdict.evidence.get("sni_sent") is None and "IP address (127.0.0.1)" in d.verdict.summary
+    assert "host name" in d.verdict.remedy
+    # The same server by its name is served: SNI was the whole story.
+    by_name = demo_results["sni-required"].case.entry.url.replace("127.0.0.1", "localhost")
+    named = diagnose(by_name, ca_bundle=demo_results["sni-required"].case.entry.ca_file, timeout=2.0, env={},
+                     os_store_env={"SSL_CERT_FILE": str(demo_results["sni-required"].case.entry.ca_file),
+                                   "SSL_CERT_DIR": ""})
+    assert named.verdict.code == "ok", named.verdict.summary
+
+
 def test_a_stale_staple_is_an_old_answer_not_a_revoked_certificate(demo_results: dict[str, DemoResult]) -> None:
     d = demo_results["stale-staple"].diagnosis
     assert d.observations.curl is not None and d.observations.curl.error == "OCSP response has expired"

@@ -205,6 +205,10 @@ def _signal_table() -> tuple[Row, ...]:
         _row("tls.handshake_alert", 0.8, "a fatal close_notify during the handshake (OpenSSL: reason(1000))",
              text=r"reason\(1000\)|0A0003E8|alert close notify|\[SSL\] unknown error"),
         _row("tls.handshake_alert", 0.8, "a fatal close_notify alert", alert=(A_CLOSE_NOTIFY,)),
+        _row("tls.handshake_alert", 0.85, "the server has no site for the name the client sent, or for none (a URL "
+             "with an IP address sends no SNI): unrecognized_name", text=r"unrecognized name|UNRECOGNIZED_NAME"),
+        _row("tls.handshake_alert", 0.85, "the server has no site for the name the client sent, or for none (a URL "
+             "with an IP address sends no SNI): unrecognized_name", alert=(112,)),
         _row("tls.handshake_alert", 0.7, "the peer sent a fatal TLS alert",
              text=r"(tlsv1|sslv3|ssl/tls|tlsv13|tls) alert [a-z ]+|SSL alert number \d+"),
         _row("tls.abrupt_close", 0.8, "the peer closed mid-handshake without an alert",

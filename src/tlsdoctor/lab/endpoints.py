@@ -20,7 +20,7 @@ from OpenSSL import SSL
 from tlsdoctor.lab.admission import Phase, progress
 from tlsdoctor.lab.http import PlainStream, Reply, answer_raw, serve_http1, serve_http2
 from tlsdoctor.lab.tls import TlsServerConfig, TlsStream
-from tlsdoctor.wire import RECORD_HEADER_LEN, AlertDescription, alert_record, record_length
+from tlsdoctor.wire import RECORD_HEADER_LEN, AlertDescription, alert_record, parse_client_hello, record_length
 
 
 class Endpoint(Protocol):
@@ -129,6 +129,28 @@ def reset(writer: asyncio.StreamWriter) -> None:
     # SO_LINGER with a zero timeout turns close() into an RST: the only portable way.
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
     writer.transport.abort()
+
+
+@dataclass
+class SniRequired:
+    """An HTTPS server that serves only the host names it knows: a ClientHello without one of
+    them in SNI (a client that connects by IP address sends none) gets a fatal unrecognized_name.
+
+    CDNs and virtual-hosting front ends behave so ("curl https://203.0.113.7/" fails with
+    "tlsv1 unrecognized name" while the site's name works).
+    """
+
+    origin: HttpsOrigin
+    names: tuple[str, ...] = ("localhost",)
+
+    async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, timeout: float) -> None:
+        hello = await read_client_hello(reader, timeout)
+        offered = parse_client_hello(hello)
+        if offered is None or (offered.server_name or "").lower() not in self.names:
+            writer.write(alert_record(AlertDescription.UNRECOGNIZED_NAME))
+            await asyncio.wait_for(writer.drain(), timeout)
+            return
+        await self.origin.handle(reader, writer, timeout, already_read=hello)
 
 
 @dataclass

@@ -26,6 +26,7 @@ from tlsdoctor.lab.endpoints import (
     PlainHttp,
     OneSegmentHello,
     ResetAfterHello,
+    SniRequired,
     StallAfterHello,
 )
 from tlsdoctor.lab.pki import CLIENT_AUTH, IssuedCert, Key, leaf_cert
@@ -298,6 +299,10 @@ CATALOGUE: tuple[Scenario, ...] = (
              "tls.handshake_alert", 35, lambda ctx: AlertAfterHello(AlertDescription.HANDSHAKE_FAILURE)),
     Scenario("alert-close-notify-fatal", P, "the server answers the ClientHello with a fatal close_notify alert and closes",
              "tls.handshake_alert", 35, lambda ctx: AlertAfterHello(AlertDescription.CLOSE_NOTIFY)),
+    Scenario("sni-required", P, "the server serves only 'localhost' by SNI; the client connects by IP address, "
+             "so it sends no SNI, and gets a fatal unrecognized_name alert", "tls.handshake_alert", 35,
+             lambda ctx: SniRequired(ctx.origin()),
+             note="https://localhost:PORT/ works: a CDN or virtual-hosting front end met by its IP address"),
     Scenario("reset-after-hello", P, "a middlebox resets the connection after the ClientHello",
              "tls.abrupt_close", 35, lambda ctx: ResetAfterHello()),
     Scenario("large-hello-reset", P, "the server reads one TCP segment of the ClientHello: a hello over 1400 bytes "

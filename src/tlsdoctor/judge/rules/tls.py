@@ -60,6 +60,9 @@ def handshake(obs: Observations) -> Iterator[Finding]:
         summary = ("The server answered the ClientHello with a fatal close_notify alert and closed: "
                    "it refuses this client before any negotiation." if fatal_close else
                    f"The server aborted the handshake with a fatal '{name}' alert.")
+        if int(alert) == AlertDescription.UNRECOGNIZED_NAME:
+            yield _unrecognized_name(obs, evidence)
+            return
         yield finding("tls.handshake_alert", E, 0.85 if caps and not caps.versions_accepted else 0.7, summary,
                       "Read the server's TLS error log for this alert; it refuses something in the ClientHello "
                       "(SNI, version, client certificate, policy).", alert=name, **evidence)
@@ -94,6 +97,27 @@ def _large_hello(how: str, caps: CapabilityObservation, small: HelloAttempt, evi
                    "(curl --curves X25519:P-256, CURLOPT_SSL_EC_CURVES).",
                    client_hello_bytes=size, small_hello_bytes=small.sent_bytes,
                    key_shares=list(caps.default_client_key_shares), **evidence)
+
+
+def _unrecognized_name(obs: Observations, evidence: dict[str, object]) -> Finding:
+    """unrecognized_name (RFC 6066 §3): the server has no site for the name the client sent, or for none.
+
+    A client that connects by IP address sends no SNI (RFC 6066 forbids addresses there), and
+    CDNs and virtual-hosting front ends refuse such a hello: the fix is the site's host name.
+    """
+    target = obs.route.target
+    if target.is_ip:
+        summary = (f"The server refused the handshake with 'unrecognized_name': the URL names an IP address "
+                   f"({target.host}), so the client sends no server name (SNI), and this server serves only the "
+                   "sites it is named for.")
+        remedy = "Use the site's host name in the URL (it is in the server's certificate), not its address."
+    else:
+        summary = (f"The server refused the handshake with 'unrecognized_name': it serves no site named "
+                   f"'{target.host}'.")
+        remedy = ("Check the host name (a typo, or a name the CDN or virtual host is not configured for), and the "
+                  "server's SNI configuration.")
+    return finding("tls.handshake_alert", E, 0.9, summary, remedy, alert="unrecognized_name",
+                   sni_sent=target.server_name, **evidence)
 
 
 def _alert_name(alert: int) -> str:
