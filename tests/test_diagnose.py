@@ -110,6 +110,17 @@ def test_unrecognized_name_by_ip_address_says_to_use_the_host_name(demo_results:
     assert named.verdict.code == "ok", named.verdict.summary
 
 
+def test_an_expired_extra_in_the_chain_is_a_warning_not_the_verdict(demo_results: dict[str, DemoResult]) -> None:
+    # The AddTrust case: libcurl and our own path validation verify without the expired cross-sign.
+    d = demo_results["expired-cross-sign"].diagnosis
+    assert d.verdict.code == "ok" and d.observations.curl is not None and d.observations.curl.curl_code == 0
+    expired = [f for f in d.findings if f.code == "cert.expired"]
+    assert len(expired) == 1 and expired[0].severity is Severity.WARNING
+    assert "AddTrust-like" in expired[0].summary and "Remove that certificate" in expired[0].remedy
+    # The leaf's own expiry stays the verdict, of course.
+    assert demo_results["expired"].diagnosis.verdict.code == "cert.expired"
+
+
 def test_a_stale_staple_is_an_old_answer_not_a_revoked_certificate(demo_results: dict[str, DemoResult]) -> None:
     d = demo_results["stale-staple"].diagnosis
     assert d.observations.curl is not None and d.observations.curl.error == "OCSP response has expired"

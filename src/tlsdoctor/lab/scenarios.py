@@ -29,7 +29,7 @@ from tlsdoctor.lab.endpoints import (
     SniRequired,
     StallAfterHello,
 )
-from tlsdoctor.lab.pki import CLIENT_AUTH, IssuedCert, Key, leaf_cert
+from tlsdoctor.lab.pki import CA, CLIENT_AUTH, IssuedCert, Key, leaf_cert
 from tlsdoctor.lab.proxy import ConnectProxy
 from tlsdoctor.lab.revocation import ocsp_response_for
 from tlsdoctor.lab.tls import TlsServerConfig
@@ -49,6 +49,7 @@ from tlsdoctor.verify_codes import (
 )
 from tlsdoctor.wire import AlertDescription
 
+ORGANIZATION_OLD = "tlsdoctor lab legacy"
 # Every lab certificate names every way a client may address the lab.
 LAB_NAMES = ("localhost", "127.0.0.1", "::1")
 UNRESOLVABLE_HOST = "tlsdoctor-lab.invalid"  # RFC 6761: .invalid never resolves
@@ -171,6 +172,18 @@ def _stapling_revoked(ctx: BuildContext) -> HttpsOrigin:
     return ctx.origin(cert, ocsp_staple=lambda: staple)
 
 
+def _with_expired_cross_sign(ctx: BuildContext) -> HttpsOrigin:
+    """The healthy chain plus the lab root cross-signed by an old root, both expired 30 days ago:
+    what servers sent after AddTrust External CA Root expired (2020-05-30)."""
+    old = CA("tlsdoctor Lab Legacy Root (AddTrust-like)", organization=ORGANIZATION_OLD,
+             not_before=ctx.now - _days(7300), not_after=ctx.now - _days(30))
+    root = ctx.authorities.root
+    cross = CA(root.name, organization=root.organization, key=root.key, parent=old,
+               not_before=ctx.now - _days(3650), not_after=ctx.now - _days(30)).cert
+    leaf = ctx.leaf()
+    return ctx.origin(IssuedCert(leaf.cert, leaf.key, (*leaf.chain, cross)))
+
+
 def _stapling_stale(ctx: BuildContext) -> HttpsOrigin:
     cert = ctx.leaf()
     staple = ocsp_response_for(ctx.authorities.intermediate, cert.cert, expired_for=_days(3))
@@ -259,6 +272,11 @@ CATALOGUE: tuple[Scenario, ...] = (
     Scenario("bad-eku", C, "the leaf's extended key usage allows client auth only, not server auth",
              "cert.bad_usage", 60, lambda ctx: ctx.origin(ctx.leaf(eku=(CLIENT_AUTH,))),
              X509_V_ERR_INVALID_PURPOSE),
+    Scenario("expired-cross-sign", C, "valid, but the server also sends its root cross-signed by an old root, both "
+             "expired 30 days ago (the AddTrust case of 2020)", "ok", 0, _with_expired_cross_sign, X509_V_OK,
+             http_status=200, warnings=("cert.expired",),
+             note="current OpenSSL, Python and browsers build the path to the trusted root without it; OpenSSL "
+                  "before 1.1.0 and GnuTLS before 3.6.14 followed it and failed"),
     Scenario("expiring-soon", C, "valid, but the leaf expires in 7 days",
              "ok", 0, lambda ctx: ctx.origin(ctx.leaf(not_after=ctx.now + _days(7))),
              X509_V_OK, http_status=200, warnings=("cert.expired",)),

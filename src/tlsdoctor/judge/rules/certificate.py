@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Iterator
 
 from cryptography import x509
@@ -53,9 +53,16 @@ def validity(obs: Observations) -> Iterator[Finding]:
         yield finding("clock.skewed", W, 0.8, f"This machine's clock differs from the server's by "
                       f"{duration_words(abs(offset))}; certificates may soon look expired.",  # type: ignore[arg-type]
                       "Enable network time on this machine.", **clock_evidence)
+    # A chain certificate out of its dates on a chain this client verifies is not on its path:
+    # an extra the server sends (the expired AddTrust cross-sign of May 2020). Clients that
+    # build their path through it fail; this one does not.
+    extra = client_trusts(obs) is True or (obs.curl is not None and obs.curl.curl_code == 0)
     for cert in out_of_window:
         expired = now > cert.not_valid_after_utc
         which = "leaf" if cert is chain[0] else f"chain certificate '{cert.subject.rfc4514_string()}'"
+        if extra and cert is not chain[0]:
+            yield _unneeded_out_of_date(cert, expired, now)
+            continue
         if expired:
             yield finding("cert.expired", E, 0.95 if server is not None else 0.8,
                           f"The {which} expired {duration_words(now - cert.not_valid_after_utc)} ago "
@@ -178,6 +185,19 @@ def chain_to_trust(obs: Observations) -> Iterator[Finding]:
                   "If this is a private CA, add its root to the client's CA file; otherwise the server must use a "
                   "certificate from a public CA.", anchor_missing=issuer.rfc4514_string(), chain_length=len(chain),
                   client_error=chain_only.error)
+
+
+def _unneeded_out_of_date(cert: x509.Certificate, expired: bool, now: datetime) -> Finding:
+    """A chain certificate out of its dates that this client's path does not need: a warning."""
+    when = (f"expired {duration_words(now - cert.not_valid_after_utc)} ago ({cert.not_valid_after_utc:%Y-%m-%d})"
+            if expired else f"is not valid before {cert.not_valid_before_utc:%Y-%m-%d}")
+    return finding("cert.expired" if expired else "cert.not_yet_valid", W, 0.85,
+                   f"The server also sends '{cert.subject.rfc4514_string()}' (issued by "
+                   f"'{cert.issuer.rfc4514_string()}'), which {when}. This client verifies the chain without it, "
+                   "but clients that build their path through it fail (OpenSSL before 1.1.0, GnuTLS before "
+                   "3.6.14, old Android and embedded clients).",
+                   "Remove that certificate from the chain the server sends (keep the leaf and the intermediates "
+                   "up to the current root).", **describe_cert(cert))
 
 
 def _expired_anchor(trust: object, last: x509.Certificate, obs: Observations) -> Finding | None:
