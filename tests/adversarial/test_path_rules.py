@@ -77,3 +77,16 @@ def test_an_unknown_root_is_still_called_unknown(tmp_path: Path) -> None:
     leaf = root.intermediate("Corp Issuing CA").issue_cert("127.0.0.1", issuer_pointers=False)
     d = _diagnose(leaf, other, tmp_path)
     assert d.verdict.code == "cert.untrusted_root" and "no trust source" in d.verdict.summary, d.verdict.summary
+
+
+def test_the_intermediate_of_a_previous_certificate_is_an_incomplete_chain(tmp_path: Path) -> None:
+    # Renewed from another intermediate of the same CA, the old intermediate left in the server's
+    # chain file: nothing it sends issued its certificate, and no CAIssuers URL says where to look.
+    root = CA("Corp Root", organization="corp")
+    old, new = root.intermediate("Corp CA 2023"), root.intermediate("Corp CA 2026")
+    leaf = new.issue_cert("127.0.0.1", issuer_pointers=False)
+    d = _diagnose(IssuedCert(leaf.cert, leaf.key, (old.cert,)), root, tmp_path)
+    assert d.observations.curl is not None and d.observations.curl.verify_result == 20
+    assert d.verdict.code == "cert.incomplete_chain", (d.verdict.code, d.verdict.summary)
+    assert d.verdict.evidence["missing_issuer"] == "CN=Corp CA 2026,O=corp"
+    assert d.verdict.evidence["sent_instead"] == ["CN=Corp CA 2023,O=corp"]

@@ -147,6 +147,20 @@ def chain_to_trust(obs: Observations) -> Iterator[Finding]:
                       missing_issuer=leaf.issuer.rfc4514_string(), ca_issuers_url=fetched.url if fetched else None,
                       presented=len(chain))
         return
+    strays = [c for c in chain[1:] if not issued_by(leaf, c)]
+    if len(chain) > 1 and len(strays) == len(chain) - 1 and trust is not None and not _issuer_held(trust, leaf):
+        # Nothing the server sends issued its certificate, and no trust source holds the issuer:
+        # the intermediate of a previous certificate, left in place at renewal.
+        sent = ", ".join(f"'{c.subject.rfc4514_string()}'" for c in strays[:3])
+        yield finding("cert.incomplete_chain", E, 0.85,
+                      f"The server's certificate was issued by '{leaf.issuer.rfc4514_string()}', which the server "
+                      f"does not send; it sends {sent} instead, which did not issue it (an intermediate left over "
+                      "from a previous certificate?).",
+                      "Configure the server to send the intermediate that issued its current certificate (the "
+                      "certificate's own fullchain.pem).", missing_issuer=leaf.issuer.rfc4514_string(),
+                      sent_instead=[c.subject.rfc4514_string() for c in strays], presented=len(chain),
+                      missing_issuer_key_id=_authority_key_id(leaf))
+        return
     last = chain[-1]
     if last.issuer != last.subject and not _is_ca(last) and trust is not None and not _issuer_held(trust, last):
         # The chain's structure says it: it stops at a certificate that is no CA and not
