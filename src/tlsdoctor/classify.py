@@ -342,6 +342,12 @@ def _signal_table() -> tuple[Row, ...]:
         # Below the HTTP/2 text rows: httpx calls an h2 framing error a RemoteProtocolError too.
         _row("http.invalid_response", 0.75, "after the request, the server closed the connection or answered "
              "with something that is not HTTP", condition=("no_http_answer",)),
+        # A redirect loop: TLS is fine and every answer is an HTTP redirect (the classic is a CDN that
+        # reaches the origin over HTTP while the origin redirects HTTP to HTTPS: "Flexible SSL").
+        _row("http.error", 0.7, "the server redirects in a loop (libcurl stops after its maximum)", curl=(47,)),
+        _row("http.error", 0.7, "the server redirects in a loop",
+             text=r"Maximum \(\d+\) redirects followed|Exceeded maximum allowed redirects|too many redirects"),
+        _row("http.error", 0.7, "the server redirects in a loop", condition=("redirect_loop",)),
         _row("proxy.upstream_failed", 0.5, "a 502/504 is often a proxy failing to reach the origin",
              text=r"\b(502 Bad Gateway|504 Gateway Time-?out)\b"),
         _row("tcp.reset", 0.6, "the connection was reset", curl=(56,), text=r"Connection reset|ECONNRESET"),

@@ -72,6 +72,8 @@ CONDITIONS: dict[str, str] = {
     "proxy_unreachable": "the client could not open a connection to its proxy (Go's \"proxyconnect tcp: ... "
                          "connection refused\", requests' \"Unable to connect to proxy\", aiohttp's "
                          "ClientProxyConnectionError)",
+    "redirect_loop": "every answer is a redirect, in a loop (ERR_TOO_MANY_REDIRECTS, \"redirected you too many "
+                     "times\")",
     "no_http_answer": "TLS was up and the request went out, and the server closed the connection without an answer "
                       "or answered with something that is not HTTP (Python's RemoteDisconnected, httpx's \"Server "
                       "disconnected without sending a response\", Go's \"malformed HTTP response\", Java's "

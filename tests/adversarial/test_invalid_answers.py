@@ -96,3 +96,31 @@ def test_an_answer_cut_short_is_named_on_both_client_stacks(ending: str, authori
             assert caught.value.may_have_reached_server
             if stack.name == "curl":
                 assert caught.value.curl_code in (18, 56), caught.value
+
+
+def test_a_redirect_loop_is_an_http_answer_on_both_client_stacks(authorities: LabAuthorities, root_file: Path) -> None:
+    # The CDN that fetches the origin over HTTP while the origin redirects HTTP to HTTPS: every
+    # answer is a redirect to the same URL. libcurl stops at its maximum (curl 47), httpx raises
+    # TooManyRedirects; neither is a TLS failure, and no other stack would do better.
+    from tlsdoctor.client.curl_stack import CurlStack
+    from tlsdoctor.client.errors import TransportError
+    from tlsdoctor.client.native_stack import NativeStack
+    from tlsdoctor.client.policy import Action, decide
+    from tlsdoctor.client.stack import Request
+    from tlsdoctor.lab.http import Reply
+
+    leaf = authorities.intermediate.issue_cert("127.0.0.1")
+    loop = Reply(status=301, body=b"", extra_headers=((b"location", b"/loop"),))
+    with serving(HttpsOrigin(TlsServerConfig(certificate=leaf, alpn=("http/1.1",)), reply=loop)) as port:
+        url = f"https://127.0.0.1:{port}/loop"
+        for stack in (CurlStack(ca_bundle=root_file, trust_os_store=False, proxy=""), NativeStack(ca_bundle=root_file)):
+            try:
+                with pytest.raises(TransportError) as caught:
+                    stack.send(Request("GET", url, timeout=5))
+            finally:
+                stack.close()
+            assert caught.value.code == "http.error", (stack.name, caught.value)
+            assert decide(caught.value.code, same_trust=True, idempotent=True, may_have_reached_server=True)[0] \
+                is Action.NONE
+            if stack.name == "curl":
+                assert caught.value.curl_code == 47
