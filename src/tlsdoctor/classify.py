@@ -230,6 +230,11 @@ def _signal_table() -> tuple[Row, ...]:
              curl=(28,), text=r"SSL|TLS|handshake"),
         _row("tls.handshake_timeout", 0.9, "TCP was connected when the handshake timed out (tlsdoctor's client "
              "adds this from libcurl's timings)", curl=(28,), text=r"TCP connected; the TLS handshake timed out"),
+        _row("http.timed_out", 0.9, "the connection and TLS were up when the request timed out: the answer was late "
+             "(tlsdoctor's client adds this from its stack's timings)", curl=(28,),
+             text=r"the connection and TLS were up; the HTTP answer did not come in time"),
+        _row("http.timed_out", 0.9, "the connection and TLS were up when the request timed out: the answer was late",
+             text=r"the connection and TLS were up; the HTTP answer did not come in time"),
         _row("tls.handshake_timeout", 0.45, "libcurl's connect timeout also covers a stalled TLS handshake",
              curl=(28,), text=r"Connection timed out after"),
         # -- certificates ------------------------------------------------------------------------

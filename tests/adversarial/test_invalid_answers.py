@@ -124,3 +124,41 @@ def test_a_redirect_loop_is_an_http_answer_on_both_client_stacks(authorities: La
                 is Action.NONE
             if stack.name == "curl":
                 assert caught.value.curl_code == 47
+
+
+def test_a_trickled_answer_ends_within_the_budget_as_an_http_timeout_on_both_stacks(
+        authorities: LabAuthorities, root_file: Path) -> None:
+    # httpx bounds each read, not a request: a byte a second kept the native stack 30 s (the
+    # server's own limit) on a 1 s budget, and its read timeout read as a TLS alert. Each stack
+    # now ends within the budget (the bound here is loose: an upper bound, not a speed claim)
+    # with http.timed_out, and so does the client with its fallback.
+    import time
+
+    from tlsdoctor.client.client import Client
+    from tlsdoctor.client.curl_stack import CurlStack
+    from tlsdoctor.client.errors import TransportError
+    from tlsdoctor.client.native_stack import NativeStack
+    from tlsdoctor.client.stack import Request
+
+    from .servers import TrickleHttp
+
+    leaf = authorities.intermediate.issue_cert("127.0.0.1")
+    with serving(TrickleHttp(TlsServerConfig(certificate=leaf, alpn=("http/1.1",)), interval=0.5)) as port:
+        url = f"https://127.0.0.1:{port}/"
+        for stack in (NativeStack(ca_bundle=root_file), CurlStack(ca_bundle=root_file, trust_os_store=False, proxy="")):
+            started = time.monotonic()
+            try:
+                with pytest.raises(TransportError) as caught:
+                    stack.send(Request("GET", url, timeout=1.0))
+            finally:
+                stack.close()
+            assert time.monotonic() - started < 10, stack.name  # it was 30 s on native
+            assert caught.value.code == "http.timed_out", (stack.name, caught.value)
+        stacks = {"curl": CurlStack(ca_bundle=root_file, trust_os_store=False, proxy=""),
+                  "native": NativeStack(ca_bundle=root_file)}
+        with Client(stack="native", stacks=stacks, validate_every=0, timeout=1.0) as client:
+            started = time.monotonic()
+            with pytest.raises(TransportError) as caught:
+                client.get(url)
+            assert time.monotonic() - started < 10 and caught.value.code == "http.timed_out"
+            assert client.attempts == 1  # a late answer is late on any stack: no fallback

@@ -20,7 +20,7 @@ from typing import Any
 import certifi
 import pycurl
 
-from tlsdoctor.client.errors import transport_error
+from tlsdoctor.client.errors import ANSWER_LATE, transport_error
 from tlsdoctor.client.origin import origin_of
 from tlsdoctor.client.stack import Request, Response
 
@@ -236,6 +236,8 @@ class CurlStack:
                 and request.url.startswith("https:"):
             # TCP was up and TLS never finished: libcurl's text does not say which phase stalled.
             message += " (TCP connected; the TLS handshake timed out)"
+        elif code == 28 and handle.getinfo(pycurl.PRETRANSFER_TIME) > 0:
+            message += f" ({ANSWER_LATE})"  # connected, TLS done, request on its way: the answer was late
         started_transfer = handle.getinfo(pycurl.PRETRANSFER_TIME) > 0
         return transport_error(message, stack=self.name, curl_code=code, verify_result=verify,
                                debug=_debug_text(state.debug), may_have_reached_server=started_transfer,

@@ -35,6 +35,10 @@ class TransportError(Exception):
         return f"{self.code} (curl {self.curl_code}) on {self.stack}: {self.message}"
 
 
+# Added to a timeout's message by the stacks when the connection and TLS were up: the answer
+# was late, not the network (classify reads it as http.timed_out).
+ANSWER_LATE = "the connection and TLS were up; the HTTP answer did not come in time"
+
 # A stack's error text is at most a few hundred characters (libcurl's error buffer holds 256), but a
 # hostile server can put 16 KB of status line into an httpx error. The classification table's
 # patterns see a bounded prefix, and the exception keeps a bounded message: the request thread

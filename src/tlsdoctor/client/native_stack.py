@@ -17,7 +17,8 @@ from pathlib import Path
 import httpx
 import truststore
 
-from tlsdoctor.client.errors import TransportError, transport_error
+from tlsdoctor.client.deadline import DeadlineBackend, Deadlines
+from tlsdoctor.client.errors import ANSWER_LATE, TransportError, transport_error
 from tlsdoctor.client.stack import Request, Response
 
 
@@ -34,14 +35,24 @@ class NativeStack:
         self._timeouts: dict[float, httpx.Timeout] = {}
         self._client = httpx.Client(verify=context, http2=http2, proxy=proxy, follow_redirects=True,
                                     timeout=httpx.Timeout(30.0, connect=connect_timeout))
+        # httpx bounds each read, not a request: the whole budget is enforced by the network
+        # backend (client/deadline.py). httpx takes no backend, so its pool gets one (httpcore 1.x).
+        self._deadlines = Deadlines()
+        for transport in (self._client._transport, *self._client._mounts.values()):
+            pool = getattr(transport, "_pool", None)
+            if pool is not None:
+                pool._network_backend = DeadlineBackend(self._deadlines)
 
     def send(self, request: Request) -> Response:
         started = time.perf_counter()
+        self._deadlines.at = time.monotonic() + request.timeout
         try:
             reply = self._client.request(request.method, request.url, headers=dict(request.headers),
                                          content=request.body, timeout=self._timeout(request.timeout))
         except httpx.HTTPError as exc:
             raise _translate(exc) from None
+        finally:
+            self._deadlines.at = None
         total = round((time.perf_counter() - started) * 1000, 2)
         return Response(
             status=reply.status_code,
@@ -88,6 +99,8 @@ def _translate(exc: httpx.HTTPError) -> TransportError:
         if isinstance(cause, OSError) and cause.errno is not None:
             errno_name = errno_module.errorcode.get(cause.errno)
     message = " | ".join(dict.fromkeys(t for t in texts if t))
+    if isinstance(exc, httpx.ReadTimeout):
+        message += f" ({ANSWER_LATE})"  # httpcore's TLS handshake is part of connecting: a read times out after it
     connect_status = None
     if isinstance(exc, httpx.ProxyError):
         status = re.search(r"\b([1-5]\d\d)\b", message)
