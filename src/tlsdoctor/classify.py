@@ -344,6 +344,11 @@ def _signal_table() -> tuple[Row, ...]:
              "middlebox, closed mid-answer)", curl=(18,)),
         _row("http.invalid_response", 0.7, "after the handshake, the server closed the connection without "
              "close_notify before its answer was whole", curl=(56,), text=r"SSL_read[^\n]{0,200}(unexpected eof|EOF)"),
+        # A body that does not decode: broken chunked framing (56) or content encoding (61).
+        _row("http.invalid_response", 0.75, "the answer's body is not valid chunked encoding", curl=(56,),
+             text=r"chunked-encoding|chunked encoding|Malformed encoding found|chunk hex-length|chunk size"),
+        _row("http.invalid_response", 0.75, "the answer's body does not decode as its Content-Encoding says",
+             curl=(61,)),
         # Below the HTTP/2 text rows: httpx calls an h2 framing error a RemoteProtocolError too.
         _row("http.invalid_response", 0.75, "after the request, the server closed the connection or answered "
              "with something that is not HTTP", condition=("no_http_answer",)),

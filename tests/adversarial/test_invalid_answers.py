@@ -162,3 +162,37 @@ def test_a_trickled_answer_ends_within_the_budget_as_an_http_timeout_on_both_sta
                 client.get(url)
             assert time.monotonic() - started < 10 and caught.value.code == "http.timed_out"
             assert client.attempts == 1  # a late answer is late on any stack: no fallback
+
+
+BROKEN_BODIES = {
+    "broken chunked framing": b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nnot a chunk\r\n0\r\n\r\n",
+    "a gzip body that is not gzip": b"HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nContent-Length: 12\r\n\r\nnot gzipped!",
+}
+
+
+@pytest.mark.parametrize("case", list(BROKEN_BODIES))
+def test_a_body_that_does_not_decode_is_an_invalid_answer(case: str, authorities: LabAuthorities,
+                                                          root_file: Path) -> None:
+    import pycurl
+
+    from tlsdoctor.client.curl_stack import CurlStack
+    from tlsdoctor.client.errors import TransportError
+    from tlsdoctor.client.native_stack import NativeStack
+    from tlsdoctor.client.stack import Request
+
+    leaf = authorities.intermediate.issue_cert("127.0.0.1")
+    answer = BROKEN_BODIES[case]
+    with serving(BrokenAnswer(TlsServerConfig(certificate=leaf, alpn=("http/1.1",)), answer, "close_notify")) as port:
+        curl = CurlStack(ca_bundle=root_file, trust_os_store=False, proxy="")
+        # libcurl decodes a Content-Encoding only when asked (CURLOPT_ACCEPT_ENCODING), as an
+        # application that sets Accept-Encoding does; httpx always asks.
+        curl._state().curl.setopt(pycurl.ACCEPT_ENCODING, "")
+        for stack in (curl, NativeStack(ca_bundle=root_file)):
+            try:
+                with pytest.raises(TransportError) as caught:
+                    stack.send(Request("GET", f"https://127.0.0.1:{port}/", timeout=2))
+            finally:
+                stack.close()
+            assert caught.value.code == "http.invalid_response", (stack.name, caught.value)
+            if stack.name == "curl":
+                assert caught.value.curl_code in (56, 61), caught.value

@@ -107,9 +107,10 @@ def _translate(exc: httpx.HTTPError) -> TransportError:
         connect_status = int(status.group(1)) if status else None
         message = f"proxy: {message}"
     sent = isinstance(exc, (httpx.ReadTimeout, httpx.ReadError, httpx.RemoteProtocolError, httpx.WriteError))
-    # httpx's word for an answer that is not HTTP, or none ("Server disconnected without sending a
-    # response."), in the shared vocabulary: its texts vary with h11's and h2's own.
-    condition = "no_http_answer" if isinstance(exc, httpx.RemoteProtocolError) else None
+    # httpx's words for an answer that is not HTTP, or none ("Server disconnected without sending a
+    # response."), or whose body does not decode, in the shared vocabulary: its texts vary with
+    # h11's, h2's and zlib's own.
+    condition = "no_http_answer" if isinstance(exc, (httpx.RemoteProtocolError, httpx.DecodingError)) else None
     return transport_error(message or type(exc).__name__, stack="native", verify_result=verify_result,
                            errno=errno_name, connect_status=connect_status, condition=condition,
                            may_have_reached_server=sent)
