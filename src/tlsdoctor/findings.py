@@ -210,8 +210,9 @@ _TABLE: tuple[FindingCode, ...] = (
     ),
     FindingCode(
         "http.invalid_response",
-        "TLS is fine, but the server's answer is not HTTP: bytes that do not parse as an HTTP response (a broken "
-        "status line or header), or the connection closed or reset before any answer",
+        "TLS is fine, but the server's answer is not valid HTTP: bytes that do not parse as an HTTP response (a "
+        "broken status line, header, chunked framing or content coding; a body shorter than announced), or the "
+        "connection closed or reset before any answer",
         "52 / 8 / 1",
         "http.response.invalid",
     ),
