@@ -235,6 +235,9 @@ def _signal_table() -> tuple[Row, ...]:
              text=r"the connection and TLS were up; the HTTP answer did not come in time"),
         _row("http.timed_out", 0.9, "the connection and TLS were up when the request timed out: the answer was late",
              text=r"the connection and TLS were up; the HTTP answer did not come in time"),
+        _row("http.invalid_response", 0.85, "the connection and TLS were up when the server reset it, before any answer "
+             "(tlsdoctor's client adds this from libcurl's timings)", curl=(55, 56),
+             text=r"the connection and TLS were up; the server reset it before answering"),
         # curl -v prints "SSL connection using ..." once the handshake is done: a 28 after it is a late answer.
         _row("http.timed_out", 0.85, "the TLS connection was up (curl -v: 'SSL connection using') when the request "
              "timed out: the server's answer was late", curl=(28,), text=r"SSL connection using"),

@@ -196,3 +196,26 @@ def test_a_body_that_does_not_decode_is_an_invalid_answer(case: str, authorities
             assert caught.value.code == "http.invalid_response", (stack.name, caught.value)
             if stack.name == "curl":
                 assert caught.value.curl_code in (56, 61), caught.value
+
+
+@pytest.mark.parametrize("ending", ["reset", "close_notify", "eof"])
+def test_a_connection_ended_before_the_answer_is_named_on_both_client_stacks(
+        ending: str, authorities: LabAuthorities, root_file: Path) -> None:
+    # A server that drops an upload: libcurl said "Recv failure: Connection reset by peer" (56),
+    # read as tcp.reset ("before TLS began") though TLS was up; the stack now says it was.
+    from tlsdoctor.client.curl_stack import CurlStack
+    from tlsdoctor.client.errors import TransportError
+    from tlsdoctor.client.native_stack import NativeStack
+    from tlsdoctor.client.stack import Request
+
+    leaf = authorities.intermediate.issue_cert("127.0.0.1")
+    with serving(BrokenAnswer(TlsServerConfig(certificate=leaf, alpn=("http/1.1",)), b"", ending)) as port:
+        for stack in (CurlStack(ca_bundle=root_file, trust_os_store=False, proxy=""), NativeStack(ca_bundle=root_file)):
+            try:
+                with pytest.raises(TransportError) as caught:
+                    stack.send(Request("POST", f"https://127.0.0.1:{port}/upload", body=b"x" * 2_000_000,
+                                       timeout=5))
+            finally:
+                stack.close()
+            assert caught.value.code == "http.invalid_response", (stack.name, caught.value)
+            assert caught.value.may_have_reached_server

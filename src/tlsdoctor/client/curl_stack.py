@@ -20,7 +20,7 @@ from typing import Any
 import certifi
 import pycurl
 
-from tlsdoctor.client.errors import ANSWER_LATE, transport_error
+from tlsdoctor.client.errors import ANSWER_LATE, ANSWER_RESET, transport_error
 from tlsdoctor.client.origin import origin_of
 from tlsdoctor.client.stack import Request, Response
 
@@ -238,6 +238,9 @@ class CurlStack:
             message += " (TCP connected; the TLS handshake timed out)"
         elif code == 28 and handle.getinfo(pycurl.PRETRANSFER_TIME) > 0:
             message += f" ({ANSWER_LATE})"  # connected, TLS done, request on its way: the answer was late
+        elif code in (55, 56) and ("reset" in message.lower() or "broken pipe" in message.lower()) \
+                and handle.getinfo(pycurl.PRETRANSFER_TIME) > 0:
+            message += f" ({ANSWER_RESET})"  # "Recv failure: Connection reset by peer" after TLS: not tcp.reset
         started_transfer = handle.getinfo(pycurl.PRETRANSFER_TIME) > 0
         return transport_error(message, stack=self.name, curl_code=code, verify_result=verify,
                                debug=_debug_text(state.debug), may_have_reached_server=started_transfer,

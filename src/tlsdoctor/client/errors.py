@@ -38,6 +38,8 @@ class TransportError(Exception):
 # Added to a timeout's message by the stacks when the connection and TLS were up: the answer
 # was late, not the network (classify reads it as http.timed_out).
 ANSWER_LATE = "the connection and TLS were up; the HTTP answer did not come in time"
+# ... and when the server reset the connection after TLS, before answering (http.invalid_response).
+ANSWER_RESET = "the connection and TLS were up; the server reset it before answering"
 
 # A stack's error text is at most a few hundred characters (libcurl's error buffer holds 256), but a
 # hostile server can put 16 KB of status line into an httpx error. The classification table's
