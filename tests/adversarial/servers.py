@@ -11,15 +11,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import socket
-import struct
 import threading
 from dataclasses import dataclass, field
 from typing import Any, Iterator
 
 from OpenSSL import SSL
 
-from tlsdoctor.lab.endpoints import read_client_hello
+from tlsdoctor.lab.endpoints import read_client_hello, reset
 from tlsdoctor.lab.http import Reply, serve_http1
 from tlsdoctor.lab.tls import TlsClosed, TlsServerConfig, TlsStream
 
@@ -171,8 +169,6 @@ class BrokenAnswer(_Tls):
         if self.answer:
             await stream.send(self.answer)
         if self.ending == "reset":
-            sock = writer.get_extra_info("socket")
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-            writer.transport.abort()
+            reset(writer)
             return
         await stream.close(close_notify=self.ending == "close_notify")

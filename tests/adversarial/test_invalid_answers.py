@@ -8,16 +8,25 @@ once, and checks the fault tlsdoctor's own HEAD saw beside libcurl's code.
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
+import pycurl
 import pytest
 
+from tlsdoctor.client.client import Client
+from tlsdoctor.client.curl_stack import CurlStack
+from tlsdoctor.client.errors import TransportError
+from tlsdoctor.client.native_stack import NativeStack
+from tlsdoctor.client.policy import Action, decide
+from tlsdoctor.client.stack import Request
 from tlsdoctor.lab.authorities import LabAuthorities
 from tlsdoctor.lab.endpoints import HttpsOrigin
+from tlsdoctor.lab.http import Reply
 from tlsdoctor.lab.tls import TlsServerConfig
 
 from .conftest import as_json, assert_honest_and_in_time, diagnose_hostile, human
-from .servers import BrokenAnswer, serving
+from .servers import BrokenAnswer, TrickleHttp, serving
 
 CASES = {
     # answer, how the connection ends, the fault our HEAD sees, libcurl's codes (52/56: libcurl's
@@ -31,11 +40,15 @@ CASES = {
 }
 
 
+def _http1(authorities: LabAuthorities) -> TlsServerConfig:
+    """A lab certificate for 127.0.0.1, HTTP/1.1 only (the answers below are HTTP/1.1 bytes)."""
+    return TlsServerConfig(certificate=authorities.intermediate.issue_cert("127.0.0.1"), alpn=("http/1.1",))
+
+
 @pytest.mark.parametrize("case", list(CASES))
 def test_an_answer_that_is_not_http_is_named_as_such(case: str, authorities: LabAuthorities, root_file: Path) -> None:
     answer, ending, fault, curl_codes = CASES[case]
-    leaf = authorities.intermediate.issue_cert("127.0.0.1")
-    with serving(BrokenAnswer(TlsServerConfig(certificate=leaf, alpn=("http/1.1",)), answer, ending)) as port:
+    with serving(BrokenAnswer(_http1(authorities), answer, ending)) as port:
         d = diagnose_hostile(port, root_file)
     assert_honest_and_in_time(d)
     assert d.verdict.code == "http.invalid_response", (d.verdict.code, d.verdict.summary)
@@ -62,8 +75,7 @@ def test_over_h2_a_closed_answer_is_asked_again_over_http1(authorities: LabAutho
 
 
 def test_a_working_server_has_no_fault(authorities: LabAuthorities, root_file: Path) -> None:
-    leaf = authorities.intermediate.issue_cert("127.0.0.1")
-    with serving(HttpsOrigin(TlsServerConfig(certificate=leaf, alpn=("http/1.1",)))) as port:
+    with serving(HttpsOrigin(_http1(authorities))) as port:
         d = diagnose_hostile(port, root_file)
     assert d.verdict.code == "ok", d.verdict.summary
     # libcurl's answer stands in for the HEAD when it came in time; either way no fault.
@@ -73,57 +85,53 @@ def test_a_working_server_has_no_fault(authorities: LabAuthorities, root_file: P
 SHORT = b"HTTP/1.1 200 OK\r\nContent-Length: 1000\r\nContent-Type: text/plain\r\n\r\nonly this much"
 
 
+def failures_on_both_stacks(root_file: Path, request: Request, *,
+                            decode_bodies: bool = False) -> dict[str, tuple[TransportError, float]]:
+    """Send ``request`` on each client stack (each closed after): its TransportError and the
+    seconds it took, by stack name. A stack that does not fail fails the test.
+
+    ``decode_bodies``: libcurl decodes a Content-Encoding only when asked
+    (CURLOPT_ACCEPT_ENCODING), as an application that sets Accept-Encoding does; httpx always asks.
+    """
+    curl = CurlStack(ca_bundle=root_file, trust_os_store=False, proxy="")
+    if decode_bodies:
+        curl._state().curl.setopt(pycurl.ACCEPT_ENCODING, "")
+    failed = {}
+    for stack in (curl, NativeStack(ca_bundle=root_file)):
+        started = time.monotonic()
+        try:
+            with pytest.raises(TransportError) as caught:
+                stack.send(request)
+        finally:
+            stack.close()
+        failed[stack.name] = (caught.value, time.monotonic() - started)
+    return failed
+
+
 @pytest.mark.parametrize("ending", ["close_notify", "eof"])
 def test_an_answer_cut_short_is_named_on_both_client_stacks(ending: str, authorities: LabAuthorities,
                                                               root_file: Path) -> None:
     # The client's GET reads the body (the diagnosis's HEAD does not): libcurl's 18, or its 56
     # from SSL_read, and httpx's RemoteProtocolError, all name the same code, not a TLS alert.
-    from tlsdoctor.client.curl_stack import CurlStack
-    from tlsdoctor.client.errors import TransportError
-    from tlsdoctor.client.native_stack import NativeStack
-    from tlsdoctor.client.stack import Request
-
-    leaf = authorities.intermediate.issue_cert("127.0.0.1")
-    with serving(BrokenAnswer(TlsServerConfig(certificate=leaf, alpn=("http/1.1",)), SHORT, ending)) as port:
-        url = f"https://127.0.0.1:{port}/items"
-        for stack in (CurlStack(ca_bundle=root_file, trust_os_store=False, proxy=""), NativeStack(ca_bundle=root_file)):
-            try:
-                with pytest.raises(TransportError) as caught:
-                    stack.send(Request("GET", url, timeout=2))
-            finally:
-                stack.close()
-            assert caught.value.code == "http.invalid_response", (stack.name, caught.value)
-            assert caught.value.may_have_reached_server
-            if stack.name == "curl":
-                assert caught.value.curl_code in (18, 56), caught.value
+    with serving(BrokenAnswer(_http1(authorities), SHORT, ending)) as port:
+        failed = failures_on_both_stacks(root_file, Request("GET", f"https://127.0.0.1:{port}/items", timeout=2))
+    for name, (error, _seconds) in failed.items():
+        assert error.code == "http.invalid_response", (name, error)
+        assert error.may_have_reached_server
+    assert failed["curl"][0].curl_code in (18, 56), failed["curl"][0]
 
 
 def test_a_redirect_loop_is_an_http_answer_on_both_client_stacks(authorities: LabAuthorities, root_file: Path) -> None:
     # The CDN that fetches the origin over HTTP while the origin redirects HTTP to HTTPS: every
     # answer is a redirect to the same URL. libcurl stops at its maximum (curl 47), httpx raises
     # TooManyRedirects; neither is a TLS failure, and no other stack would do better.
-    from tlsdoctor.client.curl_stack import CurlStack
-    from tlsdoctor.client.errors import TransportError
-    from tlsdoctor.client.native_stack import NativeStack
-    from tlsdoctor.client.policy import Action, decide
-    from tlsdoctor.client.stack import Request
-    from tlsdoctor.lab.http import Reply
-
-    leaf = authorities.intermediate.issue_cert("127.0.0.1")
     loop = Reply(status=301, body=b"", extra_headers=((b"location", b"/loop"),))
-    with serving(HttpsOrigin(TlsServerConfig(certificate=leaf, alpn=("http/1.1",)), reply=loop)) as port:
-        url = f"https://127.0.0.1:{port}/loop"
-        for stack in (CurlStack(ca_bundle=root_file, trust_os_store=False, proxy=""), NativeStack(ca_bundle=root_file)):
-            try:
-                with pytest.raises(TransportError) as caught:
-                    stack.send(Request("GET", url, timeout=5))
-            finally:
-                stack.close()
-            assert caught.value.code == "http.error", (stack.name, caught.value)
-            assert decide(caught.value.code, same_trust=True, idempotent=True, may_have_reached_server=True)[0] \
-                is Action.NONE
-            if stack.name == "curl":
-                assert caught.value.curl_code == 47
+    with serving(HttpsOrigin(_http1(authorities), reply=loop)) as port:
+        failed = failures_on_both_stacks(root_file, Request("GET", f"https://127.0.0.1:{port}/loop", timeout=5))
+    for name, (error, _seconds) in failed.items():
+        assert error.code == "http.error", (name, error)
+        assert decide(error.code, same_trust=True, idempotent=True, may_have_reached_server=True)[0] is Action.NONE
+    assert failed["curl"][0].curl_code == 47
 
 
 def test_a_trickled_answer_ends_within_the_budget_as_an_http_timeout_on_both_stacks(
@@ -132,28 +140,11 @@ def test_a_trickled_answer_ends_within_the_budget_as_an_http_timeout_on_both_sta
     # server's own limit) on a 1 s budget, and its read timeout read as a TLS alert. Each stack
     # now ends within the budget (the bound here is loose: an upper bound, not a speed claim)
     # with http.timed_out, and so does the client with its fallback.
-    import time
-
-    from tlsdoctor.client.client import Client
-    from tlsdoctor.client.curl_stack import CurlStack
-    from tlsdoctor.client.errors import TransportError
-    from tlsdoctor.client.native_stack import NativeStack
-    from tlsdoctor.client.stack import Request
-
-    from .servers import TrickleHttp
-
-    leaf = authorities.intermediate.issue_cert("127.0.0.1")
-    with serving(TrickleHttp(TlsServerConfig(certificate=leaf, alpn=("http/1.1",)), interval=0.5)) as port:
+    with serving(TrickleHttp(_http1(authorities), interval=0.5)) as port:
         url = f"https://127.0.0.1:{port}/"
-        for stack in (NativeStack(ca_bundle=root_file), CurlStack(ca_bundle=root_file, trust_os_store=False, proxy="")):
-            started = time.monotonic()
-            try:
-                with pytest.raises(TransportError) as caught:
-                    stack.send(Request("GET", url, timeout=1.0))
-            finally:
-                stack.close()
-            assert time.monotonic() - started < 10, stack.name  # it was 30 s on native
-            assert caught.value.code == "http.timed_out", (stack.name, caught.value)
+        for name, (error, seconds) in failures_on_both_stacks(root_file, Request("GET", url, timeout=1.0)).items():
+            assert seconds < 10, name  # it was 30 s on native
+            assert error.code == "http.timed_out", (name, error)
         stacks = {"curl": CurlStack(ca_bundle=root_file, trust_os_store=False, proxy=""),
                   "native": NativeStack(ca_bundle=root_file)}
         with Client(stack="native", stacks=stacks, validate_every=0, timeout=1.0) as client:
@@ -173,29 +164,12 @@ BROKEN_BODIES = {
 @pytest.mark.parametrize("case", list(BROKEN_BODIES))
 def test_a_body_that_does_not_decode_is_an_invalid_answer(case: str, authorities: LabAuthorities,
                                                           root_file: Path) -> None:
-    import pycurl
-
-    from tlsdoctor.client.curl_stack import CurlStack
-    from tlsdoctor.client.errors import TransportError
-    from tlsdoctor.client.native_stack import NativeStack
-    from tlsdoctor.client.stack import Request
-
-    leaf = authorities.intermediate.issue_cert("127.0.0.1")
-    answer = BROKEN_BODIES[case]
-    with serving(BrokenAnswer(TlsServerConfig(certificate=leaf, alpn=("http/1.1",)), answer, "close_notify")) as port:
-        curl = CurlStack(ca_bundle=root_file, trust_os_store=False, proxy="")
-        # libcurl decodes a Content-Encoding only when asked (CURLOPT_ACCEPT_ENCODING), as an
-        # application that sets Accept-Encoding does; httpx always asks.
-        curl._state().curl.setopt(pycurl.ACCEPT_ENCODING, "")
-        for stack in (curl, NativeStack(ca_bundle=root_file)):
-            try:
-                with pytest.raises(TransportError) as caught:
-                    stack.send(Request("GET", f"https://127.0.0.1:{port}/", timeout=2))
-            finally:
-                stack.close()
-            assert caught.value.code == "http.invalid_response", (stack.name, caught.value)
-            if stack.name == "curl":
-                assert caught.value.curl_code in (56, 61), caught.value
+    with serving(BrokenAnswer(_http1(authorities), BROKEN_BODIES[case], "close_notify")) as port:
+        failed = failures_on_both_stacks(root_file, Request("GET", f"https://127.0.0.1:{port}/", timeout=2),
+                                         decode_bodies=True)
+    for name, (error, _seconds) in failed.items():
+        assert error.code == "http.invalid_response", (name, error)
+    assert failed["curl"][0].curl_code in (56, 61), failed["curl"][0]
 
 
 @pytest.mark.parametrize("ending", ["reset", "close_notify", "eof"])
@@ -203,19 +177,9 @@ def test_a_connection_ended_before_the_answer_is_named_on_both_client_stacks(
         ending: str, authorities: LabAuthorities, root_file: Path) -> None:
     # A server that drops an upload: libcurl said "Recv failure: Connection reset by peer" (56),
     # read as tcp.reset ("before TLS began") though TLS was up; the stack now says it was.
-    from tlsdoctor.client.curl_stack import CurlStack
-    from tlsdoctor.client.errors import TransportError
-    from tlsdoctor.client.native_stack import NativeStack
-    from tlsdoctor.client.stack import Request
-
-    leaf = authorities.intermediate.issue_cert("127.0.0.1")
-    with serving(BrokenAnswer(TlsServerConfig(certificate=leaf, alpn=("http/1.1",)), b"", ending)) as port:
-        for stack in (CurlStack(ca_bundle=root_file, trust_os_store=False, proxy=""), NativeStack(ca_bundle=root_file)):
-            try:
-                with pytest.raises(TransportError) as caught:
-                    stack.send(Request("POST", f"https://127.0.0.1:{port}/upload", body=b"x" * 2_000_000,
-                                       timeout=5))
-            finally:
-                stack.close()
-            assert caught.value.code == "http.invalid_response", (stack.name, caught.value)
-            assert caught.value.may_have_reached_server
+    with serving(BrokenAnswer(_http1(authorities), b"", ending)) as port:
+        upload = Request("POST", f"https://127.0.0.1:{port}/upload", body=b"x" * 2_000_000, timeout=5)
+        failed = failures_on_both_stacks(root_file, upload)
+    for name, (error, _seconds) in failed.items():
+        assert error.code == "http.invalid_response", (name, error)
+        assert error.may_have_reached_server

@@ -49,13 +49,13 @@ def _diagnose(served: IssuedCert, root: CA, tmp_path: Path):  # type: ignore[no-
 def test_a_name_outside_the_issuing_cas_constraints_is_named(tmp_path: Path) -> None:
     root = CA("Corp Root", organization="corp")
     issuing = root.intermediate("Corp Issuing CA")
-    issuing.cert = _constrained(issuing, root, [x509.IPAddress(ipaddress.ip_network("10.0.0.0/8")),
+    issuing.cert = _constrained(issuing, root, [x509.IPAddress(ipaddress.ip_network("192.0.2.0/24")),
                                                 x509.DNSName("corp.example")])
     leaf = issuing.issue_cert("127.0.0.1", issuer_pointers=False)
     d = _diagnose(IssuedCert(leaf.cert, leaf.key, (issuing.cert,)), root, tmp_path)
     assert d.observations.curl is not None and d.observations.curl.verify_result == 47  # permitted subtree violation
     assert d.verdict.code == "cert.hostname_mismatch", (d.verdict.code, d.verdict.summary)
-    assert d.verdict.evidence["permitted"] == "10.0.0.0/8, corp.example"
+    assert d.verdict.evidence["permitted"] == "192.0.2.0/24, corp.example"
     assert "Corp Issuing CA" in d.verdict.summary and "no trust source" not in d.verdict.summary
 
 

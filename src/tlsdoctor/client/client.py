@@ -44,9 +44,7 @@ from tlsdoctor.client.origin import origin_of
 from tlsdoctor.client.request_reports import (  # noqa: F401 - salted_install_id: its callers import it here
     BackgroundDiagnoses, environment_facts, pending_report, salted_install_id, unavailable_report,
 )
-from tlsdoctor.client.stack import (  # noqa: F401
-    CONNECT_TIMEOUT, Request, Response, Stack, check_url, load_stacks, make_request,
-)
+from tlsdoctor.client.stack import CONNECT_TIMEOUT, Request, Response, Stack, load_stacks, make_request  # noqa: F401
 from tlsdoctor.client.usage import UsageWriter
 from tlsdoctor.client.validation import ShadowValidator
 
@@ -173,7 +171,6 @@ class Client:
         budget = timeout or self.timeout
         started = _monotonic()
         if headers or body is not None:
-            check_url(url)
             request = make_request(method.upper(), url, dict(headers) if headers else _NO_HEADERS, body, budget)
         else:
             request = self._remembered(method, url, timeout, budget)
@@ -203,7 +200,6 @@ class Client:
             cache, key = self._requests, (method, url, budget)
         request = cache.get(key)
         if request is None:
-            check_url(url)  # once per distinct URL: a malformed one raises ValueError, before any stack
             if len(cache) >= _REQUEST_CACHE_SIZE:
                 cache.clear()
             request = cache[key] = make_request(method.upper(), url, _NO_HEADERS, None, budget)

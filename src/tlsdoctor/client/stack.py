@@ -38,8 +38,8 @@ def check_url(url: str) -> None:
 
     A malformed URL is the application's mistake, not the network's: sent anyway, libcurl
     answers "URL rejected" (curl 3) and httpx something else, and neither is a finding a
-    fallback or a report should carry. Checked once per distinct URL (the client caches its
-    Requests), so the request path pays nothing.
+    fallback or a report should carry. :func:`make_request` checks; the client builds one
+    Request per distinct URL, so a repeated request pays nothing.
     """
     import urllib.parse
 
@@ -64,7 +64,9 @@ def check_url(url: str) -> None:
 def make_request(method: str, url: str, headers: Mapping[str, str], body: bytes | None, timeout: float) -> Request:
     """``Request(...)`` for the client's hot path: a frozen dataclass's ``__init__`` sets each
     field through ``object.__setattr__`` (~2 us for five; this is a third of that). The same
-    object, equal to one built the usual way."""
+    object, equal to one built the usual way. A URL no stack can send raises ``ValueError``
+    (:func:`check_url`): the client makes one Request per distinct URL and reuses it."""
+    check_url(url)
     request = _new(Request)
     fields = request.__dict__
     fields["method"] = method

@@ -110,8 +110,7 @@ class AlertAfterHello:
 
     async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, timeout: float) -> None:
         await read_client_hello(reader, timeout)
-        writer.write(alert_record(self.description))
-        await asyncio.wait_for(writer.drain(), timeout)
+        await send_alert(writer, self.description, timeout)
 
 
 @dataclass
@@ -121,6 +120,12 @@ class ResetAfterHello:
     async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, timeout: float) -> None:
         await read_client_hello(reader, timeout)
         reset(writer)
+
+
+async def send_alert(writer: asyncio.StreamWriter, description: AlertDescription, timeout: float) -> None:
+    """One fatal alert record, as a server that refuses a ClientHello sends it."""
+    writer.write(alert_record(description))
+    await asyncio.wait_for(writer.drain(), timeout)
 
 
 def reset(writer: asyncio.StreamWriter) -> None:
@@ -147,8 +152,7 @@ class SniRequired:
         hello = await read_client_hello(reader, timeout)
         offered = parse_client_hello(hello)
         if offered is None or (offered.server_name or "").lower() not in self.names:
-            writer.write(alert_record(AlertDescription.UNRECOGNIZED_NAME))
-            await asyncio.wait_for(writer.drain(), timeout)
+            await send_alert(writer, AlertDescription.UNRECOGNIZED_NAME, timeout)
             return
         await self.origin.handle(reader, writer, timeout, already_read=hello)
 

@@ -398,19 +398,8 @@ def expired_copy(ca: CA, expired_for: timedelta = timedelta(days=30)) -> x509.Ce
     CA file still holds only the old one fails with X509_V_ERR_CERT_HAS_EXPIRED
     ("certificate has expired") on a server whose own certificates are all valid.
     """
-    now = _now()
-    return (
-        x509.CertificateBuilder()
-        .subject_name(ca.cert.subject)
-        .issuer_name(ca.cert.subject)
-        .public_key(ca.key.private_key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - expired_for - _CA_LIFETIME)
-        .not_valid_after(now - expired_for)
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .add_extension(_ski(ca.key), critical=False)
-        .sign(ca.key.private_key, hashes.SHA256())
-    )
+    ended = _now() - expired_for
+    return _twin(ca, not_before=ended - _CA_LIFETIME, not_after=ended, is_ca=True)
 
 
 def shadow_of(ca: CA) -> x509.Certificate:
@@ -422,15 +411,20 @@ def shadow_of(ca: CA) -> x509.Certificate:
     and then rejects it with X509_V_ERR_INVALID_CA, "invalid CA certificate".
     """
     now = _now()
+    return _twin(ca, not_before=now - _BACKDATE, not_after=now + _CA_LIFETIME, is_ca=False)
+
+
+def _twin(ca: CA, *, not_before: datetime, not_after: datetime, is_ca: bool) -> x509.Certificate:
+    """A self-signed certificate with ``ca``'s subject and key: what OpenSSL finds for that issuer."""
     return (
         x509.CertificateBuilder()
         .subject_name(ca.cert.subject)
         .issuer_name(ca.cert.subject)
         .public_key(ca.key.private_key.public_key())
         .serial_number(x509.random_serial_number())
-        .not_valid_before(now - _BACKDATE)
-        .not_valid_after(now + _CA_LIFETIME)
-        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .not_valid_before(not_before)
+        .not_valid_after(not_after)
+        .add_extension(x509.BasicConstraints(ca=is_ca, path_length=None), critical=True)
         .add_extension(_ski(ca.key), critical=False)
         .sign(ca.key.private_key, hashes.SHA256())
     )

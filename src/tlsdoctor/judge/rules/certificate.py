@@ -224,26 +224,23 @@ def _expired_anchor(trust: object, last: x509.Certificate, obs: Observations) ->
     "no valid path", and reading that as an unknown root would be false: the root is there.
     """
     now = obs.local_time
-    for source in trust.sources:  # type: ignore[attr-defined]  # the client's CA file first
-        for anchor in source.certificates:
-            if anchor.subject != last.issuer or anchor.not_valid_before_utc <= now <= anchor.not_valid_after_utc:
-                continue
-            if not issued_by(last, anchor):
-                continue
-            held = "the client's CA file" if source.name == "ca-bundle" else source.description
-            ended = anchor.not_valid_after_utc
-            words = (f"The chain leads to the root '{anchor.subject.rfc4514_string()}', and {held} holds it, but "
-                     + (f"only a copy that expired {duration_words(now - ended)} ago ({ended:%Y-%m-%d})"
-                        if ended < now else f"only a copy valid from {anchor.not_valid_before_utc:%Y-%m-%d}")
-                     + "; every certificate the server sends is valid.")
-            curl = obs.curl
-            agrees = curl is not None and curl.verify_result in (vc.X509_V_ERR_CERT_HAS_EXPIRED,
-                                                                  vc.X509_V_ERR_CERT_NOT_YET_VALID)
-            return finding("cert.expired" if ended < now else "cert.not_yet_valid", E, 0.9 if agrees else 0.8,
-                           words, "Update the client's CA file (and the OS store) to a current copy of the CA's "
-                           "roots: the CA has renewed or replaced this one. Nothing on the server needs to change.",
-                           expired_root=anchor.subject.rfc4514_string(), root_not_after=ended.isoformat(),
-                           trust_source=source.name, libcurl_verify_result=curl.verify_result if curl else None)
+    for source, anchor in _held_issuers(trust, last):  # the client's CA file first
+        if anchor.not_valid_before_utc <= now <= anchor.not_valid_after_utc:
+            continue
+        held = "the client's CA file" if source.name == "ca-bundle" else source.description
+        ended = anchor.not_valid_after_utc
+        words = (f"The chain leads to the root '{anchor.subject.rfc4514_string()}', and {held} holds it, but "
+                 + (f"only a copy that expired {duration_words(now - ended)} ago ({ended:%Y-%m-%d})"
+                    if ended < now else f"only a copy valid from {anchor.not_valid_before_utc:%Y-%m-%d}")
+                 + "; every certificate the server sends is valid.")
+        curl = obs.curl
+        agrees = curl is not None and curl.verify_result in (vc.X509_V_ERR_CERT_HAS_EXPIRED,
+                                                              vc.X509_V_ERR_CERT_NOT_YET_VALID)
+        return finding("cert.expired" if ended < now else "cert.not_yet_valid", E, 0.9 if agrees else 0.8,
+                       words, "Update the client's CA file (and the OS store) to a current copy of the CA's "
+                       "roots: the CA has renewed or replaced this one. Nothing on the server needs to change.",
+                       expired_root=anchor.subject.rfc4514_string(), root_not_after=ended.isoformat(),
+                       trust_source=source.name, libcurl_verify_result=curl.verify_result if curl else None)
     return None
 
 
@@ -254,10 +251,9 @@ def _held_but_refused(trust: object, last: x509.Certificate, obs: Observations, 
     without keyCertSign), "a CA that no trust source holds" would be false: say what is
     known, and read libcurl's own verify result through the one table for the code.
     """
-    source = next((s for s in trust.sources if s.name == "ca-bundle"), None)  # type: ignore[attr-defined]
     now = obs.local_time
-    anchor = next((c for c in (source.certificates if source else ()) if c.subject == last.issuer
-                   and c.not_valid_before_utc <= now <= c.not_valid_after_utc and issued_by(last, c)), None)
+    anchor = next((c for source, c in _held_issuers(trust, last) if source.name == "ca-bundle"
+                   and c.not_valid_before_utc <= now <= c.not_valid_after_utc), None)
     if anchor is None:
         return None
     curl = obs.curl
@@ -272,6 +268,14 @@ def _held_but_refused(trust: object, last: x509.Certificate, obs: Observations, 
                    "`openssl verify -CAfile CA_FILE -untrusted chain.pem leaf.pem` names it too.",
                    anchor=anchor.subject.rfc4514_string(), client_error=error,
                    libcurl_verify_result=curl.verify_result if curl else None)
+
+
+def _held_issuers(trust: object, cert: x509.Certificate) -> Iterator[tuple[object, x509.Certificate]]:
+    """Each (trust source, certificate) that issued ``cert``, by name and signature, sources in order."""
+    for source in trust.sources:  # type: ignore[attr-defined]
+        for candidate in source.certificates:
+            if candidate.subject == cert.issuer and issued_by(cert, candidate):
+                yield source, candidate
 
 
 _CONSTRAINT_VERIFY = (vc.X509_V_ERR_PERMITTED_VIOLATION, vc.X509_V_ERR_EXCLUDED_VIOLATION)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Iterator
 
+from tlsdoctor.classify import Signal, classify_one
 from tlsdoctor.judge.finding import Finding
 from tlsdoctor.judge.rules.evidence import interceptor
 from tlsdoctor.judge.rules.registry import E, W, finding, rule
@@ -14,15 +15,12 @@ if TYPE_CHECKING:
     from tlsdoctor.observe.http import HttpExchange
 
 
-# libcurl's words for an answer that is not HTTP, once TLS is up: 52 "Empty reply from server",
-# 8 "Weird server reply" / "Header without colon", 1 "Received HTTP/0.9 when not allowed" or
-# "Unsupported HTTP version" (1 is also a URL scheme libcurl lacks, hence the text).
-_CURL_INVALID = (52, 8)
-_CURL_INVALID_TEXT = ("HTTP/0.9", "Unsupported HTTP")
-
-
 def _libcurl_saw_invalid(curl: CurlResult) -> bool:
-    return curl.curl_code in _CURL_INVALID or (curl.curl_code == 1 and any(t in curl.error for t in _CURL_INVALID_TEXT))
+    """Does libcurl's error read, in the one table, as an answer that is not HTTP (52, 8, 1...)?"""
+    if curl.curl_code == 0:
+        return False
+    best = classify_one(Signal(curl_code=curl.curl_code, text=curl.error))
+    return best is not None and best.code == "http.invalid_response"
 
 
 @rule("http2.negotiation_failed", "proxy.upstream_failed", "http.error", "http.timed_out", "http.invalid_response")
@@ -88,7 +86,7 @@ _FAULT_WORDS = {"closed": "the server closed the connection without answering",
 def _invalid_response(exchange: HttpExchange, curl: CurlResult | None) -> Finding:
     """TLS completed and the request went out; what came back was not HTTP, or nothing."""
     # 56: libcurl's read failed (an EOF without close_notify, a reset) where ours saw the same end.
-    agrees = curl is not None and (_libcurl_saw_invalid(curl) or curl.curl_code == 56)
+    agrees = curl is not None and (curl.curl_code == 56 or _libcurl_saw_invalid(curl))
     said = f" libcurl: curl {curl.curl_code} ({curl.error})." if curl is not None and curl.curl_code else ""
     return finding("http.invalid_response", E, 0.95 if agrees else 0.85,
                    f"TLS works and the {'HTTP/2' if exchange.protocol == 'h2' else 'HTTP/1.1'} request went out, "
