@@ -62,6 +62,18 @@ def test_corrupt_bundle_names_the_entry(demo_results: dict[str, DemoResult]) -> 
     assert "entry 0" in d.verdict.remedy
 
 
+def test_a_ca_file_openssl_cannot_read_is_the_verdict_with_its_conversion(demo_results: dict[str, DemoResult]) -> None:
+    # PowerShell's `>` saved the lab root as UTF-16: libcurl stops at curl 77 before connecting.
+    d = demo_results["unreadable-ca-file"].diagnosis
+    assert d.verdict.code == "trust.bundle_missing" and d.verdict.confidence == 0.95
+    assert d.observations.curl is not None and d.observations.curl.curl_code == 77
+    assert "UTF-16 text holding 1 certificate" in d.verdict.summary
+    assert "Set-Content -Encoding ascii" in d.verdict.remedy
+    # The server is fine, and the diagnosis still looked: its chain verifies with the OS store.
+    assert "verifies with" in d.verdict.remedy and d.observations.handshake is not None and d.observations.handshake.ok
+    assert all(f.code != "cert.untrusted_root" for f in d.findings)
+
+
 def test_an_expired_copy_of_the_root_is_named_not_called_unknown(demo_results: dict[str, DemoResult]) -> None:
     # The root is in the CA file, as an old copy whose dates ended: not "a CA no trust source holds".
     d = demo_results["expired-root"].diagnosis
@@ -184,10 +196,10 @@ def test_bad_urls_are_usage_errors(url: str) -> None:
         diagnose(url, timeout=0.5)
 
 
-def test_bad_ca_files_are_usage_errors(tmp_path: Path) -> None:
-    not_pem = tmp_path / "not.pem"
-    not_pem.write_text("hello\n")
-    for path in (tmp_path / "missing.pem", not_pem, tmp_path):
+def test_ca_files_that_cannot_be_read_are_usage_errors(tmp_path: Path) -> None:
+    # A path that is not a file is a typo as likely as a setting: the user hears it at once. A
+    # file that is there but holds no certificate is the client's problem: a diagnosis (above).
+    for path in (tmp_path / "missing.pem", tmp_path):
         with pytest.raises(DiagnoseError):
             diagnose("https://127.0.0.1:1/", ca_bundle=path, timeout=0.5)
 
@@ -201,7 +213,7 @@ def test_cli_usage_errors_are_one_line_exit_2(tmp_path: Path) -> None:
     (tmp_path / "bad.pem").write_text("not a certificate\n")
     for args in (["diagnose", "http://127.0.0.1/"], ["diagnose", "https://x y/"],
                  ["diagnose", "https://127.0.0.1:1/", "--ca-bundle", str(tmp_path / "nope.pem")],
-                 ["diagnose", "https://127.0.0.1:1/", "--ca-bundle", str(tmp_path / "bad.pem")],
+                 ["diagnose", "https://127.0.0.1:1/", "--extra-ca", str(tmp_path / "bad.pem")],
                  ["diagnose"], ["diagnose", "--batch", str(tmp_path / "none.txt")], ["explain", str(tmp_path / "no")]):
         done = run_cli(*args)
         assert done.returncode == 2, (args, done.stdout, done.stderr)

@@ -169,8 +169,6 @@ def _client_trust(client: ClientProfile) -> tuple[TrustSource, tuple[TrustSource
         bundle = load_ca_file(client.ca_bundle, name="ca-bundle", description=f"the client's CA file ({client.ca_bundle})")
         if bundle.error and not Path(client.ca_bundle).is_file():
             raise DiagnoseError(f"cannot read CA file {client.ca_bundle}: {bundle.error}")
-        if bundle.error and not bundle.certificates:
-            raise DiagnoseError(f"CA file {client.ca_bundle} is not usable: {bundle.error}")
     else:
         bundle = default_ca_bundle()
     extras = []

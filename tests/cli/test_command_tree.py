@@ -105,6 +105,15 @@ def test_input_errors_are_one_line_exit_2(argv: list[str], message: str,
     assert err.count("\n") == 1 and err.startswith(message), err
 
 
+def test_get_refuses_a_ca_file_openssl_cannot_read_and_says_what_it_is(
+        tmp_path, capsys: pytest.CaptureFixture[str]) -> None:  # type: ignore[no-untyped-def]
+    path = tmp_path / "ca.pem"
+    path.write_bytes("-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n".encode("utf-16"))
+    assert main(["get", "https://x.test/", "--ca-bundle", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith(f"tlsdoctor get: CA file {path} is not usable: not PEM: UTF-16"), err
+
+
 def test_the_console_script_speaks_the_same_way_as_a_process() -> None:
     done = subprocess.run([sys.executable, "-m", "tlsdoctor", "rollout", "check", "/nonexistent"],
                           capture_output=True, text=True, timeout=60, check=False)

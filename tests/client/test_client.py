@@ -74,7 +74,7 @@ def curl_only(entry: LabScenario, **options: Any) -> Client:
     "stall-handshake", "plain-http", "empty-reply", "not-http-answer", "no-close-notify", "proxy-tunnel",
     "intercepting-proxy",
     "proxy-auth-required", "proxy-refuses-connect", "proxy-bad-gateway", "corrupt-ca-bundle", "expired-root",
-    "clock-skew",
+    "unreadable-ca-file", "clock-skew",
     "dns-unresolvable", "tcp-refused",
 )))
 def test_the_curl_stack_meets_each_scenario_with_its_code(tls_scenario: LabScenario) -> None:

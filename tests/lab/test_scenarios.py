@@ -73,6 +73,13 @@ class ProxyRefuses:
     status: int
 
 
+@dataclass(frozen=True)
+class CaFileRefused:
+    """The client's CA file does not load: before any connection (ssl.SSLError's reason)."""
+
+    reason: str | None
+
+
 def python_hello_bytes() -> int:
     """The size of the ClientHello this interpreter's ``ssl`` writes (in memory, never sent)."""
     incoming, outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
@@ -128,6 +135,7 @@ PYTHON_SSL = {
     "proxy-bad-gateway": Works(502),
     "corrupt-ca-bundle": VerifyFails(79),
     "expired-root": VerifyFails(10),
+    "unreadable-ca-file": CaFileRefused("NO_CERTIFICATE_OR_CRL_FOUND"),  # UTF-16: at load_verify_locations
     "expired-cross-sign": Works(),  # OpenSSL 1.1+ builds the path to the trusted root without the extra
     "stale-staple": Works(),  # Python's ssl asks for no certificate status
     "outdated-ca-bundle": VerifyFails(20),
@@ -144,7 +152,10 @@ def test_every_scenario_has_a_python_expectation(tls_lab) -> None:  # type: igno
 def python_ssl_outcome(entry: LabScenario) -> object:
     """Connect (through the proxy when there is one), handshake, GET /: what happened."""
     url = urllib.parse.urlsplit(entry.url)
-    ctx = ssl.create_default_context(cafile=str(entry.ca_file))
+    try:
+        ctx = ssl.create_default_context(cafile=str(entry.ca_file))
+    except ssl.SSLError as exc:
+        return CaFileRefused(exc.reason)
     # A modern client, whatever this interpreter's build allows: Debian's Python 3.11 offers
     # TLS 1.0 by default, upstream's (3.10+) starts at TLS 1.2, and the field is the latter.
     ctx.minimum_version = ssl.TLSVersion.TLSv1_2

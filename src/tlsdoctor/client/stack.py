@@ -61,6 +61,25 @@ def check_url(url: str) -> None:
         raise bad("no host")
 
 
+def check_ca_file(path: str | Path) -> None:
+    """Raise ``ValueError`` (one line) for an app CA file OpenSSL would read no certificate from.
+
+    Each stack meets such a file differently (the native stack's ``ssl`` raises "no certificate
+    or crl found", the curl stack merged with the OS store quietly drops it, and alone fails
+    every request with curl 77), so both are refused the same way, with what the file is
+    instead (UTF-16 text, DER, PKCS#7, a key: observe/pem.py reads it as OpenSSL does).
+    """
+    from tlsdoctor.observe.pem import certificate_blocks, not_pem_reason, read_ca_file_bytes
+
+    data, error = read_ca_file_bytes(path)
+    if data is not None and not data.strip():
+        error = "empty file"
+    elif data is not None and not certificate_blocks(data, max_entries=1)[0]:
+        error = not_pem_reason(data)
+    if error is not None:
+        raise ValueError(f"CA file {path} is not usable: {error}")
+
+
 def make_request(method: str, url: str, headers: Mapping[str, str], body: bytes | None, timeout: float) -> Request:
     """``Request(...)`` for the client's hot path: a frozen dataclass's ``__init__`` sets each
     field through ``object.__setattr__`` (~2 us for five; this is a third of that). The same
@@ -117,6 +136,8 @@ def load_stacks(*, ca_bundle: str | Path | None, trust_os_store: bool, proxy: st
     Only a failure to *import* a stack's library makes it unavailable; a bad CA file or proxy
     raises as before, since that is the caller's configuration, not the machine.
     """
+    if ca_bundle:
+        check_ca_file(ca_bundle)
     stacks: dict[str, Stack] = {}
     unavailable: dict[str, str] = {}
     try:

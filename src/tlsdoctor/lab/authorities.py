@@ -16,6 +16,8 @@ milliseconds):
 
 from __future__ import annotations
 
+import codecs
+
 import os
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -81,6 +83,8 @@ class LabAuthorities:
         ``corrupt`` is the field's broken bundle: the root's damaged twin *before* the
         real root, so that OpenSSL finds the twin first. ``lab-expired`` holds only an old,
         expired copy of the lab root (the CA has renewed it since, same name and key).
+        ``lab-utf16`` is the lab root's PEM as Windows PowerShell's ``>`` saves it: UTF-16
+        text, from which OpenSSL reads no certificate (curl 77).
         """
         directory.mkdir(parents=True, exist_ok=True)
         bundles = {
@@ -97,6 +101,9 @@ class LabAuthorities:
             path = directory / f"ca-{name.replace('+', '-')}.pem"
             path.write_bytes(pem_bundle(certs))
             paths[name] = path
+        utf16 = directory / "ca-lab-utf16.pem"
+        utf16.write_bytes(codecs.BOM_UTF16_LE + pem_bundle([self.root.cert]).decode("ascii").encode("utf-16-le"))
+        paths["lab-utf16"] = utf16
         # An old copy is old on disk too: dated before the root it lacks was issued.
         copied = self.new_root.cert.not_valid_before_utc - OUTDATED_COPY_AGE
         os.utime(paths["store-outdated"], (copied.timestamp(), copied.timestamp()))

@@ -62,7 +62,7 @@ class Category(str, Enum):
     ENVIRONMENT = "environment"
 
 
-Trust = Literal["lab", "lab+interception", "corrupt", "lab-expired", "store", "store-outdated"]
+Trust = Literal["lab", "lab+interception", "corrupt", "lab-expired", "lab-utf16", "store", "store-outdated"]
 
 
 @dataclass(frozen=True)
@@ -367,6 +367,10 @@ CATALOGUE: tuple[Scenario, ...] = (
              X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY, ClientSetup(trust="store-outdated", os_store="store")),
     Scenario("corrupt-ca-bundle", E, "the client's CA file holds a broken twin of the root before the real root",
              "trust.bundle_corrupt", 60, lambda ctx: ctx.origin(), X509_V_ERR_INVALID_CA, ClientSetup(trust="corrupt")),
+    Scenario("unreadable-ca-file", E, "the client's CA file is the lab root's PEM saved as UTF-16 (Windows "
+             "PowerShell's `>`): OpenSSL reads no certificate from it", "trust.bundle_missing", 77,
+             lambda ctx: ctx.origin(), None, ClientSetup(trust="lab-utf16"),
+             note="the server is fine: every connection of this client fails before it starts"),
     Scenario("expired-root", E, "the CA renewed its root (same name and key); the client's CA file and the OS "
              "store still hold the old copy, which expired 30 days ago", "cert.expired", 60, lambda ctx: ctx.origin(),
              X509_V_ERR_CERT_HAS_EXPIRED, ClientSetup(trust="lab-expired", os_store="lab-expired"),

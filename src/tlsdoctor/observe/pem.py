@@ -51,6 +51,7 @@ _CERTIFICATE_LABELS = frozenset({b"CERTIFICATE", b"TRUSTED CERTIFICATE", b"X509 
 _BEGIN = b"-----BEGIN "
 _END = b"-----END "
 _MARKER_TAIL = re.compile(rb"^([A-Z0-9 ]+)-----\s*$")
+_UTF8_BOM = b"\xef\xbb\xbf"
 
 
 def must_propagate(exc: BaseException) -> bool:
@@ -148,7 +149,15 @@ def certificate_blocks(data: bytes, max_entries: int = MAX_CA_ENTRIES) -> tuple[
                 PemBlock(len(blocks), start_line, open_label.decode(), b"".join(lines), complete)  # type: ignore[union-attr]
             )
 
+    first = True  # the first line OpenSSL reads for the next object: a UTF-8 BOM there is skipped
     for number, line in enumerate(data.splitlines(keepends=True), start=1):
+        if first:
+            # OpenSSL (3.0 and later, pem_lib.c) strips a UTF-8 byte order mark from the first
+            # line each PEM read starts with: Notepad's "UTF-8" files, and such files appended
+            # to a bundle with `cat`, load. Read without it, the first certificate is lost.
+            first = False
+            if line.startswith(_UTF8_BOM):
+                line = line[len(_UTF8_BOM):]
         if line.startswith(_BEGIN):
             match = _MARKER_TAIL.match(line[len(_BEGIN):])
             if match is None:
@@ -164,7 +173,7 @@ def certificate_blocks(data: bytes, max_entries: int = MAX_CA_ENTRIES) -> tuple[
             lines.append(line)
             match = _MARKER_TAIL.match(line[len(_END):])
             close(match is not None and match.group(1) == open_label)
-            open_label, lines = None, []
+            open_label, lines, first = None, [], True
         elif open_label is not None:
             lines.append(line)
     if open_label is not None:
@@ -240,16 +249,72 @@ def load_der_quietly(der: bytes, warned: list[str] | None = None) -> x509.Certif
 
 
 def not_pem_reason(data: bytes) -> str:
-    """Why a file with no certificate block is unusable as a CA file, in one line."""
+    """Why a file with no certificate block is unusable as a CA file, in one line: what it is.
+
+    OpenSSL (so curl, Python, Ruby, PHP...) reads a CA *file* as ASCII PEM certificates and
+    nothing else; these are the shapes the field gets wrong, each named so that the fix is
+    obvious: a root exported from Windows or a browser as DER or PKCS#7 (.cer, .p7b), a PEM
+    file re-saved by PowerShell (whose ``>`` and ``Out-File`` write UTF-16), a key or a
+    signing request where the certificate should be.
+    """
+    head = data[:4096]
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")) or b"-\x00-\x00-\x00-\x00-\x00" in head:
+        text = _utf16_text(data)
+        held = f" holding {_count(text.count('-----BEGIN CERTIFICATE-----'), 'certificate')}" if "-----BEGIN " in text else ""
+        return (f"not PEM: UTF-16 text{held} (as Windows PowerShell's '>' and Out-File write); OpenSSL reads "
+                "CA files as ASCII only")
+    for label, what in _NOT_CERTIFICATE_BLOCKS:
+        if re.search(rb"^-----BEGIN " + label + rb"-----", head, re.MULTILINE):
+            return f"not PEM certificates: {what}; OpenSSL reads CA files as PEM certificates only"
     try:
         cert = x509.load_der_x509_certificate(data)
     except BaseException as exc:
         if must_propagate(exc):
             raise
-        return "not PEM: no '-----BEGIN CERTIFICATE-----' block"
-    # Python's ssl, curl and OpenSSL read CA *files* as PEM only; DER is a classic mistake
-    # when a root is exported from Windows or a browser.
-    return f"not PEM: the file is one DER-encoded certificate ('{subject_text(cert)}'); OpenSSL reads CA files as PEM only"
+    else:
+        # Python's ssl, curl and OpenSSL read CA *files* as PEM only; DER is a classic mistake
+        # when a root is exported from Windows or a browser.
+        return f"not PEM: the file is one DER-encoded certificate ('{subject_text(cert)}'); OpenSSL reads CA files as PEM only"
+    bundle = _der_pkcs7_certificates(data)
+    if bundle:
+        names = ", ".join(f"'{subject_text(c)}'" for c in bundle[:3]) + (" ..." if len(bundle) > 3 else "")
+        return (f"not PEM: the file is a DER-encoded PKCS#7 bundle (.p7b) of {_count(len(bundle), 'certificate')} "
+                f"({names}); OpenSSL reads CA files as PEM only")
+    return "not PEM: no '-----BEGIN CERTIFICATE-----' block"
+
+
+# PEM blocks that are not certificates, as found where a CA file was meant (the label's regex, what it is).
+_NOT_CERTIFICATE_BLOCKS = (
+    (rb"PKCS7", "a PKCS#7 bundle ('-----BEGIN PKCS7-----')"),
+    (rb"(?:[A-Z]+ )?PRIVATE KEY", "a private key and no certificate"),
+    (rb"ENCRYPTED PRIVATE KEY", "a private key and no certificate"),
+    (rb"(?:NEW )?CERTIFICATE REQUEST", "a certificate signing request, not the certificate it asks for"),
+    (rb"X509 CRL", "a certificate revocation list and no certificate"),
+    (rb"PUBLIC KEY", "a public key, not a certificate"),
+)
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" + ("" if n == 1 else "s")
+
+
+def _utf16_text(data: bytes) -> str:
+    encoding = "utf-16" if data.startswith((b"\xff\xfe", b"\xfe\xff")) else "utf-16-le"
+    return data.decode(encoding, errors="replace")
+
+
+def _der_pkcs7_certificates(data: bytes) -> list[x509.Certificate]:
+    """The certificates of a DER PKCS#7 bundle, or [] (imported here: only a file that is not PEM pays)."""
+    if not data.startswith(b"\x30"):
+        return []
+    try:
+        from cryptography.hazmat.primitives.serialization import pkcs7
+
+        return list(pkcs7.load_der_pkcs7_certificates(data))
+    except BaseException as exc:
+        if must_propagate(exc):
+            raise
+        return []
 
 
 def openssl_load_error(*, cafile: str | None = None, cadata: str | None = None) -> str | None:

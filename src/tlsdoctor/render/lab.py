@@ -92,6 +92,7 @@ def client_setup_words(s: Scenario, *, ca_file: str | None = None, code: Callabl
     if c.trust != "lab":
         words.append({"lab+interception": "CA file also holds the interception CA", "corrupt": "corrupt CA file",
                       "lab-expired": "CA file holds an expired copy of the lab root",
+                      "lab-utf16": "CA file is the lab root saved as UTF-16",
                       "store": "CA file is the lab's current store",
                       "store-outdated": "CA file is an old copy of the lab's store"}[c.trust])
     if c.os_store != "lab":

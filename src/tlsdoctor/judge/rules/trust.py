@@ -54,8 +54,7 @@ def store_mismatch(obs: Observations) -> Iterator[Finding]:
     if not client_ok.ok and trusted_elsewhere:
         v = trusted_elsewhere[0]
         yield finding("trust.store_mismatch", E, 0.9,
-                      f"The chain is trusted by {source_words(obs, v.source)} but not by the client's CA file "
-                      f"({source_words(obs, 'ca-bundle')}).",
+                      f"The chain is trusted by {source_words(obs, v.source)} but not by {_client_file(obs)}.",
                       "Make the client use the OS store (truststore / CURLSSLOPT_NATIVE_CA) or add the missing CA "
                       f"('{v.anchor}') to its CA file.", anchor=v.anchor, trusted_by=v.source)
     elif client_ok.ok and others and not any(v.ok for v in others):
@@ -63,6 +62,11 @@ def store_mismatch(obs: Observations) -> Iterator[Finding]:
                       "The chain verifies only with the client's CA file; the OS store does not trust it.",
                       "Other programs on this machine will fail on this host; that may be intended.",
                       anchor=client_ok.anchor)
+
+
+def _client_file(obs: Observations) -> str:
+    words = source_words(obs, "ca-bundle")
+    return words if words.startswith("the client's") else f"the client's CA file ({words})"
 
 
 @rule("trust.bundle_corrupt")
@@ -94,10 +98,40 @@ def bundle_corrupt(obs: Observations) -> Iterator[Finding]:
 def bundle_missing(obs: Observations) -> Iterator[Finding]:
     """Is a CA file the client relies on missing or unreadable?"""
     for source in obs.trust.sources if obs.trust else ():
+        if source.name == "ca-bundle" and source.error and not source.certificates:
+            # The file is there but OpenSSL reads no certificate from it: libcurl stops at curl 77
+            # before connecting, Python's ssl raises at load_verify_locations. Nothing the server
+            # does matters until the file is fixed.
+            curl = obs.curl
+            elsewhere = [v.source for v in (obs.trust.chain_only_now if obs.trust else ()) if v.ok]
+            also = (f" This server's chain verifies with {source_words(obs, elsewhere[0])}, so the fixed file "
+                    "(or that store) will work." if elsewhere else "")
+            yield finding("trust.bundle_missing", E, 0.95 if curl is not None and curl.curl_code == 77 else 0.9,
+                          f"The client's CA file ({source.path}) holds no certificate OpenSSL can read: "
+                          f"{source.error}.", _unreadable_fix(source.error) + also, path=source.path,
+                          curl_code=curl.curl_code if curl is not None else None)
         if source.name == "os-store" and source.error and source.path:
             yield finding("trust.bundle_missing", W, 0.7, f"The OS trust store setting points at something "
                           f"unusable: {source.error}.", "Fix SSL_CERT_FILE / SSL_CERT_DIR or install ca-certificates.",
                           path=source.path)
+
+
+# What a CA file holds instead of PEM certificates (observe/pem.not_pem_reason's words) → the fix.
+_CONVERSIONS = (
+    ("UTF-16", "Re-save it as ASCII: PowerShell `Get-Content IN | Set-Content -Encoding ascii OUT`, or "
+               "`iconv -f UTF-16 -t ASCII IN > OUT`."),
+    ("DER-encoded certificate", "Convert it to PEM: `openssl x509 -inform der -in IN -out OUT.pem`."),
+    ("PKCS#7", "Convert it to PEM certificates: `openssl pkcs7 -print_certs -in IN -out OUT.pem` "
+               "(with `-inform der` for a .p7b)."),
+    ("private key", "Point the client at the CA's certificate, not at a key."),
+    ("signing request", "Point the client at the certificate the CA issued, not at the request."),
+)
+
+
+def _unreadable_fix(error: str) -> str:
+    return next((fix for words, fix in _CONVERSIONS if words in error),
+                "Point the client at a PEM file of the CA certificates it should trust "
+                "('-----BEGIN CERTIFICATE-----' blocks), or let it use the OS store.")
 
 
 # An "old copy of a store" shares most of its roots with a current one; a private CA file
