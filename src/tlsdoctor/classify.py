@@ -223,8 +223,12 @@ def _signal_table() -> tuple[Row, ...]:
         _row("trust.bundle_corrupt", 0.7, "OpenSSL rejected a certificate's extensions while loading the CA file "
              "(X509 V3 routines: invalid certificate)",
              text=r"1100009E|X509 V3 routines::invalid certificate|x509v3[^\n]{0,300}invalid certificate"),
-        _row("trust.bundle_corrupt", 0.5, "the CA file could not be parsed as PEM certificates (Python's ssl: "
-             "PEM lib)", text=r"\[X509\] PEM lib|\[X509: PEM_LIB\]|NO_CERTIFICATE_OR_CRL_FOUND|no certificate or crl found"),
+        _row("trust.bundle_corrupt", 0.5, "a certificate block of the CA file could not be parsed (Python's ssl: "
+             "PEM lib)", text=r"\[X509\] PEM lib|\[X509: PEM_LIB\]"),
+        # Not one certificate in the file: it is empty, or not PEM at all (UTF-16 text, DER, PKCS#7, a key),
+        # which is a file the client cannot use, not a broken entry in a usable one.
+        _row("trust.bundle_missing", 0.8, "OpenSSL found no certificate in the CA file (empty, or not PEM "
+             "certificates: UTF-16 text, DER, PKCS#7, a key)", text=r"NO_CERTIFICATE_OR_CRL_FOUND|no certificate or crl found"),
         _row("tls.handshake_alert", 0.4, "a TLS connect error libcurl could not name better", curl=_TLS_CURL),
         _row("tls.handshake_timeout", 0.5, "TCP connected but the TLS handshake stalled",
              curl=(28,), text=r"SSL|TLS|handshake"),
