@@ -74,6 +74,19 @@ def test_a_ca_file_openssl_cannot_read_is_the_verdict_with_its_conversion(demo_r
     assert all(f.code != "cert.untrusted_root" for f in d.findings)
 
 
+def test_a_plain_proxy_set_as_https_is_named_with_its_http_url(demo_results: dict[str, DemoResult]) -> None:
+    result = demo_results["proxy-https-scheme"]
+    d, proxy = result.diagnosis, result.case.entry.proxy
+    assert proxy.startswith("https://") and d.verdict.code == "tls.not_tls"
+    assert d.verdict.evidence["peer"] == "proxy" and d.verdict.evidence["first_bytes"].startswith("HTTP/1.1 400")
+    assert f"Write the proxy as http://{proxy.removeprefix('https://')}" in d.verdict.remedy
+    # Probed through it as http:// (what the fix makes of it): the tunnel and the server are fine.
+    assert d.observations.handshake is not None and d.observations.handshake.ok
+    assert "the server answers TLS" in d.verdict.summary
+    assert diagnosis_document(d)["observations"]["proxy_first_answer"]["kind"] == "plaintext"
+    assert d.observations.curl is not None and d.observations.curl.curl_code == 35
+
+
 def test_an_expired_copy_of_the_root_is_named_not_called_unknown(demo_results: dict[str, DemoResult]) -> None:
     # The root is in the CA file, as an old copy whose dates ended: not "a CA no trust source holds".
     d = demo_results["expired-root"].diagnosis

@@ -167,6 +167,14 @@ def _signal_table() -> tuple[Row, ...]:
         _row("tcp.timed_out", 0.7, "the connection timed out", errno=("ETIMEDOUT",)),
         _row("tcp.reset", 0.5, "the connection was reset", errno=("ECONNRESET",)),
         # -- TLS handshake ---------------------------------------------------------------------
+        # An https:// proxy URL for a plain HTTP proxy: the client's TLS to the proxy gets "400 Bad
+        # Request" in plain text (urllib3 >= 1.26 says "Unable to connect to proxy"; curl -v names the
+        # proxy variable, or "Connected to" the proxy, before the ClientHello).
+        _row("tls.not_tls", 0.95, "the proxy is set as https:// but speaks plain HTTP: the client's TLS to the "
+             "proxy got a plain-text answer (write the proxy as http://)",
+             text=r"Unable to connect to proxy[^\n]{0,400}wrong[ _]version[ _]number|"
+                  r"proxy[^\n]{0,60}'https://[^\n]{0,200}'[\s\S]{0,3000}wrong version number|"
+                  r"--proxy https://[\s\S]{0,3000}wrong version number"),
         _row("tls.not_tls", 0.9, "the first bytes back were not a TLS record (HTTP on the TLS port?)",
              text=r"wrong version number|WRONG_VERSION_NUMBER|packet length too long|http request|record layer failure"),
         _row("tls.protocol_mismatch", 0.9, "no TLS version acceptable to both",

@@ -43,7 +43,7 @@ from tlsdoctor.judge.finding import Finding
 from tlsdoctor.judge.rules import judge
 from tlsdoctor.observe.chain_checks import ChainChecks
 from tlsdoctor.observe.curl import CurlAttempt, curl_attempt
-from tlsdoctor.observe.first_answer import first_answer_of
+from tlsdoctor.observe.first_answer import first_answer_of, probe_first_answer
 from tlsdoctor.observe.handshake import ClientOffer, HandshakeSession, probe_handshake, start_handshake
 from tlsdoctor.observe.http import HttpExchange, http_after, parse_http_date
 from tlsdoctor.observe.observations import ClientProfile, Observations
@@ -60,7 +60,7 @@ from tlsdoctor.observe.trust import (
     os_trust_store_if_read,
 )
 from tlsdoctor.records import record
-from tlsdoctor.wire import AnswerKind
+from tlsdoctor.wire import TLS_ANSWERS, AnswerKind
 
 
 
@@ -254,7 +254,7 @@ class _Observer:
 
     async def _run(self) -> None:
         await self._route_stage()
-        if self._route_failed():
+        if self._route_failed() or self._tunnel_in_tls():
             # Nothing more to observe, but what libcurl says is what the field report will say.
             if self.libcurl:
                 await self._start("curl", self._curl(), connections=1)
@@ -270,7 +270,12 @@ class _Observer:
     async def _route_stage(self) -> None:
         target, proxy = self.route.target, self.route.proxy
         if proxy is not None:
-            await self._start("proxy_resolution", resolve(proxy.host, proxy.port, self.timeout))
+            probes = [self._start("proxy_resolution", resolve(proxy.host, proxy.port, self.timeout))]
+            if proxy.tls_to_proxy:
+                # Does the https:// proxy speak TLS? One ClientHello to it, as the client's first bytes.
+                probes.append(self._start("proxy_answer", probe_first_answer(Route(proxy.target, None), self.timeout),
+                                          connections=1))
+            await asyncio.gather(*probes)
             return
         resolution = await self._start("resolution", resolve(target.host, target.port, self.timeout))
         if len(resolution.addresses) == 1:
@@ -294,6 +299,15 @@ class _Observer:
             self.derived["tcp"] = (TcpConnect(address, target.port, "connected", None, handshake.connect_ms or 0.0),)
         else:
             await self._start("tcp", _gather_tuple([tcp_connect(address, target.port, self.timeout)]), connections=1)
+
+    def _tunnel_in_tls(self) -> bool:
+        """An https:// proxy that speaks TLS: the probes tunnel through http:// proxies only, so
+        libcurl's attempt is all this diagnosis sees of the server (said in could_not_check). A
+        proxy that answers a ClientHello in plain text is an http:// proxy set as https://: the
+        probes then go through it as the corrected setting would."""
+        task = self.tasks.get("proxy_answer")
+        answer = task.result().answer if task is not None else None
+        return answer is not None and answer.kind in TLS_ANSWERS
 
     def _route_failed(self) -> bool:
         if self.route.proxy is not None:
@@ -350,7 +364,7 @@ class _Observer:
             # fetches wait on the server, they are off the diagnosis's path to its end.
             asyncio.get_running_loop().call_soon(self.checks.check_offline, handshake.presented_chain)
         answer = handshake.first_answer
-        speaks_tls = answer is None or answer.kind in (AnswerKind.ALERT, AnswerKind.TLS_HANDSHAKE, AnswerKind.TLS_OTHER)
+        speaks_tls = answer is None or answer.kind in TLS_ANSWERS
         # Probing versions and ciphers only makes sense with a server that speaks TLS; it
         # starts now, not after libcurl's attempt, and our failed hello is its first answer.
         if not handshake.ok and handshake.route_error is None and (speaks_tls or _large_hello_refused(handshake)):

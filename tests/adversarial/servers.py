@@ -19,6 +19,7 @@ from OpenSSL import SSL
 
 from tlsdoctor.lab.endpoints import read_client_hello, reset
 from tlsdoctor.lab.http import Reply, serve_http1
+from tlsdoctor.lab.proxy import ConnectProxy
 from tlsdoctor.lab.tls import TlsClosed, TlsServerConfig, TlsStream
 
 SERVE_FOR = 30.0  # no connection is served longer than this, whatever the client does
@@ -172,3 +173,17 @@ class BrokenAnswer(_Tls):
             reset(writer)
             return
         await stream.close(close_notify=self.ending == "close_notify")
+
+
+@dataclass
+class ProxyDroppingTls:
+    """A plain CONNECT proxy that drops a connection whose first byte starts a TLS record (some
+    proxies close on what does not parse as HTTP, rather than answer 400)."""
+
+    proxy: Any = field(default_factory=lambda: ConnectProxy("tunnel"))
+
+    async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, timeout: float) -> None:
+        first = await asyncio.wait_for(reader.readexactly(1), timeout)
+        if first == b"\x16":
+            return  # the harness aborts: unread bytes make it a reset
+        await self.proxy.handle(reader, writer, timeout, already_read=first)

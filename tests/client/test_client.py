@@ -72,7 +72,7 @@ def curl_only(entry: LabScenario, **options: Any) -> Client:
     "alert-handshake-failure", "alert-close-notify-fatal", "sni-required", "reset-after-hello", "large-hello-reset",
     "close-after-hello",
     "stall-handshake", "plain-http", "empty-reply", "not-http-answer", "no-close-notify", "proxy-tunnel",
-    "intercepting-proxy",
+    "proxy-https-scheme", "intercepting-proxy",
     "proxy-auth-required", "proxy-refuses-connect", "proxy-bad-gateway", "corrupt-ca-bundle", "expired-root",
     "unreadable-ca-file", "clock-skew",
     "dns-unresolvable", "tcp-refused",

@@ -249,6 +249,24 @@ def test_ssl_error_syscall_is_an_abrupt_close() -> None:
     assert e.host == "x"
 
 
+@pytest.mark.parametrize("text", [
+    "pip._vendor.urllib3.exceptions.ProxyError: ('Unable to connect to proxy', SSLError(SSLError(1, "
+    "'[SSL: WRONG_VERSION_NUMBER] wrong version number (_ssl.c:1006)')))",
+    "* Uses proxy env variable HTTPS_PROXY == 'https://proxy.corp:3128'\n*   Trying 10.0.0.1:3128...\n"
+    "* OpenSSL/3.0.13: error:0A00010B:SSL routines::wrong version number\ncurl: (35) OpenSSL/3.0.13: "
+    "error:0A00010B:SSL routines::wrong version number",
+])
+def test_wrong_version_number_from_an_https_proxy_says_to_write_it_http(text: str) -> None:
+    e = explain(text)
+    assert top(e) == "tls.not_tls"
+    assert "proxy is set as https://" in e.candidates[0].reason and "http://" in e.candidates[0].check
+
+
+def test_wrong_version_number_from_a_server_is_not_blamed_on_a_proxy() -> None:
+    e = explain("curl: (35) OpenSSL/3.0.13: error:0A00010B:SSL routines::wrong version number")
+    assert top(e) == "tls.not_tls" and "proxy" not in e.candidates[0].reason
+
+
 def test_refused_connection_to_the_proxy_is_the_proxy() -> None:
     e = explain("curl: (7) Failed to connect to proxy.corp port 3128 after 0 ms: Connection refused")
     assert top(e) == "proxy.unreachable"

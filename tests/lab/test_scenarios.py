@@ -129,6 +129,7 @@ PYTHON_SSL = {
     "empty-reply": NotHttp(b""),  # close_notify, and nothing before it
     "not-http-answer": NotHttp(b"-ERR unknown com"),
     "proxy-tunnel": Works(),
+    "proxy-https-scheme": TlsFails("WRONG_VERSION_NUMBER"),  # the plain proxy's 400, read as a TLS record
     "intercepting-proxy": VerifyFails(20),
     "proxy-auth-required": ProxyRefuses(407),
     "proxy-refuses-connect": ProxyRefuses(403),
@@ -170,6 +171,8 @@ def python_ssl_outcome(entry: LabScenario) -> object:
         if entry.proxy:
             proxy = urllib.parse.urlsplit(entry.proxy)
             sock = socket.create_connection((proxy.hostname, proxy.port), timeout=2)
+            if proxy.scheme == "https":  # TLS to the proxy itself first, as urllib3 >= 1.26 does
+                sock = ssl.create_default_context().wrap_socket(sock, server_hostname=proxy.hostname)
             sock.sendall(f"CONNECT {url.hostname}:{url.port} HTTP/1.1\r\nHost: {url.netloc}\r\n\r\n".encode())
             status = int(sock.recv(4096).split(b" ", 2)[1])
             if status != 200:

@@ -18,11 +18,13 @@ from __future__ import annotations
 from tlsdoctor.observe.handshake import MAX_CHAIN
 from tlsdoctor.observe.observations import Observations
 from tlsdoctor.records import record
+from tlsdoctor.wire import TLS_ANSWERS
 
 # What each probe is, in the words "could not check" uses.
 PROBE_WORDS = {
     "resolution": "DNS",
     "proxy_resolution": "the proxy's DNS",
+    "proxy_answer": "the https:// proxy's answer to a ClientHello",
     "tcp": "TCP connections",
     "first_answer": "the server's first answer to a ClientHello",
     "handshake": "the TLS handshake",
@@ -64,6 +66,12 @@ def proofs_of_ok(obs: Observations) -> list[str]:
 def could_not_check(obs: Observations) -> tuple[Unchecked, ...]:
     """Everything this diagnosis could not see, each named with its reason."""
     out = [Unchecked(PROBE_WORDS.get(name, name), why) for name, why in obs.cut]
+    proxy = obs.route.proxy
+    if proxy is not None and obs.proxy_answer is not None and obs.handshake is None \
+            and obs.proxy_answer.answer is not None and obs.proxy_answer.answer.kind in TLS_ANSWERS:
+        out.append(Unchecked(f"the server, through the HTTPS proxy {proxy.url}",
+                             "tlsdoctor's own probes tunnel through http:// proxies only; libcurl's attempt "
+                             "through it is what this diagnosis saw"))
     if obs.http is not None:
         for exchange in obs.http.exchanges:
             if exchange.timed_out:

@@ -49,9 +49,13 @@ class ConnectProxy:
     origin_trust: ssl.SSLContext | None = None
     _contexts: dict[str, SSL.Context] = field(default_factory=dict, init=False, repr=False)
 
-    async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, timeout: float) -> None:
+    async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, timeout: float,
+                     already_read: bytes = b"") -> None:
+        """Serve one client; ``already_read``: bytes of it a front end has read already."""
         client = PlainStream(reader, writer, timeout)
         conn = h11.Connection(h11.SERVER, max_incomplete_event_size=16 * 1024)
+        if already_read:
+            conn.receive_data(already_read)
         target = await _read_connect(conn, client)
         if target is None:
             await _respond(conn, client, 400, b"this proxy only tunnels CONNECT requests\n")

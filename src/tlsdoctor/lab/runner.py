@@ -195,7 +195,7 @@ class Lab:
         for sid in self._ids:  # proxy scenarios request their origin's URL
             entry, here = SCENARIOS[sid], self.scenarios[sid]
             if entry.via:
-                proxy = f"http://{LOOPBACK}:{here.port}"
+                proxy = f"{entry.client.proxy_scheme}://{LOOPBACK}:{here.port}"
                 self.scenarios[sid] = LabScenario(
                     entry, self.scenarios[entry.via].url, proxy, here.ca_file, here.crl_file, here.port,
                     here.os_store_file,

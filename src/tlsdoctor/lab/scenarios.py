@@ -79,6 +79,7 @@ class ClientSetup:
     trust: Trust = "lab"
     os_store: Trust = "lab"
     max_tls: str | None = None
+    proxy_scheme: str = "http"  # "https": the client speaks TLS to the proxy itself (an https:// proxy URL)
     cert_status: bool = False
     crl: bool = False
     clock_offset: timedelta | None = None
@@ -350,6 +351,10 @@ CATALOGUE: tuple[Scenario, ...] = (
     # -- environment --------------------------------------------------------------------
     Scenario("proxy-tunnel", E, "an honest CONNECT proxy in front of the healthy server",
              "ok", 0, lambda ctx: ConnectProxy("tunnel"), X509_V_OK, via="ok", http_status=200),
+    Scenario("proxy-https-scheme", E, "the client's proxy is set as https://, but the proxy speaks plain HTTP "
+             "(HTTPS_PROXY=https://...): the client's ClientHello to the proxy gets a plain-text 400",
+             "tls.not_tls", 35, lambda ctx: ConnectProxy("tunnel"), None, ClientSetup(proxy_scheme="https"),
+             via="ok", note="the proxy and the server are fine: the proxy URL's scheme is wrong"),
     Scenario("intercepting-proxy", E, "a CONNECT proxy re-signs every site with its own 'antivirus' CA",
              "trust.interception", 60, _interceptor, X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY, via="ok"),
     Scenario("proxy-auth-required", E, "the proxy answers CONNECT with 407 Proxy Authentication Required",

@@ -72,6 +72,8 @@ class Observations:
     local_time: datetime
     resolution: Resolution | None = None
     proxy_resolution: Resolution | None = None
+    # An https:// proxy's first answer to a ClientHello (None for http:// proxies): does it speak TLS?
+    proxy_answer: FirstAnswerObservation | None = None
     tcp: tuple[TcpConnect, ...] = ()
     first_answer: FirstAnswerObservation | None = None
     handshake: HandshakeObservation | None = None

@@ -98,6 +98,18 @@ class Proxy:
     source: str  # "option", "env:https_proxy", ...
     has_credentials: bool
 
+    @property
+    def tls_to_proxy(self) -> bool:
+        """An https:// proxy URL: the client speaks TLS to the proxy itself, then CONNECTs inside
+        it (curl since 7.52, Python's urllib3 since 1.26). Set by mistake for plain HTTP proxies,
+        because the variable that carries it is called ``https_proxy``."""
+        return self.url.startswith("https://")
+
+    @property
+    def target(self) -> Target:
+        """The proxy as a TLS server: what a ClientHello to it is addressed to (SNI for a name)."""
+        return parse_target(self.url + "/")
+
 
 @record
 class Route:

@@ -62,10 +62,11 @@ def observations_document(obs: Observations) -> dict[str, Any]:
         doc["proxy_dns"] = {"addresses": list(obs.proxy_resolution.addresses), "error": obs.proxy_resolution.error}
     if obs.tcp:
         doc["tcp"] = [{"address": t.address, "outcome": t.outcome, "ms": t.elapsed_ms} for t in obs.tcp]
-    if obs.first_answer and obs.first_answer.answer:
-        a = obs.first_answer.answer
-        doc["first_answer"] = {"kind": a.kind.name.lower(), "text": a.text_preview,
-                               "alert": int(a.alert_description) if a.alert_description is not None else None}
+    for key, seen in (("first_answer", obs.first_answer), ("proxy_first_answer", obs.proxy_answer)):
+        if seen and seen.answer:
+            a = seen.answer
+            doc[key] = {"kind": a.kind.name.lower(), "text": a.text_preview,
+                        "alert": int(a.alert_description) if a.alert_description is not None else None}
     hs = obs.handshake
     if hs:
         doc["tls"] = {"ok": hs.ok, "version": hs.version, "cipher": hs.cipher, "alpn": hs.alpn, "error": hs.error,

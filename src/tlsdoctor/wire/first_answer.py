@@ -67,6 +67,10 @@ class AnswerKind(Enum):
     SILENCE = "silence"  # nothing came before the reader gave up
 
 
+#: Answers that only a TLS speaker gives: the peer speaks TLS, whatever it then says.
+TLS_ANSWERS = frozenset({AnswerKind.TLS_HANDSHAKE, AnswerKind.ALERT, AnswerKind.TLS_OTHER})
+
+
 @record
 class FirstAnswer:
     """The facts in a server's first answer to a ClientHello. Judges nothing.

@@ -8,6 +8,7 @@ from tlsdoctor.classify import Signal, classify
 from tlsdoctor.judge.finding import Finding
 from tlsdoctor.judge.rules.registry import E, finding, rule
 from tlsdoctor.observe.observations import Observations
+from tlsdoctor.wire import AnswerKind
 
 
 @rule("proxy.unresolvable", "proxy.unreachable", "proxy.auth_required", "proxy.connect_refused")
@@ -39,6 +40,40 @@ def proxy_route(obs: Observations) -> Iterator[Finding]:
         yield finding(code, E, 0.95, f"The proxy answered CONNECT {obs.route.target.authority} with "
                       f"'{answer.status_line}'.", remedy, proxy=proxy.url, status_line=answer.status_line,
                       proxy_authenticate=dict(answer.headers).get("proxy-authenticate"))
+
+
+@rule("tls.not_tls")
+def proxy_not_tls(obs: Observations) -> Iterator[Finding]:
+    """Is an https:// proxy a plain HTTP proxy (the proxy URL's scheme is wrong)?
+
+    The field's classic since curl 7.52 and urllib3 1.26 began to honour the scheme: a proxy
+    set as ``HTTPS_PROXY=https://proxy:3128`` (the variable's name says https, so the URL does
+    too) gets a ClientHello, answers "400 Bad Request" in plain text, and every request fails
+    with "wrong version number" (curl 35), which reads like a fault of the server.
+    """
+    proxy, seen = obs.route.proxy, obs.proxy_answer
+    answer = seen.answer if seen is not None else None
+    if proxy is None or answer is None:
+        return
+    tunnel = obs.handshake is not None and obs.handshake.route_error is None
+    if answer.kind is AnswerKind.PLAINTEXT:
+        confidence, how = 0.95, f"answers a TLS ClientHello in plain text ({answer.text_preview!r})"
+    elif answer.kind in (AnswerKind.EOF, AnswerKind.RESET) and tunnel:
+        confidence, how = 0.8, ("drops a TLS ClientHello (it " + ("closed" if answer.kind is AnswerKind.EOF
+                                                                  else "reset") + " the connection), "
+                                "yet tunnels a plain-text CONNECT")
+    else:
+        return
+    plain = "http://" + proxy.url.removeprefix("https://")
+    works = (f" As {plain}, it tunnels to {obs.route.target.authority} and the server answers TLS."
+             if tunnel and obs.handshake is not None and obs.handshake.ok else "")
+    yield finding("tls.not_tls", E, confidence,
+                  f"The proxy is set as {proxy.url} ({proxy.source}), so the client speaks TLS to the proxy "
+                  f"itself; but the proxy {how}: it is a plain HTTP proxy.{works}",
+                  f"Write the proxy as {plain}: the 'https' of https_proxy names the traffic the proxy carries, "
+                  "not how to reach it (curl since 7.52 and Python's urllib3 since 1.26 speak TLS to an "
+                  "https:// proxy).", peer="proxy", proxy=proxy.url, proxy_first_answer=answer.kind.name.lower(),
+                  first_bytes=answer.text_preview)
 
 
 def _route_failure(obs: Observations) -> tuple[str, str, object] | None:
