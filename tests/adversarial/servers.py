@@ -187,3 +187,20 @@ class ProxyDroppingTls:
         if first == b"\x16":
             return  # the harness aborts: unread bytes make it a reset
         await self.proxy.handle(reader, writer, timeout, already_read=first)
+
+
+@dataclass
+class RecordingProxy:
+    """Answers every request with 407 and ``challenges``, and keeps what each client sent (bounded)."""
+
+    challenges: tuple[str, ...] = ('Basic realm="corp"',)
+    heard: list[bytes] = field(default_factory=list)
+
+    async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, timeout: float) -> None:
+        head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), timeout)
+        if len(self.heard) < 64:
+            self.heard.append(head[:16384])
+        writer.write(b"HTTP/1.1 407 Proxy Authentication Required\r\n"
+                     + b"".join(b"Proxy-Authenticate: " + c.encode() + b"\r\n" for c in self.challenges)
+                     + b"Content-Length: 0\r\nConnection: close\r\n\r\n")
+        await writer.drain()

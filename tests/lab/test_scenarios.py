@@ -132,6 +132,7 @@ PYTHON_SSL = {
     "proxy-https-scheme": TlsFails("WRONG_VERSION_NUMBER"),  # the plain proxy's 400, read as a TLS record
     "intercepting-proxy": VerifyFails(20),
     "proxy-auth-required": ProxyRefuses(407),
+    "proxy-windows-auth": ProxyRefuses(407),
     "proxy-refuses-connect": ProxyRefuses(403),
     "proxy-bad-gateway": Works(502),
     "corrupt-ca-bundle": VerifyFails(79),

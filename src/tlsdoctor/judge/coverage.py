@@ -63,10 +63,23 @@ def proofs_of_ok(obs: Observations) -> list[str]:
     return proofs
 
 
+def credentials_withheld(obs: Observations) -> bool:
+    """The proxy wanted credentials (407) that the proxy setting has and tlsdoctor never sends:
+    every failure past that point is tlsdoctor's own, not the client's."""
+    proxy = obs.route.proxy
+    refused = obs.handshake.route_error if obs.handshake is not None else None
+    answer = refused.connect_answer if refused is not None else None
+    return proxy is not None and proxy.has_credentials and answer is not None and answer.status == 407
+
+
 def could_not_check(obs: Observations) -> tuple[Unchecked, ...]:
     """Everything this diagnosis could not see, each named with its reason."""
     out = [Unchecked(PROBE_WORDS.get(name, name), why) for name, why in obs.cut]
     proxy = obs.route.proxy
+    if proxy is not None and credentials_withheld(obs):
+        out.append(Unchecked(f"the server, behind the proxy {proxy.url}",
+                             "the proxy wants credentials (407) and tlsdoctor never sends any, though the proxy "
+                             "setting has them"))
     if proxy is not None and obs.proxy_answer is not None and obs.handshake is None \
             and obs.proxy_answer.answer is not None and obs.proxy_answer.answer.kind in TLS_ANSWERS:
         out.append(Unchecked(f"the server, through the HTTPS proxy {proxy.url}",

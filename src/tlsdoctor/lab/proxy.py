@@ -40,11 +40,13 @@ class ConnectProxy:
     - ``intercept``: re-signs every site with ``interception_ca``; verifies origins
       against ``origin_trust``; a failed origin becomes a 502 inside the tunnel.
     - ``status``: answers every CONNECT with ``status`` (407 wants credentials, 403
-      refuses the destination) and closes.
+      refuses the destination) and closes. A 407 offers ``challenges`` (Proxy-Authenticate
+      values: a corporate proxy that logs Windows users in offers NTLM and Negotiate only).
     """
 
     mode: ProxyMode
     status: int = 200
+    challenges: tuple[str, ...] = ('Basic realm="tlsdoctor lab"',)
     interception_ca: CA | None = None
     origin_trust: ssl.SSLContext | None = None
     _contexts: dict[str, SSL.Context] = field(default_factory=dict, init=False, repr=False)
@@ -65,7 +67,7 @@ class ConnectProxy:
             await _respond(conn, client, 403, b"the tlsdoctor lab only tunnels to loopback\n")
             return
         if self.mode == "status":
-            extra = [(b"proxy-authenticate", b'Basic realm="tlsdoctor lab"')] if self.status == 407 else []
+            extra = [(b"proxy-authenticate", c.encode()) for c in self.challenges] if self.status == 407 else []
             await _respond(conn, client, self.status, f"proxy says {self.status}\n".encode(), extra)
             return
         if self.mode == "tunnel":

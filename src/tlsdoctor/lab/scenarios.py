@@ -360,6 +360,11 @@ CATALOGUE: tuple[Scenario, ...] = (
     Scenario("proxy-auth-required", E, "the proxy answers CONNECT with 407 Proxy Authentication Required",
              "proxy.auth_required", 7, lambda ctx: ConnectProxy("status", status=407), via="ok",
              note=_CONNECT_NOTE),
+    Scenario("proxy-windows-auth", E, "the proxy answers CONNECT with 407 and offers only Negotiate and NTLM "
+             "(a corporate proxy that logs Windows users in)", "proxy.auth_required", 7,
+             lambda ctx: ConnectProxy("status", status=407, challenges=("Negotiate", "NTLM")), via="ok",
+             note="browsers log in as the Windows user by themselves; libcurl and Python need to be told, and "
+                  "credentials in a proxy URL go as Basic"),
     Scenario("proxy-refuses-connect", E, "the proxy answers CONNECT with 403 Forbidden",
              "proxy.connect_refused", 7, lambda ctx: ConnectProxy("status", status=403), via="ok",
              note=_CONNECT_NOTE),

@@ -19,7 +19,7 @@ from importlib import import_module
 from typing import Iterator
 
 from tlsdoctor.classify import Signal, classify
-from tlsdoctor.judge.coverage import could_not_check, ok_confidence, proofs_of_ok
+from tlsdoctor.judge.coverage import could_not_check, credentials_withheld, ok_confidence, proofs_of_ok
 from tlsdoctor.judge.finding import Finding
 from tlsdoctor.judge.rules.registry import E, I, RULES, Rule, finding, rule
 from tlsdoctor.judge.verdict import choose_verdict, ordered
@@ -63,6 +63,8 @@ def unexplained_failure(obs: Observations) -> Iterator[Finding]:
     The best reading of libcurl's own error (the one table) becomes the verdict, with a
     confidence that says how little we know.
     """
+    if credentials_withheld(obs):
+        return  # libcurl's 407 too: it was not given the setting's credentials either
     hs, curl = obs.handshake, obs.curl
     failed_handshake = hs is not None and not hs.ok
     failed_curl = curl is not None and curl.curl_code != 0

@@ -24,5 +24,6 @@ def completeness(obs: Observations) -> Iterator[Finding]:
     what = "; ".join(f"{u.what}: {u.why}" for u in unchecked[:4]) or "no probe got far enough"
     yield finding("diagnosis.incomplete", E, 0.6 if obs.cut else 0.4,
                   f"Nothing this diagnosis observed shows the request working, and nothing explains a failure: "
-                  f"{what}.", "Diagnose again with a longer --timeout; see what it could not check.",
+                  f"{what}.", "Diagnose again with a longer --timeout; see what it could not check." if obs.cut
+                  else "Check by hand what it could not see (above), or diagnose from where it is not in the way.",
                   could_not_check=[u.to_dict() for u in unchecked])

@@ -6,7 +6,7 @@ from typing import Iterator
 
 from tlsdoctor.classify import Signal, classify
 from tlsdoctor.judge.finding import Finding
-from tlsdoctor.judge.rules.registry import E, finding, rule
+from tlsdoctor.judge.rules.registry import E, W, finding, rule
 from tlsdoctor.observe.observations import Observations
 from tlsdoctor.wire import AnswerKind
 
@@ -34,12 +34,62 @@ def proxy_route(obs: Observations) -> Iterator[Finding]:
     elif stage == "proxy-tunnel" and answer is not None and answer.status is not None:
         best = classify(Signal(connect_status=answer.status))
         code = best[0].code if best else "proxy.connect_refused"
-        remedy = ("Configure the proxy's credentials for this client (tlsdoctor never sends them)."
-                  if code == "proxy.auth_required"
-                  else "Ask the proxy's administrators to allow CONNECT to this host and port.")
-        yield finding(code, E, 0.95, f"The proxy answered CONNECT {obs.route.target.authority} with "
-                      f"'{answer.status_line}'.", remedy, proxy=proxy.url, status_line=answer.status_line,
-                      proxy_authenticate=dict(answer.headers).get("proxy-authenticate"))
+        said = f"The proxy answered CONNECT {obs.route.target.authority} with '{answer.status_line}'"
+        if code == "proxy.auth_required":
+            yield _auth_required(obs, said, answer.headers)
+            return
+        yield finding(code, E, 0.95, f"{said}.", "Ask the proxy's administrators to allow CONNECT to this host "
+                      "and port.", proxy=proxy.url, status_line=answer.status_line)
+
+
+# Proxy-Authenticate schemes that log in as the machine's user (Windows' integrated authentication):
+# browsers and the platform's HTTP stack answer them by themselves; libcurl and Python do not.
+_INTEGRATED = frozenset({"ntlm", "negotiate", "kerberos"})
+
+
+def _auth_required(obs: Observations, said: str, headers: tuple[tuple[str, str], ...]) -> Finding:
+    """A 407: which credentials the proxy wants, and whether the client's setting can give them.
+
+    The field's two traps: a proxy that accepts only NTLM/Negotiate (the browser works, as the
+    logged-in user; curl and Python get 407 however right their password is, since credentials
+    in a proxy URL go as Basic), and a proxy URL that carries credentials, which tlsdoctor never
+    sends, so that its own 407 proves nothing about them.
+    """
+    proxy = obs.route.proxy
+    assert proxy is not None
+    challenges = [value for name, value in headers if name == "proxy-authenticate"]
+    schemes = list(dict.fromkeys(c.split(None, 1)[0].lower() for c in challenges if c.strip()))
+    offered = ", ".join(s.upper() if s == "ntlm" else s.capitalize() for s in schemes) or "no scheme named"
+    evidence = {"proxy": proxy.url, "status_line": said.rsplit("'", 2)[-2], "proxy_authenticate": challenges,
+                "schemes": schemes, "credentials_in_setting": proxy.has_credentials}
+    basic = not schemes or "basic" in schemes
+    if not basic and set(schemes) & _INTEGRATED:
+        who = ("the credentials in the proxy setting go as Basic (curl's and Python's default), which it refuses"
+               if proxy.has_credentials else "the client sends none")
+        return finding("proxy.auth_required", E, 0.95,
+                       f"{said}: it logs users in with {offered} only (Windows' integrated authentication, "
+                       f"which browsers and the platform's HTTP stack do as the logged-in user); {who}.",
+                       "Let the client do the proxy's scheme: curl --proxy-negotiate -U : (or --proxy-ntlm), "
+                       "libcurl CURLOPT_PROXYAUTH=CURLAUTH_NEGOTIATE|CURLAUTH_NTLM; Python has no built-in "
+                       "NTLM/Negotiate for proxies (requests-negotiate-sspi, or a local forwarder such as px "
+                       "or cntlm); or use the platform's HTTP stack.", **evidence)
+    if not basic:
+        return finding("proxy.auth_required", E, 0.85,
+                       f"{said}: it accepts {offered}, not Basic, which is how curl and Python send the "
+                       f"credentials of a proxy URL{'' if proxy.has_credentials else ' (the client sends none)'}.",
+                       f"Tell the client to use {offered} (curl --proxy-anyauth, libcurl CURLOPT_PROXYAUTH).",
+                       **evidence)
+    if proxy.has_credentials:
+        # tlsdoctor never sends credentials: its own 407 says nothing about the client's. What is
+        # behind the proxy goes unseen (could_not_check), so the verdict cannot be this.
+        return finding("proxy.auth_required", W, 0.5,
+                       f"{said}: it wants credentials ({offered}). The proxy setting carries some, which "
+                       "tlsdoctor never sends, so it cannot see past the proxy; a client that still gets 407 "
+                       "has wrong credentials.", "Check them by hand: curl -v -x 'http://USER:PASSWORD@"
+                       f"{proxy.url.split('://', 1)[1]}' {obs.route.target.origin}/", **evidence)
+    return finding("proxy.auth_required", E, 0.95, f"{said}: it wants credentials ({offered}) and the client's "
+                   "proxy setting has none.", "Configure the proxy's credentials for this client (tlsdoctor "
+                   "never sends them).", **evidence)
 
 
 @rule("tls.not_tls")
