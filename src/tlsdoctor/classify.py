@@ -151,6 +151,12 @@ def _signal_table() -> tuple[Row, ...]:
         _row("proxy.connect_refused", 0.9, "the proxy refused the CONNECT", connect_status=range(408, 600)),
         _row("proxy.auth_required", 0.97, "libcurl: the proxy answered CONNECT with 407",
              text=r"CONNECT tunnel failed, response 407|Proxy Authentication Required|\b407\b[^\n]{0,300}proxy"),
+        # Windows' integrated login: browsers answer it as the logged-in user; curl, libcurl and
+        # Python only when told (a proxy URL's credentials go as Basic).
+        _row("proxy.auth_required", 0.98, "the proxy offers NTLM/Negotiate (Windows' integrated login): browsers "
+             "log in as the Windows user by themselves, curl and Python only when told (curl --proxy-negotiate "
+             "-U : or --proxy-ntlm; a proxy URL's credentials go as Basic)",
+             text=r"Proxy-Authenticate: (NTLM|Negotiate|Kerberos)\b"),
         _row("proxy.connect_refused", 0.95, "libcurl: the proxy refused the CONNECT",
              text=r"CONNECT tunnel failed, response (40[0-69]|4[1-9]\d|5\d\d)|Tunnel connection failed: (403|405|5\d\d)"),
         _row("proxy.unreachable", 0.8, "libcurl could not connect to the proxy",

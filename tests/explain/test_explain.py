@@ -267,6 +267,15 @@ def test_wrong_version_number_from_a_server_is_not_blamed_on_a_proxy() -> None:
     assert top(e) == "tls.not_tls" and "proxy" not in e.candidates[0].reason
 
 
+def test_a_407_offering_ntlm_or_negotiate_says_the_client_must_be_told() -> None:
+    e = explain("< HTTP/1.1 407 Proxy Authentication Required\n< Proxy-Authenticate: Negotiate\n"
+                "curl: (56) CONNECT tunnel failed, response 407")
+    assert top(e) == "proxy.auth_required" and "--proxy-negotiate" in e.candidates[0].reason
+    basic = explain("< HTTP/1.1 407 Proxy Authentication Required\n< Proxy-Authenticate: Basic realm=\"corp\"\n"
+                    "curl: (56) CONNECT tunnel failed, response 407")
+    assert top(basic) == "proxy.auth_required" and "Negotiate" not in basic.candidates[0].reason
+
+
 def test_refused_connection_to_the_proxy_is_the_proxy() -> None:
     e = explain("curl: (7) Failed to connect to proxy.corp port 3128 after 0 ms: Connection refused")
     assert top(e) == "proxy.unreachable"
@@ -296,7 +305,7 @@ def test_curl_verbose_407_is_read_from_the_exchange() -> None:
     assert e.input_kind == "curl-verbose"
     assert top(e) == "proxy.auth_required"
     assert e.signals[0].connect_status == 407
-    assert e.candidates[0].why == "< HTTP/1.1 407 Proxy Authentication Required"
+    assert e.candidates[0].why == "< Proxy-Authenticate: Negotiate | < HTTP/1.1 407 Proxy Authentication Required"
 
 
 def test_wrong_version_number_is_not_tls() -> None:

@@ -130,6 +130,10 @@ def shape_of(text: str) -> str:
     return "text"
 
 
+# A 407's Proxy-Authenticate names the scheme the proxy wants (NTLM/Negotiate: Windows' own login).
+_PROXY_CHALLENGE = re.compile(r"< Proxy-Authenticate: ", re.IGNORECASE)
+
+
 def message_lines(lines: list[str], kind: str) -> list[str]:
     """The lines whose words the table should read: messages, not headers, frames or data."""
     kept: list[str] = []
@@ -148,8 +152,9 @@ def message_lines(lines: list[str], kind: str) -> list[str]:
         if kind in _FRAME_KINDS and _STACK_FRAME.match(line):
             continue
         is_header = kind == "curl-verbose" and line.startswith((">", "<"))
-        if is_header and not (VERBOSE_CONNECT.match(line) or VERBOSE_STATUS.match(line)):
-            continue  # request/response headers: only the status lines say anything about failure
+        if is_header and not (VERBOSE_CONNECT.match(line) or VERBOSE_STATUS.match(line)
+                              or _PROXY_CHALLENGE.match(line)):
+            continue  # request/response headers: only the status lines (and a proxy's challenge) say why it failed
         kept.append(line)
     if sum(len(line) + 1 for line in kept) <= SIGNAL_TEXT_BUDGET:
         return kept
