@@ -87,6 +87,13 @@ class Diagnosis:
         return self.verdict.code == "ok"
 
     @property
+    def redirect(self) -> str | None:
+        """Where a working answer redirects (``scheme://host:port/path``): the next server a client
+        that follows redirects meets, and what ``diagnose --follow`` diagnoses next."""
+        answer = self.observations.http.answer if self.ok and self.observations.http else None
+        return answer.location if answer is not None else None
+
+    @property
     def could_not_check(self) -> tuple[Unchecked, ...]:
         """What this diagnosis could not see: probes its deadline cut, answers that timed out, limits."""
         return could_not_check(self.observations)
@@ -429,7 +436,7 @@ class _Observer:
         if curl.curl_code != 0 or curl.http_status is None or curl.date_header is None or protocol != chosen:
             return None
         return HttpExchange(protocol, alpn, curl.http_status, parse_http_date(curl.date_header), curl.server_header,
-                            None, curl.elapsed_ms, via_libcurl=True)
+                            None, curl.elapsed_ms, via_libcurl=True, location=curl.redirect_url)
 
     async def _revocation(self, chain: tuple[Any, ...], staple: bytes | None) -> Any:
         issuer = await self._start("issuer_fetch", fetch_issuer(chain, self.timeout))

@@ -11,6 +11,7 @@ from tlsdoctor.cli.common import (
 
 # Mirrors tlsdoctor.batch's defaults without importing it (parsing stays cheap); a test keeps them equal.
 DEFAULT_CONCURRENCY, DEFAULT_PER_HOST = None, 4  # None: 6 per core
+MAX_HOPS = 5  # --follow: the URL and four redirects (curl -L allows 50; a healthy site needs one or two)
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -28,8 +29,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         help="the client requires a certificate status, as curl --cert-status does (hard-fail)")
     parser.add_argument("--timeout", type=positive_float, default=5.0, metavar="S",
                         help="per-probe timeout in seconds, at most 120; the whole diagnosis gets 4×S (a probe it cuts is named)")
+    parser.add_argument("--follow", "-L", action="store_true",
+                        help=f"follow redirects as the client does (curl -L): diagnose each https:// hop, at most "
+                             f"{MAX_HOPS}, and stop at the first that fails")
     parser.add_argument("--json", action="store_true",
-                        help="print tlsdoctor.diagnosis/1 JSON (JSON Lines, in input order, with --batch)")
+                        help="print tlsdoctor.diagnosis/1 JSON (JSON Lines, in input order, with --batch; one "
+                             "document per hop with --follow)")
     batch = parser.add_argument_group("batch options")
     batch.add_argument("--concurrency", type=positive_int, default=DEFAULT_CONCURRENCY, metavar="N",
                        help="with --batch: diagnoses in flight at once, across all worker processes "
@@ -58,20 +63,31 @@ def run(args: argparse.Namespace) -> int:
         "timeout": args.timeout,  # the deadline: timeout x diagnosis.STAGES (its default)
     }
     if args.batch is not None:
+        if args.follow:
+            raise UsageError("--follow diagnoses one URL and its redirects, not a --batch")
         return _batch(args, options)
     from tlsdoctor.diagnosis import DiagnoseError, diagnose
     from tlsdoctor.render.diagnosis import diagnosis_json, print_diagnosis
 
     from tlsdoctor.render.progress import progress
 
-    try:
-        with progress("diagnosing", spinner_only=True) as bar:
-            waiting = ProbeWatch()
-            bar.note(waiting.line)
-            result = diagnose(args.url, on_probe=waiting.probe, **options)
-    except DiagnoseError as exc:
-        raise UsageError(str(exc)) from None
-    print_result(result, args.json, diagnosis_json, print_diagnosis, segments=True)
+    url, seen = args.url, set()
+    for hop in range(MAX_HOPS if args.follow else 1):
+        try:
+            with progress("diagnosing", spinner_only=True) as bar:
+                waiting = ProbeWatch()
+                bar.note(waiting.line)
+                result = diagnose(url, on_probe=waiting.probe, **options)
+        except DiagnoseError as exc:
+            if hop == 0:
+                raise UsageError(str(exc)) from None
+            break  # a redirect to something that cannot be diagnosed: the last hop's output says where
+        print_result(result, args.json, diagnosis_json, print_diagnosis, segments=True)
+        seen.add(result.url)
+        nxt = result.redirect
+        if not args.follow or nxt is None or not nxt.startswith("https://") or nxt in seen:
+            break
+        url = nxt
     # One URL leaves nothing to tidy: probe threads are idle or abandoned (a cut probe's
     # libcurl call would otherwise hold the exit until its own timeout), no child process,
     # no temporary file (the trust cache's write is complete). A batch has worker processes.

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from tlsdoctor.observe.handshake import MAX_CHAIN
 from tlsdoctor.observe.observations import Observations
+from tlsdoctor.observe.route import url_origin
 from tlsdoctor.records import record
 from tlsdoctor.wire import TLS_ANSWERS
 
@@ -85,6 +86,11 @@ def could_not_check(obs: Observations) -> tuple[Unchecked, ...]:
         out.append(Unchecked(f"the server, through the HTTPS proxy {proxy.url}",
                              "tlsdoctor's own probes tunnel through http:// proxies only; libcurl's attempt "
                              "through it is what this diagnosis saw"))
+    answer = obs.http.answer if obs.http is not None else None
+    if answer is not None and answer.location and url_origin(answer.location) != obs.route.target.origin:
+        out.append(Unchecked(f"the redirect's target, {answer.location}",
+                             f"the server answers {answer.status} with it as Location; a client that follows "
+                             "redirects (browsers, curl -L, requests) meets that server too: diagnose it as well"))
     if obs.http is not None:
         for exchange in obs.http.exchanges:
             if exchange.timed_out:

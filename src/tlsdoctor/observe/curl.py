@@ -61,6 +61,7 @@ class CurlResult:
     # answer): with an answer over the protocol ALPN chose, the diagnosis needs no HEAD of its own.
     date_header: str | None = None
     server_header: str | None = None
+    redirect_url: str | None = None  # where a 3xx leads (libcurl's CURLINFO_REDIRECT_URL, not followed)
 
     @property
     def ok(self) -> bool:
@@ -176,4 +177,14 @@ def _result(handle: pycurl.Curl, code: int, error: str, headers: _Headers | None
         timings_ms=timings,
         date_header=headers.date if headers is not None and status else None,
         server_header=headers.server if headers is not None and status else None,
+        redirect_url=_redirect(handle) if status and 300 <= status < 400 else None,
     )
+
+
+def _redirect(handle: "pycurl.Curl") -> str | None:
+    import pycurl
+
+    from tlsdoctor.observe.route import redirect_target
+
+    url = handle.getinfo(pycurl.REDIRECT_URL)
+    return redirect_target(url, url) if url else None

@@ -36,7 +36,7 @@ from typing import Callable, Literal
 
 
 from tlsdoctor import aio
-from tlsdoctor.observe.route import Route, RouteError, open_stream
+from tlsdoctor.observe.route import Route, RouteError, open_stream, redirect_target
 from tlsdoctor.observe.timing import elapsed_ms
 from tlsdoctor.records import record
 
@@ -66,6 +66,9 @@ class HttpExchange:
     # answer: curl's "Empty reply from server"), "reset" (a TCP reset before any answer).
     # None for an answer, a timeout, a TLS alert, or a failure before the request went out.
     fault: Fault | None = None
+    # A redirect's target (3xx with Location), as observe.route.redirect_target shapes it: where a
+    # client that follows redirects goes next, which this diagnosis does not examine.
+    location: str | None = None
 
     @property
     def ok(self) -> bool:
@@ -139,8 +142,9 @@ async def head_over(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, 
     except TimeoutError:
         return HttpExchange(protocol, alpn, None, None, None, f"no whole HTTP answer within {timeout:g} s",
                             elapsed_ms(started), timed_out=True)
+    location = redirect_target(route.target.url, headers.get("location")) if status and 300 <= status < 400 else None
     return HttpExchange(protocol, alpn, status, parse_http_date(headers.get("date")), headers.get("server"), error,
-                        elapsed_ms(started), fault=fault)
+                        elapsed_ms(started), fault=fault, location=location)
 
 
 async def _exchange(route: Route, timeout: float, protocol: str) -> HttpExchange:

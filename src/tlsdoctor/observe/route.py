@@ -86,6 +86,39 @@ def parse_target(url: str) -> Target:
                   path=path, is_ip=is_ip)
 
 
+def redirect_target(base: str, location: str | None) -> str | None:
+    """Where a redirect's ``Location`` leads, resolved against ``base``, as ``scheme://host:port/path``.
+
+    Query, fragment and userinfo are dropped: they carry tokens, and what a diagnosis needs is
+    which server a client that follows the redirect meets next. None for anything that is not
+    an http(s) URL with a host.
+    """
+    if not location:
+        return None
+    try:
+        parts = urllib.parse.urlsplit(urllib.parse.urljoin(base, location.strip()[:4096]))
+        host, port = parts.hostname, parts.port
+    except ValueError:
+        return None
+    if parts.scheme.lower() not in ("http", "https") or not host:
+        return None
+    authority = _authority(host, port) if port else (f"[{host}]" if ":" in host else host)
+    return f"{parts.scheme.lower()}://{authority}{parts.path or '/'}"
+
+
+def url_origin(url: str) -> str | None:
+    """``scheme://host:port`` of an http(s) URL, the port always spelled (as :attr:`Target.origin`)."""
+    try:
+        parts = urllib.parse.urlsplit(url)
+        host, port = parts.hostname, parts.port
+    except ValueError:
+        return None
+    scheme = parts.scheme.lower()
+    if scheme not in ("http", "https") or not host:
+        return None
+    return f"{scheme}://{_authority(host, port or (443 if scheme == 'https' else 80))}"
+
+
 def _authority(host: str, port: int) -> str:
     return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
