@@ -87,6 +87,15 @@ def test_a_plain_proxy_set_as_https_is_named_with_its_http_url(demo_results: dic
     assert d.observations.curl is not None and d.observations.curl.curl_code == 35
 
 
+def test_a_server_without_secure_renegotiation_is_named_from_its_server_hello(
+        demo_results: dict[str, DemoResult]) -> None:
+    d = demo_results["legacy-renegotiation"].diagnosis
+    assert (d.verdict.code, d.verdict.confidence) == ("tls.protocol_mismatch", 0.95), d.verdict.summary
+    assert d.verdict.evidence["secure_renegotiation"] is False and d.verdict.evidence["server_version"] == "TLS 1.2"
+    assert "RFC 5746" in d.verdict.summary and "OP_LEGACY_SERVER_CONNECT" in d.verdict.remedy
+    assert d.observations.curl is not None and "legacy renegotiation" in d.observations.curl.error
+
+
 def test_an_expired_copy_of_the_root_is_named_not_called_unknown(demo_results: dict[str, DemoResult]) -> None:
     # The root is in the CA file, as an old copy whose dates ended: not "a CA no trust source holds".
     d = demo_results["expired-root"].diagnosis

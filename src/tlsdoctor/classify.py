@@ -187,6 +187,12 @@ def _signal_table() -> tuple[Row, ...]:
              text=r"alert protocol version|unsupported protocol|UNSUPPORTED_PROTOCOL|no protocols available|"
                   r"TLSV1_ALERT_PROTOCOL_VERSION|version too low|tlsv1 alert protocol"),
         _row("tls.protocol_mismatch", 0.85, "the peer sent a protocol_version alert", alert=(A_PROTOCOL_VERSION,)),
+        # OpenSSL 3 refuses a TLS 1.2 server without RFC 5746's renegotiation_info (2010); OpenSSL
+        # 1.1, Go, Java and schannel still connect: "it works from the old machine".
+        _row("tls.protocol_mismatch", 0.95, "the server's TLS 1.2 lacks secure renegotiation (RFC 5746), which "
+             "OpenSSL 3 clients refuse; fix the server, or allow it in a client you control "
+             "(UnsafeLegacyServerConnect, Python's ssl.OP_LEGACY_SERVER_CONNECT)",
+             text=r"unsafe legacy renegotiation|UNSAFE_LEGACY_RENEGOTIATION|0A000152"),
         _row("tls.cipher_mismatch", 0.9, "no cipher suite acceptable to both",
              text=r"no shared cipher|no ciphers available|NO_SHARED_CIPHER|no suitable signature algorithm|"
                   r"no suitable key share|insufficient security"),

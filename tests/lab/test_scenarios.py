@@ -116,6 +116,7 @@ PYTHON_SSL = {
     "null-cipher-only": TlsFails("SSLV3_ALERT_HANDSHAKE_FAILURE"),
     "alert-handshake-failure": TlsFails("SSLV3_ALERT_HANDSHAKE_FAILURE"),
     "alert-close-notify-fatal": TlsFails(None),  # OpenSSL 3.0: "[SSL] unknown error"
+    "legacy-renegotiation": TlsFails("UNSAFE_LEGACY_RENEGOTIATION_DISABLED"),
     "sni-required": TlsFails("TLSV1_UNRECOGNIZED_NAME"),  # connecting by IP address: no SNI
     "reset-after-hello": OsFails(ConnectionResetError),
     # Reset for a hello over 1400 bytes: Python's own is ~520 bytes on OpenSSL 3.0, but OpenSSL

@@ -10,17 +10,23 @@ raise when a client misbehaves: the next client is served regardless.
 from __future__ import annotations
 
 import asyncio
+import os
 import socket
 import struct
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from cryptography.hazmat.primitives.serialization import Encoding
 from OpenSSL import SSL
 
 from tlsdoctor.lab.admission import Phase, progress
 from tlsdoctor.lab.http import PlainStream, Reply, answer_raw, serve_http1, serve_http2
+from tlsdoctor.lab.pki import IssuedCert
 from tlsdoctor.lab.tls import TlsServerConfig, TlsStream
-from tlsdoctor.wire import RECORD_HEADER_LEN, AlertDescription, alert_record, parse_client_hello, record_length
+from tlsdoctor.wire import (
+    RECORD_HEADER_LEN, AlertDescription, ContentType, HandshakeType, alert_record, handshake_message,
+    parse_client_hello, record, record_length,
+)
 
 
 class Endpoint(Protocol):
@@ -111,6 +117,40 @@ class AlertAfterHello:
     async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, timeout: float) -> None:
         await read_client_hello(reader, timeout)
         await send_alert(writer, self.description, timeout)
+
+
+@dataclass
+class LegacyRenegotiation:
+    """A TLS 1.2 server from before RFC 5746 (2010): its ServerHello has no renegotiation_info.
+
+    OpenSSL 3 clients (curl, Python 3.10+, Node 17+, .NET on Linux) refuse such a server right
+    after its ServerHello with "unsafe legacy renegotiation disabled"; old load balancers and
+    appliances still answer so. No OpenSSL server can leave the extension out, so the flight is
+    written here by hand: a TLS 1.2 ServerHello with no extensions (an RSA key exchange suite
+    the client offered, as such servers prefer, else ECDHE), the certificate chain and
+    ServerHelloDone. No client gets past the ServerHello, so nothing more is needed.
+    """
+
+    certificate: IssuedCert
+
+    async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, timeout: float) -> None:
+        offered = parse_client_hello(await read_client_hello(reader, timeout))
+        suites = offered.cipher_suites if offered is not None else ()
+        suite = next((s for s in _LEGACY_SUITES if s in suites), _LEGACY_SUITES[0])
+        hello = b"\x03\x03" + os.urandom(32) + b"\x00" + suite.to_bytes(2, "big") + b"\x00"
+        ders = [c.public_bytes(Encoding.DER) for c in (self.certificate.cert, *self.certificate.chain)]
+        chain = b"".join(len(d).to_bytes(3, "big") + d for d in ders)
+        flight = (handshake_message(HandshakeType.SERVER_HELLO, hello)
+                  + handshake_message(HandshakeType.CERTIFICATE, len(chain).to_bytes(3, "big") + chain)
+                  + handshake_message(HandshakeType.SERVER_HELLO_DONE, b""))
+        writer.write(record(ContentType.HANDSHAKE, flight))
+        await asyncio.wait_for(writer.drain(), timeout)
+        await asyncio.wait_for(reader.read(RECORD_HEADER_LEN + 2), timeout)  # the client's alert, or its close
+
+
+# TLS 1.2 suites such a server picks, best first: RSA key exchange (no ServerKeyExchange to sign),
+# then ECDHE, for clients that no longer offer RSA key exchange (their refusal comes first anyway).
+_LEGACY_SUITES = (0x009C, 0x009D, 0x002F, 0x0035, 0xC02F, 0xC030, 0xC02B, 0xC02C)
 
 
 @dataclass

@@ -23,6 +23,7 @@ from tlsdoctor.lab.endpoints import (
     CloseAfterHello,
     Endpoint,
     HttpsOrigin,
+    LegacyRenegotiation,
     PlainHttp,
     OneSegmentHello,
     ResetAfterHello,
@@ -318,6 +319,10 @@ CATALOGUE: tuple[Scenario, ...] = (
              "tls.handshake_alert", 35, lambda ctx: AlertAfterHello(AlertDescription.HANDSHAKE_FAILURE)),
     Scenario("alert-close-notify-fatal", P, "the server answers the ClientHello with a fatal close_notify alert and closes",
              "tls.handshake_alert", 35, lambda ctx: AlertAfterHello(AlertDescription.CLOSE_NOTIFY)),
+    Scenario("legacy-renegotiation", P, "a TLS 1.2 server from before RFC 5746: its ServerHello has no "
+             "renegotiation_info, which OpenSSL 3 clients refuse ('unsafe legacy renegotiation disabled')",
+             "tls.protocol_mismatch", 35, lambda ctx: LegacyRenegotiation(ctx.leaf()),
+             note="old load balancers and appliances; OpenSSL 1.1 clients, Go and Java still connect"),
     Scenario("sni-required", P, "the server serves only 'localhost' by SNI; the client connects by IP address, "
              "so it sends no SNI, and gets a fatal unrecognized_name alert", "tls.handshake_alert", 35,
              lambda ctx: SniRequired(ctx.origin()),

@@ -8,7 +8,9 @@ from tlsdoctor.classify import Signal, classify
 from tlsdoctor.judge.finding import Finding
 from tlsdoctor.judge.rules.registry import E, finding, rule
 from tlsdoctor.observe.observations import Observations
-from tlsdoctor.wire import MAX_RECORD_LEN, AlertDescription, AnswerKind, ContentType, FirstAnswer
+from tlsdoctor.wire import (
+    MAX_RECORD_LEN, AlertDescription, AnswerKind, ContentType, ExtensionType, FirstAnswer, version_name,
+)
 
 if TYPE_CHECKING:
     from tlsdoctor.observe.capabilities import CapabilityObservation, HelloAttempt
@@ -45,7 +47,7 @@ def handshake(obs: Observations) -> Iterator[Finding]:
                       "Something between client and server (firewall, DPI middlebox) or a crashing TLS server "
                       "drops the handshake; compare from another network.", **evidence)
         return
-    versions = _version_mismatch(obs)
+    versions = _version_mismatch(obs) or _legacy_renegotiation(obs)
     if versions is not None:
         yield versions
         return
@@ -153,6 +155,34 @@ def _version_mismatch(obs: Observations) -> Finding | None:
     return finding("tls.protocol_mismatch", E, 0.95, f"No TLS version is acceptable to both: the server accepts "
                    f"{server}; the client offers {offered}.", remedy, server_versions=list(caps.versions_accepted),
                    client_versions=list(client))
+
+
+def _legacy_renegotiation(obs: Observations) -> Finding | None:
+    """A TLS ≤ 1.2 ServerHello without renegotiation_info: a server from before RFC 5746.
+
+    OpenSSL 3 dropped SSL_OP_LEGACY_SERVER_CONNECT from its defaults, so every client on it
+    (curl, Python 3.10+, Node 17+, Ruby, PHP, .NET on Linux) aborts right after such a
+    ServerHello; clients on OpenSSL 1.1, Go, Java and Windows' schannel still connect, which is
+    why "it works from the old machine" is the usual field report. The finding is read from the
+    ServerHello itself; the client's words, when they say so, confirm it.
+    """
+    hs = obs.handshake
+    flight = hs.server_flight if hs is not None else None
+    hello = flight.server_hello if flight is not None else None
+    if hello is None or hello.hello_retry_request or hello.version > (3, 3) \
+            or ExtensionType.RENEGOTIATION_INFO in hello.extensions:
+        return None
+    words = " ".join(t for t in (hs.error if hs else None, obs.curl.error if obs.curl else None) if t)
+    confirmed = "legacy renegotiation" in words.lower() or "0A000152" in words
+    return finding("tls.protocol_mismatch", E, 0.95 if confirmed else 0.8,
+                   f"The server speaks {version_name(hello.version)} without secure renegotiation (RFC 5746, 2010): "
+                   "its ServerHello has no renegotiation_info, and OpenSSL 3 clients (curl, Python 3.10+, Node 17+, "
+                   "PHP, Ruby, .NET on Linux) refuse it ('unsafe legacy renegotiation disabled'), while OpenSSL 1.1, "
+                   "Go, Java and Windows' schannel still connect.",
+                   "Update or patch the server (or the load balancer in front of it) to support RFC 5746. As a "
+                   "stopgap for a client you control: OpenSSL's UnsafeLegacyServerConnect option (openssl.cnf "
+                   "Options), Python's ssl.OP_LEGACY_SERVER_CONNECT.", secure_renegotiation=False,
+                   server_version=version_name(hello.version), client_error=words or None)
 
 
 def _cipher_mismatch(obs: Observations) -> Finding | None:
