@@ -87,6 +87,20 @@ def test_a_plain_proxy_set_as_https_is_named_with_its_http_url(demo_results: dic
     assert d.observations.curl is not None and d.observations.curl.curl_code == 35
 
 
+def test_a_server_that_refuses_post_quantum_key_shares_is_told_apart_by_one_classic_hello(
+        demo_results: dict[str, DemoResult]) -> None:
+    d = demo_results["post-quantum-refused"].diagnosis
+    assert (d.verdict.code, d.verdict.confidence) == ("tls.handshake_alert", 0.9), d.verdict.summary
+    assert d.verdict.evidence["alert"] == "illegal_parameter" and "x25519mlkem768" in d.verdict.summary
+    assert "--curves" in d.verdict.remedy and "4.2.8" in d.verdict.remedy
+    caps = d.observations.capabilities
+    assert caps is not None and caps.small_hello is not None and caps.small_hello.accepted
+    # One connection more than the plain alert case, and only here: a server that refuses every
+    # hello with an alert never accepts this client's suites, so it is not asked again.
+    plain = demo_results["alert-handshake-failure"].diagnosis
+    assert plain.observations.capabilities is None or plain.observations.capabilities.small_hello is None
+
+
 def test_a_server_without_secure_renegotiation_is_named_from_its_server_hello(
         demo_results: dict[str, DemoResult]) -> None:
     d = demo_results["legacy-renegotiation"].diagnosis

@@ -69,7 +69,8 @@ def curl_only(entry: LabScenario, **options: Any) -> Client:
 @pytest.mark.tls_scenarios(*(s for s in (
     "ok", "expired", "not-yet-valid", "wrong-host", "self-signed", "untrusted-root", "incomplete-chain",
     "sha1-signature", "rsa-1024", "bad-eku", "expiring-soon", "tls1.0-only", "no-shared-cipher",
-    "alert-handshake-failure", "alert-close-notify-fatal", "legacy-renegotiation", "sni-required", "reset-after-hello", "large-hello-reset",
+    "alert-handshake-failure", "alert-close-notify-fatal", "legacy-renegotiation", "post-quantum-refused",
+    "sni-required", "reset-after-hello", "large-hello-reset",
     "close-after-hello",
     "stall-handshake", "plain-http", "empty-reply", "not-http-answer", "no-close-notify", "proxy-tunnel",
     "proxy-https-scheme", "intercepting-proxy",

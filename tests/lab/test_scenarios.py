@@ -18,6 +18,7 @@ import pytest
 from tlsdoctor.lab import LabScenario
 from tlsdoctor.lab.check import attempt_for
 from tlsdoctor.observe.curl import curl_attempt
+from tlsdoctor.wire import POST_QUANTUM_GROUPS, parse_client_hello
 
 
 def test_libcurl_meets_each_scenario_as_catalogued(tls_scenario: LabScenario) -> None:
@@ -80,13 +81,22 @@ class CaFileRefused:
     reason: str | None
 
 
-def python_hello_bytes() -> int:
-    """The size of the ClientHello this interpreter's ``ssl`` writes (in memory, never sent)."""
+def python_hello() -> bytes:
+    """The ClientHello this interpreter's ``ssl`` writes (in memory, never sent)."""
     incoming, outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
     tls = ssl.create_default_context().wrap_bio(incoming, outgoing, server_hostname="127.0.0.1")
     with pytest.raises(ssl.SSLWantReadError):
         tls.do_handshake()
-    return len(outgoing.read())
+    return outgoing.read()
+
+
+def python_hello_bytes() -> int:
+    return len(python_hello())
+
+
+def python_sends_post_quantum_share() -> bool:
+    offered = parse_client_hello(python_hello())
+    return offered is not None and bool(POST_QUANTUM_GROUPS & set(offered.key_share_groups))
 
 
 PYTHON_SSL = {
@@ -117,6 +127,8 @@ PYTHON_SSL = {
     "alert-handshake-failure": TlsFails("SSLV3_ALERT_HANDSHAKE_FAILURE"),
     "alert-close-notify-fatal": TlsFails(None),  # OpenSSL 3.0: "[SSL] unknown error"
     "legacy-renegotiation": TlsFails("UNSAFE_LEGACY_RENEGOTIATION_DISABLED"),
+    # Refused only with a post-quantum key share: OpenSSL 3.0's Python sends none, 3.5+'s does.
+    "post-quantum-refused": TlsFails("TLSV1_ALERT_ILLEGAL_PARAMETER") if python_sends_post_quantum_share() else Works(),
     "sni-required": TlsFails("TLSV1_UNRECOGNIZED_NAME"),  # connecting by IP address: no SNI
     "reset-after-hello": OsFails(ConnectionResetError),
     # Reset for a hello over 1400 bytes: Python's own is ~520 bytes on OpenSSL 3.0, but OpenSSL

@@ -24,8 +24,8 @@ from tlsdoctor.lab.http import PlainStream, Reply, answer_raw, serve_http1, serv
 from tlsdoctor.lab.pki import IssuedCert
 from tlsdoctor.lab.tls import TlsServerConfig, TlsStream
 from tlsdoctor.wire import (
-    RECORD_HEADER_LEN, AlertDescription, ContentType, HandshakeType, alert_record, handshake_message,
-    parse_client_hello, record, record_length,
+    POST_QUANTUM_GROUPS, RECORD_HEADER_LEN, AlertDescription, ContentType, HandshakeType, alert_record,
+    handshake_message, parse_client_hello, record, record_length,
 )
 
 
@@ -214,6 +214,27 @@ class OneSegmentHello:
         hello = await read_client_hello(reader, timeout)
         if len(hello) > self.limit:
             reset(writer)
+            return
+        await self.origin.handle(reader, writer, timeout, already_read=hello)
+
+
+@dataclass
+class PostQuantumIntolerant:
+    """An HTTPS server that answers a ClientHello carrying a post-quantum key share with a fatal alert.
+
+    TLS stacks and middleboxes that mis-parse ML-KEM key shares (RFC 8446 §4.2.8 says to ignore
+    groups one does not know) broke when browsers (2024) and OpenSSL 3.5 (2025) began to send
+    X25519MLKEM768 by default; hellos without it are served as usual.
+    """
+
+    origin: HttpsOrigin
+    alert: AlertDescription = AlertDescription.ILLEGAL_PARAMETER
+
+    async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, timeout: float) -> None:
+        hello = await read_client_hello(reader, timeout)
+        offered = parse_client_hello(hello)
+        if offered is not None and POST_QUANTUM_GROUPS & set(offered.key_share_groups):
+            await send_alert(writer, self.alert, timeout)
             return
         await self.origin.handle(reader, writer, timeout, already_read=hello)
 

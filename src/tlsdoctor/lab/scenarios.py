@@ -25,6 +25,7 @@ from tlsdoctor.lab.endpoints import (
     HttpsOrigin,
     LegacyRenegotiation,
     PlainHttp,
+    PostQuantumIntolerant,
     OneSegmentHello,
     ResetAfterHello,
     SniRequired,
@@ -319,6 +320,10 @@ CATALOGUE: tuple[Scenario, ...] = (
              "tls.handshake_alert", 35, lambda ctx: AlertAfterHello(AlertDescription.HANDSHAKE_FAILURE)),
     Scenario("alert-close-notify-fatal", P, "the server answers the ClientHello with a fatal close_notify alert and closes",
              "tls.handshake_alert", 35, lambda ctx: AlertAfterHello(AlertDescription.CLOSE_NOTIFY)),
+    Scenario("post-quantum-refused", P, "the server answers a ClientHello with a post-quantum key share "
+             "(X25519MLKEM768) with a fatal illegal_parameter alert; hellos without one are served",
+             "tls.handshake_alert", 35, lambda ctx: PostQuantumIntolerant(ctx.origin()),
+             note="libcurl on OpenSSL 3.5+ sends that key share by default; OpenSSL 3.0 clients are served"),
     Scenario("legacy-renegotiation", P, "a TLS 1.2 server from before RFC 5746: its ServerHello has no "
              "renegotiation_info, which OpenSSL 3 clients refuse ('unsafe legacy renegotiation disabled')",
              "tls.protocol_mismatch", 35, lambda ctx: LegacyRenegotiation(ctx.leaf()),

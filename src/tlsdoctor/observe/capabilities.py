@@ -51,7 +51,7 @@ from tlsdoctor.wire import (
     suite_name,
     with_fresh_random,
 )
-from tlsdoctor.wire.extensions import ALL_GROUPS
+from tlsdoctor.wire.extensions import ALL_GROUPS, POST_QUANTUM_GROUPS
 
 MAX_CONNECTIONS = 6  # three version hellos, the client's own offer, two bisection steps
 # A ClientHello larger than this spans two TCP segments on common paths (MSS 1460, less with
@@ -146,7 +146,8 @@ class CapabilityObservation:
 
     @property
     def small_hello(self) -> HelloAttempt | None:
-        """The client's own offer resent in a small hello, after its own large one got no answer."""
+        """The client's own offer resent in a small hello with a classic key share: after its own large one
+        got no answer, or only an alert when it carried a post-quantum key share."""
         return next((a for a in self.attempts if a.name == "client-small"), None)
 
 
@@ -295,6 +296,14 @@ async def probe_capabilities(route: Route, timeout: float, *, deadline: float | 
             proven = any(a.suite in client_suites for a in shared)
             if not proven and budget[0] > 0 and own is None:
                 await ask("client", _client_hello_like(client, server_name))
+            if proven and budget[0] > 0 and own is not None and own.alert is not None \
+                    and own.flight is not None and own.flight.server_hello is None \
+                    and POST_QUANTUM_GROUPS & set(client.key_share_groups):
+                # The server takes this client's suites, yet answered its own hello with nothing
+                # but an alert, and that hello carried a post-quantum key share: the same offer with a classic
+                # share (our hellos' own) says whether the share is what it refuses.
+                await ask("client-small", _client_hello_like(client, server_name))
+                return
             # Bisect the suites at the highest version both speak.
             best = max(shared, key=lambda a: float(a.version or 0), default=None)
             client_ok = proven or any(a.accepted for a in attempts if a.name == "client")

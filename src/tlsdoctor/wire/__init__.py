@@ -24,7 +24,7 @@ from typing import Any
 _WHERE: dict[str, str] = {
     **dict.fromkeys(('BY_NAME', 'CIPHER_SUITES', 'TLS12_SUITES', 'TLS13_SUITES', 'CipherSuite', 'suite_family', 'suite_name'), "cipher_suites"),
     **dict.fromkeys(('DEFAULT_GROUPS', 'ClientHello', 'OfferedHello', 'client_hello_versions', 'key_share', 'parse_client_hello', 'with_fresh_random'), "client_hello"),
-    **dict.fromkeys(('ALL_GROUPS', 'ALL_SIGNATURE_SCHEMES', 'ExtensionType', 'NamedGroup', 'SignatureScheme', 'group_name'), "extensions"),
+    **dict.fromkeys(('ALL_GROUPS', 'ALL_SIGNATURE_SCHEMES', 'POST_QUANTUM_GROUPS', 'ExtensionType', 'NamedGroup', 'SignatureScheme', 'group_name'), "extensions"),
     **dict.fromkeys(('PREVIEW_LEN', 'TLS_ANSWERS', 'AnswerKind', 'FirstAnswer', 'find_plaintext_alert', 'first_answer_needs_more', 'parse_first_answer'), "first_answer"),
     **dict.fromkeys(('MAX_RECORD_LEN', 'RECORD_HEADER_LEN', 'TLS_VERSIONS', 'AlertDescription', 'AlertLevel', 'ContentType', 'HandshakeType', 'alert_record', 'handshake_message', 'iter_records', 'record', 'record_length', 'version_name'), "records"),
     **dict.fromkeys(('HELLO_RETRY_REQUEST_RANDOM', 'CertificateRequest', 'KeyExchange', 'ServerFlight', 'ServerHello', 'parse_server_hello', 'read_server_flight', 'server_flight_needs_more'), "server_flight"),

@@ -104,6 +104,12 @@ class SignatureScheme(IntEnum):
     GOSTR34102001_TLS12 = 0xEDED
 
 
+#: Hybrid post-quantum key exchange groups (draft-ietf-tls-ecdhe-mlkem): their key shares make a
+#: ClientHello ~1.2 KB larger, and servers that mishandle them refuse or drop such hellos.
+POST_QUANTUM_GROUPS = frozenset({NamedGroup.X25519MLKEM768, NamedGroup.SECP256R1MLKEM768,
+                                 NamedGroup.SECP384R1MLKEM1024, 0x6399})  # 0x6399: X25519Kyber768Draft00
+
+
 def group_name(value: int) -> str:
     """``29`` → ``"x25519"``; unknown numbers as ``"0x1234"``."""
     try:

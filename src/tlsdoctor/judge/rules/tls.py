@@ -51,7 +51,7 @@ def handshake(obs: Observations) -> Iterator[Finding]:
     if versions is not None:
         yield versions
         return
-    ciphers = _cipher_mismatch(obs) or _weak_dh(obs)
+    ciphers = _post_quantum_refused(obs) or _cipher_mismatch(obs) or _weak_dh(obs)
     if ciphers is not None:
         yield ciphers
         return
@@ -99,6 +99,33 @@ def _large_hello(how: str, caps: CapabilityObservation, small: HelloAttempt, evi
                    "(curl --curves X25519:P-256, CURLOPT_SSL_EC_CURVES).",
                    client_hello_bytes=size, small_hello_bytes=small.sent_bytes,
                    key_shares=list(caps.default_client_key_shares), **evidence)
+
+
+def _post_quantum_refused(obs: Observations) -> Finding | None:
+    """The client's hello, with a post-quantum key share, got an alert; the same offer with a classic share is served.
+
+    RFC 8446 §4.2.8 tells a server to ignore key shares for groups it does not know; stacks and
+    middleboxes that mis-parse ML-KEM shares abort instead, and broke when browsers (2024) and
+    OpenSSL 3.5 (2025) began to send X25519MLKEM768 by default. The alert is the server's, the
+    cause is the key share: the capabilities probe resent the offer without it to tell.
+    """
+    caps, hs = obs.capabilities, obs.handshake
+    small = caps.small_hello if caps else None
+    quantum = [g for g in caps.default_client_key_shares if g.lower() in _POST_QUANTUM] if caps else []
+    own = next((a for a in caps.attempts if a.name == "client"), None) if caps else None
+    if small is None or not small.accepted or not quantum or own is None or own.alert is None:
+        return None
+    name = _alert_name(own.alert)
+    return finding("tls.handshake_alert", E, 0.9,
+                   f"The server answers a ClientHello carrying a post-quantum key share ({quantum[0]}) with a fatal "
+                   f"'{name}' alert, and serves the same offer with a classic key share: its TLS stack, or a "
+                   "middlebox on the way, cannot handle ML-KEM key shares (OpenSSL 3.5+, and browsers since "
+                   "2024, send one by default).",
+                   "Update the server's TLS library or the middlebox (a server must ignore key shares it does not "
+                   "know, RFC 8446 §4.2.8); meanwhile a client can leave the post-quantum share out (curl --curves "
+                   "X25519:P-256, CURLOPT_SSL_EC_CURVES; OpenSSL's Groups setting).", alert=name,
+                   key_shares=list(caps.default_client_key_shares),  # type: ignore[union-attr]
+                   classic_hello_served=True, openssl_error=hs.error if hs else None)
 
 
 def _unrecognized_name(obs: Observations, evidence: dict[str, object]) -> Finding:
