@@ -197,6 +197,23 @@ def test_a_server_that_resets_large_hellos_falls_back_to_the_stack_with_a_small_
         assert client.get(entry.url).stack == "native"  # marked broken for curl: straight to native
 
 
+def test_a_server_that_refuses_post_quantum_key_shares_falls_back_to_the_stack_without_one(
+        tls_lab: Lab, tmp_path: Path) -> None:
+    # libcurl on OpenSSL 3.5+ sends an X25519MLKEM768 share and gets illegal_parameter; the native
+    # stack's Python ssl (OpenSSL 3.0 here) sends classic shares only and is served.
+    from tests.lab.test_scenarios import python_sends_post_quantum_share
+
+    if python_sends_post_quantum_share():
+        pytest.skip("this Python's ssl sends a post-quantum key share too: no stack gets through")
+    entry = tls_lab["post-quantum-refused"]
+    recorder = Recorder()
+    with curl_only(entry, listener=recorder, state_dir=tmp_path) as client:
+        response = client.get(entry.url)
+        assert (response.stack, response.status) == ("native", 200)
+        assert ("fallback", ("curl", "native", "tls.handshake_alert")) in recorder.events
+        assert client.get(entry.url).stack == "native"  # marked broken for curl: straight to native
+
+
 @pytest.mark.tls_scenarios("empty-reply", "not-http-answer")
 def test_an_answer_that_is_not_http_is_checked_on_the_other_stack(tls_scenario: LabScenario, tmp_path: Path) -> None:
     # Both stacks meet the same broken server: each names it, the other stack is asked once
