@@ -204,3 +204,18 @@ class RecordingProxy:
                      + b"".join(b"Proxy-Authenticate: " + c.encode() + b"\r\n" for c in self.challenges)
                      + b"Content-Length: 0\r\nConnection: close\r\n\r\n")
         await writer.drain()
+
+
+@dataclass
+class BlockPageProxy:
+    """A filtering proxy: CONNECT gets 200, then the ClientHello gets the proxy's own 403 page, in plain text."""
+
+    async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, timeout: float) -> None:
+        await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), timeout)
+        writer.write(b"HTTP/1.1 200 Connection established\r\n\r\n")
+        await writer.drain()
+        await read_client_hello(reader, timeout)
+        page = b"<html><head><title>Access denied</title></head><body>Category: Uncategorized</body></html>"
+        writer.write(b"HTTP/1.1 403 Forbidden\r\nContent-Type: text/html\r\nContent-Length: "
+                     + str(len(page)).encode() + b"\r\nConnection: close\r\n\r\n" + page)
+        await writer.drain()

@@ -146,6 +146,7 @@ PYTHON_SSL = {
     "intercepting-proxy": VerifyFails(20),
     "proxy-auth-required": ProxyRefuses(407),
     "proxy-windows-auth": ProxyRefuses(407),
+    "proxy-block-page": TlsFails("WRONG_VERSION_NUMBER"),  # the 403 page where a ServerHello should be
     "proxy-refuses-connect": ProxyRefuses(403),
     "proxy-bad-gateway": Works(502),
     "corrupt-ca-bundle": VerifyFails(79),

@@ -29,7 +29,7 @@ from tlsdoctor.lab.pki import CA
 from tlsdoctor.lab.tls import TlsClientStream, TlsClosed, TlsServerConfig, TlsStream, close_writer
 from tlsdoctor.socket_stream import read_within
 
-ProxyMode = Literal["tunnel", "intercept", "status"]
+ProxyMode = Literal["tunnel", "intercept", "status", "block"]
 
 
 @dataclass
@@ -40,7 +40,9 @@ class ConnectProxy:
     - ``intercept``: re-signs every site with ``interception_ca``; verifies origins
       against ``origin_trust``; a failed origin becomes a 502 inside the tunnel.
     - ``status``: answers every CONNECT with ``status`` (407 wants credentials, 403
-      refuses the destination) and closes. A 407 offers ``challenges`` (Proxy-Authenticate
+      refuses the destination) and closes.
+    - ``block``: a filtering proxy that accepts CONNECT, then answers the ClientHello inside
+      the tunnel with its own 403 block page, in plain text (clients: "wrong version number"). A 407 offers ``challenges`` (Proxy-Authenticate
       values: a corporate proxy that logs Windows users in offers NTLM and Negotiate only).
     """
 
@@ -69,6 +71,13 @@ class ConnectProxy:
         if self.mode == "status":
             extra = [(b"proxy-authenticate", c.encode()) for c in self.challenges] if self.status == 407 else []
             await _respond(conn, client, self.status, f"proxy says {self.status}\n".encode(), extra)
+            return
+        if self.mode == "block":
+            await _respond(conn, client, 200, b"", established=True)
+            await client.recv()  # the ClientHello, unread: the policy said no before it came
+            page = b"<html><head><title>Access denied</title></head><body>tlsdoctor lab: site blocked</body></html>"
+            await client.send(b"HTTP/1.1 403 Forbidden\r\nContent-Type: text/html\r\nConnection: close\r\n"
+                              b"Content-Length: " + str(len(page)).encode() + b"\r\n\r\n" + page)
             return
         if self.mode == "tunnel":
             try:

@@ -375,6 +375,10 @@ CATALOGUE: tuple[Scenario, ...] = (
              lambda ctx: ConnectProxy("status", status=407, challenges=("Negotiate", "NTLM")), via="ok",
              note="browsers log in as the Windows user by themselves; libcurl and Python need to be told, and "
                   "credentials in a proxy URL go as Basic"),
+    Scenario("proxy-block-page", E, "a filtering proxy accepts CONNECT, then answers the ClientHello with its "
+             "own 403 block page in plain text", "proxy.connect_refused", 35, lambda ctx: ConnectProxy("block"),
+             via="ok", note="clients say 'wrong version number', the words of a server on a wrong port; the "
+                            "server is fine"),
     Scenario("proxy-refuses-connect", E, "the proxy answers CONNECT with 403 Forbidden",
              "proxy.connect_refused", 7, lambda ctx: ConnectProxy("status", status=403), via="ok",
              note=_CONNECT_NOTE),

@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 
 
 @rule("tls.not_tls", "tls.protocol_mismatch", "tls.cipher_mismatch", "tls.handshake_alert",
-      "tls.abrupt_close", "tls.handshake_timeout")
+      "tls.abrupt_close", "tls.handshake_timeout", "proxy.connect_refused")
 def handshake(obs: Observations) -> Iterator[Finding]:
     """Does the TLS handshake complete, and if not, what did the server answer?"""
     hs = obs.handshake
@@ -28,8 +28,11 @@ def handshake(obs: Observations) -> Iterator[Finding]:
     caps = obs.capabilities
     evidence = {"first_answer": kind.name.lower() if kind else None,
                 "first_bytes": answer.text_preview if answer else None, "openssl_error": hs.error}
+    if kind is AnswerKind.PLAINTEXT and _block_page(obs):
+        yield _block_page_finding(obs, answer, evidence)  # type: ignore[arg-type]
+        return
     if kind in (AnswerKind.PLAINTEXT, AnswerKind.GARBAGE):
-        yield _not_tls(answer, evidence)  # type: ignore[arg-type]
+        yield _not_tls(answer, evidence, through_proxy=obs.route.proxy is not None)  # type: ignore[arg-type]
         return
     if kind is AnswerKind.SILENCE or hs.timed_out:
         yield finding("tls.handshake_timeout", E, 0.9,
@@ -270,10 +273,36 @@ def _weak_dh(obs: Observations) -> Finding | None:
                    "nginx: ssl_dhparam).", dh_prime_bits=bits, openssl_error=hs.error if hs else None)
 
 
-def _not_tls(answer: FirstAnswer, evidence: dict[str, object]) -> Finding:
+def _block_page(obs: Observations) -> bool:
+    """Plain text inside a tunnel to a server that, met directly, speaks TLS: the proxy answered."""
+    direct = obs.direct_handshake
+    return obs.route.proxy is not None and direct is not None and direct.ok
+
+
+def _block_page_finding(obs: Observations, answer: FirstAnswer, evidence: dict[str, object]) -> Finding:
+    """A filtering proxy that accepts CONNECT, then answers the ClientHello itself with its block page.
+
+    Clients report it as "wrong version number" (curl 35), which reads like a server on the
+    wrong port; the server is fine, as a handshake without the proxy shows.
+    """
+    proxy, target = obs.route.proxy, obs.route.target
+    assert proxy is not None
+    return finding("proxy.connect_refused", E, 0.9,
+                   f"The proxy {proxy.url} accepted CONNECT {target.authority}, then answered the ClientHello "
+                   f"itself, in plain text ({answer.text_preview!r}): a filtering proxy's block page. Without "
+                   "the proxy, the server completes the TLS handshake.",
+                   f"The proxy's policy blocks this site: ask its administrators to allow {target.host} (the block "
+                   "page names the rule or category), or exempt it (no_proxy) where the direct route is allowed.",
+                   peer="proxy", proxy=proxy.url, **evidence)
+
+
+def _not_tls(answer: FirstAnswer, evidence: dict[str, object], *, through_proxy: bool = False) -> Finding:
     """Plain text is a sure sign of a non-TLS port; bytes that are neither TLS nor text say less."""
     remedy = ("This port does not speak TLS: use the HTTPS port, or fix the server's TLS configuration "
               "(or an http:// proxy mistaken for the server).")
+    if through_proxy:
+        remedy += (" Through a proxy, the plain text may be the proxy's own block page sent inside the tunnel: "
+                   "compare with a connection that avoids the proxy.")
     if answer.kind is AnswerKind.PLAINTEXT:
         return finding("tls.not_tls", E, 0.95,
                        f"The server answered the TLS ClientHello in plain text: {answer.text_preview!r}.", remedy,
