@@ -181,6 +181,13 @@ def _signal_table() -> tuple[Row, ...]:
              text=r"Unable to connect to proxy[^\n]{0,400}wrong[ _]version[ _]number|"
                   r"proxy[^\n]{0,60}'https://[^\n]{0,200}'[\s\S]{0,3000}wrong version number|"
                   r"--proxy https://[\s\S]{0,3000}wrong version number"),
+        # The tunnel was up (CONNECT 200), and plain text came where a ServerHello should: most often
+        # a filtering proxy's block page sent inside the tunnel, not the server (diagnose compares
+        # with a handshake that avoids the proxy).
+        _row("proxy.connect_refused", 0.9, "the proxy accepted CONNECT, then plain text came where the server's "
+             "ServerHello should: a filtering proxy's block page (or a server on a port without TLS)",
+             text=r"CONNECT tunnel established, response 200[\s\S]{0,3000}wrong version number|"
+                  r"HTTP/1\.[01] 200 Connection established[\s\S]{0,3000}wrong version number"),
         _row("tls.not_tls", 0.9, "the first bytes back were not a TLS record (HTTP on the TLS port?)",
              text=r"wrong version number|WRONG_VERSION_NUMBER|packet length too long|http request|record layer failure"),
         _row("tls.protocol_mismatch", 0.9, "no TLS version acceptable to both",
