@@ -188,6 +188,8 @@ def _signal_table() -> tuple[Row, ...]:
              "ServerHello should: a filtering proxy's block page (or a server on a port without TLS)",
              text=r"CONNECT tunnel established, response 200[\s\S]{0,3000}wrong version number|"
                   r"HTTP/1\.[01] 200 Connection established[\s\S]{0,3000}wrong version number"),
+        _row("proxy.connect_refused", 0.15, "through a proxy, the plain text may be its block page inside the "
+             "tunnel", text=r"wrong version number|WRONG_VERSION_NUMBER"),
         _row("tls.not_tls", 0.9, "the first bytes back were not a TLS record (HTTP on the TLS port?)",
              text=r"wrong version number|WRONG_VERSION_NUMBER|packet length too long|http request|record layer failure"),
         _row("tls.protocol_mismatch", 0.9, "no TLS version acceptable to both",
