@@ -32,6 +32,7 @@ finding that explains the others (:mod:`tlsdoctor.judge.verdict`).
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import time
 from pathlib import Path
 from typing import Any, Awaitable, Callable, Iterable, Mapping, Sequence
@@ -43,13 +44,13 @@ from tlsdoctor.judge.finding import Finding
 from tlsdoctor.judge.rules import judge
 from tlsdoctor.observe.chain_checks import ChainChecks
 from tlsdoctor.observe.curl import CurlAttempt, curl_attempt
-from tlsdoctor.observe.first_answer import first_answer_of, probe_first_answer
+from tlsdoctor.observe.first_answer import first_answer_of
 from tlsdoctor.observe.handshake import ClientOffer, HandshakeSession, probe_handshake, start_handshake
 from tlsdoctor.observe.http import HttpExchange, http_after, parse_http_date
 from tlsdoctor.observe.observations import ClientProfile, Observations
 from tlsdoctor.observe.revocation import fetch_issuer, probe_revocation
 from tlsdoctor.observe.route import (
-    Route, TargetError, TcpConnect, discover_route, parse_target, resolve, tcp_connect,
+    Proxy, Route, TargetError, TcpConnect, discover_route, parse_target, resolve, tcp_connect,
 )
 from tlsdoctor.observe.trust import (
     TrustSource,
@@ -194,6 +195,9 @@ class _Observer:
                  os_store: asyncio.Future[TrustSource], timeout: float, clock: Clock, libcurl: bool,
                  on_probe: Callable[[str, bool], None] | None = None) -> None:
         self.route, self.client = route, client
+        # The route the probes take: the client's, but a plain proxy set as https:// is tunnelled
+        # through in plain text, as the corrected setting would be (see _proxy_handshake).
+        self.probe_route = route
         self.bundle, self.extras = own
         self.os_store = os_store
         # The offline questions about the chain, answered once, whoever asks first.
@@ -261,7 +265,7 @@ class _Observer:
 
     async def _run(self) -> None:
         await self._route_stage()
-        if self._route_failed() or self._tunnel_in_tls():
+        if self._route_failed():
             # Nothing more to observe, but what libcurl says is what the field report will say.
             if self.libcurl:
                 await self._start("curl", self._curl(), connections=1)
@@ -279,9 +283,9 @@ class _Observer:
         if proxy is not None:
             probes = [self._start("proxy_resolution", resolve(proxy.host, proxy.port, self.timeout))]
             if proxy.tls_to_proxy:
-                # Does the https:// proxy speak TLS? One ClientHello to it, as the client's first bytes.
-                probes.append(self._start("proxy_answer", probe_first_answer(Route(proxy.target, None), self.timeout),
-                                          connections=1))
+                # An https:// proxy: our handshake with the proxy itself says whether it speaks TLS
+                # (its first answer) and which certificate it presents (judged against the client's CA file).
+                probes.append(self._start("proxy_handshake", self._proxy_handshake(proxy), connections=1))
             await asyncio.gather(*probes)
             return
         resolution = await self._start("resolution", resolve(target.host, target.port, self.timeout))
@@ -307,14 +311,23 @@ class _Observer:
         else:
             await self._start("tcp", _gather_tuple([tcp_connect(address, target.port, self.timeout)]), connections=1)
 
-    def _tunnel_in_tls(self) -> bool:
-        """An https:// proxy that speaks TLS: the probes tunnel through http:// proxies only, so
-        libcurl's attempt is all this diagnosis sees of the server (said in could_not_check). A
-        proxy that answers a ClientHello in plain text is an http:// proxy set as https://: the
-        probes then go through it as the corrected setting would."""
-        task = self.tasks.get("proxy_answer")
-        answer = task.result().answer if task is not None else None
-        return answer is not None and answer.kind in TLS_ANSWERS
+    async def _proxy_handshake(self, proxy: Proxy) -> Any:
+        """The handshake with an https:// proxy itself; its chain's checks with the client's trust.
+
+        A proxy that answers the ClientHello in plain text (or hangs up) is an http:// proxy set
+        as https://: the probes then tunnel through it as the corrected setting would, in plain
+        text; one that speaks TLS gets TLS, and CONNECT inside it (observe/proxy_tls.py).
+        """
+        handshake = await probe_handshake(Route(proxy.target, None), self.timeout)
+        answer = first_answer_of(handshake)
+        self.derived["proxy_answer"] = answer
+        if answer.answer is not None and answer.answer.kind not in TLS_ANSWERS:
+            self.probe_route = Route(self.route.target, dataclasses.replace(proxy, url="http://" + proxy.url[8:]))
+        if handshake.presented_chain:
+            checks = ChainChecks(self.bundle, (), self.os_store, proxy.target.host, self.local_time)
+            await self.os_store  # the proxy's chain is checked against every source, as the origin's
+            self.derived["proxy_trust"] = checks.observation(handshake.presented_chain, None, None)
+        return handshake
 
     def _route_failed(self) -> bool:
         if self.route.proxy is not None:
@@ -354,7 +367,7 @@ class _Observer:
         the end. On a loaded server, or the lab on two cores, a hello queued
         behind libcurl's cost the whole diagnosis a server handshake of waiting.
         """
-        session = await start_handshake(self.route, self.timeout, ClientOffer(max_version=self.client.max_tls),
+        session = await start_handshake(self.probe_route, self.timeout, ClientOffer(max_version=self.client.max_tls),
                                         on_sent=self._start_curl)
         self._start_curl()  # in case the attempt ended before any hello went out
         handshake = session.observation
@@ -381,7 +394,7 @@ class _Observer:
     async def _capabilities(self, handshake: Any) -> Any:
         from tlsdoctor.observe.capabilities import probe_capabilities  # its tables only when a handshake fails
 
-        capabilities = await probe_capabilities(self.route, self.timeout, own_handshake=handshake)
+        capabilities = await probe_capabilities(self.probe_route, self.timeout, own_handshake=handshake)
         self.connections += capabilities.connections
         return capabilities
 
@@ -396,11 +409,11 @@ class _Observer:
         try:
             first = await self._libcurl_answer(session.observation) if self._libcurl_may_answer(session) else None
             if first is None:
-                first = await session.head(self.route, self.timeout)
+                first = await session.head(self.probe_route, self.timeout)
         finally:
             await session.close()
         assert first is not None  # the session's handshake completed
-        observation = await http_after(first, self.route, self.timeout, self.clock.now)
+        observation = await http_after(first, self.probe_route, self.timeout, self.clock.now)
         self.connections += observation.connections
         return observation
 

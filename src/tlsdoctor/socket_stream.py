@@ -36,7 +36,53 @@ _DEFAULT_LIMIT = 64 * 1024  # asyncio.StreamReader's default line limit
 _MAX_WAITS = 100_000  # a wait ends on a readiness event; a peer cannot spin us past this
 
 
-class SocketStream:
+class BufferedReads:
+    """``readexactly`` and ``readuntil`` over a stream's own ``read`` and its ``_buffer`` of bytes
+    read ahead: what StreamReader offers, for the streams here that are not one."""
+
+    _buffer: bytearray
+
+    async def read(self, n: int = -1, timeout: float | None = None) -> bytes:
+        raise NotImplementedError
+
+    async def readexactly(self, n: int) -> bytes:
+        """Exactly ``n`` bytes; ``IncompleteReadError`` (with what came) at EOF."""
+        data = bytearray()
+        for _ in range(_MAX_WAITS):
+            if len(data) >= n:
+                return bytes(data)
+            chunk = await self.read(n - len(data))
+            if not chunk:
+                raise asyncio.IncompleteReadError(bytes(data), n)
+            data += chunk
+        raise ConnectionError("too many reads for one readexactly")  # pragma: no cover - bounded, not expected
+
+    async def readuntil(self, separator: bytes = b"\n", limit: int = _DEFAULT_LIMIT) -> bytes:
+        """The bytes up to and including ``separator``, as ``StreamReader.readuntil`` reads them.
+
+        Raises ``LimitOverrunError`` past ``limit`` bytes without it and ``IncompleteReadError``
+        (with what came) at EOF; bytes after the separator are kept for the next read.
+        """
+        for _ in range(_MAX_WAITS):
+            found = self._buffer.find(separator)
+            if found >= 0:
+                end = found + len(separator)
+                head = bytes(self._buffer[:end])
+                del self._buffer[:end]
+                return head
+            if len(self._buffer) > limit:
+                raise asyncio.LimitOverrunError("separator is not found, and chunk exceed the limit", len(self._buffer))
+            buffered, self._buffer = self._buffer, bytearray()
+            chunk = await self.read()
+            self._buffer = buffered + chunk
+            if not chunk:
+                partial = bytes(self._buffer)
+                self._buffer.clear()
+                raise asyncio.IncompleteReadError(partial, None)
+        raise ConnectionError("no separator in the bytes read")  # pragma: no cover - bounded by limit first
+
+
+class SocketStream(BufferedReads):
     """One connected, non-blocking TCP socket, read and written on the running event loop."""
 
     def __init__(self, sock: socket.socket, loop: asyncio.AbstractEventLoop) -> None:
@@ -98,42 +144,6 @@ class SocketStream:
                     async with asyncio.timeout_at(deadline):
                         await self._wait("read", self._loop.add_reader, self._loop.remove_reader)
         raise ConnectionError("the socket never became readable")  # pragma: no cover - bounded, not expected
-
-    async def readexactly(self, n: int) -> bytes:
-        """Exactly ``n`` bytes; ``IncompleteReadError`` (with what came) at EOF."""
-        data = bytearray()
-        for _ in range(_MAX_WAITS):
-            if len(data) >= n:
-                return bytes(data)
-            chunk = await self.read(n - len(data))
-            if not chunk:
-                raise asyncio.IncompleteReadError(bytes(data), n)
-            data += chunk
-        raise ConnectionError("too many reads for one readexactly")  # pragma: no cover - bounded, not expected
-
-    async def readuntil(self, separator: bytes = b"\n", limit: int = _DEFAULT_LIMIT) -> bytes:
-        """The bytes up to and including ``separator``, as ``StreamReader.readuntil`` reads them.
-
-        Raises ``LimitOverrunError`` past ``limit`` bytes without it and ``IncompleteReadError``
-        (with what came) at EOF; bytes after the separator are kept for the next read.
-        """
-        for _ in range(_MAX_WAITS):
-            found = self._buffer.find(separator)
-            if found >= 0:
-                end = found + len(separator)
-                head = bytes(self._buffer[:end])
-                del self._buffer[:end]
-                return head
-            if len(self._buffer) > limit:
-                raise asyncio.LimitOverrunError("separator is not found, and chunk exceed the limit", len(self._buffer))
-            buffered, self._buffer = self._buffer, bytearray()
-            chunk = await self.read()
-            self._buffer = buffered + chunk
-            if not chunk:
-                partial = bytes(self._buffer)
-                self._buffer.clear()
-                raise asyncio.IncompleteReadError(partial, None)
-        raise ConnectionError("no separator in the bytes read")  # pragma: no cover - bounded by limit first
 
     # -- writing --------------------------------------------------------------------------------
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import ssl
 import threading
 from dataclasses import dataclass, field
 from typing import Any, Iterator
@@ -26,8 +27,11 @@ SERVE_FOR = 30.0  # no connection is served longer than this, whatever the clien
 
 
 @contextlib.contextmanager
-def serving(endpoint: Any) -> Iterator[int]:
-    """Serve ``endpoint`` on a loopback port from a background event loop; yields the port."""
+def serving(endpoint: Any, tls: ssl.SSLContext | None = None) -> Iterator[int]:
+    """Serve ``endpoint`` on a loopback port from a background event loop; yields the port.
+
+    With ``tls``, every connection is TLS first (asyncio's own server side), and the endpoint
+    reads and writes inside it: an HTTPS proxy is a CONNECT proxy served so."""
     loop = asyncio.new_event_loop()
     ready: list[int] = []
     handlers: set[asyncio.Task[None]] = set()
@@ -41,7 +45,7 @@ def serving(endpoint: Any) -> Iterator[int]:
         writer.transport.abort()
 
     async def main() -> asyncio.base_events.Server:
-        server = await asyncio.start_server(handle, "127.0.0.1", 0)
+        server = await asyncio.start_server(handle, "127.0.0.1", 0, ssl=tls, ssl_handshake_timeout=5.0 if tls else None)
         ready.append(server.sockets[0].getsockname()[1])
         return server
 
@@ -219,3 +223,11 @@ class BlockPageProxy:
         writer.write(b"HTTP/1.1 403 Forbidden\r\nContent-Type: text/html\r\nContent-Length: "
                      + str(len(page)).encode() + b"\r\nConnection: close\r\n\r\n" + page)
         await writer.drain()
+
+
+def tls_server_context(issued: Any, directory: Any) -> ssl.SSLContext:
+    """A Python ``ssl`` server context presenting ``issued`` (a lab IssuedCert) and its chain."""
+    chain, key = issued.write(directory, "served")
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(str(chain), str(key))
+    return context

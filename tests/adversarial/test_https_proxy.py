@@ -5,28 +5,33 @@ curl 7.52 and urllib3 1.26 the scheme is honoured: a ClientHello goes to a plain
 which answers "400 Bad Request" in plain text or hangs up, and the client reports "wrong
 version number" (curl 35) as if the server were at fault. The lab scenario
 ``proxy-https-scheme`` covers the 400 (tests/test_diagnose.py); here, a proxy that drops the
-hello instead, and a proxy that really does speak TLS, which tlsdoctor's probes cannot tunnel
-through and must say so rather than read their own plain CONNECT's failure as the server's.
-Real TLS on 127.0.0.1, lab certificates.
+hello instead; and real HTTPS proxies (the lab's CONNECT proxy behind TLS), which the probes
+tunnel through in TLS, and whose own certificate the client's CA file may refuse (curl 60 at the
+proxy, before any CONNECT). Real TLS on 127.0.0.1, lab certificates.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
+from datetime import datetime, timedelta, timezone
+
 from tlsdoctor.diagnosis import Diagnosis, diagnose
 from tlsdoctor.lab.authorities import LabAuthorities
 from tlsdoctor.lab.endpoints import HttpsOrigin
+from tlsdoctor.lab.pki import IssuedCert
+from tlsdoctor.lab.proxy import ConnectProxy
 from tlsdoctor.lab.tls import TlsServerConfig
 from tlsdoctor.observe.route import discover_route, parse_target
+from tlsdoctor.render.diagnosis import diagnosis_document
 from tlsdoctor.wire import AnswerKind
 
 from .conftest import TIMEOUT, assert_honest_and_in_time
-from .servers import ProxyDroppingTls, serving
+from .servers import ProxyDroppingTls, serving, tls_server_context
 
 
 def healthy(authorities: LabAuthorities) -> HttpsOrigin:
-    leaf = authorities.intermediate.issue_cert("localhost", "127.0.0.1")
+    leaf = authorities.intermediate.issue_cert("localhost", "127.0.0.1", issuer_pointers=False)
     return HttpsOrigin(TlsServerConfig(certificate=leaf, alpn=("http/1.1",)))
 
 
@@ -56,19 +61,55 @@ def test_a_plain_proxy_that_drops_the_hello_is_named_by_its_tunnel(authorities: 
     assert d.observations.curl is not None and d.observations.curl.curl_code != 0
 
 
-def test_a_proxy_that_speaks_tls_is_not_probed_with_plain_connect(authorities: LabAuthorities,
-                                                                   root_file: Path) -> None:
-    # A TLS server stands in for a real HTTPS proxy: what matters is that it answers TLS.
-    with serving(healthy(authorities)) as tls_peer, serving(healthy(authorities)) as origin:
-        d = through(origin, f"https://127.0.0.1:{tls_peer}", root_file)
+def https_proxy(issued: IssuedCert, directory: Path):  # type: ignore[no-untyped-def]
+    """An HTTPS proxy: the lab's CONNECT proxy behind TLS, presenting ``issued``."""
+    return serving(ConnectProxy("tunnel"), tls=tls_server_context(issued, directory))
+
+
+def test_an_https_proxy_the_client_trusts_is_tunnelled_through_in_tls(authorities: LabAuthorities, root_file: Path,
+                                                                      tmp_path: Path) -> None:
+    proxy_cert = authorities.intermediate.issue_cert("localhost", "127.0.0.1")
+    with serving(healthy(authorities)) as origin, https_proxy(proxy_cert, tmp_path) as proxy:
+        d = through(origin, f"https://127.0.0.1:{proxy}", root_file)
     assert_honest_and_in_time(d)
-    assert d.observations.proxy_answer is not None
-    assert d.observations.proxy_answer.answer.kind is AnswerKind.TLS_HANDSHAKE
-    # No probe sent a plain CONNECT to it: their failure would have been read as the proxy's or the server's.
-    assert d.observations.handshake is None and d.observations.first_answer is None
-    assert any("through the HTTPS proxy" in u.what for u in d.could_not_check), d.could_not_check
-    # What it says is libcurl's (which did speak TLS to it, then CONNECT inside): read through the
-    # safety net, never a probe's plain-CONNECT failure dressed as a proxy or TLS finding.
-    assert d.observations.curl is not None
-    assert all("libcurl_code" in f.evidence for f in d.findings if f.code != "ok"), d.findings
-    assert not (d.verdict.code == "ok" and d.verdict.confidence >= 1.0)
+    assert d.ok and d.verdict.confidence == 1.0, (d.verdict.summary, d.could_not_check)
+    assert d.observations.curl is not None and d.observations.curl.curl_code == 0  # libcurl: TLS to the proxy too
+    assert d.observations.proxy_handshake is not None and d.observations.proxy_handshake.ok
+    # Our own probes went through it: CONNECT inside TLS, the origin's TLS inside that.
+    hs = d.observations.handshake
+    assert hs is not None and hs.ok and hs.connect_answer is not None and hs.connect_answer.status == 200
+    assert diagnosis_document(d)["observations"]["proxy_tls"]["client_accepts"] is True
+
+
+def test_an_https_proxy_with_a_certificate_the_client_does_not_trust_is_the_verdict(
+        authorities: LabAuthorities, root_file: Path, tmp_path: Path) -> None:
+    # A corporate HTTPS proxy's certificate from the company's CA: the origin is fine.
+    proxy_cert = authorities.foreign_intermediate.issue_cert("localhost", "127.0.0.1")
+    with serving(healthy(authorities)) as origin, https_proxy(proxy_cert, tmp_path) as proxy:
+        d = through(origin, f"https://127.0.0.1:{proxy}", root_file)
+    assert_honest_and_in_time(d)
+    assert (d.verdict.code, d.verdict.evidence["peer"]) == ("cert.untrusted_root", "proxy"), d.verdict.summary
+    assert "Foreign Intermediate CA" in d.verdict.summary and "--proxy-cacert" in d.verdict.remedy
+    assert d.observations.curl is not None and d.observations.curl.curl_code == 60
+    assert d.observations.handshake is not None and d.observations.handshake.ok  # the origin's own TLS: fine
+    assert not any(f.code.startswith("cert.") and f.evidence.get("peer") != "proxy" for f in d.findings)
+
+
+def test_an_https_proxy_with_an_expired_certificate_is_named(authorities: LabAuthorities, root_file: Path,
+                                                             tmp_path: Path) -> None:
+    now = datetime.now(timezone.utc)
+    proxy_cert = authorities.intermediate.issue_cert("localhost", "127.0.0.1", not_before=now - timedelta(days=90),
+                                                     not_after=now - timedelta(days=2))
+    with serving(healthy(authorities)) as origin, https_proxy(proxy_cert, tmp_path) as proxy:
+        d = through(origin, f"https://127.0.0.1:{proxy}", root_file)
+    assert (d.verdict.code, d.verdict.evidence["peer"]) == ("cert.expired", "proxy"), d.verdict.summary
+    assert d.observations.curl is not None and d.observations.curl.curl_code == 60
+
+
+def test_an_https_proxy_whose_certificate_names_another_host_is_a_name_mismatch(
+        authorities: LabAuthorities, root_file: Path, tmp_path: Path) -> None:
+    proxy_cert = authorities.intermediate.issue_cert("proxy.corp.example")
+    with serving(healthy(authorities)) as origin, https_proxy(proxy_cert, tmp_path) as proxy:
+        d = through(origin, f"https://127.0.0.1:{proxy}", root_file)
+    assert (d.verdict.code, d.verdict.evidence["peer"]) == ("cert.hostname_mismatch", "proxy"), d.verdict.summary
+    assert d.observations.curl is not None and d.observations.curl.curl_code == 60

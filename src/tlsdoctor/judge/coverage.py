@@ -19,13 +19,12 @@ from tlsdoctor.observe.handshake import MAX_CHAIN
 from tlsdoctor.observe.observations import Observations
 from tlsdoctor.observe.route import url_origin
 from tlsdoctor.records import record
-from tlsdoctor.wire import TLS_ANSWERS
 
 # What each probe is, in the words "could not check" uses.
 PROBE_WORDS = {
     "resolution": "DNS",
     "proxy_resolution": "the proxy's DNS",
-    "proxy_answer": "the https:// proxy's answer to a ClientHello",
+    "proxy_handshake": "the TLS handshake with the https:// proxy itself",
     "tcp": "TCP connections",
     "first_answer": "the server's first answer to a ClientHello",
     "handshake": "the TLS handshake",
@@ -81,11 +80,6 @@ def could_not_check(obs: Observations) -> tuple[Unchecked, ...]:
         out.append(Unchecked(f"the server, behind the proxy {proxy.url}",
                              "the proxy wants credentials (407) and tlsdoctor never sends any, though the proxy "
                              "setting has them"))
-    if proxy is not None and obs.proxy_answer is not None and obs.handshake is None \
-            and obs.proxy_answer.answer is not None and obs.proxy_answer.answer.kind in TLS_ANSWERS:
-        out.append(Unchecked(f"the server, through the HTTPS proxy {proxy.url}",
-                             "tlsdoctor's own probes tunnel through http:// proxies only; libcurl's attempt "
-                             "through it is what this diagnosis saw"))
     answer = obs.http.answer if obs.http is not None else None
     if answer is not None and answer.location and url_origin(answer.location) != obs.route.target.origin:
         out.append(Unchecked(f"the redirect's target, {answer.location}",

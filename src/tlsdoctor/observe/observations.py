@@ -72,8 +72,11 @@ class Observations:
     local_time: datetime
     resolution: Resolution | None = None
     proxy_resolution: Resolution | None = None
-    # An https:// proxy's first answer to a ClientHello (None for http:// proxies): does it speak TLS?
+    # An https:// proxy (None for http:// ones): our handshake with the proxy itself, its first
+    # answer (does it speak TLS at all?), and its presented chain's checks with the client's trust.
+    proxy_handshake: HandshakeObservation | None = None
     proxy_answer: FirstAnswerObservation | None = None
+    proxy_trust: TrustObservation | None = None
     tcp: tuple[TcpConnect, ...] = ()
     first_answer: FirstAnswerObservation | None = None
     handshake: HandshakeObservation | None = None

@@ -328,10 +328,23 @@ async def open_stream(route: Route, timeout: float, address: str | None = None,
             raise RouteError("connect", f"TCP connect to {host}:{target.port} failed: {exc}") from None
         return stream, None
     proxy = route.proxy
+    if proxy.tls_to_proxy and asyncio_streams:
+        # start_tls cannot stack a second TLS on our tunnel: the one probe that asks (an HTTP/1.1
+        # HEAD on a connection of its own) says so rather than speak plain CONNECT to a TLS port.
+        raise RouteError("proxy-connect", f"tlsdoctor's separate HTTP probe does not tunnel through an HTTPS "
+                                          f"proxy ({proxy.url})")
     try:
         reader, writer = await aio.within(connect(proxy.host, proxy.port), timeout)
     except (OSError, asyncio.TimeoutError) as exc:
         raise RouteError("proxy-connect", f"cannot reach the proxy {proxy.url}: {exc or 'timed out'}") from None
+    if proxy.tls_to_proxy:
+        from tlsdoctor.observe.proxy_tls import TlsTunnel
+
+        try:
+            reader = writer = await TlsTunnel.open(reader, writer, proxy.target.server_name, timeout)
+        except (OSError, asyncio.TimeoutError) as exc:
+            writer.transport.abort()
+            raise RouteError("proxy-connect", f"no TLS with the proxy {proxy.url}: {exc or 'timed out'}") from None
     answer = await _connect_request(reader, writer, target, timeout, on_connect_sent)
     if answer.status != 200:
         writer.close()

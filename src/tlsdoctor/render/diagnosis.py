@@ -67,6 +67,13 @@ def observations_document(obs: Observations) -> dict[str, Any]:
             a = seen.answer
             doc[key] = {"kind": a.kind.name.lower(), "text": a.text_preview,
                         "alert": int(a.alert_description) if a.alert_description is not None else None}
+    proxy_hs = obs.proxy_handshake
+    if proxy_hs:
+        client = obs.proxy_trust.client_now[0] if obs.proxy_trust and obs.proxy_trust.client_now else None
+        doc["proxy_tls"] = {"ok": proxy_hs.ok, "version": proxy_hs.version, "error": proxy_hs.error,
+                            "presented_chain": [describe_cert(c) for c in proxy_hs.presented_chain],
+                            "client_accepts": client.ok if client else None,
+                            "client_error": client.error if client else None}
     hs = obs.handshake
     if hs:
         doc["tls"] = {"ok": hs.ok, "version": hs.version, "cipher": hs.cipher, "alpn": hs.alpn, "error": hs.error,

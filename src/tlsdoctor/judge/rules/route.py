@@ -126,6 +126,45 @@ def proxy_not_tls(obs: Observations) -> Iterator[Finding]:
                   first_bytes=answer.text_preview)
 
 
+@rule("cert.untrusted_root", "cert.self_signed", "cert.expired", "cert.not_yet_valid", "cert.hostname_mismatch",
+      "cert.incomplete_chain", "trust.store_mismatch")
+def proxy_certificate(obs: Observations) -> Iterator[Finding]:
+    """Does the client's CA file accept an HTTPS proxy's own certificate, for the proxy's name?
+
+    A corporate HTTPS proxy's certificate comes from the company's CA, which the OS store may
+    hold and an application's CA file does not: curl then fails with 60 ("SSL certificate
+    problem") before any CONNECT, and the origin's certificate, the usual suspect, is fine.
+    libcurl verifies the proxy with CURLOPT_PROXY_CAINFO, which is not the --cacert file.
+    """
+    proxy, hs, trust = obs.route.proxy, obs.proxy_handshake, obs.proxy_trust
+    if proxy is None or hs is None or not hs.ok or trust is None or not trust.client_now:
+        return
+    client = trust.client_now[0]
+    if client.ok:
+        return
+    bundle_chain_ok = any(v.ok for v in trust.chain_only_now if v.source == "ca-bundle")
+    verify = trust.openssl_client.verify_code if trust.openssl_client is not None else None
+    if bundle_chain_ok:
+        code = "cert.hostname_mismatch"
+    else:
+        best = classify(Signal(curl_code=60, verify_result=verify)) if verify else []
+        code = best[0].code if best and best[0].code.startswith("cert.") else "cert.untrusted_root"
+    elsewhere = next((v for v in trust.chain_only_now if v.ok and v.source != "ca-bundle"), None)
+    issuer = hs.presented_chain[0].issuer.rfc4514_string() if hs.presented_chain else "?"
+    where = next((s.description for s in trust.sources if elsewhere and s.name == elsewhere.source), None)
+    also = f" {where[:1].upper()}{where[1:]} trusts it." if where else ""
+    said = trust.openssl_client.message if trust.openssl_client is not None and trust.openssl_client.message \
+        else client.error
+    yield finding(code, E, 0.9,
+                  f"The HTTPS proxy {proxy.url} presents a certificate the client's CA file refuses "
+                  f"({said}; issued by '{issuer}').{also} The client fails at the proxy, before any "
+                  f"CONNECT to {obs.route.target.authority}.",
+                  "Give the client the proxy's CA for the proxy connection (curl --proxy-cacert, libcurl "
+                  "CURLOPT_PROXY_CAINFO: not the --cacert file), or let it use the OS store; "
+                  "or fix the proxy's certificate.", peer="proxy", proxy=proxy.url, issuer=issuer,
+                  verify_result=verify, error=client.error, trusted_by=elsewhere.source if elsewhere else None)
+
+
 def _route_failure(obs: Observations) -> tuple[str, str, object] | None:
     for probe in (obs.handshake, obs.first_answer):
         failure = getattr(probe, "route_error", None) if probe else None
