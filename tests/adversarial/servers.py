@@ -54,6 +54,9 @@ def serving(endpoint: Any, tls: ssl.SSLContext | None = None) -> Iterator[int]:
         for task in list(handlers):
             task.cancel()
         await asyncio.sleep(0)
+        pending = [t for t in handlers if not t.done()]
+        if pending:  # a TLS connection's cancellation takes a few turns of the loop to unwind
+            await asyncio.wait(pending, timeout=2.0)
 
     thread = threading.Thread(target=loop.run_forever, daemon=True)
     thread.start()

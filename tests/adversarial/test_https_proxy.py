@@ -113,3 +113,16 @@ def test_an_https_proxy_whose_certificate_names_another_host_is_a_name_mismatch(
         d = through(origin, f"https://127.0.0.1:{proxy}", root_file)
     assert (d.verdict.code, d.verdict.evidence["peer"]) == ("cert.hostname_mismatch", "proxy"), d.verdict.summary
     assert d.observations.curl is not None and d.observations.curl.curl_code == 60
+
+
+def test_an_https_proxy_whose_ca_only_the_os_store_holds_is_a_store_mismatch(
+        authorities: LabAuthorities, root_file: Path, tmp_path: Path) -> None:
+    # The corporate desktop: the company CA is in the OS store, not in the app's CA file.
+    proxy_cert = authorities.foreign_intermediate.issue_cert("localhost", "127.0.0.1")
+    store = tmp_path / "os-store.pem"
+    store.write_bytes(authorities.root.cert_pem + authorities.foreign_root.cert_pem)
+    with serving(healthy(authorities)) as origin, https_proxy(proxy_cert, tmp_path) as proxy:
+        d = diagnose(f"https://127.0.0.1:{origin}/", proxy=f"https://127.0.0.1:{proxy}", ca_bundle=root_file,
+                     timeout=TIMEOUT, env={}, os_store_env={"SSL_CERT_FILE": str(store), "SSL_CERT_DIR": ""})
+    assert (d.verdict.code, d.verdict.evidence["peer"]) == ("trust.store_mismatch", "proxy"), d.verdict.summary
+    assert d.verdict.evidence["trusted_by"] == "os-store" and "trusts it" in d.verdict.summary

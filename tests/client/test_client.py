@@ -73,7 +73,7 @@ def curl_only(entry: LabScenario, **options: Any) -> Client:
     "sni-required", "reset-after-hello", "large-hello-reset",
     "close-after-hello",
     "stall-handshake", "plain-http", "empty-reply", "not-http-answer", "no-close-notify", "proxy-tunnel",
-    "proxy-https-scheme", "intercepting-proxy",
+    "proxy-https-scheme", "https-proxy-untrusted", "intercepting-proxy",
     "proxy-auth-required", "proxy-windows-auth", "proxy-refuses-connect", "proxy-bad-gateway", "corrupt-ca-bundle", "expired-root",
     "unreadable-ca-file", "clock-skew",
     "dns-unresolvable", "tcp-refused",

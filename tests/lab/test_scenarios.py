@@ -143,6 +143,7 @@ PYTHON_SSL = {
     "not-http-answer": NotHttp(b"-ERR unknown com"),
     "proxy-tunnel": Works(),
     "proxy-https-scheme": TlsFails("WRONG_VERSION_NUMBER"),  # the plain proxy's 400, read as a TLS record
+    "https-proxy-untrusted": VerifyFails(20),  # at the proxy: its company CA is not in the client's file
     "intercepting-proxy": VerifyFails(20),
     "proxy-auth-required": ProxyRefuses(407),
     "proxy-windows-auth": ProxyRefuses(407),
@@ -186,8 +187,8 @@ def python_ssl_outcome(entry: LabScenario) -> object:
         if entry.proxy:
             proxy = urllib.parse.urlsplit(entry.proxy)
             sock = socket.create_connection((proxy.hostname, proxy.port), timeout=2)
-            if proxy.scheme == "https":  # TLS to the proxy itself first, as urllib3 >= 1.26 does
-                sock = ssl.create_default_context().wrap_socket(sock, server_hostname=proxy.hostname)
+            if proxy.scheme == "https":  # TLS to the proxy itself first, with the same trust, as urllib3 >= 1.26
+                sock = ctx.wrap_socket(sock, server_hostname=proxy.hostname)
             sock.sendall(f"CONNECT {url.hostname}:{url.port} HTTP/1.1\r\nHost: {url.netloc}\r\n\r\n".encode())
             status = int(sock.recv(4096).split(b" ", 2)[1])
             if status != 200:

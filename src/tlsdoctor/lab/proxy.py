@@ -40,10 +40,13 @@ class ConnectProxy:
     - ``intercept``: re-signs every site with ``interception_ca``; verifies origins
       against ``origin_trust``; a failed origin becomes a 502 inside the tunnel.
     - ``status``: answers every CONNECT with ``status`` (407 wants credentials, 403
-      refuses the destination) and closes.
-    - ``block``: a filtering proxy that accepts CONNECT, then answers the ClientHello inside
-      the tunnel with its own 403 block page, in plain text (clients: "wrong version number"). A 407 offers ``challenges`` (Proxy-Authenticate
+      refuses the destination) and closes. A 407 offers ``challenges`` (Proxy-Authenticate
       values: a corporate proxy that logs Windows users in offers NTLM and Negotiate only).
+    - ``block``: a filtering proxy that accepts CONNECT, then answers the ClientHello inside
+      the tunnel with its own 403 block page, in plain text (clients: "wrong version number").
+
+    With ``tls`` it is an HTTPS proxy: the client speaks TLS to the proxy first (an
+    ``https://`` proxy URL), and CONNECT inside it (not with ``intercept``).
     """
 
     mode: ProxyMode
@@ -51,12 +54,22 @@ class ConnectProxy:
     challenges: tuple[str, ...] = ('Basic realm="tlsdoctor lab"',)
     interception_ca: CA | None = None
     origin_trust: ssl.SSLContext | None = None
+    tls: TlsServerConfig | None = None
     _contexts: dict[str, SSL.Context] = field(default_factory=dict, init=False, repr=False)
 
     async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, timeout: float,
                      already_read: bytes = b"") -> None:
         """Serve one client; ``already_read``: bytes of it a front end has read already."""
-        client = PlainStream(reader, writer, timeout)
+        client: PlainStream | TlsStream
+        if self.tls is not None:
+            assert self.mode != "intercept", "an HTTPS proxy that also intercepts is not a lab scenario"
+            client = TlsStream.server(self._context_for(""), reader, writer, timeout)
+            try:
+                await client.handshake()
+            except Exception:  # noqa: BLE001 - a client that refuses the proxy's certificate ends here
+                return
+        else:
+            client = PlainStream(reader, writer, timeout)
         conn = h11.Connection(h11.SERVER, max_incomplete_event_size=16 * 1024)
         if already_read:
             conn.receive_data(already_read)
@@ -86,7 +99,10 @@ class ConnectProxy:
                 await _respond(conn, client, 502, b"upstream unreachable\n")
                 return
             await _respond(conn, client, 200, b"", established=True)
-            await _relay_plain(reader, writer, up_reader, up_writer, timeout)
+            if isinstance(client, TlsStream):
+                await _relay_stream(client, up_reader, up_writer, timeout)
+            else:
+                await _relay_plain(reader, writer, up_reader, up_writer, timeout)
             return
         await _respond(conn, client, 200, b"", established=True)
         await self._intercept(host, port, reader, writer, timeout)
@@ -123,7 +139,11 @@ class ConnectProxy:
             await client_tls.close()
 
     def _context_for(self, host: str) -> SSL.Context:
-        """A server context with a certificate for ``host``, minted once and cached."""
+        """A server context with a certificate for ``host``, minted once and cached ("": the HTTPS
+        proxy's own, from ``tls``)."""
+        if host == "" and host not in self._contexts:
+            assert self.tls is not None
+            self._contexts[host] = self.tls.build_context()
         if host not in self._contexts:
             assert self.interception_ca is not None
             leaf = self.interception_ca.issue_cert(host, issuer_pointers=False)
@@ -210,6 +230,35 @@ async def _relay_plain(
     try:
         await asyncio.gather(copy(reader, up_writer), copy(up_reader, writer))
     except (OSError, asyncio.TimeoutError):
+        pass
+    finally:
+        await close_writer(up_writer, timeout)
+
+
+async def _relay_stream(client: TlsStream, up_reader: asyncio.StreamReader, up_writer: asyncio.StreamWriter,
+                        timeout: float) -> None:
+    """An HTTPS proxy's tunnel: the client's side inside the proxy's TLS, the origin's plain TCP."""
+    async def client_to_origin() -> None:
+        for _ in range(1_000_000):
+            data = await client.recv()
+            if not data:
+                break
+            up_writer.write(data)
+            await aio.drained(up_writer, timeout)
+        if up_writer.can_write_eof():
+            up_writer.write_eof()
+
+    async def origin_to_client() -> None:
+        for _ in range(1_000_000):
+            data = await read_within(up_reader, 64 * 1024, timeout)
+            if not data:
+                break
+            await client.send(data)
+
+    progress(Phase.BUSY)
+    try:
+        await asyncio.gather(client_to_origin(), origin_to_client())
+    except (OSError, asyncio.TimeoutError, TlsClosed):
         pass
     finally:
         await close_writer(up_writer, timeout)

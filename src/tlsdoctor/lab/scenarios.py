@@ -365,6 +365,13 @@ CATALOGUE: tuple[Scenario, ...] = (
              "(HTTPS_PROXY=https://...): the client's ClientHello to the proxy gets a plain-text 400",
              "tls.not_tls", 35, lambda ctx: ConnectProxy("tunnel"), None, ClientSetup(proxy_scheme="https"),
              via="ok", note="the proxy and the server are fine: the proxy URL's scheme is wrong"),
+    Scenario("https-proxy-untrusted", E, "an HTTPS proxy (the client speaks TLS to the proxy itself) presents a "
+             "certificate from a CA the client does not hold (the company's own)", "cert.untrusted_root", 60,
+             lambda ctx: ConnectProxy("tunnel", tls=TlsServerConfig(
+                 certificate=ctx.authorities.interception.issue_cert(*LAB_NAMES, issuer_pointers=False),
+                 alpn=("http/1.1",))),
+             None, ClientSetup(proxy_scheme="https"), via="ok",
+             note="the client fails at the proxy (curl 60), before any CONNECT: the server's certificate is fine"),
     Scenario("intercepting-proxy", E, "a CONNECT proxy re-signs every site with its own 'antivirus' CA",
              "trust.interception", 60, _interceptor, X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY, via="ok"),
     Scenario("proxy-auth-required", E, "the proxy answers CONNECT with 407 Proxy Authentication Required",

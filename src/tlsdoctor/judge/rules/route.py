@@ -150,6 +150,8 @@ def proxy_certificate(obs: Observations) -> Iterator[Finding]:
         best = classify(Signal(curl_code=60, verify_result=verify)) if verify else []
         code = best[0].code if best and best[0].code.startswith("cert.") else "cert.untrusted_root"
     elsewhere = next((v for v in trust.chain_only_now if v.ok and v.source != "ca-bundle"), None)
+    if elsewhere is not None and code == "cert.untrusted_root":
+        code = "trust.store_mismatch"  # as for a server's chain: another source on this machine holds the CA
     issuer = hs.presented_chain[0].issuer.rfc4514_string() if hs.presented_chain else "?"
     where = next((s.description for s in trust.sources if elsewhere and s.name == elsewhere.source), None)
     also = f" {where[:1].upper()}{where[1:]} trusts it." if where else ""
