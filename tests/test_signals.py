@@ -23,7 +23,7 @@ def test_every_condition_has_rows_and_every_row_condition_is_known() -> None:
 
 def test_a_row_with_an_unknown_condition_is_refused() -> None:
     try:
-        classify._row("tls.not_tls", 0.5, "test", condition=("not_a_condition",))
+        classify.row("tls.not_tls", 0.5, "test", condition=("not_a_condition",))
     except ValueError as error:
         assert "not_a_condition" in str(error)
     else:

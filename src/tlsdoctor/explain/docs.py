@@ -44,7 +44,7 @@ file cannot be read.
 3. **Trust.** Each spelling has a trust: status codes by number or hex first (they are
    language-independent and always win), then names, English phrases, translations, and last
    generic wrappers ("see inner exception"), which count only when nothing better was read.
-4. **Classify.** `tlsdoctor/classify.py` — the one table, shared with `diagnose` and the
+4. **Classify.** `tlsdoctor/classify/table.py` — the one table, shared with `diagnose` and the
    client — says which finding codes the signals can mean, with a generic likelihood.
 5. **Rank.** `explain/priors.py` orders the causes of an ambiguous signal as the field does
    for the client tlsdoctor serves first, and context in the text moves them (below).
@@ -66,7 +66,7 @@ ADDING = """\
    from the product's own sources and documentation; write the table yourself.
 2. A `Means` names shared signals only. If no signal says what a message means, add a
    *condition* to `CONDITIONS` in `tlsdoctor/signals.py` and its rows to `SIGNAL_TABLE` in
-   `tlsdoctor/classify.py` —
+   `tlsdoctor/classify/table.py` —
    never a finding code in a recogniser (a second classifier is a bug).
 3. Add it to `RECOGNISERS` in `recognisers/__init__.py`, add corpus cases to
    `tests/explain/corpus/`, and regenerate this page: `python -m tlsdoctor.explain.docs docs/explain.md`.
@@ -85,7 +85,7 @@ def render() -> str:
     languages = sorted({lang for r in RECOGNISERS for lang in r.languages})
     lines += ["", f"Languages read: {', '.join(languages)}.", ""]
     lines += ["## Conditions", "", "What other ecosystems say that no OpenSSL verify result, alert or errno says "
-              "exactly (`CONDITIONS` in `tlsdoctor/signals.py`; their rows in `tlsdoctor/classify.py` map them to "
+              "exactly (`CONDITIONS` in `tlsdoctor/signals.py`; their rows in `tlsdoctor/classify/table.py` map them to "
               "finding codes):", ""]
     lines += [f"- `{name}`: {meaning}" for name, meaning in CONDITIONS.items()]
     lines += ["", "## Priors: how often each cause is behind an ambiguous signal", "",

@@ -187,7 +187,7 @@ def page(code: str) -> str:
         lines += [f"- `{r.name}` ({r.module.rsplit('/', 1)[-1]}): {r.question}" for r in rules]
     elif code == "ok":
         lines.append("`tlsdoctor diagnose` concludes `ok` when no rule finds an error.")
-    lines += ["", "`tlsdoctor explain` — the signals it reads this code from (`tlsdoctor/classify.py`):", ""]
+    lines += ["", "`tlsdoctor explain` — the signals it reads this code from (`tlsdoctor/classify/table.py`):", ""]
     rows = [row for row in SIGNAL_TABLE if row.code == code]
     lines += [f"- {_conditions(row)} (likelihood {row.likelihood:g}): {row.why}" for row in rows] or [
         "- none: only a live diagnosis can conclude it."]

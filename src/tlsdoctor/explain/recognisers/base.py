@@ -4,7 +4,7 @@ A recogniser never names a finding code. It says what a spelling *means* in the 
 vocabulary of :class:`tlsdoctor.signals.Signal` — a curl code, an OpenSSL verify result, a
 TLS alert, an errno, a proxy's CONNECT status, or one of :data:`tlsdoctor.signals.CONDITIONS`
 — and :func:`tlsdoctor.classify.classify`, the one table, says what that means as a cause.
-A new message is a new row here; a new *kind* of meaning is a row in classify.py.
+A new message is a new row here; a new *kind* of meaning is a row in classify/table.py.
 
 Three kinds of spelling, matched by the engine in :mod:`tlsdoctor.explain.read` in linear
 time (no backtracking regular expression sees a phrase or a name):

@@ -1,118 +1,17 @@
-"""One table from low-level failure signals to finding codes. Nobody else re-classifies.
+"""The one table's rows: every reading of a signal, each with its likelihood and its words.
 
-What a client reports when HTTPS fails is a handful of low-level signals
-(:class:`tlsdoctor.signals.Signal`): a libcurl code and its error text, an OpenSSL verify
-result (``X509_V_ERR_*``), an OpenSSL reason string ("wrong version number"), a TLS alert,
-an errno, the status line a proxy gave to CONNECT, or a condition explain's recognisers read
-in another client's words (:data:`tlsdoctor.signals.CONDITIONS`; their text is recognised
-there, never here).
-:data:`SIGNAL_TABLE` maps combinations of them to finding codes
-(``docs/spec/findings.md``), and :func:`classify` returns every matching row, the most
-specific first (the way httpx maps httpcore's exceptions). ``diagnose`` uses it to name
-what libcurl said, ``explain`` to rank causes from pasted text, the client to label its
-failures.
-
-A signal alone rarely proves a root cause (verify result 20 is an untrusted root *or* a
-missing intermediate; a handshake_failure alert is a cipher mismatch *or* a policy
-refusal), so rows carry a ``likelihood``: how often that reading is right when nothing
-else is known. Diagnosis then replaces likelihoods with evidence.
+Grouped by layer (names and connections, TLS handshake, certificates, HTTP, conditions read
+in other clients' words); order within a group does not matter, :func:`tlsdoctor.classify.classify`
+ranks matches by specificity, then likelihood.
 """
 
 from __future__ import annotations
 
 import functools
-import re
-from dataclasses import field
-from typing import Iterable
 
 from tlsdoctor import verify_codes as vc
-from tlsdoctor.records import record
-from tlsdoctor.signals import CONDITIONS, Signal  # the vocabulary the table reads (importable from here too)
-
-
-@record
-class Row:
-    """One line of the table: conditions (all must hold) → a finding code."""
-
-    code: str
-    likelihood: float
-    curl: frozenset[int] = frozenset()
-    verify: frozenset[int] = frozenset()
-    alert: frozenset[int] = frozenset()
-    errno: frozenset[str] = frozenset()
-    connect_status: range | None = None
-    text: LazyPattern | None = None
-    why: str = ""
-    condition: frozenset[str] = frozenset()
-
-    @property
-    def specificity(self) -> int:
-        """How many independent conditions the row checks: more is more specific."""
-        return sum(
-            bool(x) for x in (self.curl, self.verify, self.alert, self.errno, self.connect_status, self.text,
-                              self.condition)
-        )
-
-    def matches(self, signal: Signal) -> bool:
-        if self.curl and signal.curl_code not in self.curl:
-            return False
-        if self.verify and signal.verify_result not in self.verify:
-            return False
-        if self.alert and signal.alert not in self.alert:
-            return False
-        if self.errno and signal.errno not in self.errno:
-            return False
-        if self.connect_status is not None and signal.connect_status not in self.connect_status:
-            return False
-        if self.condition and signal.condition not in self.condition:
-            return False
-        if self.text is not None and not self.text.search(signal.text):
-            return False
-        return self.specificity > 0
-
-
-class LazyPattern:
-    """A case-insensitive regular expression compiled on first use, with ``search`` and ``pattern``.
-
-    The table holds ~100 patterns; compiling them all when the module loads cost every
-    command that imports it (``diagnose`` included) 10-30 ms before doing anything, though
-    most processes match a handful of rows, if any (issue 9: imports were most of a
-    whole-process diagnosis).
-    """
-
-    __slots__ = ("pattern", "_compiled")
-
-    def __init__(self, pattern: str) -> None:
-        self.pattern = pattern
-        self._compiled: re.Pattern[str] | None = None
-
-    def search(self, text: str, *args: int) -> re.Match[str] | None:
-        if self._compiled is None:
-            self._compiled = re.compile(self.pattern, re.IGNORECASE)
-        return self._compiled.search(text, *args)
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, LazyPattern) and other.pattern == self.pattern
-
-    def __hash__(self) -> int:
-        return hash(self.pattern)
-
-    def __repr__(self) -> str:
-        return f"LazyPattern({self.pattern!r})"
-
-
-def _row(code: str, likelihood: float, why: str, *, curl: Iterable[int] = (), verify: Iterable[int] = (),
-         alert: Iterable[int] = (), errno: Iterable[str] = (), connect_status: range | None = None,
-         text: str | None = None, condition: Iterable[str] = ()) -> Row:
-    unknown = set(condition) - set(CONDITIONS)
-    if unknown:
-        raise ValueError(f"unknown condition(s) {sorted(unknown)}: add them to CONDITIONS first")
-    return Row(
-        code=code, likelihood=likelihood, why=why, curl=frozenset(curl), verify=frozenset(verify),
-        alert=frozenset(alert), errno=frozenset(errno), connect_status=connect_status,
-        text=LazyPattern(text) if text else None, condition=frozenset(condition),
-    )
-
+from tlsdoctor.classify.grammar import Row
+from tlsdoctor.classify.grammar import row as _row
 
 V_NOT_YET_VALID, V_EXPIRED = vc.X509_V_ERR_CERT_NOT_YET_VALID, vc.X509_V_ERR_CERT_HAS_EXPIRED
 V_SELF_SIGNED_LEAF = vc.X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT
@@ -525,44 +424,3 @@ def _signal_table() -> tuple[Row, ...]:
         _row("tls.client_cert_required", 0.8, "the server sent bad_certificate: it rejects the client certificate "
              "(or its absence)", alert=(42,)),
     )
-
-
-@record
-class Candidate:
-    """One reading of a signal: a finding code, how likely, and which rows said so."""
-
-    code: str
-    likelihood: float
-    why: str
-    rows: tuple[Row, ...] = field(default=(), repr=False)
-
-
-def classify(signal: Signal) -> list[Candidate]:
-    """Every finding code the signal supports, best first; one entry per code.
-
-    Best = most specific matching row (most conditions), then highest likelihood. A code
-    matched by several rows keeps its best row's likelihood.
-    """
-    best: dict[str, tuple[int, float, Row, list[Row]]] = {}
-    for row in _signal_table():
-        if not row.matches(signal):
-            continue
-        key = (row.specificity, row.likelihood)
-        if row.code not in best or key > best[row.code][:2]:
-            rows = best[row.code][3] if row.code in best else []
-            best[row.code] = (row.specificity, row.likelihood, row, rows)
-        best[row.code][3].append(row)
-    ranked = sorted(best.values(), key=lambda entry: (entry[0], entry[1]), reverse=True)
-    return [Candidate(row.code, likelihood, row.why, tuple(rows)) for _spec, likelihood, row, rows in ranked]
-
-
-def classify_one(signal: Signal) -> Candidate | None:
-    """The single best reading of a signal, or None when nothing matches."""
-    candidates = classify(signal)
-    return candidates[0] if candidates else None
-
-
-def __getattr__(name: str) -> tuple[Row, ...]:
-    if name == "SIGNAL_TABLE":  # the one table, as a module attribute (PEP 562)
-        return _signal_table()
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
