@@ -214,6 +214,35 @@ def test_a_server_that_refuses_post_quantum_key_shares_falls_back_to_the_stack_w
         assert client.get(entry.url).stack == "native"  # marked broken for curl: straight to native
 
 
+def test_a_certificate_failure_at_an_https_proxy_says_so(tls_lab: Lab) -> None:
+    # libcurl's 60 reads the same for the proxy's certificate and the server's; its
+    # CURLINFO_PROXY_SSL_VERIFYRESULT says which, and the error carries it.
+    entry = tls_lab["https-proxy-untrusted"]
+    assert entry.proxy is not None and entry.proxy.startswith("https://")
+    stack = CurlStack(ca_bundle=entry.ca_file, trust_os_store=False, proxy=entry.proxy)
+    try:
+        with pytest.raises(TransportError) as failed:
+            stack.send(Request("GET", entry.url, timeout=2))
+    finally:
+        stack.close()
+    assert failed.value.curl_code == 60 and "(20)" in failed.value.message
+    assert "at the HTTPS proxy" in failed.value.message and failed.value.code == "cert.untrusted_root"
+    assert failed.value.nel_type == "tls.cert.authority_invalid"
+    from tlsdoctor.classify import Signal, classify
+    from tlsdoctor.client.errors import AT_PROXY
+
+    assert classify(Signal(curl_code=60, verify_result=10, text=f"x ({AT_PROXY})"))[0].code == "cert.expired"
+    # The server's own failure through a plain proxy does not say so.
+    other = tls_lab["intercepting-proxy"]
+    plain = CurlStack(ca_bundle=other.ca_file, trust_os_store=False, proxy=other.proxy)
+    try:
+        with pytest.raises(TransportError) as origin:
+            plain.send(Request("GET", other.url, timeout=2))
+    finally:
+        plain.close()
+    assert origin.value.curl_code == 60 and "at the HTTPS proxy" not in origin.value.message
+
+
 @pytest.mark.tls_scenarios("empty-reply", "not-http-answer")
 def test_an_answer_that_is_not_http_is_checked_on_the_other_stack(tls_scenario: LabScenario, tmp_path: Path) -> None:
     # Both stacks meet the same broken server: each names it, the other stack is asked once

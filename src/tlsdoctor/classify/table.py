@@ -29,6 +29,7 @@ V_CA_MD_TOO_WEAK = vc.X509_V_ERR_CA_MD_TOO_WEAK
 A_CLOSE_NOTIFY, A_HANDSHAKE_FAILURE, A_PROTOCOL_VERSION, A_INSUFFICIENT_SECURITY = 0, 40, 70, 71
 A_CERTIFICATE_REQUIRED = 116
 
+_AT_PROXY = r"at the HTTPS proxy: its own certificate"  # client/errors.AT_PROXY, as the curl stack adds it
 _TLS_CURL = (35,)
 _CERT_CURL = (60,)
 
@@ -303,6 +304,17 @@ def _signal_table() -> tuple[Row, ...]:
         # -- context only a pasted transcript carries (explain) ---------------------------------------
         # Other clients' own words (Go, Java, Node, Windows, ...) are read by explain's recognisers,
         # which turn them into the signals above or into CONDITIONS (rows below); none are here.
+        # The HTTPS proxy's own certificate (tlsdoctor's client adds the words from libcurl's
+        # CURLINFO_PROXY_SSL_VERIFYRESULT): not the server's, and not an interception.
+        _row("cert.untrusted_root", 0.9, "the HTTPS proxy's own certificate does not verify with the client's "
+             "proxy CA file", curl=_CERT_CURL, text=_AT_PROXY,
+             verify=(V_NO_LOCAL_ISSUER, V_UNVERIFIABLE_LEAF, V_UNABLE_TO_GET_ISSUER, V_SELF_SIGNED_IN_CHAIN)),
+        _row("cert.self_signed", 0.9, "the HTTPS proxy's own certificate is self-signed", curl=_CERT_CURL,
+             text=_AT_PROXY, verify=(V_SELF_SIGNED_LEAF,)),
+        _row("cert.expired", 0.95, "the HTTPS proxy's own certificate has expired", curl=_CERT_CURL, text=_AT_PROXY,
+             verify=(V_EXPIRED,)),
+        _row("cert.not_yet_valid", 0.95, "the HTTPS proxy's own certificate is not valid yet", curl=_CERT_CURL,
+             text=_AT_PROXY, verify=(V_NOT_YET_VALID,)),
         # A certificate failure on a proxied connection:
         _row("trust.interception", 0.4, "a certificate problem on a connection through a proxy: TLS-inspecting "
              "proxies re-sign the traffic with their own CA", curl=_CERT_CURL, text=r"proxy|(?-i:CONNECT)"),

@@ -20,7 +20,7 @@ from typing import Any
 import certifi
 import pycurl
 
-from tlsdoctor.client.errors import ANSWER_LATE, ANSWER_RESET, transport_error
+from tlsdoctor.client.errors import ANSWER_LATE, ANSWER_RESET, AT_PROXY, transport_error
 from tlsdoctor.client.origin import origin_of
 from tlsdoctor.client.stack import Request, Response
 
@@ -232,6 +232,10 @@ class CurlStack:
         handle = state.curl
         code, message = exc.args[0], exc.args[1]
         verify = handle.getinfo(pycurl.SSL_VERIFYRESULT) if code == 60 else None
+        if code == 60 and not verify and self._proxy and handle.getinfo(pycurl.PROXY_SSL_VERIFYRESULT):
+            # The server was never reached: the HTTPS proxy's own certificate failed.
+            verify = handle.getinfo(pycurl.PROXY_SSL_VERIFYRESULT)
+            message += f" ({AT_PROXY})"
         if code == 28 and handle.getinfo(pycurl.CONNECT_TIME) > 0 and handle.getinfo(pycurl.APPCONNECT_TIME) == 0 \
                 and request.url.startswith("https:"):
             # TCP was up and TLS never finished: libcurl's text does not say which phase stalled.

@@ -40,6 +40,8 @@ class TransportError(Exception):
 ANSWER_LATE = "the connection and TLS were up; the HTTP answer did not come in time"
 # ... and when the server reset the connection after TLS, before answering (http.invalid_response).
 ANSWER_RESET = "the connection and TLS were up; the server reset it before answering"
+# libcurl's 60 for the certificate of an HTTPS proxy (CURLINFO_PROXY_SSL_VERIFYRESULT), not the server's.
+AT_PROXY = "at the HTTPS proxy: its own certificate, checked with CURLOPT_PROXY_CAINFO"
 
 # A stack's error text is at most a few hundred characters (libcurl's error buffer holds 256), but a
 # hostile server can put 16 KB of status line into an httpx error. The classification table's
