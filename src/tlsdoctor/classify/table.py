@@ -63,6 +63,10 @@ def _signal_table() -> tuple[Row, ...]:
              curl=(7,), text=r"Failed to connect to \S{0,253}proxy\S{0,253} port \d{1,5}|proxy[^\n]{0,120}(refused|Could not connect)"),
         # libcurl 8 also reports a refused CONNECT as 7, hence not higher.
         _row("tcp.refused", 0.75, "nothing accepts connections there", curl=(7,)),
+        # curl -v shows the address it tried: 0.0.0.0 is no server, it is a DNS filter's "blocked".
+        _row("tcp.refused", 0.9, "the name resolved to 0.0.0.0 (or ::): a DNS filter or hosts file blocks it "
+             "(Pi-hole, AdGuard, NextDNS, an ad-blocker, a corporate DNS policy)",
+             text=r"Trying (0\.0\.0\.0|\[?::\]?):\d{1,5}|Connected to \S+ \((0\.0\.0\.0|::)\)"),
         _row("tcp.refused", 0.9, "the connection was refused", errno=("ECONNREFUSED",)),
         _row("tcp.refused", 0.8, "the connection was refused", text=r"Connection refused|ConnectionRefusedError|Errno 111"),
         _row("tcp.timed_out", 0.6, "the request timed out (before or during TLS)", curl=(28,)),

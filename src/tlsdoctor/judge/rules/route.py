@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ipaddress
+
 from typing import Iterator
 
 from tlsdoctor.classify import Signal, classify
@@ -199,5 +201,30 @@ def direct_route(obs: Observations) -> Iterator[Finding]:
         "tcp.timed_out": "Packets get no answer: a firewall drops them, or the host is down.",
         "tcp.reset": "Something resets the connection before TLS: a firewall or the server's own filter.",
     }
+    addresses = [t.address for t in obs.tcp]
+    if not target.is_ip and not _local_name(target.host) and all(_sinkhole(a) for a in addresses):
+        # A public name answered with 0.0.0.0 or a loopback address: a DNS filter's "blocked".
+        yield finding(code, E, 0.9, f"The host name {target.host} resolves to {', '.join(addresses)} on this machine: "
+                      "a DNS filter or hosts file blocks it (ad-blockers, Pi-hole, AdGuard, NextDNS, a corporate DNS "
+                      f"policy answer so), and nothing serves it there ({detail}).",
+                      f"Allow {target.host} in the DNS filter or remove it from the hosts file "
+                      "(`getent hosts NAME` shows the answer; compare with `dig @1.1.1.1 NAME`).",
+                      addresses=addresses, outcomes=detail, dns_sinkhole=True)
+        return
     yield finding(code, E, 0.9, f"No address of {target.host} accepts a TCP connection on port {target.port} "
-                  f"({detail}).", remedies[code], addresses=[t.address for t in obs.tcp], outcomes=detail)
+                  f"({detail}).", remedies[code], addresses=addresses, outcomes=detail)
+
+
+def _sinkhole(address: str) -> bool:
+    """0.0.0.0, ::, or a loopback address: where DNS filters send names they block."""
+    try:
+        ip = ipaddress.ip_address(address.split("%", 1)[0])
+    except ValueError:
+        return False
+    return ip.is_unspecified or ip.is_loopback
+
+
+def _local_name(host: str) -> bool:
+    """Names that are the local machine by definition (RFC 6761 localhost), or by a one-label hosts entry."""
+    name = host.lower().rstrip(".")
+    return name == "localhost" or name.endswith(".localhost") or "." not in name
