@@ -136,6 +136,10 @@ def test_bounded_cuts_at_whitespace_so_a_token_is_never_half_kept() -> None:
     assert bounded("short", 10) == "short"
     assert bounded("aaaa https://u:pw@h", 12) == "aaaa"
     assert bounded("x" * 50, 10) == "x" * 10
+    # One token past the limit that holds a URL: the URL's start is not kept without its end
+    # (found by the hostile-input property: "a.a.…https://user:Zq9/x@Secret@host/" cut after "x").
+    assert bounded("a." * 10 + "https://user:Zq9/x@Secret@host.example/", 38) == "a." * 10
+    assert bounded("https://user:pw@host/", 12) == ""
 
 
 # -- properties on adversarial text ------------------------------------------------------------------

@@ -70,7 +70,17 @@ def bounded(text: str, max_chars: int) -> str:
         return text
     head = text[:max_chars]
     cut = max(head.rfind(" "), head.rfind("\n"), head.rfind("\t"))
-    return head[:cut] if cut > 0 else head
+    if cut > 0:
+        return head[:cut]
+    # One token longer than the limit: never keep the start of a URL whose end is cut off
+    # (``https://user:pa`` cut before its ``@`` no longer looks like credentials).
+    scheme = head.rfind("://")
+    if scheme < 0:
+        return head
+    start = scheme
+    while start > 0 and head[start - 1].isalpha():
+        start -= 1
+    return head[:start]
 
 
 # CSI (ESC [ params intermediates final), OSC (ESC ] ... BEL or ESC \), and two-character escapes.

@@ -137,6 +137,14 @@ def test_a_password_with_slash_or_at_never_appears_and_the_user_is_never_the_hos
     assert all("alice" not in c.check and "bob" not in c.check for c in e.candidates)
 
 
+def test_a_url_cut_by_the_line_limit_leaves_no_part_of_its_password() -> None:
+    # Found by the property below: a line longer than LINE_CAP with no whitespace, cut inside a
+    # URL's userinfo ("https://user:Zq9/x" before "@Secret@host"), kept a password's start.
+    text = "-2146762478-9800SEC_ERROR_UNKNOWN_ISSUER" + "a." * 971 + "https://user:Zq9/x@Secret@host.example/"
+    rendered = _rendered(explain(text))
+    assert "Zq9" not in rendered and "Secret" not in rendered
+
+
 def test_terminal_escapes_in_the_input_never_reach_the_terminal() -> None:
     text = ("curl: (60) SSL certificate problem: \x1b[2J\x1b[31mcertificate has expired\x1b[0m\x07\n"
             "\x1b]0;owned\x07\x1b]8;;https://evil.example/\x1b\\link\x1b]8;;\x1b\\ \x9b31m \x08\x08 \x00\n")

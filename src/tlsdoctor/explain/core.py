@@ -27,7 +27,7 @@ from tlsdoctor.explain.model import COLLECT, MAX_INPUT_CHARS, Explanation
 from tlsdoctor.explain.rank import rank, signals
 from tlsdoctor.explain.read import Found, build_index, quote_line, read_text
 from tlsdoctor.explain.recognisers import RECOGNISERS
-from tlsdoctor.redact import printable
+from tlsdoctor.redact import bounded, printable
 from tlsdoctor.redact import redact_text as redact
 
 INDEX = build_index(RECOGNISERS)
@@ -61,7 +61,7 @@ def _explain(text: str | bytes) -> Explanation:
     notes: list[str] = []
     if len(text) > MAX_INPUT_CHARS:
         notes.append(f"input truncated to its first {MAX_INPUT_CHARS} characters (of {len(text)})")
-        text = text[:MAX_INPUT_CHARS]
+        text = bounded(text, MAX_INPUT_CHARS)
     text = sanitise(text)
     text, cut = select_lines(text)
     if cut:
@@ -73,11 +73,11 @@ def _explain(text: str | bytes) -> Explanation:
         shape = "json-event"
         all_lines: list[str] = []
         walk_json(document, found, all_lines)  # message strings only, redacted
-        all_lines = [line[:LINE_CAP] for line in all_lines]
+        all_lines = [bounded(line, LINE_CAP) for line in all_lines]
     else:
         # Not redacted as a whole: what leaves this function is (quotes, message lines), and
         # each of those is redacted on its way out (read.quote_line, below).
-        all_lines = [line[:LINE_CAP] for line in text.split("\n")]
+        all_lines = [bounded(line, LINE_CAP) for line in text.split("\n")]
         shape = shape_of("\n".join(all_lines))
         if shape == "curl-verbose":
             _read_verbose_exchange(all_lines, found)

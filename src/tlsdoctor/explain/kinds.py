@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import re
 
+from tlsdoctor.redact import bounded
+
 SHAPE_KINDS = (
     "curl-verbose",
     "curl-error",
@@ -96,7 +98,7 @@ def select_lines(text: str) -> tuple[str, str | None]:
     """
     if len(text) <= READ_BUDGET:
         return text, None
-    unique = list(dict.fromkeys(line[:LINE_CAP] for line in text.split("\n")))
+    unique = list(dict.fromkeys(bounded(line, LINE_CAP) for line in text.split("\n")))
     joined = "\n".join(unique)
     if len(joined) <= READ_BUDGET:
         return joined, "repeated lines were read once"
