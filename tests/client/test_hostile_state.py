@@ -314,3 +314,18 @@ def test_a_server_with_a_16_kb_status_line_costs_the_client_no_more_than_a_short
     assert costs["hostile"] - costs["short"] < 0.050, costs
     reports = read_reports(tmp_path)
     assert len(reports) == 6 and secret not in json.dumps(reports)
+
+
+def test_a_long_error_cut_inside_a_url_keeps_no_part_of_its_password() -> None:
+    # A status line of 'a.'s ending in a URL with credentials: cut where the exception's limit
+    # falls (before the URL's '@'), a plain slice left "https://bob:s3cr" that no redaction sees.
+    from tlsdoctor.client.errors import MESSAGE_CHARS, transport_error
+    from tlsdoctor.client.report import PendingReport
+
+    text = "a." * (MESSAGE_CHARS // 2 - 8) + "https://bob:s3cr/et@Secret@h.test/x"
+    error = transport_error(text, stack="native")
+    assert "s3cr" not in error.message and "Secret" not in error.message
+    report = PendingReport(kind="failure", stack="native", cohort=None, method="GET", url="https://h.test/",
+                           http_version=None, outcome={"ok": False, "code": error.code, "message": text * 9},
+                           fallback=None, environment={}, timings_ms={}, install="i", app_version="1").build()
+    assert "s3cr" not in str(report) and "Secret" not in str(report)

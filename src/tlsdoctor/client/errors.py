@@ -57,7 +57,10 @@ def transport_error(message: str, *, stack: str, curl_code: int | None = None, v
                     presented_chain: tuple[dict[str, str], ...] = ()) -> TransportError:
     """Build the exception, naming its code with :func:`tlsdoctor.classify.classify` (no second table)."""
     if len(message) > MESSAGE_CHARS:
-        message = message[:MESSAGE_CHARS] + f"... ({len(message) - MESSAGE_CHARS} more characters)"
+        from tlsdoctor.redact import bounded  # a cut through a URL's userinfo would hide it from redaction
+
+        kept = bounded(message, MESSAGE_CHARS)
+        message = kept + f"... ({len(message) - len(kept)} more characters)"
     candidates = classify(Signal(curl_code=curl_code, verify_result=verify_result, errno=errno,
                                  connect_status=connect_status, condition=condition, text=message[:MESSAGE_CHARS]))
     code = candidates[0].code if candidates else "tls.handshake_alert"

@@ -278,7 +278,8 @@ class PendingReport:
     def __post_init__(self) -> None:
         message = self.outcome.get("message")
         if isinstance(message, str) and len(message) > RAW_MESSAGE_CAP:
-            self.outcome = {**self.outcome, "message": message[:RAW_MESSAGE_CAP]}
+            # Cut where no URL loses its end: redaction (at build) must still see its userinfo.
+            self.outcome = {**self.outcome, "message": bounded(message, RAW_MESSAGE_CAP)}
 
     def build(self) -> dict[str, Any]:
         event = build_report(
