@@ -12,9 +12,10 @@ proxy, before any CONNECT). Real TLS on 127.0.0.1, lab certificates.
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-from datetime import datetime, timedelta, timezone
+import pytest
 
 from tlsdoctor.diagnosis import Diagnosis, diagnose
 from tlsdoctor.lab.authorities import LabAuthorities
@@ -28,6 +29,8 @@ from tlsdoctor.wire import AnswerKind
 
 from .conftest import TIMEOUT, assert_honest_and_in_time
 from .servers import ProxyDroppingTls, serving, tls_server_context
+
+NOW = datetime.now(timezone.utc)
 
 
 def healthy(authorities: LabAuthorities) -> HttpsOrigin:
@@ -95,23 +98,18 @@ def test_an_https_proxy_with_a_certificate_the_client_does_not_trust_is_the_verd
     assert not any(f.code.startswith("cert.") and f.evidence.get("peer") != "proxy" for f in d.findings)
 
 
-def test_an_https_proxy_with_an_expired_certificate_is_named(authorities: LabAuthorities, root_file: Path,
-                                                             tmp_path: Path) -> None:
-    now = datetime.now(timezone.utc)
-    proxy_cert = authorities.intermediate.issue_cert("localhost", "127.0.0.1", not_before=now - timedelta(days=90),
-                                                     not_after=now - timedelta(days=2))
+@pytest.mark.parametrize("names, dates, code", [
+    (("localhost", "127.0.0.1"), {"not_before": NOW - timedelta(days=90), "not_after": NOW - timedelta(days=2)},
+     "cert.expired"),
+    (("proxy.corp.example",), {}, "cert.hostname_mismatch"),  # the URL names the proxy by its address
+])
+def test_an_https_proxy_whose_certificate_is_wrong_is_named_at_the_proxy(
+        authorities: LabAuthorities, root_file: Path, tmp_path: Path, names: tuple[str, ...],
+        dates: dict[str, datetime], code: str) -> None:
+    proxy_cert = authorities.intermediate.issue_cert(*names, **dates)  # type: ignore[arg-type]
     with serving(healthy(authorities)) as origin, https_proxy(proxy_cert, tmp_path) as proxy:
         d = through(origin, f"https://127.0.0.1:{proxy}", root_file)
-    assert (d.verdict.code, d.verdict.evidence["peer"]) == ("cert.expired", "proxy"), d.verdict.summary
-    assert d.observations.curl is not None and d.observations.curl.curl_code == 60
-
-
-def test_an_https_proxy_whose_certificate_names_another_host_is_a_name_mismatch(
-        authorities: LabAuthorities, root_file: Path, tmp_path: Path) -> None:
-    proxy_cert = authorities.intermediate.issue_cert("proxy.corp.example")
-    with serving(healthy(authorities)) as origin, https_proxy(proxy_cert, tmp_path) as proxy:
-        d = through(origin, f"https://127.0.0.1:{proxy}", root_file)
-    assert (d.verdict.code, d.verdict.evidence["peer"]) == ("cert.hostname_mismatch", "proxy"), d.verdict.summary
+    assert (d.verdict.code, d.verdict.evidence["peer"]) == (code, "proxy"), d.verdict.summary
     assert d.observations.curl is not None and d.observations.curl.curl_code == 60
 
 

@@ -25,6 +25,8 @@ from tlsdoctor.client.stack import Request, Response
 from tlsdoctor.findings import FINDING_CODES
 from tlsdoctor.lab import Lab, LabScenario
 
+from tests.lab.test_scenarios import python_hello_bytes, python_sends_post_quantum_share
+
 # Where one libcurl error alone cannot tell the scenario's root cause apart (diagnosis can):
 # the exception carries the best reading of the table; the scenario's code is among its
 # candidates, as `tlsdoctor explain` shows.
@@ -180,38 +182,35 @@ def test_a_body_that_may_have_reached_the_server_is_not_sent_twice() -> None:
         is Action.RETRY_OTHER_STACK
 
 
-def test_a_server_that_resets_large_hellos_falls_back_to_the_stack_with_a_small_one(tls_lab: Lab,
-                                                                                   tmp_path: Path) -> None:
-    # libcurl on OpenSSL 3.5+ sends a post-quantum key share (~1.5 KB hello) and is reset; the
-    # native stack's Python ssl (OpenSSL 3.0 here) sends ~520 bytes and is served.
-    from tests.lab.test_scenarios import python_hello_bytes
-
-    if python_hello_bytes() > 1400:
-        pytest.skip("this Python's ssl writes a large ClientHello too: no stack gets through")
-    entry = tls_lab["large-hello-reset"]
+@pytest.mark.parametrize("scenario_id, code, python_meets_it_too", [
+    # libcurl on OpenSSL 3.5+ sends a post-quantum key share: a ~1.5 KB hello, reset by a server
+    # that reads one segment, or refused by one that cannot parse ML-KEM. The native stack's
+    # Python ssl (OpenSSL 3.0 here) sends a ~520-byte hello with classic shares, and is served.
+    ("large-hello-reset", "tls.abrupt_close", lambda: python_hello_bytes() > 1400),
+    ("post-quantum-refused", "tls.handshake_alert", lambda: python_sends_post_quantum_share()),
+])
+def test_a_server_that_refuses_libcurls_hello_falls_back_to_the_stack_whose_hello_it_takes(
+        tls_lab: Lab, tmp_path: Path, scenario_id: str, code: str, python_meets_it_too: Any) -> None:
+    if python_meets_it_too():
+        pytest.skip("this Python's ssl writes the same kind of hello: no stack gets through")
+    entry = tls_lab[scenario_id]
     recorder = Recorder()
     with curl_only(entry, listener=recorder, state_dir=tmp_path) as client:
         response = client.get(entry.url)
         assert (response.stack, response.status) == ("native", 200)
-        assert ("fallback", ("curl", "native", "tls.abrupt_close")) in recorder.events
+        assert ("fallback", ("curl", "native", code)) in recorder.events
         assert client.get(entry.url).stack == "native"  # marked broken for curl: straight to native
 
 
-def test_a_server_that_refuses_post_quantum_key_shares_falls_back_to_the_stack_without_one(
-        tls_lab: Lab, tmp_path: Path) -> None:
-    # libcurl on OpenSSL 3.5+ sends an X25519MLKEM768 share and gets illegal_parameter; the native
-    # stack's Python ssl (OpenSSL 3.0 here) sends classic shares only and is served.
-    from tests.lab.test_scenarios import python_sends_post_quantum_share
-
-    if python_sends_post_quantum_share():
-        pytest.skip("this Python's ssl sends a post-quantum key share too: no stack gets through")
-    entry = tls_lab["post-quantum-refused"]
-    recorder = Recorder()
-    with curl_only(entry, listener=recorder, state_dir=tmp_path) as client:
-        response = client.get(entry.url)
-        assert (response.stack, response.status) == ("native", 200)
-        assert ("fallback", ("curl", "native", "tls.handshake_alert")) in recorder.events
-        assert client.get(entry.url).stack == "native"  # marked broken for curl: straight to native
+def curl_failure(entry: LabScenario) -> TransportError:
+    """What the curl stack raises for the scenario, its trust the scenario's CA file alone."""
+    stack = CurlStack(ca_bundle=entry.ca_file, trust_os_store=False, proxy=entry.proxy)
+    try:
+        with pytest.raises(TransportError) as failed:
+            stack.send(Request("GET", entry.url, timeout=2))
+    finally:
+        stack.close()
+    return failed.value
 
 
 def test_a_certificate_failure_at_an_https_proxy_says_so(tls_lab: Lab) -> None:
@@ -219,28 +218,17 @@ def test_a_certificate_failure_at_an_https_proxy_says_so(tls_lab: Lab) -> None:
     # CURLINFO_PROXY_SSL_VERIFYRESULT says which, and the error carries it.
     entry = tls_lab["https-proxy-untrusted"]
     assert entry.proxy is not None and entry.proxy.startswith("https://")
-    stack = CurlStack(ca_bundle=entry.ca_file, trust_os_store=False, proxy=entry.proxy)
-    try:
-        with pytest.raises(TransportError) as failed:
-            stack.send(Request("GET", entry.url, timeout=2))
-    finally:
-        stack.close()
-    assert failed.value.curl_code == 60 and "(20)" in failed.value.message
-    assert "at the HTTPS proxy" in failed.value.message and failed.value.code == "cert.untrusted_root"
-    assert failed.value.nel_type == "tls.cert.authority_invalid"
+    failed = curl_failure(entry)
+    assert failed.curl_code == 60 and "(20)" in failed.message
+    assert "at the HTTPS proxy" in failed.message and failed.code == "cert.untrusted_root"
+    assert failed.nel_type == "tls.cert.authority_invalid"
     from tlsdoctor.classify import Signal, classify
     from tlsdoctor.client.errors import AT_PROXY
 
     assert classify(Signal(curl_code=60, verify_result=10, text=f"x ({AT_PROXY})"))[0].code == "cert.expired"
     # The server's own failure through a plain proxy does not say so.
-    other = tls_lab["intercepting-proxy"]
-    plain = CurlStack(ca_bundle=other.ca_file, trust_os_store=False, proxy=other.proxy)
-    try:
-        with pytest.raises(TransportError) as origin:
-            plain.send(Request("GET", other.url, timeout=2))
-    finally:
-        plain.close()
-    assert origin.value.curl_code == 60 and "at the HTTPS proxy" not in origin.value.message
+    origin = curl_failure(tls_lab["intercepting-proxy"])
+    assert origin.curl_code == 60 and "at the HTTPS proxy" not in origin.message
 
 
 @pytest.mark.tls_scenarios("empty-reply", "not-http-answer")
