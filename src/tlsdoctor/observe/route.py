@@ -181,7 +181,8 @@ def _parse_proxy(value: str, source: str) -> Proxy:
     except ValueError as exc:
         raise TargetError(f"malformed proxy URL {redact_input(value)!r}: {exc}") from None
     if parts.scheme not in ("http", "https"):
-        raise TargetError(f"unsupported proxy scheme {parts.scheme!r} in {redact_input(value)!r} (http:// proxies only)")
+        raise TargetError(f"unsupported proxy scheme {parts.scheme!r} in {redact_input(value)!r} "
+                          "(http:// and https:// proxies only)")
     if not parts.hostname:
         raise TargetError(f"no host in proxy URL {redact_input(value)!r}")
     default = 443 if parts.scheme == "https" else 1080 if parts.scheme.startswith("socks") else 80
