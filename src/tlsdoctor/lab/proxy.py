@@ -102,7 +102,7 @@ class ConnectProxy:
             if isinstance(client, TlsStream):
                 await _relay_stream(client, up_reader, up_writer, timeout)
             else:
-                await _relay_plain(reader, writer, up_reader, up_writer, timeout)
+                await relay_plain(reader, writer, up_reader, up_writer, timeout)
             return
         await _respond(conn, client, 200, b"", established=True)
         await self._intercept(host, port, reader, writer, timeout)
@@ -209,13 +209,14 @@ async def _respond(
     await client.send(out)
 
 
-async def _relay_plain(
+async def relay_plain(
     reader: asyncio.StreamReader,
     writer: asyncio.StreamWriter,
     up_reader: asyncio.StreamReader,
     up_writer: asyncio.StreamWriter,
     timeout: float,
 ) -> None:
+    """Relay a tunnel's bytes both ways until either side ends (each half-closed in turn), bounded."""
     async def copy(src: asyncio.StreamReader, dst: asyncio.StreamWriter) -> None:
         for _ in range(1_000_000):
             data = await read_within(src, 64 * 1024, timeout)

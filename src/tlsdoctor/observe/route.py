@@ -19,6 +19,7 @@ import urllib.parse
 from typing import Any, Callable, Mapping
 
 from tlsdoctor import aio, socket_stream
+from tlsdoctor.observe.socks import SOCKS_SCHEMES, socks5_connect
 from tlsdoctor.observe.timing import elapsed_ms
 from tlsdoctor.records import record
 from tlsdoctor.redact import redact_input
@@ -132,6 +133,11 @@ class Proxy:
     has_credentials: bool
 
     @property
+    def socks(self) -> bool:
+        """A SOCKS5 proxy (``socks5://``: the client resolves names; ``socks5h://``: the proxy does)."""
+        return self.url.startswith(("socks5://", "socks5h://"))
+
+    @property
     def tls_to_proxy(self) -> bool:
         """An https:// proxy URL: the client speaks TLS to the proxy itself, then CONNECTs inside
         it (curl since 7.52, Python's urllib3 since 1.26). Set by mistake for plain HTTP proxies,
@@ -180,9 +186,9 @@ def _parse_proxy(value: str, source: str) -> Proxy:
         port = parts.port
     except ValueError as exc:
         raise TargetError(f"malformed proxy URL {redact_input(value)!r}: {exc}") from None
-    if parts.scheme not in ("http", "https"):
+    if parts.scheme not in ("http", "https", *SOCKS_SCHEMES):
         raise TargetError(f"unsupported proxy scheme {parts.scheme!r} in {redact_input(value)!r} "
-                          "(http:// and https:// proxies only)")
+                          "(http://, https://, socks5:// and socks5h:// proxies only)")
     if not parts.hostname:
         raise TargetError(f"no host in proxy URL {redact_input(value)!r}")
     default = 443 if parts.scheme == "https" else 1080 if parts.scheme.startswith("socks") else 80
@@ -346,7 +352,11 @@ async def open_stream(route: Route, timeout: float, address: str | None = None,
         except (OSError, asyncio.TimeoutError) as exc:
             writer.transport.abort()
             raise RouteError("proxy-connect", f"no TLS with the proxy {proxy.url}: {exc or 'timed out'}") from None
-    answer = await _connect_request(reader, writer, target, timeout, on_connect_sent)
+    if proxy.socks:
+        answer = await socks5_connect(reader, writer, target.host, target.port, timeout,
+                                      remote_dns=proxy.url.startswith("socks5h://"), on_sent=on_connect_sent)
+    else:
+        answer = await _connect_request(reader, writer, target, timeout, on_connect_sent)
     if answer.status != 200:
         writer.close()
         raise RouteError("proxy-tunnel", f"the proxy answered CONNECT with {answer.status_line or answer.error}",
