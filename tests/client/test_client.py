@@ -202,6 +202,20 @@ def test_a_server_that_refuses_libcurls_hello_falls_back_to_the_stack_whose_hell
         assert client.get(entry.url).stack == "native"  # marked broken for curl: straight to native
 
 
+@pytest.mark.parametrize("scheme", ["http", "socks5h"])
+def test_a_proxy_that_refuses_connections_is_the_proxy_on_both_stacks(scheme: str) -> None:
+    # Nothing listens on port 9 of 127.0.0.1: with a proxy set there, every connection either
+    # stack opens is to the proxy, which httpx reports only as "Connection refused".
+    proxy = f"{scheme}://127.0.0.1:9"
+    for stack in (CurlStack(ca_bundle=None, trust_os_store=False, proxy=proxy), NativeStack(proxy=proxy)):
+        try:
+            with pytest.raises(TransportError) as failed:
+                stack.send(Request("GET", "https://127.0.0.1:8443/", timeout=2))
+        finally:
+            stack.close()
+        assert failed.value.code == "proxy.unreachable", (stack.name, failed.value)
+
+
 def curl_failure(entry: LabScenario) -> TransportError:
     """What the curl stack raises for the scenario, its trust the scenario's CA file alone."""
     stack = CurlStack(ca_bundle=entry.ca_file, trust_os_store=False, proxy=entry.proxy)

@@ -31,6 +31,7 @@ class NativeStack:
         if ca_bundle:
             context.load_verify_locations(cafile=str(ca_bundle))
         self.trust_source = "OS store" + (f" + {ca_bundle}" if ca_bundle else "")
+        self._proxied = bool(proxy)  # with a proxy, every TCP connection this stack opens is to the proxy
         self._connect_timeout = connect_timeout
         self._timeouts: dict[float, httpx.Timeout] = {}
         self._client = httpx.Client(verify=context, http2=http2, proxy=proxy, follow_redirects=True,
@@ -50,7 +51,7 @@ class NativeStack:
             reply = self._client.request(request.method, request.url, headers=dict(request.headers),
                                          content=request.body, timeout=self._timeout(request.timeout))
         except httpx.HTTPError as exc:
-            raise _translate(exc) from None
+            raise _translate(exc, proxied=self._proxied) from None
         finally:
             self._deadlines.at = None
         total = round((time.perf_counter() - started) * 1000, 2)
@@ -82,10 +83,15 @@ class NativeStack:
 _LINK_CHARS = 512
 
 
-def _translate(exc: httpx.HTTPError) -> TransportError:
+# An OS error on connecting: through a proxy, the connection refused or unreachable is the proxy's.
+_UNREACHABLE = frozenset({"ECONNREFUSED", "EHOSTUNREACH", "ENETUNREACH", "ETIMEDOUT"})
+
+
+def _translate(exc: httpx.HTTPError, *, proxied: bool = False) -> TransportError:
     """httpx's exception → the client's one, through the classification table."""
     verify_result = None
     errno_name = None
+    tls_error = False
     cause: BaseException | None = exc
     # Each link of the chain is cut: a hostile status line must not crowd out the ssl error below it.
     texts = [str(exc)[:_LINK_CHARS]]
@@ -94,6 +100,7 @@ def _translate(exc: httpx.HTTPError) -> TransportError:
         if cause is None:
             break
         texts.append(str(cause)[:_LINK_CHARS])
+        tls_error = tls_error or isinstance(cause, ssl.SSLError)
         if isinstance(cause, ssl.SSLCertVerificationError):
             verify_result = cause.verify_code
         if isinstance(cause, OSError) and cause.errno is not None:
@@ -111,6 +118,8 @@ def _translate(exc: httpx.HTTPError) -> TransportError:
     # response."), or whose body does not decode, in the shared vocabulary: its texts vary with
     # h11's, h2's and zlib's own.
     condition = "no_http_answer" if isinstance(exc, (httpx.RemoteProtocolError, httpx.DecodingError)) else None
+    if proxied and isinstance(exc, httpx.ConnectError) and errno_name in _UNREACHABLE and not tls_error:
+        condition = "proxy_unreachable"  # httpx says "Connection refused", not whose
     return transport_error(message or type(exc).__name__, stack="native", verify_result=verify_result,
                            errno=errno_name, connect_status=connect_status, condition=condition,
                            may_have_reached_server=sent)

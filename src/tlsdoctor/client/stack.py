@@ -152,7 +152,10 @@ def load_stacks(*, ca_bundle: str | Path | None, trust_os_store: bool, proxy: st
     except Exception as exc:  # noqa: BLE001
         unavailable["native"] = f"{type(exc).__name__}: {exc}"
     else:
-        stacks["native"] = NativeStack(ca_bundle=ca_bundle, proxy=proxy, connect_timeout=connect_timeout)
+        try:
+            stacks["native"] = NativeStack(ca_bundle=ca_bundle, proxy=proxy, connect_timeout=connect_timeout)
+        except ImportError as exc:  # httpx imports socksio only when given a socks5:// proxy
+            unavailable["native"] = f"{type(exc).__name__}: {exc}"
     if not stacks:
         raise RuntimeError("no HTTP stack can load: " + "; ".join(f"{k}: {v}" for k, v in unavailable.items()))
     return stacks, unavailable
