@@ -124,3 +124,17 @@ def test_an_https_proxy_whose_ca_only_the_os_store_holds_is_a_store_mismatch(
                      timeout=TIMEOUT, env={}, os_store_env={"SSL_CERT_FILE": str(store), "SSL_CERT_DIR": ""})
     assert (d.verdict.code, d.verdict.evidence["peer"]) == ("trust.store_mismatch", "proxy"), d.verdict.summary
     assert d.verdict.evidence["trusted_by"] == "os-store" and "trusts it" in d.verdict.summary
+
+
+def test_broken_h2_behind_an_https_proxy_is_checked_over_http1_through_it(authorities: LabAuthorities,
+                                                                          root_file: Path, tmp_path: Path) -> None:
+    # The HTTP/1.1 HEAD after a failed h2 one opens a connection of its own: through the proxy's
+    # TLS too, its own TLS stacked inside (observe/tls_layer.py).
+    leaf = authorities.intermediate.issue_cert("localhost", "127.0.0.1", issuer_pointers=False)
+    broken = HttpsOrigin(TlsServerConfig(certificate=leaf, alpn=("h2", "http/1.1")), h2_broken=True)
+    proxy_cert = authorities.intermediate.issue_cert("localhost", "127.0.0.1")
+    with serving(broken) as origin, https_proxy(proxy_cert, tmp_path) as proxy:
+        d = through(origin, f"https://127.0.0.1:{proxy}", root_file)
+    assert d.verdict.code == "http2.negotiation_failed", d.verdict.summary
+    http = d.observations.http
+    assert http is not None and http.http1 is not None and http.http1.status == 200, http

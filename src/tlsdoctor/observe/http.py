@@ -38,6 +38,7 @@ from typing import Callable, Literal
 from tlsdoctor import aio
 from tlsdoctor.observe.route import Route, RouteError, open_stream, redirect_target
 from tlsdoctor.observe.timing import elapsed_ms
+from tlsdoctor.observe.tls_layer import TlsLayer
 from tlsdoctor.records import record
 
 _MAX_HEAD = 64 * 1024
@@ -99,15 +100,6 @@ class HttpObservation:
         return next((e.date for e in self.exchanges if e.date is not None), None)
 
 
-def _observing_context(alpn: list[str]) -> ssl.SSLContext:
-    # Observation only (see the module docstring): never used to send anything but HEAD.
-    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-    ctx.check_hostname = False
-    ctx.verify_mode = ssl.CERT_NONE
-    ctx.set_alpn_protocols(alpn)
-    return ctx
-
-
 async def http_after(first: HttpExchange, route: Route, timeout: float,
                      clock_now: Callable[[], datetime]) -> HttpObservation:
     """The observation, given the HEAD already asked over the handshake's connection.
@@ -151,21 +143,23 @@ async def _exchange(route: Route, timeout: float, protocol: str) -> HttpExchange
     started = time.perf_counter()
     target = route.target
     try:
-        (reader, writer), _answer = await open_stream(route, timeout, asyncio_streams=True)
+        (reader, writer), _answer = await open_stream(route, timeout)
     except RouteError as exc:
         return HttpExchange(protocol, None, None, None, None, str(exc), elapsed_ms(started))
     exchange: HttpExchange | None = None
     try:
         try:
-            await asyncio.wait_for(
-                writer.start_tls(_observing_context([protocol]), server_hostname=target.server_name), timeout)
+            # TLS stacked on whatever the route gave (a socket, or an HTTPS proxy's TLS tunnel).
+            reader = writer = await aio.within(
+                TlsLayer.open(reader, writer, target.server_name, timeout, alpn=(protocol,)), timeout)
         except asyncio.TimeoutError:
+            writer.transport.abort()
             return HttpExchange(protocol, None, None, None, None, f"no whole TLS handshake within {timeout:g} s",
                                 elapsed_ms(started), timed_out=True)
         except (ssl.SSLError, OSError) as exc:
+            writer.transport.abort()
             return HttpExchange(protocol, None, None, None, None, f"TLS: {_describe(exc)}", elapsed_ms(started))
-        ssl_object = writer.get_extra_info("ssl_object")
-        alpn = ssl_object.selected_alpn_protocol() if ssl_object else None
+        alpn = writer.alpn
         if protocol == "h2" and alpn != "h2":
             return HttpExchange(protocol, alpn, None, None, None, "the server did not select h2", elapsed_ms(started))
         # The answer gets its own `timeout`, as a whole: however the server paces its

@@ -176,7 +176,7 @@ class Observer:
 
         A proxy that answers the ClientHello in plain text (or hangs up) is an http:// proxy set
         as https://: the probes then tunnel through it as the corrected setting would, in plain
-        text; one that speaks TLS gets TLS, and CONNECT inside it (observe/proxy_tls.py).
+        text; one that speaks TLS gets TLS, and CONNECT inside it (observe/tls_layer.py).
         """
         handshake = await probe_handshake(Route(proxy.target, None), self.timeout)
         answer = first_answer_of(handshake)

@@ -312,19 +312,18 @@ _MAX_CONNECT_HEAD = 16 * 1024
 
 
 async def open_stream(route: Route, timeout: float, address: str | None = None,
-                      on_connect_sent: Callable[[], object] | None = None,
-                      asyncio_streams: bool = False) -> tuple[Stream, ConnectAnswer | None]:
+                      on_connect_sent: Callable[[], object] | None = None) -> tuple[Stream, ConnectAnswer | None]:
     """A TCP stream to the origin, through the route's proxy when it has one.
 
     ``address`` picks one resolved address of the origin (direct routes only). Through a
     proxy, the proxy resolves the name, as curl lets it; ``on_connect_sent`` is called once
     the CONNECT request is handed to the kernel. The stream is a :class:`SocketStream`
     (as both reader and writer: a probe's few records cost a fraction of asyncio's
-    transport machinery) unless ``asyncio_streams`` asks for asyncio's own pair, which
-    ``start_tls`` needs, or the loop cannot wait on sockets (Windows' proactor loop).
+    transport machinery), or asyncio's own pair where the loop cannot wait on sockets
+    (Windows' proactor loop); through an ``https://`` proxy, a :class:`TlsLayer` on it.
     """
     target = route.target
-    connect = asyncio.open_connection if asyncio_streams else socket_stream.open_connection
+    connect = socket_stream.open_connection
     if route.proxy is None:
         host = address or target.host
         try:
@@ -335,20 +334,15 @@ async def open_stream(route: Route, timeout: float, address: str | None = None,
             raise RouteError("connect", f"TCP connect to {host}:{target.port} failed: {exc}") from None
         return stream, None
     proxy = route.proxy
-    if proxy.tls_to_proxy and asyncio_streams:
-        # start_tls cannot stack a second TLS on our tunnel: the one probe that asks (an HTTP/1.1
-        # HEAD on a connection of its own) says so rather than speak plain CONNECT to a TLS port.
-        raise RouteError("proxy-connect", f"tlsdoctor's separate HTTP probe does not tunnel through an HTTPS "
-                                          f"proxy ({proxy.url})")
     try:
         reader, writer = await aio.within(connect(proxy.host, proxy.port), timeout)
     except (OSError, asyncio.TimeoutError) as exc:
         raise RouteError("proxy-connect", f"cannot reach the proxy {proxy.url}: {exc or 'timed out'}") from None
     if proxy.tls_to_proxy:
-        from tlsdoctor.observe.proxy_tls import TlsTunnel
+        from tlsdoctor.observe.tls_layer import TlsLayer
 
         try:
-            reader = writer = await TlsTunnel.open(reader, writer, proxy.target.server_name, timeout)
+            reader = writer = await TlsLayer.open(reader, writer, proxy.target.server_name, timeout)
         except (OSError, asyncio.TimeoutError) as exc:
             writer.transport.abort()
             raise RouteError("proxy-connect", f"no TLS with the proxy {proxy.url}: {exc or 'timed out'}") from None

@@ -1,14 +1,16 @@
-"""TLS to an HTTPS proxy: the stream the probes tunnel through when the proxy URL is ``https://``.
+"""A TLS client layer over any stream, for observing: Python's ``ssl`` on memory BIOs.
 
-With an ``https://`` proxy (curl since 7.52, urllib3 since 1.26) the client speaks TLS to the
-proxy itself, sends CONNECT inside that TLS, and then runs the origin's TLS inside the
-tunnel: TLS in TLS. :class:`TlsTunnel` is the outer layer, Python's ``ssl`` on memory BIOs
-over the connection to the proxy, with the reading and writing verbs of a
-:class:`~tlsdoctor.socket_stream.SocketStream`, so that every probe runs over it unchanged.
+Two probes need TLS on a connection they already hold. With an ``https://`` proxy (curl since
+7.52, urllib3 since 1.26) the client speaks TLS to the proxy itself, sends CONNECT inside it,
+and runs the origin's TLS inside the tunnel: TLS in TLS. And the HTTP/1.1 HEAD that follows a
+failed h2 one opens its own connection (through whatever proxy) and speaks TLS on it.
+:class:`TlsLayer` is that layer, with the reading and writing verbs of a
+:class:`~tlsdoctor.socket_stream.SocketStream`, so every probe runs over it unchanged; it
+stacks on a SocketStream, on asyncio's pair, or on another TlsLayer.
 
-Nothing is verified here: the diagnosis observes, and judges the proxy's own certificate
-from a separate handshake with the proxy (its whole presented chain), against the client's
-CA file, as libcurl's CURLOPT_PROXY_CAINFO does.
+Nothing is verified here: the diagnosis observes, and judges certificates from its own
+handshakes (the server's; an HTTPS proxy's, against the client's CA file as libcurl's
+CURLOPT_PROXY_CAINFO does).
 """
 
 from __future__ import annotations
@@ -23,16 +25,16 @@ _CHUNK = 64 * 1024
 _MAX_STEPS = 10_000  # handshake and read loops: each step moves bytes or ends
 
 
-def _observing_context() -> ssl.SSLContext:
+def _observing_context(alpn: tuple[str, ...]) -> ssl.SSLContext:
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     context.check_hostname = False
-    context.verify_mode = ssl.CERT_NONE  # observing only: the proxy's chain is judged on its own
-    context.set_alpn_protocols(["http/1.1"])  # CONNECT is HTTP/1.1, as curl offers it to a proxy
+    context.verify_mode = ssl.CERT_NONE  # observing only: certificates are judged from other handshakes
+    context.set_alpn_protocols(list(alpn))
     return context
 
 
-class TlsTunnel(BufferedReads):
-    """A TLS connection to a proxy, on an open (reader, writer) pair, as one stream object."""
+class TlsLayer(BufferedReads):
+    """A TLS client connection on an open (reader, writer) pair, as one stream object."""
 
     def __init__(self, reader: Any, writer: Any, tls: ssl.SSLObject, incoming: ssl.MemoryBIO,
                  outgoing: ssl.MemoryBIO) -> None:
@@ -42,22 +44,23 @@ class TlsTunnel(BufferedReads):
         self._eof = False
 
     @classmethod
-    async def open(cls, reader: Any, writer: Any, server_name: str | None, timeout: float) -> "TlsTunnel":
-        """The TLS handshake with the proxy, each wait bounded by ``timeout``; raises OSError
-        (``ssl.SSLError`` included) or TimeoutError."""
+    async def open(cls, reader: Any, writer: Any, server_name: str | None, timeout: float,
+                   alpn: tuple[str, ...] = ("http/1.1",)) -> "TlsLayer":
+        """The TLS handshake, each wait bounded by ``timeout``; raises OSError (``ssl.SSLError``
+        included) or TimeoutError. ALPN offers ``alpn`` (HTTP/1.1: CONNECT to a proxy is)."""
         incoming, outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
-        tls = _observing_context().wrap_bio(incoming, outgoing, server_hostname=server_name)
-        tunnel = cls(reader, writer, tls, incoming, outgoing)
+        tls = _observing_context(alpn).wrap_bio(incoming, outgoing, server_hostname=server_name)
+        layer = cls(reader, writer, tls, incoming, outgoing)
         for _ in range(_MAX_STEPS):
             try:
                 tls.do_handshake()
-                await tunnel._flush(timeout)
-                return tunnel
+                await layer._flush(timeout)
+                return layer
             except ssl.SSLWantReadError:
-                await tunnel._flush(timeout)
-                if not await tunnel._fill(timeout):
-                    raise ConnectionError("the proxy closed the connection during the TLS handshake") from None
-        raise ConnectionError("the TLS handshake with the proxy did not end")  # pragma: no cover - bounded
+                await layer._flush(timeout)
+                if not await layer._fill(timeout):
+                    raise ConnectionError("the peer closed the connection during the TLS handshake") from None
+        raise ConnectionError("the TLS handshake did not end")  # pragma: no cover - bounded
 
     async def _flush(self, timeout: float | None = None) -> None:
         data = self._outgoing.read()
@@ -67,7 +70,7 @@ class TlsTunnel(BufferedReads):
                 await aio.drained(self._writer, timeout)
 
     async def _fill(self, timeout: float | None) -> bool:
-        """One chunk from the proxy into the TLS layer; False at its end."""
+        """One chunk from the peer into the TLS layer; False at its end."""
         chunk = await (read_within(self._reader, _CHUNK, timeout) if timeout is not None else self._reader.read(_CHUNK))
         if not chunk:
             self._incoming.write_eof()
@@ -75,10 +78,15 @@ class TlsTunnel(BufferedReads):
         self._incoming.write(chunk)
         return True
 
+    @property
+    def alpn(self) -> str | None:
+        """The protocol the peer selected by ALPN, if any."""
+        return self._tls.selected_alpn_protocol()
+
     # -- the reading half -------------------------------------------------------------------
 
     async def read(self, n: int = -1, timeout: float | None = None) -> bytes:
-        """Up to ``n`` bytes of the tunnel (a chunk when ``n`` < 0); ``b""`` at its end."""
+        """Up to ``n`` bytes of plaintext (a chunk when ``n`` < 0); ``b""`` at the end."""
         size = _CHUNK if n < 0 else n
         if self._buffer:
             data = bytes(self._buffer[:size])
@@ -92,12 +100,12 @@ class TlsTunnel(BufferedReads):
             except ssl.SSLWantReadError:
                 pass
             except (ssl.SSLZeroReturnError, ssl.SSLEOFError):
-                self._eof = True  # close_notify from the proxy, or its connection ended
+                self._eof = True  # close_notify from the peer, or its connection ended
                 return b""
             await self._flush()
             if not await self._fill(timeout):
                 continue  # the TLS layer now reports the end (or what was still buffered)
-        raise ConnectionError("the tunnel never became readable")  # pragma: no cover - bounded
+        raise ConnectionError("the TLS layer never became readable")  # pragma: no cover - bounded
 
     # -- the writing half (StreamWriter and transport verbs) ----------------------------------
 
@@ -109,7 +117,7 @@ class TlsTunnel(BufferedReads):
         await self._writer.drain()
 
     @property
-    def transport(self) -> "TlsTunnel":
+    def transport(self) -> "TlsLayer":
         return self
 
     def get_write_buffer_size(self) -> int:
@@ -125,6 +133,15 @@ class TlsTunnel(BufferedReads):
         self._writer.transport.abort()
 
     def close(self) -> None:
+        """A close_notify first (servers that stop answering after connections dropped without
+        one exist: tlsdoctor torture's fragile-eof), then the connection beneath."""
+        try:
+            self._tls.unwrap()
+        except (ssl.SSLError, ValueError):  # SSLWantReadError: the peer's own close_notify is not awaited
+            pass
+        data = self._outgoing.read()
+        if data and not self._writer.transport.is_closing():
+            self._writer.write(data)
         self._writer.close()
 
     async def wait_closed(self) -> None:
