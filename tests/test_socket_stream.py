@@ -198,16 +198,13 @@ def test_a_closed_stream_refuses_work_and_closes_twice_quietly() -> None:
     _with_peer(_echo, test)
 
 
-def test_open_stream_gives_probes_a_socket_stream_and_start_tls_asyncios_own() -> None:
+def test_open_stream_gives_probes_a_socket_stream() -> None:
+    # TLS, where a probe needs it on this stream, is stacked on it (observe/tls_layer.py).
     async def test(port: int) -> None:
         route = Route(parse_target(f"https://127.0.0.1:{port}/"), None)
         (reader, writer), answer = await open_stream(route, 2.0)
         assert isinstance(reader, SocketStream) and reader is writer and answer is None
         writer.close()
-        (reader, writer), _ = await open_stream(route, 2.0, asyncio_streams=True)
-        assert isinstance(reader, asyncio.StreamReader) and isinstance(writer, asyncio.StreamWriter)
-        writer.close()
-        await writer.wait_closed()
 
     _with_peer(_echo, test)
 
