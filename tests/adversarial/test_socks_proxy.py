@@ -73,3 +73,21 @@ def test_socks5_sends_the_address_the_client_resolved(authorities: LabAuthoritie
     with serving(healthy(authorities)) as origin, serving(socks) as proxy:
         through(f"https://localhost:{origin}/", f"socks5://127.0.0.1:{proxy}", root_file)
     assert socks.heard and all(kind in (1, 4) for kind, _address in socks.heard), socks.heard
+
+
+@pytest.mark.parametrize("socks, code", [(Socks5Proxy(reply=2), "proxy.connect_refused"),
+                                         (Socks5Proxy(wants_credentials=True), "proxy.auth_required")])
+def test_the_clients_curl_stack_names_a_socks_refusal(socks: Socks5Proxy, code: str, root_file: Path) -> None:
+    # libcurl says 97 (CURLE_PROXY) for every SOCKS failure: its words say which.
+    from tlsdoctor.client.curl_stack import CurlStack
+    from tlsdoctor.client.errors import TransportError
+    from tlsdoctor.client.stack import Request
+
+    with serving(socks) as port:
+        stack = CurlStack(ca_bundle=root_file, trust_os_store=False, proxy=f"socks5h://127.0.0.1:{port}")
+        try:
+            with pytest.raises(TransportError) as failed:
+                stack.send(Request("GET", "https://127.0.0.1:9/", timeout=2))
+        finally:
+            stack.close()
+    assert (failed.value.curl_code, failed.value.code) == (97, code), failed.value

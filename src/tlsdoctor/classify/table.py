@@ -59,6 +59,14 @@ def _signal_table() -> tuple[Row, ...]:
              text=r"Proxy-Authenticate: (NTLM|Negotiate|Kerberos)\b"),
         _row("proxy.connect_refused", 0.95, "libcurl: the proxy refused the CONNECT",
              text=r"CONNECT tunnel failed, response (40[0-69]|4[1-9]\d|5\d\d)|Tunnel connection failed: (403|405|5\d\d)"),
+        # A SOCKS proxy's refusals: libcurl's 97 (CURLE_PROXY, 7.73+), RFC 1928's reply code in parentheses.
+        _row("proxy.auth_required", 0.9, "the SOCKS proxy wants credentials (no method without them is acceptable)",
+             curl=(97,), text=r"No authentication method was acceptable|User was rejected by the SOCKS5 server|"
+                              r"SOCKS5 (GSSAPI )?authentication"),
+        _row("proxy.connect_refused", 0.85, "the SOCKS proxy refused to connect to that host or port",
+             curl=(97,), text=r"SOCKS5? connection to [^\n]{0,300}\((2|3|4|5|6)\)|SOCKS4 connection to [^\n]{0,300}"
+                              r"(rejected|failed)"),
+        _row("proxy.connect_refused", 0.5, "the SOCKS proxy handshake failed", curl=(97,)),
         _row("proxy.unreachable", 0.8, "libcurl could not connect to the proxy",
              curl=(7,), text=r"Failed to connect to \S{0,253}proxy\S{0,253} port \d{1,5}|proxy[^\n]{0,120}(refused|Could not connect)"),
         # libcurl 8 also reports a refused CONNECT as 7, hence not higher.
