@@ -29,6 +29,12 @@ V_CA_MD_TOO_WEAK = vc.X509_V_ERR_CA_MD_TOO_WEAK
 A_CLOSE_NOTIFY, A_HANDSHAKE_FAILURE, A_PROTOCOL_VERSION, A_INSUFFICIENT_SECURITY = 0, 40, 70, 71
 A_CERTIFICATE_REQUIRED = 116
 
+# Readings of a pinned key missing from the chain (condition pin_mismatch, libcurl's 90).
+_PIN_READINGS = (
+    ("trust.interception", 0.6, "a pinned key missing from the chain is, in the field, mostly an inspecting "
+     "proxy or antivirus re-signing the traffic"),
+    ("cert.untrusted_root", 0.2, "or the server changed its key or CA and the pins are stale"),
+)
 _AT_PROXY = r"at the HTTPS proxy: its own certificate"  # client/errors.AT_PROXY, as the curl stack adds it
 _TLS_CURL = (35,)
 _CERT_CURL = (60,)
@@ -261,7 +267,7 @@ def _signal_table() -> tuple[Row, ...]:
                                        r"PERMITTED_VIOLATION|EXCLUDED_VIOLATION|name constraints? (violat|match)"),
         _row("cert.hostname_mismatch", 0.9, "the certificate is for other names",
              text=r"no alternative certificate subject name matches|Hostname mismatch|IP address mismatch|"
-                  r"doesn't match|does not match|not valid for|SSL: certificate subject name"),
+                  r"(doesn't|does not) match(?! pinned)|not valid for|SSL: certificate subject name"),
         _row("cert.weak_key", 0.9, "a key is too small for the client's security level",
              verify=(V_EE_KEY_TOO_SMALL, V_CA_KEY_TOO_SMALL)),
         _row("cert.weak_key", 0.85, "a key is too small", text=r"key too (weak|small)|KEY_TOO_SMALL|ee key too small"),
@@ -431,11 +437,16 @@ def _signal_table() -> tuple[Row, ...]:
             ("tls.cipher_mismatch", 0.2, "or of the cipher suites"),
         )),
         _row("trust.bundle_missing", 0.85, "the trust store cannot be read", condition=("bundle_missing",)),
-        *(_row(code, likelihood, why, condition=("pin_mismatch",)) for code, likelihood, why in (
-            ("trust.interception", 0.6, "a pinned key missing from the chain is, in the field, mostly an inspecting "
-             "proxy or antivirus re-signing the traffic"),
-            ("cert.untrusted_root", 0.2, "or the server changed its key or CA and the pins are stale"),
-        )),
+        *(_row(code, likelihood, why, condition=("pin_mismatch",)) for code, likelihood, why in _PIN_READINGS),
+        # libcurl's CURLOPT_PINNEDPUBLICKEY failing (90) is the same story in libcurl's number.
+        *(_row(code, likelihood, why, curl=(90,)) for code, likelihood, why in _PIN_READINGS),
+        *(_row(code, likelihood, why, curl=(90,), text=r"pinned public key|PINNEDPUBKEY")
+          for code, likelihood, why in _PIN_READINGS),  # its words say "does not match": not a name mismatch
+        # libcurl 7.77+: the server's certificate_required alert as its own code (98); 58 is the
+        # client's own certificate or key unusable (a wrong path, a password, a format), so none is sent.
+        _row("tls.client_cert_required", 0.95, "libcurl: the server requires a client certificate", curl=(98,)),
+        _row("tls.client_cert_required", 0.6, "libcurl could not use the client's own certificate or key, so the "
+             "server that wants one gets none", curl=(58,)),
         _row("clock.skewed", 0.9, "the client says its clock is wrong", condition=("clock_wrong",)),
         _row("proxy.unresolvable", 0.9, "the proxy's name does not resolve", condition=("proxy_unresolvable",)),
         _row("proxy.unreachable", 0.95, "the client could not connect to its proxy", condition=("proxy_unreachable",)),
