@@ -178,6 +178,14 @@ def test_a_password_of_any_characters_never_survives_in_a_url(secret: str, user:
         assert secret not in redact_text(text, path_policy=policy)  # type: ignore[arg-type]
 
 
+@pytest.mark.parametrize("url", ["https://:0000A://@host.test", "https://u:abc://x@host.test/p"])
+def test_a_password_holding_a_scheme_separator_is_not_read_as_a_nested_url(url: str) -> None:
+    # Found by the property above: "0000A://" looked like a URL nested in the outer one's path.
+    for policy in ("keep", "origin", "root"):
+        shown = redact_text(url, path_policy=policy)  # type: ignore[arg-type]
+        assert "0000A" not in shown and "abc" not in shown and "host.test" in shown, (policy, shown)
+
+
 @pytest.mark.parametrize("typed, shown", [
     # What fails to parse is what an error message quotes: URL parsing cannot find the userinfo.
     ("https://user:pa ss@127.0.0.1:1/", "https://[redacted]@127.0.0.1:1/"),

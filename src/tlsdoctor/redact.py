@@ -269,6 +269,10 @@ def _before_nested_url(text: str, begin: int, end: int) -> int:
     inner = text.find("://", begin, end)
     if inner < 0:
         return end
+    if text.find("/", begin, inner) < 0:
+        # No path has started: the "://" is inside the outer URL's authority, a password such as
+        # "abc://x" in "user:abc://x@host". (Checked up to ``inner`` only: linear, as the scan is.)
+        return end
     for delimiter in "?#":
         index = text.find(delimiter, begin, inner)
         if index >= 0:
