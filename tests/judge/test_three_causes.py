@@ -3,8 +3,9 @@ server that wants a client certificate, and a CA file too old for a current root
 
 Each is diagnosed against the lab as a client set up the way the scenario says, and the
 evidence must name what a support engineer needs (the dead URLs, the CertificateRequest
-and the alert, the missing root and the file's age). The last test is the boundary of
-``trust.bundle_outdated``: a private one-root CA file is never "outdated".
+and the alert, the missing root and the file's age). The last tests are the boundary of
+``trust.bundle_outdated``: a private one-root CA file is never "outdated", and neither is a
+current copy of a public store that lacks a company's private root.
 """
 
 from __future__ import annotations
@@ -82,6 +83,32 @@ def test_a_private_one_root_ca_file_is_a_store_mismatch_not_an_outdated_bundle(t
     assert entry.os_store_file is not None
     assert d.verdict.code == "trust.store_mismatch"
     assert "trust.bundle_outdated" not in {f.code for f in d.findings}
+
+
+def test_a_company_root_missing_from_a_bundled_store_is_a_store_mismatch(tls_lab: Lab) -> None:
+    # The file holds every root of the public store the OS store holds; what it lacks is the
+    # company's root, older than the file's newest root and in no public store.
+    d = diagnosed(tls_lab, "company-root")
+    assert d.verdict.code == "trust.store_mismatch"
+    assert d.verdict.evidence["private_root"] is True
+    assert "private root" in d.verdict.summary and "will not help" in d.verdict.remedy
+    assert d.observations.trust is not None and d.observations.trust.anchor_in_public_store is False
+    assert "trust.bundle_outdated" not in {f.code for f in d.findings}
+
+
+def test_the_same_file_lacking_a_public_root_is_an_outdated_bundle(tls_lab: Lab, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Were the company's root in the current public store (here: certifi's bundle read from a
+    # file that holds it), a file lacking it would be an old copy, whatever the root's age.
+    from tlsdoctor.observe import chain_checks
+    from tlsdoctor.observe.trust_sources import load_ca_file
+
+    store = tls_lab["company-root"].os_store_file
+    assert store is not None
+    monkeypatch.setattr(chain_checks, "default_ca_bundle", lambda: load_ca_file(store))
+    d = diagnosed(tls_lab, "company-root")
+    assert d.verdict.code == "trust.bundle_outdated"
+    assert d.verdict.confidence == 0.9
+    assert d.verdict.evidence["missing_root"] == "CN=Example Corp Internal Root CA,O=Example Corp"
 
 
 def test_the_cli_diagnoses_a_client_that_requires_a_status(tls_lab: Lab) -> None:

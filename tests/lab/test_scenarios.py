@@ -139,6 +139,12 @@ PYTHON_SSL = {
     "plain-http": TlsFails("WRONG_VERSION_NUMBER"),
     "h2-broken": Works(),  # Python's ssl offers no ALPN here: HTTP/1.1 works
     "no-close-notify": Works(),
+    "http-error": Works(503),
+    "response-stall": OsFails(TimeoutError),  # the handshake done, the request sent, nothing read
+    "tcp-silent": OsFails(TimeoutError),  # at connect: the SYN is dropped
+    "company-root": VerifyFails(20),  # the bundled store lacks the company's root
+    "proxy-unreachable": OsFails(ConnectionRefusedError),  # at the proxy's port
+    "proxy-unresolvable": OsFails(socket.gaierror),  # the proxy's name
     "empty-reply": NotHttp(b""),  # close_notify, and nothing before it
     "not-http-answer": NotHttp(b"-ERR unknown com"),
     "proxy-tunnel": Works(),
@@ -223,7 +229,7 @@ def test_lab_binds_and_names_only_loopback(tls_lab) -> None:  # type: ignore[no-
         host = urllib.parse.urlsplit(entry.url).hostname
         assert host in ("127.0.0.1", "tlsdoctor-lab.invalid"), entry.url
         if entry.proxy:
-            assert urllib.parse.urlsplit(entry.proxy).hostname == "127.0.0.1"
+            assert urllib.parse.urlsplit(entry.proxy).hostname in ("127.0.0.1", "tlsdoctor-lab.invalid")
 
 
 def test_proxies_refuse_to_tunnel_off_the_machine(tls_lab) -> None:  # type: ignore[no-untyped-def]

@@ -7,6 +7,8 @@ milliseconds):
 - ``root`` → ``legacy``: an RSA intermediate, because SHA-1 signatures need an RSA key;
 - ``foreign_root`` → ``foreign_intermediate``: a real-looking CA no client trusts;
 - ``interception``: the CA of the intercepting proxy, named like an antivirus product;
+- ``corporate`` → ``corporate_issuing``: a company's private PKI, years old, whose root IT
+  deployed to the machines' OS stores (and which no public store, nor a bundled CA file, holds);
 - a **current trust store** (``store_roots``): the lab root among a few other roots of
   different ages, as certifi's or an OS's bundle holds ~150; its newest root,
   ``new_root`` (issued weeks ago) → ``new_intermediate``, is what an "outdated CA file"
@@ -29,6 +31,8 @@ ORGANIZATION = "tlsdoctor lab"
 INTERCEPTION_ORGANIZATION = "Lab Antivirus Web Shield"
 NEW_ROOT_AGE = timedelta(days=60)  # the store's newest root was issued this long ago
 OUTDATED_COPY_AGE = timedelta(days=400)  # the outdated CA file was copied this long before it
+CORPORATE_ORGANIZATION = "Example Corp"
+CORPORATE_ROOT_AGE = timedelta(days=365 * 6)
 
 
 @dataclass
@@ -41,6 +45,8 @@ class LabAuthorities:
     interception: CA
     new_root: CA
     new_intermediate: CA
+    corporate: CA
+    corporate_issuing: CA
     store_roots: tuple[CA, ...] = field(default=())  # the current store, new_root last
 
     @classmethod
@@ -70,8 +76,13 @@ class LabAuthorities:
         new_root = CA("tlsdoctor Lab Store Root R2 (new)", organization="tlsdoctor lab store",
                       not_before=now - NEW_ROOT_AGE, not_after=now + timedelta(days=365 * 25))
         new_intermediate = new_root.intermediate("tlsdoctor Lab R2 Intermediate CA")
+        # Older than the store's newest roots: what a bundled CA file lacks here is not a newer
+        # root but one no public store ever held.
+        corporate = CA("Example Corp Internal Root CA", organization=CORPORATE_ORGANIZATION,
+                       not_before=now - CORPORATE_ROOT_AGE, not_after=now + timedelta(days=365 * 14))
+        corporate_issuing = corporate.intermediate("Example Corp Issuing CA 01")
         return cls(root, intermediate, legacy, foreign_root, foreign_intermediate, interception, new_root,
-                   new_intermediate, (*older, root, new_root))
+                   new_intermediate, corporate, corporate_issuing, (*older, root, new_root))
 
     def served(self) -> dict[str, CA]:
         """The authorities whose certificates, CRLs and OCSP the lab serves, by URL name."""
@@ -83,7 +94,8 @@ class LabAuthorities:
         ``corrupt`` is the field's broken bundle: the root's damaged twin *before* the
         real root, so that OpenSSL finds the twin first. ``lab-expired`` holds only an old,
         expired copy of the lab root (the CA has renewed it since, same name and key).
-        ``lab-utf16`` is the lab root's PEM as Windows PowerShell's ``>`` saves it: UTF-16
+        ``store+corporate`` is a company machine's OS store: the public store plus the
+        company's own root. ``lab-utf16`` is the lab root's PEM as Windows PowerShell's ``>`` saves it: UTF-16
         text, from which OpenSSL reads no certificate (curl 77).
         """
         directory.mkdir(parents=True, exist_ok=True)
@@ -95,6 +107,7 @@ class LabAuthorities:
             "interception": [self.interception.cert],
             "store": [ca.cert for ca in self.store_roots],
             "store-outdated": [ca.cert for ca in self.store_roots if ca is not self.new_root],
+            "store+corporate": [*(ca.cert for ca in self.store_roots), self.corporate.cert],
         }
         paths = {}
         for name, certs in bundles.items():

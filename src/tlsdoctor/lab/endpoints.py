@@ -20,7 +20,7 @@ from cryptography.hazmat.primitives.serialization import Encoding
 from OpenSSL import SSL
 
 from tlsdoctor.lab.admission import Phase, progress
-from tlsdoctor.lab.http import PlainStream, Reply, answer_raw, serve_http1, serve_http2
+from tlsdoctor.lab.http import PlainStream, Reply, answer_raw, never_answer, serve_http1, serve_http2
 from tlsdoctor.lab.pki import IssuedCert
 from tlsdoctor.lab.tls import TlsServerConfig, TlsStream
 from tlsdoctor.wire import (
@@ -43,8 +43,8 @@ class HttpsOrigin:
     proxy or load balancer does; ``close_notify=False`` drops every connection after one
     response without a close_notify, as many servers (and curl >= 8.9 as a client) do.
     ``raw_answer`` answers an HTTP/1.1 request with those bytes instead of HTTP and closes
-    (``b""``: closes without answering); give it a TLS configuration whose ALPN offers only
-    http/1.1.
+    (``b""``: closes without answering); ``answers=False`` takes the request and never
+    answers. Give either a TLS configuration whose ALPN offers only http/1.1.
     """
 
     tls: TlsServerConfig
@@ -52,6 +52,7 @@ class HttpsOrigin:
     close_notify: bool = True
     h2_broken: bool = False
     raw_answer: bytes | None = None
+    answers: bool = True
     _context: SSL.Context | None = field(default=None, init=False, repr=False)
 
     @property
@@ -80,6 +81,8 @@ class HttpsOrigin:
                 await serve_http2(stream, self.reply)
             elif self.raw_answer is not None:
                 await answer_raw(stream, self.raw_answer)
+            elif not self.answers:
+                await never_answer(stream)
             else:
                 reply = self.reply if self.close_notify else _with_connection_close(self.reply)
                 await serve_http1(stream, reply)

@@ -155,6 +155,22 @@ async def answer_raw(stream: ByteStream, data: bytes) -> None:
         await stream.send(data)
 
 
+async def never_answer(stream: ByteStream) -> None:
+    """Read one request, then say nothing until the client gives up (or the lab's I/O timeout).
+
+    A backend that hangs (a deadlocked worker, a database lock) behind a TLS terminator that
+    is fine: the handshake completes, the request is taken, no status line ever comes. Clients
+    time out (libcurl 28, "Operation timed out ... with 0 bytes received") after their TLS
+    succeeded, which is what tells it from a server that stalls the handshake.
+    """
+    if await read_request(h11.Connection(h11.SERVER, max_incomplete_event_size=MAX_REQUEST_BODY), stream) is None:
+        return
+    progress(Phase.BUSY)
+    for _ in range(64):  # bounded: each read ends with the client's close, or the lab's I/O timeout
+        if not await stream.recv():
+            return
+
+
 async def serve_http2(stream: ByteStream, reply: Reply) -> None:
     """Answer HTTP/2 streams until the client sends GOAWAY or closes."""
     conn = h2.connection.H2Connection(h2.config.H2Configuration(client_side=False, header_encoding=None))

@@ -173,6 +173,9 @@ class Lab:
             elif entry.address == "refused":
                 sockets[sid] = _refusing_socket()
                 self._held.append(sockets[sid])
+            elif entry.address == "silent":
+                sockets[sid], filler = _silent_socket()
+                self._held += [sockets[sid], filler]
         endpoints = {sid: SCENARIOS[sid].serve(ctx) for sid in self._ids if SCENARIOS[sid].serve}  # type: ignore[misc]
         self.endpoints: dict[str, Endpoint] = endpoints  # real-peer backends serve the same certificates
 
@@ -195,7 +198,8 @@ class Lab:
         for sid in self._ids:  # proxy scenarios request their origin's URL
             entry, here = SCENARIOS[sid], self.scenarios[sid]
             if entry.via:
-                proxy = f"{entry.client.proxy_scheme}://{LOOPBACK}:{here.port}"
+                host = UNRESOLVABLE_HOST if entry.address == "unresolvable" else LOOPBACK
+                proxy = f"{entry.client.proxy_scheme}://{host}:{here.port or 3128}"
                 self.scenarios[sid] = LabScenario(
                     entry, self.scenarios[entry.via].url, proxy, here.ca_file, here.crl_file, here.port,
                     here.os_store_file,
@@ -306,7 +310,7 @@ class _ServicesEndpoint:
 
 
 def _url_of(entry: Scenario, port: int | None) -> str:
-    if entry.address == "unresolvable":
+    if entry.address == "unresolvable" and not entry.via:
         return f"https://{UNRESOLVABLE_HOST}/"
     return f"https://{LOOPBACK}:{port}/"
 
@@ -340,6 +344,21 @@ def _refusing_socket() -> socket.socket:
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.bind((LOOPBACK, 0))
     return sock
+
+
+def _silent_socket() -> tuple[socket.socket, socket.socket]:
+    """A port where every SYN goes unanswered: listening with a backlog of 0, its one queued
+    connection taken by the lab and never accepted. Linux drops a SYN to a listener whose accept
+    queue is full (unless net.ipv4.tcp_abort_on_overflow is set), so a client's connect times
+    out as behind a firewall that drops packets, without any privilege or packet filter.
+    Returns (listener, filler): both held until the lab closes (the client then sees a reset)."""
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    listener.bind((LOOPBACK, 0))
+    listener.listen(0)
+    filler = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    filler.settimeout(2.0)
+    filler.connect(listener.getsockname())  # the queue's one place: from now on, SYNs are dropped
+    return listener, filler
 
 
 class LabThread:

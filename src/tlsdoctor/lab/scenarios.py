@@ -31,6 +31,7 @@ from tlsdoctor.lab.endpoints import (
     SniRequired,
     StallAfterHello,
 )
+from tlsdoctor.lab.http import Reply
 from tlsdoctor.lab.pki import CA, CLIENT_AUTH, IssuedCert, Key, leaf_cert
 from tlsdoctor.lab.proxy import ConnectProxy
 from tlsdoctor.lab.revocation import ocsp_response_for
@@ -64,7 +65,8 @@ class Category(str, Enum):
     ENVIRONMENT = "environment"
 
 
-Trust = Literal["lab", "lab+interception", "corrupt", "lab-expired", "lab-utf16", "store", "store-outdated"]
+Trust = Literal["lab", "lab+interception", "corrupt", "lab-expired", "lab-utf16", "store", "store-outdated",
+                "store+corporate"]
 
 
 @dataclass(frozen=True)
@@ -112,7 +114,11 @@ class BuildContext:
 
 
 Serve = Callable[[BuildContext], Endpoint]
-Address = Literal["listen", "refused", "unresolvable"]
+# Where a scenario's endpoint is: "listen" (served), "refused" (a port held, never listening),
+# "unresolvable" (a host name that never resolves), "silent" (a port whose accept queue the lab
+# keeps full, so the kernel drops every new SYN: a firewall that drops packets, on loopback).
+# For a proxy scenario (``via``), it is the proxy's address.
+Address = Literal["listen", "refused", "unresolvable", "silent"]
 
 
 @dataclass(frozen=True)
@@ -199,6 +205,12 @@ def _revocation_offline(ctx: BuildContext) -> HttpsOrigin:
     offline = ctx.authorities.root.intermediate("tlsdoctor Lab Offline-Revocation CA", ocsp_url=f"{dead}/ocsp",
                                                 crl_url=f"{dead}/offline.crl")
     return ctx.origin(offline.issue_cert(*LAB_NAMES))
+
+
+def _company_site(ctx: BuildContext) -> HttpsOrigin:
+    """An internal site on the company's PKI: leaf and issuing CA sent, the root on the machines."""
+    issuing = ctx.authorities.corporate_issuing
+    return ctx.origin(issuing.issue_cert(*LAB_NAMES, issuer_pointers=False))
 
 
 def _demands_client_cert(ctx: BuildContext, **tls: object) -> HttpsOrigin:
@@ -355,6 +367,14 @@ CATALOGUE: tuple[Scenario, ...] = (
              lambda ctx: HttpsOrigin(ctx.origin(alpn=("http/1.1",)).tls, raw_answer=_NOT_HTTP), X509_V_OK,
              note="libcurl reports an answer that is not HTTP/1.x as 1 (\"Received HTTP/0.9 when not allowed\"), "
                   "a broken header as 8 (\"Weird server reply\"), no answer at all as 52"),
+    Scenario("http-error", P, "TLS and HTTP are fine; the server answers every request with 503 Service "
+             "Unavailable (an application down behind a healthy load balancer)", "http.error", 0,
+             lambda ctx: HttpsOrigin(ctx.origin().tls, reply=Reply(503, b"upstream unavailable\n")), X509_V_OK,
+             http_status=503, note="libcurl succeeds (0) and hands back the 503; with --fail it returns 22"),
+    Scenario("response-stall", P, "TLS is fine and the request is read, but no answer ever comes (a hung "
+             "backend behind a healthy TLS terminator)", "http.timed_out", 28,
+             lambda ctx: HttpsOrigin(ctx.origin(alpn=("http/1.1",)).tls, answers=False), X509_V_OK,
+             note="the handshake completed: unlike stall-handshake, the server's TLS and certificate are fine"),
     Scenario("no-close-notify", P, "valid responses, but the server closes every connection without close_notify",
              "ok", 0, lambda ctx: HttpsOrigin(ctx.origin(alpn=("http/1.1",)).tls, close_notify=False),
              X509_V_OK, http_status=200),
@@ -413,6 +433,20 @@ CATALOGUE: tuple[Scenario, ...] = (
              "dns.name_not_resolved", 6, address="unresolvable"),
     Scenario("tcp-refused", E, "nothing listens on the port: the connection is refused",
              "tcp.refused", 7, address="refused"),
+    Scenario("tcp-silent", E, "nothing answers the TCP connection: every SYN is dropped (a firewall that drops "
+             "packets; here, a port whose accept queue is full)", "tcp.timed_out", 28, address="silent",
+             note="clients wait out their connect timeout (curl's default: 300 s) before they say anything"),
+    Scenario("company-root", E, "the server's chain ends at the company's own root, which IT deployed to the OS "
+             "store; the application verifies with its own bundled CA file, which no private root is in",
+             "trust.store_mismatch", 60, _company_site, X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY,
+             ClientSetup(trust="store", os_store="store+corporate"),
+             note="browsers and the platform's own HTTP stack work; apps with certifi or a bundled cacert.pem fail"),
+    Scenario("proxy-unreachable", E, "the configured proxy's port refuses connections (the proxy is down, or the "
+             "setting is stale)", "proxy.unreachable", 7, via="ok", address="refused",
+             note="the server is fine: no connection through this proxy setting can work"),
+    Scenario("proxy-unresolvable", E, f"the configured proxy's host name ({UNRESOLVABLE_HOST}) does not resolve "
+             "(a proxy set for the office network, met from home)", "proxy.unresolvable", 5, via="ok",
+             address="unresolvable", note="the server is fine: the proxy setting belongs to another network"),
 )
 
 SCENARIOS: dict[str, Scenario] = {s.id: s for s in CATALOGUE}

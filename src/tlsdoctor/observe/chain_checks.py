@@ -16,10 +16,11 @@ from pathlib import Path
 from typing import Any
 
 from tlsdoctor.observe.ca_file_lint import lint_ca_file, without_broken_entries
-from tlsdoctor.observe.observations import TrustObservation
+from tlsdoctor.observe.observations import TrustObservation, fingerprint
 from tlsdoctor.observe.openssl_verify import OpenSslVerification, openssl_verify
 from tlsdoctor.observe.revocation import IssuerFetch
 from tlsdoctor.observe.trust import PathValidation, TrustSource, verify_presented_chain
+from tlsdoctor.observe.trust_sources import default_ca_bundle
 
 # Below this, the local clock and the server's Date agree for every certificate question
 # (rules call a clock skewed beyond 5 minutes); validating again at the server's time is
@@ -114,8 +115,24 @@ class ChainChecks:
             sources=sources, client_now=client_now, chain_only_now=chain_only_now,
             chain_only_server_time=chain_only_server, openssl_client=openssl_client,
             openssl_cleaned=openssl_cleaned, with_fetched_issuer=with_fetched, lint=lint,
-            ca_file_modified=_modified(bundle.path),
+            ca_file_modified=_modified(bundle.path), anchor_in_public_store=_anchor_in_public_store(chain_only_now),
         )
+
+
+def _anchor_in_public_store(validations: tuple[PathValidation, ...]) -> bool | None:
+    """Whether certifi's bundle holds the root another source verified with, when the client's
+    own CA file (the first validation) does not verify. certifi's bundle is read once per
+    process (and cached on disk), so asking costs nothing after the first diagnosis."""
+    if not validations or validations[0].ok:
+        return None
+    trusting = next((v for v in validations[1:] if v.ok and v.chain), None)
+    if trusting is None:
+        return None
+    public = default_ca_bundle()
+    if not public.certificates:
+        return None
+    anchor = trusting.chain[-1]
+    return fingerprint(anchor) in {fingerprint(c) for c in public.certificates}
 
 
 def _modified(path: str | None) -> datetime | None:

@@ -49,10 +49,11 @@ class RouteFailure:
     stage: str
     message: str
     connect_answer: ConnectAnswer | None = None
+    timed_out: bool = False  # nothing answered within the timeout
 
     @classmethod
     def from_error(cls, exc: RouteError) -> RouteFailure:
-        return cls(exc.stage, str(exc), exc.answer)
+        return cls(exc.stage, str(exc), exc.answer, exc.timed_out)
 
 
 @record

@@ -60,6 +60,11 @@ class TrustObservation:
     with_fetched_issuer: PathValidation | None  # client source + the AIA-fetched issuer
     lint: CaFileLint | None
     ca_file_modified: datetime | None = None  # the client's CA file's mtime: how old a copy it is
+    # Where the client's CA file fails and another source verifies: does a current public store
+    # (certifi's, as installed with tlsdoctor) hold the root that source verified with? A root no
+    # public store holds is a private one (a company's, a product's): no newer copy of any public
+    # bundle will ever have it. None: not asked (the client's file verifies, or nothing else does).
+    anchor_in_public_store: bool | None = None
 
     def validation(self, source: str, kind: str = "client_now") -> PathValidation | None:
         return next((v for v in getattr(self, kind) if v.source == source), None)

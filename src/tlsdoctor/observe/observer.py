@@ -46,6 +46,9 @@ from tlsdoctor.wire import TLS_ANSWERS, AnswerKind
 # failed handshake), then the trust fetches (caIssuers, then OCSP/CRL). Each is bounded by
 # ``timeout``, so ``timeout`` × STAGES bounds a diagnosis, and is its default deadline.
 STAGES = 4
+# libcurl's attempt waits for our first bytes to go out, but no longer than this share of the
+# timeout: a connect still unanswered by then is what libcurl will meet too.
+CURL_GRACE = 0.25
 
 
 class Observer:
@@ -162,12 +165,17 @@ class Observer:
         """For a one-address origin, the TCP observation the handshake's connect already made.
 
         A connect that failed is probed again on its own, so that the route rules read the
-        same facts (refused, unreachable, timed out) as with several addresses.
+        same facts (refused, unreachable, reset) as with several addresses; one that timed out
+        is that fact already, and probing again would only wait the timeout a second time.
         """
         target = self.route.target
         address = self.tasks["resolution"].result().addresses[0]
-        if handshake.route_error is None:
+        failure = handshake.route_error
+        if failure is None:
             self.derived["tcp"] = (TcpConnect(address, target.port, "connected", None, handshake.connect_ms or 0.0),)
+        elif failure.stage == "connect" and failure.timed_out:
+            self.derived["tcp"] = (TcpConnect(address, target.port, "timed_out", f"no answer within {self.timeout:g} s",
+                                              handshake.elapsed_ms),)
         else:
             await self._start("tcp", _gather_tuple([tcp_connect(address, target.port, self.timeout)]), connections=1)
 
@@ -227,8 +235,14 @@ class Observer:
         the end. On a loaded server, or the lab on two cores, a hello queued
         behind libcurl's cost the whole diagnosis a server handshake of waiting.
         """
-        session = await start_handshake(self.probe_route, self.timeout, ClientOffer(max_version=self.client.max_tls),
-                                        on_sent=self._start_curl)
+        # A connect that gets no answer never sends a hello: libcurl then starts after a grace,
+        # so that its own connect timeout runs mostly beside ours, not after it.
+        late_start = asyncio.get_running_loop().call_later(self.timeout * CURL_GRACE, self._start_curl)
+        try:
+            session = await start_handshake(self.probe_route, self.timeout,
+                                            ClientOffer(max_version=self.client.max_tls), on_sent=self._start_curl)
+        finally:
+            late_start.cancel()
         self._start_curl()  # in case the attempt ended before any hello went out
         handshake = session.observation
         self.derived["first_answer"] = first_answer_of(handshake)

@@ -300,10 +300,12 @@ class ConnectAnswer:
 class RouteError(Exception):
     """The route to the origin could not be opened; ``stage`` says where it broke."""
 
-    def __init__(self, stage: str, message: str, answer: ConnectAnswer | None = None) -> None:
+    def __init__(self, stage: str, message: str, answer: ConnectAnswer | None = None, *,
+                 timed_out: bool = False) -> None:
         super().__init__(message)
         self.stage = stage  # "proxy-connect", "proxy-tunnel", "connect"
         self.answer = answer
+        self.timed_out = timed_out  # nothing answered within the timeout (no refusal, no error)
 
 
 Stream = tuple[Any, Any]  # (reader, writer): asyncio's StreamReader/StreamWriter, or one SocketStream as both
@@ -329,7 +331,7 @@ async def open_stream(route: Route, timeout: float, address: str | None = None,
         try:
             stream = await aio.within(connect(host, target.port), timeout)
         except asyncio.TimeoutError:
-            raise RouteError("connect", f"TCP connect to {host}:{target.port} timed out") from None
+            raise RouteError("connect", f"TCP connect to {host}:{target.port} timed out", timed_out=True) from None
         except OSError as exc:
             raise RouteError("connect", f"TCP connect to {host}:{target.port} failed: {exc}") from None
         return stream, None

@@ -53,10 +53,16 @@ def store_mismatch(obs: Observations) -> Iterator[Finding]:
     trusted_elsewhere = [v for v in others if v.ok]
     if not client_ok.ok and trusted_elsewhere:
         v = trusted_elsewhere[0]
+        private = obs.trust.anchor_in_public_store is False
+        why = (f" '{v.anchor}' is a private root (the current public store, certifi's copy of Mozilla's, "
+               "does not hold it): someone deployed it to that store, as company IT does for internal sites, and no bundled CA file (certifi, cacert.pem) will ever "
+               "hold it" if private else "")
         yield finding("trust.store_mismatch", E, 0.9,
-                      f"The chain is trusted by {source_words(obs, v.source)} but not by {_client_file(obs)}.",
+                      f"The chain is trusted by {source_words(obs, v.source)} but not by {_client_file(obs)}.{why}"
+                      + ("." if why else ""),
                       "Make the client use the OS store (truststore / CURLSSLOPT_NATIVE_CA) or add the missing CA "
-                      f"('{v.anchor}') to its CA file.", anchor=v.anchor, trusted_by=v.source)
+                      f"('{v.anchor}') to its CA file" + (" (updating the bundle will not help)." if private else "."),
+                      anchor=v.anchor, trusted_by=v.source, private_root=private)
     elif client_ok.ok and others and not any(v.ok for v in others):
         yield finding("trust.store_mismatch", W, 0.6,
                       "The chain verifies only with the client's CA file; the OS store does not trust it.",
@@ -163,11 +169,16 @@ def bundle_outdated(obs: Observations) -> Iterator[Finding]:
         return
     newest = max(c.not_valid_before_utc for c in bundle.certificates)
     root_is_newer = anchor.not_valid_before_utc > newest
+    if not root_is_newer and trust.anchor_in_public_store is False:
+        # The file is younger than the root it lacks, and no public store holds that root: a
+        # private CA (a company's, deployed to the OS store). No newer copy of any bundle will
+        # ever have it; `trust.store_mismatch` says so.
+        return
     modified = trust.ca_file_modified
     age = f"its newest root dates from {newest:%Y-%m-%d}"
     if modified is not None:
         age += f" and the file was last written on {modified:%Y-%m-%d}"
-    yield finding("trust.bundle_outdated", E, 0.9 if root_is_newer else 0.75,
+    yield finding("trust.bundle_outdated", E, 0.9 if root_is_newer or trust.anchor_in_public_store else 0.75,
                   f"The client's CA file is an old copy of a trust store: it holds {shared} of the "
                   f"{len(in_store)} roots of {source_words(obs, store.name)}, but not "
                   f"'{_cn(anchor)}' (issued {anchor.not_valid_before_utc:%Y-%m-%d}), the root this chain needs; "
