@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import socket
 import ssl
 import threading
 from dataclasses import dataclass, field
@@ -21,7 +20,7 @@ from OpenSSL import SSL
 
 from tlsdoctor.lab.endpoints import read_client_hello, reset
 from tlsdoctor.lab.http import Reply, serve_http1
-from tlsdoctor.lab.proxy import ConnectProxy, relay_plain
+from tlsdoctor.lab.proxy import ConnectProxy
 from tlsdoctor.lab.tls import TlsClosed, TlsServerConfig, TlsStream
 
 SERVE_FOR = 30.0  # no connection is served longer than this, whatever the client does
@@ -236,48 +235,3 @@ def tls_server_context(issued: Any, directory: Any) -> ssl.SSLContext:
     context.load_cert_chain(str(chain), str(key))
     return context
 
-
-@dataclass
-class Socks5Proxy:
-    """A SOCKS5 proxy (RFC 1928) that tunnels to loopback only; ``reply`` refuses every CONNECT
-    with that code, ``wants_credentials`` accepts no method without them. Keeps the requests'
-    destinations (``heard``: (address type, address))."""
-
-    reply: int = 0
-    wants_credentials: bool = False
-    heard: list[tuple[int, str]] = field(default_factory=list)
-
-    async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, timeout: float) -> None:
-        async def take(n: int) -> bytes:
-            return await asyncio.wait_for(reader.readexactly(n), timeout)
-
-        _version, methods = await take(2)
-        await take(methods)
-        writer.write(b"\x05\xff" if self.wants_credentials else b"\x05\x00")
-        await writer.drain()
-        if self.wants_credentials:
-            return
-        _v, _cmd, _rsv, kind = await take(4)
-        if kind == 1:
-            address = socket.inet_ntop(socket.AF_INET, await take(4))
-        elif kind == 4:
-            address = socket.inet_ntop(socket.AF_INET6, await take(16))
-        else:
-            address = (await take((await take(1))[0])).decode()
-        port = int.from_bytes(await take(2), "big")
-        if len(self.heard) < 64:
-            self.heard.append((kind, address))
-        refused = self.reply or (0 if address in ("127.0.0.1", "::1", "localhost") else 2)  # loopback only
-        if refused:
-            writer.write(bytes([5, refused, 0, 1]) + bytes(6))
-            await writer.drain()
-            return
-        try:
-            up_reader, up_writer = await asyncio.wait_for(asyncio.open_connection(address, port), timeout)
-        except (OSError, asyncio.TimeoutError):
-            writer.write(bytes([5, 5, 0, 1]) + bytes(6))  # connection refused
-            await writer.drain()
-            return
-        writer.write(bytes([5, 0, 0, 1]) + bytes(6))
-        await writer.drain()
-        await relay_plain(reader, writer, up_reader, up_writer, timeout)

@@ -15,11 +15,13 @@ import pytest
 from tlsdoctor.diagnosis import Diagnosis, diagnose
 from tlsdoctor.lab.authorities import LabAuthorities
 from tlsdoctor.lab.endpoints import HttpsOrigin
+from tlsdoctor.lab.socks import Socks5Proxy
 from tlsdoctor.lab.tls import TlsServerConfig
 from tlsdoctor.observe.socks import connect_request
+from tlsdoctor.render.diagnosis import diagnosis_json
 
 from .conftest import TIMEOUT, assert_honest_and_in_time
-from .servers import Socks5Proxy, serving
+from .servers import serving
 
 
 def healthy(authorities: LabAuthorities) -> HttpsOrigin:
@@ -64,6 +66,19 @@ def test_a_socks5_proxy_that_wants_credentials_is_named(authorities: LabAuthorit
     with serving(Socks5Proxy(wants_credentials=True)) as proxy:
         d = through("https://127.0.0.1:9/", f"socks5h://127.0.0.1:{proxy}", root_file)
     assert d.verdict.code == "proxy.auth_required", d.verdict.summary
+    assert "username and password (RFC 1929)" in d.verdict.summary
+    assert "socks5h://USER:PASSWORD@127.0.0.1:" in d.verdict.remedy
+
+
+def test_a_socks5_proxy_refusing_tlsdoctor_with_credentials_in_the_setting_is_incomplete(
+        authorities: LabAuthorities, root_file: Path) -> None:
+    # tlsdoctor never sends credentials: the proxy's refusal of it says nothing of the client's.
+    with serving(Socks5Proxy(wants_credentials=True)) as proxy:
+        d = through("https://127.0.0.1:9/", f"socks5h://someone:s3cret@127.0.0.1:{proxy}", root_file)
+    assert d.verdict.code == "diagnosis.incomplete", d.verdict.summary
+    [warning] = [f for f in d.findings if f.code == "proxy.auth_required"]
+    assert "never sends" in warning.summary
+    assert "s3cret" not in diagnosis_json(d)
 
 
 def test_socks5_sends_the_address_the_client_resolved(authorities: LabAuthorities, root_file: Path) -> None:

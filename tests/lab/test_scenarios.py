@@ -75,6 +75,13 @@ class ProxyRefuses:
 
 
 @dataclass(frozen=True)
+class SocksRefuses:
+    """The SOCKS5 proxy refused: its reply code (0xFF: no acceptable authentication method)."""
+
+    code: int
+
+
+@dataclass(frozen=True)
 class CaFileRefused:
     """The client's CA file does not load: before any connection (ssl.SSLError's reason)."""
 
@@ -155,6 +162,9 @@ PYTHON_SSL = {
     "proxy-windows-auth": ProxyRefuses(407),
     "proxy-block-page": TlsFails("WRONG_VERSION_NUMBER"),  # the 403 page where a ServerHello should be
     "proxy-refuses-connect": ProxyRefuses(403),
+    "socks-tunnel": Works(),
+    "socks-auth-required": SocksRefuses(0xFF),  # the greeting: no method without credentials
+    "socks-refuses-connect": SocksRefuses(2),  # "connection not allowed by ruleset"
     "proxy-bad-gateway": Works(502),
     "corrupt-ca-bundle": VerifyFails(79),
     "expired-root": VerifyFails(10),
@@ -193,13 +203,19 @@ def python_ssl_outcome(entry: LabScenario) -> object:
         if entry.proxy:
             proxy = urllib.parse.urlsplit(entry.proxy)
             sock = socket.create_connection((proxy.hostname, proxy.port), timeout=2)
-            if proxy.scheme == "https":  # TLS to the proxy itself first, with the same trust, as urllib3 >= 1.26
+            if proxy.scheme == "socks5h":
+                refused = socks5_connect(sock, url.hostname or "", url.port or 443)
+                if refused is not None:
+                    sock.close()
+                    return refused
+            elif proxy.scheme == "https":  # TLS to the proxy itself first, with the same trust, as urllib3 >= 1.26
                 sock = ctx.wrap_socket(sock, server_hostname=proxy.hostname)
-            sock.sendall(f"CONNECT {url.hostname}:{url.port} HTTP/1.1\r\nHost: {url.netloc}\r\n\r\n".encode())
-            status = int(sock.recv(4096).split(b" ", 2)[1])
-            if status != 200:
-                sock.close()
-                return ProxyRefuses(status)
+            if proxy.scheme != "socks5h":
+                sock.sendall(f"CONNECT {url.hostname}:{url.port} HTTP/1.1\r\nHost: {url.netloc}\r\n\r\n".encode())
+                status = int(sock.recv(4096).split(b" ", 2)[1])
+                if status != 200:
+                    sock.close()
+                    return ProxyRefuses(status)
         else:
             sock = socket.create_connection((url.hostname, url.port or 443), timeout=2)
         with ctx.wrap_socket(sock, server_hostname=url.hostname) as tls:
@@ -218,6 +234,18 @@ def python_ssl_outcome(entry: LabScenario) -> object:
         return TlsFails(exc.reason)
     except OSError as exc:
         return OsFails(type(exc))
+
+
+def socks5_connect(sock: socket.socket, host: str, port: int) -> SocksRefuses | None:
+    """RFC 1928 by hand, as PySocks does: no authentication offered, CONNECT by name."""
+    sock.sendall(b"\x05\x01\x00")
+    method = sock.recv(2)[1]
+    if method != 0:
+        return SocksRefuses(method)
+    name = host.encode()
+    sock.sendall(b"\x05\x01\x00\x03" + bytes([len(name)]) + name + port.to_bytes(2, "big"))
+    reply = sock.recv(10)[1]
+    return SocksRefuses(reply) if reply else None
 
 
 def test_python_ssl_meets_each_scenario_as_the_field_does(tls_scenario: LabScenario) -> None:

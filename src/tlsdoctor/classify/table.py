@@ -189,6 +189,13 @@ def _signal_table() -> tuple[Row, ...]:
         _row("http.invalid_response", 0.85, "the connection and TLS were up when the server reset it, before any answer "
              "(tlsdoctor's client adds this from libcurl's timings)", curl=(55, 56),
              text=r"the connection and TLS were up; the server reset it before answering"),
+        # libcurl 8 says "Connection timed out after" while it connects (TCP, a proxy's CONNECT and the TLS
+        # handshake alike: lib/multi.c), and "Operation timed out after N milliseconds with N bytes received"
+        # only past that phase: the request was sent and the answer (or its end) was late. libcurl 7
+        # said the latter for some stalled handshakes too, hence not higher.
+        _row("http.timed_out", 0.75, "libcurl timed out after its connect phase (TCP and TLS up, the request "
+             "sent): the server's answer was late", curl=(28,),
+             text=r"Operation timed out after \d+ milliseconds with \d+ (out of -?\d+ )?bytes received"),
         # curl -v prints "SSL connection using ..." once the handshake is done: a 28 after it is a late answer.
         _row("http.timed_out", 0.85, "the TLS connection was up (curl -v: 'SSL connection using') when the request "
              "timed out: the server's answer was late", curl=(28,), text=r"SSL connection using"),

@@ -35,6 +35,7 @@ from tlsdoctor.lab.http import Reply
 from tlsdoctor.lab.pki import CA, CLIENT_AUTH, IssuedCert, Key, leaf_cert
 from tlsdoctor.lab.proxy import ConnectProxy
 from tlsdoctor.lab.revocation import ocsp_response_for
+from tlsdoctor.lab.socks import NOT_ALLOWED_BY_RULESET, Socks5Proxy
 from tlsdoctor.lab.tls import TlsServerConfig
 from tlsdoctor.verify_codes import (
     X509_V_ERR_CA_MD_TOO_WEAK,
@@ -83,7 +84,9 @@ class ClientSetup:
     trust: Trust = "lab"
     os_store: Trust = "lab"
     max_tls: str | None = None
-    proxy_scheme: str = "http"  # "https": the client speaks TLS to the proxy itself (an https:// proxy URL)
+    # "https": the client speaks TLS to the proxy itself (an https:// proxy URL); "socks5h": a
+    # SOCKS5 proxy that resolves names itself (ALL_PROXY=socks5h://...).
+    proxy_scheme: str = "http"
     cert_status: bool = False
     crl: bool = False
     clock_offset: timedelta | None = None
@@ -409,6 +412,18 @@ CATALOGUE: tuple[Scenario, ...] = (
     Scenario("proxy-refuses-connect", E, "the proxy answers CONNECT with 403 Forbidden",
              "proxy.connect_refused", 7, lambda ctx: ConnectProxy("status", status=403), via="ok",
              note=_CONNECT_NOTE),
+    Scenario("socks-tunnel", E, "an honest SOCKS5 proxy (an SSH tunnel's `ssh -D`, a SOCKS gateway) in front of "
+             "the healthy server", "ok", 0, lambda ctx: Socks5Proxy(), X509_V_OK, ClientSetup(proxy_scheme="socks5h"),
+             via="ok", http_status=200),
+    Scenario("socks-auth-required", E, "the SOCKS5 proxy wants a username and password (RFC 1929): it answers the "
+             "client's greeting with 'no acceptable methods'", "proxy.auth_required", 97,
+             lambda ctx: Socks5Proxy(wants_credentials=True), None, ClientSetup(proxy_scheme="socks5h"), via="ok",
+             note="libcurl 97: \"No authentication method was acceptable\"; credentials go in the proxy URL "
+                  "(socks5h://user:password@host:port)"),
+    Scenario("socks-refuses-connect", E, "the SOCKS5 proxy refuses the destination: reply 2, 'connection not "
+             "allowed by ruleset'", "proxy.connect_refused", 97,
+             lambda ctx: Socks5Proxy(reply=NOT_ALLOWED_BY_RULESET), None, ClientSetup(proxy_scheme="socks5h"),
+             via="ok", note="libcurl 97: \"cannot complete SOCKS5 connection to HOST. (2)\": the reply code says why"),
     Scenario("proxy-bad-gateway", E, "an inspecting proxy (CA trusted) cannot verify the origin and answers 502",
              "proxy.upstream_failed", 0, _interceptor, X509_V_OK, ClientSetup(trust="lab+interception"),
              via="expired", http_status=502),

@@ -64,7 +64,7 @@ async def socks5_connect(reader: Any, writer: Any, host: str, port: int, timeout
         if version != _VERSION:
             return failed("not a SOCKS5 answer to the greeting")
         if method == _NO_ACCEPTABLE:
-            return ConnectAnswer(407, "SOCKS5: no acceptable authentication method (the proxy wants credentials)",
+            return ConnectAnswer(407, "SOCKS5: no acceptable authentication method (reply FF to the greeting)",
                                  (), None)
         if method != _NO_AUTH:
             return failed(f"the proxy chose SOCKS5 method {method}, which was not offered")

@@ -99,7 +99,7 @@ def client_setup_words(s: Scenario, *, ca_file: str | None = None, code: Callabl
         words.append({"store": "the OS store is the lab's current store",
                       "lab-expired": "so does the OS store"}.get(c.os_store, f"OS store: {c.os_store}"))
     if s.via:
-        scheme = " (set as an https:// URL)" if c.proxy_scheme == "https" else ""
+        scheme = {"https": " (set as an https:// URL)", "socks5h": " (SOCKS5, set as a socks5h:// URL)"}.get(c.proxy_scheme, "")
         words.append(f"through the proxy{scheme}, to {code(s.via)}")
     if c.max_tls:
         words.append(f"TLS ≤ {c.max_tls}" + (f" ({code('--max-tls ' + c.max_tls)})" if ca_file else ""))

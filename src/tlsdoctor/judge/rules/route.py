@@ -64,6 +64,21 @@ def _auth_required(obs: Observations, said: str, headers: tuple[tuple[str, str],
     offered = ", ".join(s.upper() if s == "ntlm" else s.capitalize() for s in schemes) or "no scheme named"
     evidence = {"proxy": proxy.url, "status_line": said.rsplit("'", 2)[-2], "proxy_authenticate": challenges,
                 "schemes": schemes, "credentials_in_setting": proxy.has_credentials}
+    if proxy.socks:
+        # SOCKS5 has one credential scheme (RFC 1929, username and password); tlsdoctor offers
+        # none, so with credentials in the setting its refusal says nothing about them.
+        hostport = proxy.url.split("://", 1)[1]
+        if proxy.has_credentials:
+            return finding("proxy.auth_required", W, 0.5,
+                           f"{said}. The proxy setting carries credentials, which tlsdoctor never sends, so it "
+                           "cannot see past the proxy; a client that is still refused has wrong credentials.",
+                           f"Check them by hand: curl -v -x 'socks5h://USER:PASSWORD@{hostport}' "
+                           f"{obs.route.target.origin}/", **evidence)
+        return finding("proxy.auth_required", E, 0.95,
+                       f"{said}: the SOCKS5 proxy wants a username and password (RFC 1929) and the client's proxy "
+                       "setting has none.", f"Put them in the proxy URL (socks5h://USER:PASSWORD@{hostport}; curl "
+                       "--proxy-user), or ask for the proxy's credentials (an SSH tunnel's `ssh -D` needs none).",
+                       **evidence)
     basic = not schemes or "basic" in schemes
     if not basic and set(schemes) & _INTEGRATED:
         who = ("the credentials in the proxy setting go as Basic (curl's and Python's default), which it refuses"
