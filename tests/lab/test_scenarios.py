@@ -122,6 +122,7 @@ PYTHON_SSL = {
     "rsa-1024": VerifyFails(66),
     "no-san": VerifyFails(64),  # unlike libcurl, no CN fallback
     "bad-eku": VerifyFails(26),
+    "expired-intermediate": VerifyFails(10),  # the presented copy of the intermediate
     "expiring-soon": Works(),
     "revocation-unreachable": Works(),  # Python checks no revocation unless given a CRL
     "revocation-unreachable-soft": Works(),
@@ -145,6 +146,7 @@ PYTHON_SSL = {
     "stall-handshake": OsFails(TimeoutError),
     "plain-http": TlsFails("WRONG_VERSION_NUMBER"),
     "h2-broken": Works(),  # Python's ssl offers no ALPN here: HTTP/1.1 works
+    "h2-stream-reset": Works(),  # likewise
     "no-close-notify": Works(),
     "http-error": Works(503),
     "response-stall": OsFails(TimeoutError),  # the handshake done, the request sent, nothing read

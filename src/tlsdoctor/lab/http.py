@@ -18,6 +18,7 @@ import h11
 import h2.config
 import h2.connection
 import h2.events
+import h2.errors
 import h2.exceptions
 
 from tlsdoctor import aio
@@ -171,8 +172,14 @@ async def never_answer(stream: ByteStream) -> None:
             return
 
 
-async def serve_http2(stream: ByteStream, reply: Reply) -> None:
-    """Answer HTTP/2 streams until the client sends GOAWAY or closes."""
+async def serve_http2(stream: ByteStream, reply: Reply, *, reset_streams: bool = False) -> None:
+    """Answer HTTP/2 streams until the client sends GOAWAY or closes.
+
+    With ``reset_streams``, every stream is refused with RST_STREAM(PROTOCOL_ERROR) instead
+    of answered: what a load balancer or inspecting proxy with a broken HTTP/2 stack does to
+    requests it cannot handle (libcurl 92, "HTTP/2 stream 1 was not closed cleanly:
+    PROTOCOL_ERROR (err 1)"), while its HTTP/1.1 serves the same request.
+    """
     conn = h2.connection.H2Connection(h2.config.H2Configuration(client_side=False, header_encoding=None))
     conn.initiate_connection()
     await stream.send(conn.data_to_send())
@@ -187,7 +194,10 @@ async def serve_http2(stream: ByteStream, reply: Reply) -> None:
             await stream.send(conn.data_to_send())
             return
         for event in events:
-            if isinstance(event, h2.events.RequestReceived):
+            if isinstance(event, h2.events.RequestReceived) and reset_streams:
+                conn.reset_stream(event.stream_id, h2.errors.ErrorCodes.PROTOCOL_ERROR)
+                answered += 1
+            elif isinstance(event, h2.events.RequestReceived):
                 head = dict(event.headers).get(b":method") == b"HEAD"
                 headers = [(b":status", str(reply.status).encode()), *reply.headers()]
                 headers = [(k, v) for k, v in headers if k != b"connection"]  # illegal in HTTP/2

@@ -12,7 +12,7 @@ The README's catalogue table is generated from :data:`CATALOGUE`.
 from __future__ import annotations
 
 import ssl
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timedelta, timezone
 from enum import Enum
 from typing import Callable, Literal
@@ -210,6 +210,20 @@ def _revocation_offline(ctx: BuildContext) -> HttpsOrigin:
     return ctx.origin(offline.issue_cert(*LAB_NAMES))
 
 
+def _stale_intermediate(ctx: BuildContext) -> HttpsOrigin:
+    """The leaf, sent with an old copy of its intermediate: same name and key, expired 30 days ago.
+
+    The CA renewed its intermediate (a new certificate for the same key); the server's chain
+    file still holds the copy it was installed with. Its leaf is valid, and the current copy
+    is one caIssuers fetch away, but clients verify the chain the server sends.
+    """
+    current = ctx.authorities.intermediate
+    old = ctx.authorities.root.intermediate(current.name, key=current.key, not_before=ctx.now - _days(800),
+                                            not_after=ctx.now - _days(30))
+    leaf = ctx.leaf()
+    return ctx.origin(replace(leaf, chain=(old.cert,)))
+
+
 def _company_site(ctx: BuildContext) -> HttpsOrigin:
     """An internal site on the company's PKI: leaf and issuing CA sent, the root on the machines."""
     issuing = ctx.authorities.corporate_issuing
@@ -295,6 +309,10 @@ CATALOGUE: tuple[Scenario, ...] = (
              http_status=200, warnings=("cert.expired",),
              note="current OpenSSL, Python and browsers build the path to the trusted root without it; OpenSSL "
                   "before 1.1.0 and GnuTLS before 3.6.14 followed it and failed"),
+    Scenario("expired-intermediate", C, "the server sends a valid leaf with an old copy of its intermediate, "
+             "which expired 30 days ago (the CA renewed it: same name and key)", "cert.expired", 60,
+             _stale_intermediate, X509_V_ERR_CERT_HAS_EXPIRED,
+             note="the server's chain file is out of date: the CA's current intermediate (its caIssuers URL) fixes it"),
     Scenario("expiring-soon", C, "valid, but the leaf expires in 7 days",
              "ok", 0, lambda ctx: ctx.origin(ctx.leaf(not_after=ctx.now + _days(7))),
              X509_V_OK, http_status=200, warnings=("cert.expired",)),
@@ -362,6 +380,11 @@ CATALOGUE: tuple[Scenario, ...] = (
              "tls.not_tls", 35, lambda ctx: PlainHttp()),
     Scenario("h2-broken", P, "ALPN selects h2, then the server answers in HTTP/1.1; HTTP/1.1 clients work",
              "http2.negotiation_failed", 16, lambda ctx: HttpsOrigin(ctx.origin().tls, h2_broken=True)),
+    Scenario("h2-stream-reset", P, "the server speaks HTTP/2, then refuses every request with RST_STREAM "
+             "(PROTOCOL_ERROR); HTTP/1.1 clients work", "http2.negotiation_failed", 92,
+             lambda ctx: HttpsOrigin(ctx.origin().tls, h2_reset=True),
+             note="a load balancer or inspecting proxy whose HTTP/2 breaks on what it cannot handle; "
+                  "curl --http1.1 works"),
     Scenario("empty-reply", P, "TLS is fine, then the server closes the connection without answering the request",
              "http.invalid_response", 52, lambda ctx: HttpsOrigin(ctx.origin(alpn=("http/1.1",)).tls, raw_answer=b""),
              X509_V_OK),

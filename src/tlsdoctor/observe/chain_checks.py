@@ -18,7 +18,7 @@ from typing import Any
 from tlsdoctor.observe.ca_file_lint import lint_ca_file, without_broken_entries
 from tlsdoctor.observe.observations import TrustObservation, fingerprint
 from tlsdoctor.observe.openssl_verify import OpenSslVerification, openssl_verify
-from tlsdoctor.observe.revocation import IssuerFetch
+from tlsdoctor.observe.revocation import IssuerFetch, issued_by
 from tlsdoctor.observe.trust import PathValidation, TrustSource, verify_presented_chain
 from tlsdoctor.observe.trust_sources import default_ca_bundle
 
@@ -110,7 +110,10 @@ class ChainChecks:
                     openssl_cleaned = openssl_verify(chain, ca_data=cleaned, at=now)
         with_fetched = None
         if fetched is not None and fetched.certificate is not None and fetched.issues_leaf:
-            with_fetched = verify_presented_chain((*chain, fetched.certificate), bundle, host=None, at=now)
+            # The fetched issuer in place of any copy of it the server sent (an expired one):
+            # the chain as a server with an up-to-date chain file would present it.
+            others = tuple(c for c in chain[1:] if not issued_by(chain[0], c))
+            with_fetched = verify_presented_chain((chain[0], fetched.certificate, *others), bundle, host=None, at=now)
         return TrustObservation(
             sources=sources, client_now=client_now, chain_only_now=chain_only_now,
             chain_only_server_time=chain_only_server, openssl_client=openssl_client,

@@ -270,9 +270,9 @@ async def _head_h2(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, r
                     return status, headers, None, None
                 # A reset stream or a GOAWAY is the server's HTTP/2 answer, if not a useful one: no fault.
                 if isinstance(event, h2.events.StreamReset) and event.stream_id == stream_id:
-                    return None, {}, f"the server reset the HTTP/2 stream ({event.error_code!r})", None
+                    return None, {}, f"the server reset the HTTP/2 stream with {_h2_error(event.error_code)}", None
                 if isinstance(event, h2.events.ConnectionTerminated):
-                    return None, {}, f"the server sent GOAWAY ({event.error_code!r})", None
+                    return None, {}, f"the server sent GOAWAY with {_h2_error(event.error_code)}", None
             pending = conn.data_to_send()
             if pending:
                 writer.write(pending)
@@ -318,3 +318,11 @@ def parse_http_date(value: str | None) -> datetime | None:
         return None
     return parsed if parsed.tzinfo else None
 
+
+def _h2_error(code: object) -> str:
+    """An HTTP/2 error code as RFC 9113 §7 and curl name it: "PROTOCOL_ERROR (0x1)"."""
+    name = getattr(code, "name", None)
+    value = int(code) if isinstance(code, int) else None
+    if name and value is not None:
+        return f"{name} (0x{value:x})"
+    return f"error {code}"

@@ -326,7 +326,7 @@ class Observer:
                             None, curl.elapsed_ms, via_libcurl=True, location=curl.redirect_url)
 
     async def _revocation(self, chain: tuple[Any, ...], staple: bytes | None) -> Any:
-        issuer = await self._start("issuer_fetch", fetch_issuer(chain, self.timeout))
+        issuer = await self._start("issuer_fetch", fetch_issuer(chain, self.timeout, self.local_time))
         self.connections += 1 if issuer is not None else 0
         # OCSP and the CRL only for a chain that verifies somewhere as presented: for one that
         # does not, no OpenSSL or libcurl client ever gets as far as asking, and the fetches

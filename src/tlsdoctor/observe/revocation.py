@@ -119,15 +119,20 @@ def issued_by(cert: x509.Certificate, issuer: x509.Certificate) -> bool:
     return True
 
 
-async def fetch_issuer(presented_chain: Sequence[x509.Certificate], timeout: float) -> IssuerFetch | None:
-    """The leaf's issuer from its caIssuers URL, when the server did not send it; else None.
+async def fetch_issuer(presented_chain: Sequence[x509.Certificate], timeout: float,
+                       at: datetime | None = None) -> IssuerFetch | None:
+    """The leaf's issuer from its caIssuers URL, when the server did not send it, or sent only
+    copies of it that are out of date at ``at``; else None.
 
     This one fetch is the evidence that separates "incomplete chain" from "untrusted
-    root", so it starts as soon as the chain is known. Never raises.
+    root", and a server's stale copy of a renewed intermediate (same name and key, new
+    dates) from an intermediate that truly expired, so it starts as soon as the chain is
+    known. Never raises.
     """
     leaf = presented_chain[0]
     _, _, ca_issuers_url = leaf_pointers(leaf)
-    if not ca_issuers_url or any(issued_by(leaf, c) for c in presented_chain[1:]):
+    sent = [c for c in presented_chain[1:] if issued_by(leaf, c)]
+    if not ca_issuers_url or (sent and (at is None or any(_valid_at(c, at) for c in sent))):
         return None
     try:
         body = (await fetch(ca_issuers_url, timeout)).body
@@ -136,6 +141,10 @@ async def fetch_issuer(presented_chain: Sequence[x509.Certificate], timeout: flo
     except (FetchError, ValueError) as exc:
         return IssuerFetch(ca_issuers_url, None, False, _describe(exc))
     return IssuerFetch(ca_issuers_url, cert, issued_by(leaf, cert), None)
+
+
+def _valid_at(cert: x509.Certificate, at: datetime) -> bool:
+    return cert.not_valid_before_utc <= at <= cert.not_valid_after_utc
 
 
 async def probe_revocation(

@@ -63,6 +63,20 @@ def validity(obs: Observations) -> Iterator[Finding]:
         if extra and cert is not chain[0]:
             yield _unneeded_out_of_date(cert, expired, now)
             continue
+        renewed = _renewed_copy(obs, cert) if expired and cert is not chain[0] else None
+        if renewed is not None:
+            fetched, url = renewed
+            yield finding("cert.expired", E, 0.95,
+                          f"The server sends an old copy of the intermediate '{cert.subject.rfc4514_string()}', "
+                          f"which expired {duration_words(now - cert.not_valid_after_utc)} ago "
+                          f"({cert.not_valid_after_utc:%Y-%m-%d}); the CA has renewed it (same name and key, valid "
+                          f"until {fetched.not_valid_after_utc:%Y-%m-%d}), and with the current copy, fetched from "
+                          "the certificate's caIssuers URL, the chain is trusted. The server's own certificate is fine.",
+                          f"Replace the intermediate in the server's chain file with the CA's current one ({url}, "
+                          "or the CA's fullchain download); no new certificate is needed.",
+                          **describe_cert(cert), renewed_issuer_url=url,
+                          renewed_not_after=fetched.not_valid_after_utc.isoformat(), **clock_evidence)
+            continue
         if expired:
             yield finding("cert.expired", E, 0.95 if server is not None else 0.8,
                           f"The {which} expired {duration_words(now - cert.not_valid_after_utc)} ago "
@@ -110,6 +124,22 @@ def untrusted_beyond_dates(obs: Observations) -> Iterator[Finding]:
                   "from a CA the client trusts.", anchor_missing=issuer.rfc4514_string(),
                   libcurl_verify_result=curl.verify_result, libcurl_error=curl.error)
 
+
+
+def _renewed_copy(obs: Observations, cert: x509.Certificate) -> tuple[x509.Certificate, str] | None:
+    """The CA's current copy of the expired intermediate ``cert`` the server sends, and where it
+    came from, when the caIssuers fetch found one (same subject and key, valid now) that makes
+    the chain verify with the client's trust: the server's chain file is merely out of date."""
+    fetched = obs.revocation.issuer_fetch if obs.revocation else None
+    trust = obs.trust
+    if fetched is None or fetched.certificate is None or not fetched.issues_leaf or trust is None \
+            or trust.with_fetched_issuer is None or not trust.with_fetched_issuer.ok:
+        return None
+    current = fetched.certificate
+    same = current.subject == cert.subject and current.public_key() == cert.public_key()
+    if not same or not current.not_valid_before_utc <= obs.local_time <= current.not_valid_after_utc:
+        return None
+    return current, fetched.url
 
 
 @rule("cert.self_signed", "cert.incomplete_chain", "cert.expired", "cert.untrusted_root")
