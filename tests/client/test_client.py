@@ -79,6 +79,8 @@ def curl_only(entry: LabScenario, **options: Any) -> Client:
     "proxy-auth-required", "proxy-windows-auth", "proxy-refuses-connect", "proxy-bad-gateway", "corrupt-ca-bundle", "expired-root",
     "unreadable-ca-file", "clock-skew",
     "dns-unresolvable", "tcp-refused",
+    "http-error", "response-stall", "tcp-silent", "proxy-unreachable", "proxy-unresolvable", "socks-tunnel",
+    "socks-auth-required", "socks-refuses-connect", "h2-stream-reset", "expired-intermediate",
 )))
 def test_the_curl_stack_meets_each_scenario_with_its_code(tls_scenario: LabScenario) -> None:
     expected_code = AMBIGUOUS.get(tls_scenario.id, tls_scenario.code)
@@ -94,11 +96,30 @@ def test_the_curl_stack_meets_each_scenario_with_its_code(tls_scenario: LabScena
             readings = [c.code for c in classify(Signal(curl_code=error.curl_code, text=error.message))]
             assert tls_scenario.code in readings[:4]
     else:
-        assert expected_code in ("ok", "proxy.upstream_failed"), tls_scenario.id
+        assert expected_code in ("ok", "proxy.upstream_failed", "http.error"), tls_scenario.id
         assert response.status == (tls_scenario.scenario.http_status or 200)
         assert response.body  # an HTTP error status is a response, with its body readable
     finally:
         stack.close()
+
+
+@pytest.mark.parametrize("scenario_id, reached, reading", [
+    ("tcp-silent", False, "tcp.timed_out"),  # no TCP: libcurl 8 still sets PRETRANSFER_TIME, to the time spent
+    ("stall-handshake", False, "tls.handshake_timeout"),
+    ("response-stall", True, "http.timed_out"),  # TLS up, the request sent: it may have been acted on
+])
+def test_a_timeout_says_whether_the_request_may_have_reached_the_server(
+        tls_lab: Lab, scenario_id: str, reached: bool, reading: str) -> None:
+    # What decides whether a POST may be sent again through the other stack.
+    entry = tls_lab[scenario_id]
+    stack = CurlStack(ca_bundle=entry.ca_file, trust_os_store=False, proxy="")
+    try:
+        with pytest.raises(TransportError) as caught:
+            stack.send(Request("POST", entry.url, body=b"order=1", timeout=1.0))
+    finally:
+        stack.close()
+    assert (caught.value.curl_code, caught.value.may_have_reached_server) == (28, reached)
+    assert caught.value.code == reading
 
 
 def test_http2_broken_falls_back_once_then_goes_straight_to_native(tls_lab: Lab, tmp_path: Path) -> None:

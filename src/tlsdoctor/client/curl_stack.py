@@ -236,16 +236,19 @@ class CurlStack:
             # The server was never reached: the HTTPS proxy's own certificate failed.
             verify = handle.getinfo(pycurl.PROXY_SSL_VERIFYRESULT)
             message += f" ({AT_PROXY})"
-        if code == 28 and handle.getinfo(pycurl.CONNECT_TIME) > 0 and handle.getinfo(pycurl.APPCONNECT_TIME) == 0 \
-                and request.url.startswith("https:"):
+        connected = handle.getinfo(pycurl.CONNECT_TIME) > 0
+        https = request.url.startswith("https:")
+        # Whether the request was on its way: TCP up, and TLS too for https. Not PRETRANSFER_TIME
+        # alone: libcurl 8 sets it on a connect that timed out too (to the whole time spent).
+        started_transfer = connected and (not https or handle.getinfo(pycurl.APPCONNECT_TIME) > 0) \
+            and handle.getinfo(pycurl.PRETRANSFER_TIME) > 0
+        if code == 28 and connected and https and handle.getinfo(pycurl.APPCONNECT_TIME) == 0:
             # TCP was up and TLS never finished: libcurl's text does not say which phase stalled.
             message += " (TCP connected; the TLS handshake timed out)"
-        elif code == 28 and handle.getinfo(pycurl.PRETRANSFER_TIME) > 0:
+        elif code == 28 and started_transfer:
             message += f" ({ANSWER_LATE})"  # connected, TLS done, request on its way: the answer was late
-        elif code in (55, 56) and ("reset" in message.lower() or "broken pipe" in message.lower()) \
-                and handle.getinfo(pycurl.PRETRANSFER_TIME) > 0:
+        elif code in (55, 56) and ("reset" in message.lower() or "broken pipe" in message.lower()) and started_transfer:
             message += f" ({ANSWER_RESET})"  # "Recv failure: Connection reset by peer" after TLS: not tcp.reset
-        started_transfer = handle.getinfo(pycurl.PRETRANSFER_TIME) > 0
         return transport_error(message, stack=self.name, curl_code=code, verify_result=verify,
                                debug=_debug_text(state.debug), may_have_reached_server=started_transfer,
                                presented_chain=_presented_chain(handle) if code == 60 else ())
