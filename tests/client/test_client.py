@@ -103,6 +103,27 @@ def test_the_curl_stack_meets_each_scenario_with_its_code(tls_scenario: LabScena
         stack.close()
 
 
+@pytest.mark.parametrize("scenario_id, code", [
+    ("tcp-silent", "tcp.timed_out"),  # httpx: ConnectTimeout, "timed out" (its connect covers TLS too)
+    ("stall-handshake", "tls.handshake_timeout"),  # ... "The handshake operation timed out"
+    ("response-stall", "http.timed_out"),
+    ("proxy-unreachable", "proxy.unreachable"),
+    ("proxy-unresolvable", "proxy.unresolvable"),  # through a proxy the client resolves only the proxy's name
+    ("socks-auth-required", "proxy.auth_required"),
+    ("socks-refuses-connect", "proxy.connect_refused"),
+])
+def test_the_native_stack_names_route_failures_as_the_curl_stack_does(tls_lab: Lab, scenario_id: str,
+                                                                       code: str) -> None:
+    entry = tls_lab[scenario_id]
+    stack = NativeStack(ca_bundle=entry.ca_file, proxy=entry.proxy)
+    try:
+        with pytest.raises(TransportError) as caught:
+            stack.send(Request("GET", entry.url, timeout=1.0))
+    finally:
+        stack.close()
+    assert caught.value.code == code, caught.value
+
+
 @pytest.mark.parametrize("scenario_id, reached, reading", [
     ("tcp-silent", False, "tcp.timed_out"),  # no TCP: libcurl 8 still sets PRETRANSFER_TIME, to the time spent
     ("stall-handshake", False, "tls.handshake_timeout"),

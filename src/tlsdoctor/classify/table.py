@@ -73,6 +73,14 @@ def _signal_table() -> tuple[Row, ...]:
              curl=(97,), text=r"SOCKS5? connection to [^\n]{0,300}\((2|3|4|5|6)\)|SOCKS4 connection to [^\n]{0,300}"
                               r"(rejected|failed)"),
         _row("proxy.connect_refused", 0.5, "the SOCKS proxy handshake failed", curl=(97,)),
+        # Python's SOCKS clients say the same in their words: httpx/httpcore (socksio) and PySocks
+        # (requests[socks], urllib3.contrib.socks).
+        _row("proxy.auth_required", 0.9, "the SOCKS proxy wants credentials (no method without them is acceptable)",
+             text=r"from proxy server, but got NO ACCEPTABLE METHODS|All offered authentication methods were rejected"
+                  r"|SOCKS5 authentication failed"),
+        _row("proxy.connect_refused", 0.85, "the SOCKS proxy refused to connect to that host or port",
+             text=r"Proxy Server could not connect: |0x0[2-6]: (Connection not allowed by ruleset|Network unreachable|"
+                  r"Host unreachable|Connection refused|TTL expired)"),
         _row("proxy.unreachable", 0.8, "libcurl could not connect to the proxy",
              curl=(7,), text=r"Failed to connect to \S{0,253}proxy\S{0,253} port \d{1,5}|proxy[^\n]{0,120}(refused|Could not connect)"),
         # libcurl 8 also reports a refused CONNECT as 7, hence not higher.
@@ -455,7 +463,7 @@ def _signal_table() -> tuple[Row, ...]:
         _row("tls.client_cert_required", 0.6, "libcurl could not use the client's own certificate or key, so the "
              "server that wants one gets none", curl=(58,)),
         _row("clock.skewed", 0.9, "the client says its clock is wrong", condition=("clock_wrong",)),
-        _row("proxy.unresolvable", 0.9, "the proxy's name does not resolve", condition=("proxy_unresolvable",)),
+        _row("proxy.unresolvable", 0.95, "the proxy's name does not resolve", condition=("proxy_unresolvable",)),
         _row("proxy.unreachable", 0.95, "the client could not connect to its proxy", condition=("proxy_unreachable",)),
         _row("cert.must_staple_missing", 0.9, "the certificate requires a stapled OCSP answer and none came",
              condition=("must_staple_missing",)),

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import errno as errno_module
 import re
+import socket
 import ssl
 import time
 from pathlib import Path
@@ -87,6 +88,18 @@ _LINK_CHARS = 512
 _UNREACHABLE = frozenset({"ECONNREFUSED", "EHOSTUNREACH", "ENETUNREACH", "ETIMEDOUT"})
 
 
+def _name_not_resolved(exc: BaseException) -> bool:
+    """A getaddrinfo failure somewhere in the cause chain (bounded)."""
+    cause: BaseException | None = exc
+    for _ in range(8):
+        if cause is None:
+            return False
+        if isinstance(cause, socket.gaierror):
+            return True
+        cause = cause.__cause__ or cause.__context__
+    return False
+
+
 def _translate(exc: httpx.HTTPError, *, proxied: bool = False) -> TransportError:
     """httpx's exception → the client's one, through the classification table."""
     verify_result = None
@@ -118,8 +131,18 @@ def _translate(exc: httpx.HTTPError, *, proxied: bool = False) -> TransportError
     # response."), or whose body does not decode, in the shared vocabulary: its texts vary with
     # h11's, h2's and zlib's own.
     condition = "no_http_answer" if isinstance(exc, (httpx.RemoteProtocolError, httpx.DecodingError)) else None
-    if proxied and isinstance(exc, httpx.ConnectError) and errno_name in _UNREACHABLE and not tls_error:
+    if isinstance(exc, httpx.ConnectTimeout) and errno_name is None and not tls_error \
+            and "handshake" not in message.lower():
+        # httpcore's connect covers TCP and TLS; its TLS stall says "handshake operation timed
+        # out", and a TCP connect that got no answer only "timed out".
+        errno_name = "ETIMEDOUT"
+    unreachable = isinstance(exc, httpx.ConnectError) or (isinstance(exc, httpx.ConnectTimeout) and errno_name)
+    if proxied and unreachable and errno_name in _UNREACHABLE and not tls_error:
         condition = "proxy_unreachable"  # httpx says "Connection refused", not whose
+    elif proxied and isinstance(exc, httpx.ConnectError) and _name_not_resolved(exc):
+        # Through a proxy the client resolves only the proxy's name (the proxy resolves the
+        # origin's, and reports its failure as an HTTP status or a SOCKS reply).
+        condition = "proxy_unresolvable"
     return transport_error(message or type(exc).__name__, stack="native", verify_result=verify_result,
                            errno=errno_name, connect_status=connect_status, condition=condition,
                            may_have_reached_server=sent)
