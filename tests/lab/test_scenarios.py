@@ -164,6 +164,8 @@ PYTHON_SSL = {
     "proxy-windows-auth": ProxyRefuses(407),
     "proxy-block-page": TlsFails("WRONG_VERSION_NUMBER"),  # the 403 page where a ServerHello should be
     "proxy-refuses-connect": ProxyRefuses(403),
+    "proxy-block-page-only-route": TlsFails("WRONG_VERSION_NUMBER"),  # the same page, the proxy the only route
+    "captive-portal": TlsFails("WRONG_VERSION_NUMBER"),  # its 302 where a ServerHello should be
     "socks-tunnel": Works(),
     "socks-auth-required": SocksRefuses(0xFF),  # the greeting: no method without credentials
     "socks-refuses-connect": SocksRefuses(2),  # "connection not allowed by ruleset"
@@ -213,7 +215,7 @@ def python_ssl_outcome(entry: LabScenario) -> object:
             elif proxy.scheme == "https":  # TLS to the proxy itself first, with the same trust, as urllib3 >= 1.26
                 sock = ctx.wrap_socket(sock, server_hostname=proxy.hostname)
             if proxy.scheme != "socks5h":
-                sock.sendall(f"CONNECT {url.hostname}:{url.port} HTTP/1.1\r\nHost: {url.netloc}\r\n\r\n".encode())
+                sock.sendall(f"CONNECT {url.hostname}:{url.port or 443} HTTP/1.1\r\nHost: {url.netloc}\r\n\r\n".encode())
                 status = int(sock.recv(4096).split(b" ", 2)[1])
                 if status != 200:
                     sock.close()

@@ -335,7 +335,10 @@ def test_no_bytes_the_ending_is_the_answer(flags: dict[str, bool], kind: AnswerK
         pytest.param(alert_record(AlertDescription.HANDSHAKE_FAILURE), False, id="whole alert"),
         pytest.param(alert_record(AlertDescription.HANDSHAKE_FAILURE) + b"\x16\x03", False, id="alert and more"),
         pytest.param(b"HTTP/1.1 400", True, id="text, no line end yet"),
-        pytest.param(b"HTTP/1.1 400 Bad Request\r\n", False, id="text line complete"),
+        pytest.param(b"SSH-2.0-OpenSSH_9.2\r\n", False, id="text line complete"),
+        pytest.param(b"HTTP/1.1 400 Bad Request\r\n", True, id="http head, not ended"),
+        pytest.param(b"HTTP/1.1 302 Found\r\nLocation: /x\r\n\r\n", False, id="http head complete"),
+        pytest.param(b"HTTP/1.1 200 OK\r\n" + b"X-Pad: aaaa\r\n" * 400, False, id="http head, bound reached"),
         pytest.param(b"A" * PREVIEW_LEN, False, id="text, preview full"),
         pytest.param(b"\x80\x2e\x04", False, id="binary, not a record"),
         pytest.param(b"\x16\x05", False, id="record type, impossible version"),
@@ -344,6 +347,40 @@ def test_no_bytes_the_ending_is_the_answer(flags: dict[str, bool], kind: AnswerK
 )
 def test_a_reader_needs_more_until_the_first_answer_is_decided(data: bytes, more: bool):
     assert first_answer_needs_more(data) is more
+
+
+# -- plain HTTP: who sent it? -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("data", "status", "location"), [
+    pytest.param(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n", 400, None, id="a server that tried"),
+    pytest.param(b"HTTP/1.1 302 Found\r\nLocation: http://portal.example/login?continue=https%3A%2F%2Fbank%2F"
+                 b"&session=SECRET#top\r\n\r\n", 302, "http://portal.example/login", id="portal: query dropped"),
+    pytest.param(b"HTTP/1.1 307 Temporary Redirect\r\nlocation: HTTPS://user:pw@Gate.example:8443\r\n\r\n", 307,
+                 "https://Gate.example:8443/", id="userinfo dropped, empty path"),
+    pytest.param(b"HTTP/1.1 302 Found\r\nLocation: /login\r\n\r\n", 302, None, id="relative: no host to name"),
+    pytest.param(b"HTTP/1.0 403 Forbidden\r\nthis line is no header\r\n\r\n", 403, None, id="head h11 refuses"),
+    pytest.param(b"HTTP/1.1 451 Unavailable For Legal Reasons\r\n", 451, None, id="head cut short"),
+])
+def test_a_plain_http_answer_gives_its_status_and_a_redirect_target_without_secrets(
+        data: bytes, status: int, location: str | None):
+    answer = parse_first_answer(data, eof=True)
+    assert (answer.kind, answer.http_status, answer.http_location) == (AnswerKind.PLAINTEXT, status, location)
+
+
+def test_text_that_is_not_http_has_no_status():
+    answer = parse_first_answer(b"220 mail.example ESMTP Postfix\r\n", eof=True)
+    assert (answer.kind, answer.http_status) == (AnswerKind.PLAINTEXT, None)
+
+
+@settings(max_examples=200, deadline=None)
+@given(head=st.binary(max_size=600))
+def test_any_bytes_after_an_http_status_line_are_read_without_raising(head: bytes):
+    answer = parse_first_answer(b"HTTP/1.1 302 Found\r\n" + head, eof=True)
+    location = answer.http_location
+    if location is not None:  # never a query, a fragment or userinfo: they may carry the user's URL and tokens
+        assert "?" not in location and "#" not in location
+        assert "@" not in location.split("://", 1)[1].split("/", 1)[0]
 
 
 # -- alerts later in the stream, and what clients offer ----------------------------------------------

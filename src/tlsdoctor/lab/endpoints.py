@@ -291,6 +291,24 @@ class PlainHttp:
         await serve_http1(replay, Reply(body=b"plain HTTP on the TLS port\n", keep_alive=False))
 
 
+class CaptivePortal:
+    """A captive portal on the path (hotel, airport, guest Wi-Fi before its terms are accepted):
+    every connection, whatever it says, gets a redirect to the portal's login page.
+
+    Such networks take over port 443 as well as 80: a ClientHello gets the same plain-HTTP
+    302 (clients: "wrong version number"), where a server on a wrong port would answer 400.
+    The portal's name is under .invalid (RFC 6761): nothing can ever reach it.
+    """
+
+    LOGIN = b"http://portal.tlsdoctor-lab.invalid/login"
+
+    async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, timeout: float) -> None:
+        stream = PlainStream(reader, writer, timeout)
+        await stream.recv()  # whatever it is: the portal does not read it
+        await stream.send(b"HTTP/1.1 302 Found\r\nLocation: " + self.LOGIN + b"?continue=https%3A%2F%2Fsite%2F"
+                          b"&session=4f1c2a\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+
+
 @dataclass
 class _Prefixed:
     """A stream that first returns bytes already read."""

@@ -44,6 +44,8 @@ class ConnectProxy:
       values: a corporate proxy that logs Windows users in offers NTLM and Negotiate only).
     - ``block``: a filtering proxy that accepts CONNECT, then answers the ClientHello inside
       the tunnel with its own 403 block page, in plain text (clients: "wrong version number").
+      It also accepts CONNECT for ``internal_names`` (it never connects anywhere): names that
+      resolve only for the proxy, as a company's internal names do behind its proxy.
 
     With ``tls`` it is an HTTPS proxy: the client speaks TLS to the proxy first (an
     ``https://`` proxy URL), and CONNECT inside it (not with ``intercept``).
@@ -55,6 +57,7 @@ class ConnectProxy:
     interception_ca: CA | None = None
     origin_trust: ssl.SSLContext | None = None
     tls: TlsServerConfig | None = None
+    internal_names: tuple[str, ...] = ()
     _contexts: dict[str, SSL.Context] = field(default_factory=dict, init=False, repr=False)
 
     async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, timeout: float,
@@ -78,7 +81,7 @@ class ConnectProxy:
             await _respond(conn, client, 400, b"this proxy only tunnels CONNECT requests\n")
             return
         host, port = target
-        if not _is_loopback(host):
+        if not _is_loopback(host) and not (self.mode == "block" and host in self.internal_names):
             await _respond(conn, client, 403, b"the tlsdoctor lab only tunnels to loopback\n")
             return
         if self.mode == "status":

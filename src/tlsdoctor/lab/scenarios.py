@@ -20,6 +20,7 @@ from typing import Callable, Literal
 from tlsdoctor.lab.authorities import LabAuthorities
 from tlsdoctor.lab.endpoints import (
     AlertAfterHello,
+    CaptivePortal,
     CloseAfterHello,
     Endpoint,
     HttpsOrigin,
@@ -432,6 +433,15 @@ CATALOGUE: tuple[Scenario, ...] = (
              "own 403 block page in plain text", "proxy.connect_refused", 35, lambda ctx: ConnectProxy("block"),
              via="ok", note="clients say 'wrong version number', the words of a server on a wrong port; the "
                             "server is fine"),
+    Scenario("proxy-block-page-only-route", E, "the same block page, from a proxy that is the only route to the "
+             f"site: its name ({UNRESOLVABLE_HOST}) resolves for the proxy alone, as a company's internal names do",
+             "proxy.connect_refused", 35,
+             lambda ctx: ConnectProxy("block", internal_names=(UNRESOLVABLE_HOST,)), via="dns-unresolvable",
+             note="nothing to compare with: the page's status (403, where a server would answer 400) tells"),
+    Scenario("captive-portal", E, "a captive portal (hotel, guest Wi-Fi) answers every connection, the "
+             "ClientHello too, with a plain-HTTP 302 to its login page", "tls.not_tls", 35,
+             lambda ctx: CaptivePortal(),
+             note="the server is not reached at all: sign in to the network (a browser on any http:// page)"),
     Scenario("proxy-refuses-connect", E, "the proxy answers CONNECT with 403 Forbidden",
              "proxy.connect_refused", 7, lambda ctx: ConnectProxy("status", status=403), via="ok",
              note=_CONNECT_NOTE),

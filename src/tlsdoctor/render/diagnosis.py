@@ -66,7 +66,8 @@ def observations_document(obs: Observations) -> dict[str, Any]:
         if seen and seen.answer:
             a = seen.answer
             doc[key] = {"kind": a.kind.name.lower(), "text": a.text_preview,
-                        "alert": int(a.alert_description) if a.alert_description is not None else None}
+                        "alert": int(a.alert_description) if a.alert_description is not None else None,
+                        "http_status": a.http_status, "http_location": a.http_location}
     proxy_hs = obs.proxy_handshake
     if proxy_hs:
         client = obs.proxy_trust.client_now[0] if obs.proxy_trust and obs.proxy_trust.client_now else None

@@ -13,7 +13,10 @@ whatever the peer sent.
 
 from __future__ import annotations
 
+import re
 from enum import Enum
+
+import h11
 
 from tlsdoctor.records import record
 from tlsdoctor.wire.codec import enum_or_int, handshake_body
@@ -40,7 +43,11 @@ from tlsdoctor.wire.server_flight import parse_server_hello
 #                           (handshake_failure). Before any key exchange, alerts travel in
 #                           plaintext, so we can read why the server refused.
 #   48 54 54 50 2f ...      "HTTP/": not a record at all; the port speaks plain HTTP (or
-#                           SMTP, SSH, ...: any printable greeting).
+#                           SMTP, SSH, ...: any printable greeting). Its status says who:
+#                           an HTTP server that tried to parse the ClientHello as a request
+#                           says 400 (or another "bad request" status); anything else (a 302
+#                           to a login page, a 403 block page, a 200) was sent whatever the
+#                           client said: a captive portal or a filter answering for the site.
 #   (nothing, then FIN)     the server closed without a word;
 #   (nothing, then RST)     something reset the connection (often a middlebox);
 #   (nothing, ever)         the handshake stalls.
@@ -49,6 +56,7 @@ from tlsdoctor.wire.server_flight import parse_server_hello
 # always enough to tell these apart.
 
 PREVIEW_LEN = 64  # bytes of the answer kept verbatim, for people and reports
+HTTP_HEAD_LEN = 4096  # bytes of a plain HTTP answer read for its status and Location
 
 # Bytes that may appear in a text protocol's greeting: printable ASCII, tab, CR, LF.
 _TEXT_BYTES = frozenset(range(0x20, 0x7F)) | {0x09, 0x0A, 0x0D}
@@ -99,6 +107,11 @@ class FirstAnswer:
     eof: bool = False
     reset: bool = False
     timed_out: bool = False
+    # PLAINTEXT that is an HTTP response: its status, and a redirect's target as
+    # scheme://host[:port]/path (query, fragment and userinfo dropped: they may carry the
+    # URL the user asked for, with its tokens).
+    http_status: int | None = None
+    http_location: str | None = None
 
 
 def first_answer_needs_more(data: bytes) -> bool:
@@ -118,6 +131,8 @@ def first_answer_needs_more(data: bytes) -> bool:
     head = data[:PREVIEW_LEN]
     if not all(b in _TEXT_BYTES for b in head):
         return False
+    if data.startswith(b"HTTP/"):  # an HTTP answer: its head, for the status and a Location
+        return b"\r\n\r\n" not in data and b"\n\n" not in data and len(data) < HTTP_HEAD_LEN
     return b"\n" not in head and len(data) < PREVIEW_LEN
 
 
@@ -139,8 +154,38 @@ def parse_first_answer(data: bytes, *, eof: bool = False, reset: bool = False, t
     if _is_text(preview):
         line = preview.split(b"\n", 1)[0].decode("ascii")  # _is_text vouched for ASCII
         text = line.replace("\t", " ").replace("\r", "").strip()
-        return FirstAnswer(AnswerKind.PLAINTEXT, preview, text, **ending)
+        status, location = _http_head(data[:HTTP_HEAD_LEN]) if data.startswith(b"HTTP/") else (None, None)
+        return FirstAnswer(AnswerKind.PLAINTEXT, preview, text, http_status=status, http_location=location,
+                           **ending)
     return FirstAnswer(AnswerKind.GARBAGE, preview, **ending)
+
+
+_STATUS_LINE = re.compile(rb"HTTP/\d(?:\.\d)? ([1-5]\d\d)\b")
+
+
+def _http_head(data: bytes) -> tuple[int | None, str | None]:
+    """The status and Location of a plain HTTP answer (h11 reads the head; a head it refuses
+    still gives its status line). Never raises."""
+    conn = h11.Connection(h11.CLIENT, max_incomplete_event_size=HTTP_HEAD_LEN)
+    try:
+        conn.send(h11.Request(method="GET", target="/", headers=[("Host", "tlsdoctor")]))
+        conn.receive_data(data)
+        event = conn.next_event()
+    except h11.ProtocolError:
+        event = None
+    if isinstance(event, (h11.Response, h11.InformationalResponse)):
+        location = next((v for k, v in event.headers if k == b"location"), None)
+        return event.status_code, _without_secrets(location.decode("latin-1")) if location else None
+    found = _STATUS_LINE.match(data)
+    return (int(found.group(1)) if found else None), None
+
+
+def _without_secrets(url: str) -> str | None:
+    """``scheme://host[:port]/path`` of a Location; None when it is not an absolute http(s) URL."""
+    found = re.match(r"(https?)://(?:[^/?#@\s]*@)?([^/?#\s]{1,253})([^?#\s]{0,512})", url.strip(), re.IGNORECASE)
+    if found is None:
+        return None
+    return f"{found.group(1).lower()}://{found.group(2)}{found.group(3) or '/'}"
 
 
 def find_plaintext_alert(data: bytes) -> tuple[AlertLevel | int, AlertDescription | int] | None:

@@ -28,8 +28,11 @@ def handshake(obs: Observations) -> Iterator[Finding]:
     caps = obs.capabilities
     evidence = {"first_answer": kind.name.lower() if kind else None,
                 "first_bytes": answer.text_preview if answer else None, "openssl_error": hs.error}
-    if kind is AnswerKind.PLAINTEXT and _block_page(obs):
+    if kind is AnswerKind.PLAINTEXT and obs.route.proxy is not None and (_block_page(obs) or _canned(answer)):
         yield _block_page_finding(obs, answer, evidence)  # type: ignore[arg-type]
+        return
+    if kind is AnswerKind.PLAINTEXT and _canned(answer):
+        yield _network_page(obs, answer, evidence)  # type: ignore[arg-type]
         return
     if kind in (AnswerKind.PLAINTEXT, AnswerKind.GARBAGE):
         yield _not_tls(answer, evidence, through_proxy=obs.route.proxy is not None)  # type: ignore[arg-type]
@@ -279,18 +282,58 @@ def _block_page(obs: Observations) -> bool:
     return obs.route.proxy is not None and direct is not None and direct.ok
 
 
+# What an HTTP server answers bytes it cannot parse as a request (a ClientHello): a server
+# that tried. Any other status was sent whatever the client said (see wire/first_answer.py).
+_PARSE_ERROR_STATUSES = frozenset({400, 408, 411, 413, 414, 431, 501, 505})
+
+
+def _canned(answer: FirstAnswer) -> bool:
+    """An HTTP answer to a ClientHello that no server parsing it as a request would give."""
+    return answer.http_status is not None and answer.http_status not in _PARSE_ERROR_STATUSES
+
+
+def _network_page(obs: Observations, answer: FirstAnswer, evidence: dict[str, object]) -> Finding:
+    """Something on the path answers the ClientHello with its own page: a captive portal or a filter.
+
+    An HTTP server on a wrong port answers a ClientHello with 400 (it tried to parse it); a
+    302 to a login page, a 403 or 451 page, or a 200 comes from something that answers every
+    connection so, whatever is asked: hotel, airport and guest Wi-Fi before their terms are
+    accepted, or a filtering gateway. curl says "wrong version number" (35) either way.
+    """
+    status, location = answer.http_status, answer.http_location
+    target = obs.route.target
+    if location is not None and status is not None and 300 <= status < 400:
+        said = f"an HTTP {status} redirect to {location}"
+        remedy = (f"Open {location} (or any http:// page) in a browser on this network and sign in or accept its "
+                  "terms, then retry; or use another network.")
+    else:
+        said = f"its own HTTP page ({answer.text_preview!r})"
+        remedy = (f"Open https://{target.authority}/ in a browser on this network to read the page (it names the "
+                  "network's policy or login); ask the network's administrators, or use another network.")
+    return finding("tls.not_tls", E, 0.9,
+                   f"Something on this network answered the TLS ClientHello with {said}: a page sent whatever the "
+                   "client asks (a server on a wrong port answers 400), so a captive portal (hotel, airport, guest "
+                   "Wi-Fi) or a filtering gateway stands in for the site.", remedy,
+                   http_status=status, http_location=location, **evidence)
+
+
 def _block_page_finding(obs: Observations, answer: FirstAnswer, evidence: dict[str, object]) -> Finding:
     """A filtering proxy that accepts CONNECT, then answers the ClientHello itself with its block page.
 
     Clients report it as "wrong version number" (curl 35), which reads like a server on the
-    wrong port; the server is fine, as a handshake without the proxy shows.
+    wrong port. Two facts say it is the proxy: the server, met without the proxy, completes
+    the handshake; or the answer's status is one no server parsing the ClientHello would give
+    (a 403 page, a redirect), which is all there is to see where the proxy is the only route.
     """
     proxy, target = obs.route.proxy, obs.route.target
     assert proxy is not None
-    return finding("proxy.connect_refused", E, 0.9,
+    direct = _block_page(obs)
+    why = ("Without the proxy, the server completes the TLS handshake." if direct else
+           f"HTTP {answer.http_status} is no answer a server gives a ClientHello it tried to read (that is 400): the "
+           "page was sent whatever the client said.")
+    return finding("proxy.connect_refused", E, 0.9 if direct else 0.85,
                    f"The proxy {proxy.url} accepted CONNECT {target.authority}, then answered the ClientHello "
-                   f"itself, in plain text ({answer.text_preview!r}): a filtering proxy's block page. Without "
-                   "the proxy, the server completes the TLS handshake.",
+                   f"itself, in plain text ({answer.text_preview!r}): a filtering proxy's block page. {why}",
                    f"The proxy's policy blocks this site: ask its administrators to allow {target.host} (the block "
                    "page names the rule or category), or exempt it (no_proxy) where the direct route is allowed.",
                    peer="proxy", proxy=proxy.url, **evidence)
