@@ -14,6 +14,7 @@ face: the options a user gives, the usage errors, the :class:`Diagnosis` they ge
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import time
 from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
@@ -25,7 +26,7 @@ from tlsdoctor.judge.finding import Finding
 from tlsdoctor.judge.rules import judge
 from tlsdoctor.observe.observations import ClientProfile, Observations
 from tlsdoctor.observe.observer import STAGES, Observer
-from tlsdoctor.observe.route import Route, TargetError, discover_route, parse_target
+from tlsdoctor.observe.route import Route, TargetError, discover_route, parse_resolve, parse_target
 from tlsdoctor.observe.trust import (
     TrustSource,
     default_ca_bundle,
@@ -89,6 +90,7 @@ async def diagnose_async(
     libcurl: bool = True,
     require_status: bool = False,
     on_probe: Callable[[str, bool], None] | None = None,
+    resolve: Sequence[str] = (),
 ) -> Diagnosis:
     """Diagnose ``url`` as a client with this trust and route would meet it.
 
@@ -99,17 +101,22 @@ async def diagnose_async(
     named in the result, never silently dropped. ``require_status`` says the client
     hard-fails without a certificate status (curl ``--cert-status``).
     ``on_probe(name, started)`` hears each probe start and end (a progress line: "waiting on
-    the handshake, 2.1 s"); it must not block.
+    the handshake, 2.1 s"); it must not block. ``resolve`` takes curl's ``--resolve``
+    entries (``HOST:PORT:ADDR[,ADDR]``): a direct route connects to those addresses, in
+    that order, without asking the resolver, and so does libcurl's attempt.
     Raises :class:`DiagnoseError` for bad input; never for network outcomes.
     """
     started = time.perf_counter()
     try:
         target = parse_target(url)
         route = discover_route(target, proxy, env)
+        pinned = parse_resolve(resolve, target)
     except TargetError as exc:
         raise DiagnoseError(str(exc)) from None
     if max_tls not in (None, "1.0", "1.1", "1.2", "1.3"):
         raise DiagnoseError(f"unknown TLS version {max_tls!r} (use 1.0, 1.1, 1.2 or 1.3)")
+    if pinned and route.proxy is None:  # through a proxy, the proxy resolves the name (as with curl)
+        route = dataclasses.replace(route, addresses=pinned)
     if deadline is None:
         deadline = timeout * STAGES
     client = ClientProfile(

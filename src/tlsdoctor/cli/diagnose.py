@@ -27,6 +27,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         help="the newest TLS version the client speaks (default: no cap)")
     parser.add_argument("--cert-status", action="store_true",
                         help="the client requires a certificate status, as curl --cert-status does (hard-fail)")
+    parser.add_argument("--resolve", metavar="HOST:PORT:ADDR[,ADDR]", action="append", default=[],
+                        help="connect to these addresses for HOST:PORT instead of asking DNS, as curl --resolve "
+                             "(repeatable): one server behind a load balancer or CDN, a name DNS does not know yet")
     parser.add_argument("--timeout", type=positive_float, default=5.0, metavar="S",
                         help="per-probe timeout in seconds, at most 120; the whole diagnosis gets 4×S (a probe it cuts is named)")
     parser.add_argument("--follow", "-L", action="store_true",
@@ -59,7 +62,7 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("--timeout must be at most 120 seconds")
     options: dict[str, Any] = {
         "proxy": args.proxy, "ca_bundle": args.ca_bundle, "extra_ca": args.extra_ca, "max_tls": args.max_tls,
-        "require_status": args.cert_status,
+        "require_status": args.cert_status, "resolve": tuple(args.resolve),
         "timeout": args.timeout,  # the deadline: timeout x diagnosis.STAGES (its default)
     }
     if args.batch is not None:

@@ -44,6 +44,7 @@ class CurlAttempt:
     method: str = "HEAD"
     timeout: float = 5.0
     connect_timeout: float = 3.0
+    resolve: tuple[str, ...] = ()  # CURLOPT_RESOLVE entries, "HOST:PORT:ADDR[,ADDR]" (curl --resolve)
 
 
 @record
@@ -86,6 +87,8 @@ def curl_attempt(attempt: CurlAttempt) -> CurlResult:
         # The environment must not decide the route or trust behind our back.
         handle.setopt(pycurl.PROXY, attempt.proxy or "")
         handle.setopt(pycurl.NOPROXY, "" if attempt.proxy else "*")
+        if attempt.resolve:
+            handle.setopt(pycurl.RESOLVE, list(attempt.resolve))
         if attempt.method == "HEAD":
             handle.setopt(pycurl.NOBODY, 1)
         elif attempt.method != "GET":

@@ -38,7 +38,7 @@ from tlsdoctor.observe.handshake import ClientOffer, HandshakeSession, probe_han
 from tlsdoctor.observe.http import HttpExchange, http_after, parse_http_date
 from tlsdoctor.observe.observations import ClientProfile, Observations
 from tlsdoctor.observe.revocation import fetch_issuer, probe_revocation
-from tlsdoctor.observe.route import Proxy, Route, TcpConnect, resolve, tcp_connect
+from tlsdoctor.observe.route import Proxy, Resolution, Route, TcpConnect, resolve, tcp_connect
 from tlsdoctor.observe.trust import TrustSource, one_line
 from tlsdoctor.wire import TLS_ANSWERS, AnswerKind
 
@@ -70,6 +70,7 @@ class Observer:
         self.tasks: dict[str, asyncio.Task[Any]] = {}
         self.derived: dict[str, Any] = {}  # observations read off another probe's result
         self.connections = 0
+        self.live_address: str | None = None  # of several addresses, the first that accepted a connection
         self.local_time = self.checks.local_time
 
     async def observe(self, budget: float, deadline: float) -> Observations:
@@ -136,7 +137,9 @@ class Observer:
         await self._wire_stage()
         # Started by the handshake as soon as it had a connection (HEAD), a chain (revocation)
         # or a refusal (capabilities).
-        for name in ("http", "capabilities", "revocation"):
+        # ... and the TCP probes of the other addresses, where there are several: a dead one's
+        # timeout is what it costs a client, and the finding (bounded by the timeout).
+        for name in ("http", "capabilities", "revocation", "tcp"):
             task = self.tasks.get(name)
             if task is not None:
                 await task
@@ -151,15 +154,40 @@ class Observer:
                 probes.append(self._start("proxy_handshake", self._proxy_handshake(proxy), connections=1))
             await asyncio.gather(*probes)
             return
-        resolution = await self._start("resolution", resolve(target.host, target.port, self.timeout))
+        if self.route.addresses:  # pinned by the client (curl --resolve): no resolver asked
+            resolution = await self._start("resolution", _pinned(target.host, self.route.addresses))
+        else:
+            resolution = await self._start("resolution", resolve(target.host, target.port, self.timeout))
         if len(resolution.addresses) == 1:
             # One address: the handshake's own connect is the TCP probe (see _tcp_from), so
             # the wire stage does not wait a round trip for a connection that proves nothing more.
+            self.probe_route = dataclasses.replace(self.route, addresses=resolution.addresses)
             return
         if resolution.addresses:
-            addresses = resolution.addresses[:4]  # bounded: enough to see a dead address among live ones
-            await self._start("tcp", _gather_tuple(tcp_connect(a, target.port, self.timeout) for a in addresses),
-                              connections=len(addresses))
+            await self._first_connected(resolution.addresses[:4])  # bounded: enough to see a dead one among live ones
+
+    async def _first_connected(self, addresses: tuple[str, ...]) -> None:
+        """A TCP connect to each address at once; the wire stage starts at the first that connects,
+        on that address, while the others' probes go on (a dead one's outcome is the finding).
+
+        Clients that try addresses one by one in the resolver's order (Python's
+        socket.create_connection, Java) wait out a dead first address; curl and browsers race
+        them (Happy Eyeballs, RFC 8305). The probes connect where a connection is to be had,
+        and the address that got none is reported for what it costs the former.
+        """
+        port = self.route.target.port
+        probes = [asyncio.ensure_future(tcp_connect(a, port, self.timeout)) for a in addresses]
+        self._start("tcp", _gather_tuple(probes), connections=len(addresses))
+        pending = set(probes)
+        for _ in range(len(probes)):
+            done, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
+            live = next((t.result().address for t in probes if t in done and t.result().outcome == "connected"), None)
+            if live is not None:
+                self.live_address = live
+                self.probe_route = dataclasses.replace(self.route, addresses=(live,))
+                return
+            if not pending:
+                return
 
     async def _tcp_from(self, handshake: Any) -> None:
         """For a one-address origin, the TCP observation the handshake's connect already made.
@@ -204,7 +232,8 @@ class Observer:
             return True
         if "tcp" not in self.tasks:
             return False  # one address: the handshake connects (and says if it could not)
-        return not any(t.outcome == "connected" for t in self.tasks["tcp"].result())
+        # Several: the route stage ended at the first that connected, or when none could.
+        return self.live_address is None
 
     async def _wire_stage(self) -> None:
         max_tls = self.client.max_tls
@@ -344,6 +373,7 @@ class Observer:
             url=self.route.target.url, ca_file=Path(self.client.ca_bundle) if self.client.ca_bundle else _certifi(),
             proxy=self.route.proxy_url, max_tls=self.client.max_tls, timeout=self.timeout,
             connect_timeout=self.timeout, cert_status=self.client.require_status,
+            resolve=_curl_resolve(self.route),
         )
         return await aio.in_thread(curl_attempt, attempt)
 
@@ -359,6 +389,18 @@ class Observer:
         return Observations(route=self.route, client=self.client, local_time=self.local_time,
                             connections=self.connections, notes=notes, cut=(*failed, *cut), deadline_s=deadline,
                             **seen)
+
+
+def _curl_resolve(route: Route) -> tuple[str, ...]:
+    """The client's pinned addresses as libcurl takes them (CURLOPT_RESOLVE), IPv6 in brackets."""
+    if not route.addresses or route.proxy is not None:
+        return ()
+    listed = ",".join(f"[{a}]" if ":" in a else a for a in route.addresses)
+    return (f"{route.target.host}:{route.target.port}:{listed}",)
+
+
+async def _pinned(host: str, addresses: tuple[str, ...]) -> Resolution:
+    return Resolution(host, addresses, None, 0.0, pinned=True)
 
 
 async def _gather_tuple(probes: Iterable[Awaitable[Any]]) -> tuple[Any, ...]:

@@ -13,10 +13,11 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import os
+import re
 import socket
 import time
 import urllib.parse
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Mapping, Sequence
 
 from tlsdoctor import aio, socket_stream
 from tlsdoctor.observe.socks import SOCKS_SCHEMES, socks5_connect
@@ -155,6 +156,9 @@ class Route:
     target: Target
     proxy: Proxy | None
     bypassed_by: str | None = None  # the no_proxy entry that made us go direct
+    # Where to connect for the target on a direct route, in order: the addresses a client pins
+    # (curl --resolve), or the one the observer saw answer among several. Empty: by name.
+    addresses: tuple[str, ...] = ()
 
     @property
     def proxy_url(self) -> str | None:
@@ -225,6 +229,35 @@ class Resolution:
     addresses: tuple[str, ...]
     error: str | None  # the resolver's message when it failed
     elapsed_ms: float
+    pinned: bool = False  # the addresses were given (curl --resolve), not asked of the resolver
+
+
+def parse_resolve(entries: Sequence[str], target: Target) -> tuple[str, ...]:
+    """The addresses curl's ``--resolve HOST:PORT:ADDR[,ADDR]...`` entries pin for ``target``.
+
+    curl's syntax: an IPv6 address in brackets, ``*`` for any host; entries for other hosts or
+    ports are allowed and unused, as curl uses them only for the names it meets. Raises
+    :class:`TargetError` for an entry that is not of that shape, or an address that is not one.
+    """
+    pinned: tuple[str, ...] = ()
+    for entry in entries:
+        found = re.fullmatch(r"\+?([^:\s]+):(\d{1,5}):(.+)", entry.strip())
+        if found is None:
+            raise TargetError(f"--resolve {entry!r}: expected HOST:PORT:ADDRESS[,ADDRESS]... (as curl)")
+        host, port, listed = found.group(1).lower().rstrip("."), int(found.group(2)), found.group(3)
+        addresses = []
+        for item in listed.split(","):
+            text = item.strip()
+            text = text[1:-1] if text.startswith("[") and text.endswith("]") else text
+            try:
+                addresses.append(str(ipaddress.ip_address(text)))
+            except ValueError:
+                raise TargetError(f"--resolve {entry!r}: {item.strip()!r} is not an IP address") from None
+        if not 0 < port < 65536:
+            raise TargetError(f"--resolve {entry!r}: port {port} is out of range")
+        if host in ("*", target.host.lower()) and port == target.port and not pinned:
+            pinned = tuple(dict.fromkeys(addresses))
+    return pinned
 
 
 async def resolve(host: str, port: int, timeout: float) -> Resolution:
@@ -327,7 +360,7 @@ async def open_stream(route: Route, timeout: float, address: str | None = None,
     target = route.target
     connect = socket_stream.open_connection
     if route.proxy is None:
-        host = address or target.host
+        host = address or (route.addresses[0] if route.addresses else target.host)
         try:
             stream = await aio.within(connect(host, target.port), timeout)
         except asyncio.TimeoutError:

@@ -57,7 +57,7 @@ def observations_document(obs: Observations) -> dict[str, Any]:
     }
     if obs.resolution:
         doc["dns"] = {"addresses": list(obs.resolution.addresses), "error": obs.resolution.error,
-                      "ms": obs.resolution.elapsed_ms}
+                      "ms": obs.resolution.elapsed_ms, "pinned": obs.resolution.pinned}
     if obs.proxy_resolution:
         doc["proxy_dns"] = {"addresses": list(obs.proxy_resolution.addresses), "error": obs.proxy_resolution.error}
     if obs.tcp:

@@ -204,7 +204,10 @@ def direct_route(obs: Observations) -> Iterator[Finding]:
                       "Check the spelling of the host, the machine's DNS settings and VPN; "
                       "a name that resolves elsewhere may be internal-only.", host=target.host, resolver_error=res.error)
         return
-    if not obs.tcp or any(t.outcome == "connected" for t in obs.tcp):
+    if not obs.tcp:
+        return
+    if any(t.outcome == "connected" for t in obs.tcp):
+        yield from _dead_addresses(obs)
         return
     outcomes = {t.outcome for t in obs.tcp}
     errno = {"refused": "ECONNREFUSED", "timed_out": "ETIMEDOUT", "reset": "ECONNRESET"}
@@ -217,7 +220,8 @@ def direct_route(obs: Observations) -> Iterator[Finding]:
         "tcp.reset": "Something resets the connection before TLS: a firewall or the server's own filter.",
     }
     addresses = [t.address for t in obs.tcp]
-    if not target.is_ip and not _local_name(target.host) and all(_sinkhole(a) for a in addresses):
+    pinned = res is not None and res.pinned  # given with --resolve: no DNS answered them
+    if not target.is_ip and not pinned and not _local_name(target.host) and all(_sinkhole(a) for a in addresses):
         # A public name answered with 0.0.0.0 or a loopback address: a DNS filter's "blocked".
         yield finding(code, E, 0.9, f"The host name {target.host} resolves to {', '.join(addresses)} on this machine: "
                       "a DNS filter or hosts file blocks it (ad-blockers, Pi-hole, AdGuard, NextDNS, a corporate DNS "
@@ -228,6 +232,54 @@ def direct_route(obs: Observations) -> Iterator[Finding]:
         return
     yield finding(code, E, 0.9, f"No address of {target.host} accepts a TCP connection on port {target.port} "
                   f"({detail}).", remedies[code], addresses=addresses, outcomes=detail)
+
+
+def _dead_addresses(obs: Observations) -> Iterator[Finding]:
+    """Some of the host's addresses accept connections and others do not: a warning, since
+    clients meet the dead ones in different ways.
+
+    curl and browsers race a host's addresses (Happy Eyeballs, RFC 8305) and hardly notice.
+    Clients that try them one by one, in the resolver's order (Python's
+    socket.create_connection under requests and urllib3, Java, many SDKs), wait out their
+    connect timeout on an address that drops packets before they try the next, or give up;
+    one that refuses costs them a round trip. The common case is an AAAA record for a server
+    whose IPv6 does not work, or a load balancer's address that was retired.
+    """
+    target = obs.route.target
+    live = [t.address for t in obs.tcp if t.outcome == "connected"]
+    silent = [t.address for t in obs.tcp if t.outcome == "timed_out"]
+    refused = [t.address for t in obs.tcp if t.outcome in ("refused", "reset")]
+    where = "given with --resolve" if obs.resolution is not None and obs.resolution.pinned else "DNS gives"
+    if silent:
+        yield finding("tcp.timed_out", W, 0.85,
+                      f"Of the {len(obs.tcp)} addresses {where} for {target.host}, {', '.join(silent)} "
+                      f"{'gets' if len(silent) == 1 else 'get'} no answer on port {target.port} (no connection "
+                      f"within {_timeout_words(obs)}); {', '.join(live)} "
+                      "accepts. curl and browsers race the addresses and hardly notice; clients that try them one "
+                      "by one (Python's requests and urllib3, Java) wait out their connect timeout first, or fail.",
+                      f"Fix or remove the dead address's DNS record ({_record_kind(silent)} for {target.host}), or "
+                      "make such clients prefer the working address family.",
+                      dead_addresses=silent, live_addresses=live)
+    if refused:
+        yield finding("tcp.refused", W, 0.6,
+                      f"Of the {len(obs.tcp)} addresses {where} for {target.host}, {', '.join(refused)} "
+                      f"{'refuses' if len(refused) == 1 else 'refuse'} connections on port {target.port}; "
+                      f"{', '.join(live)} accepts. Clients that try addresses in order move on after the refusal; "
+                      "a few stop there (older Node.js: 'connect ECONNREFUSED ::1').",
+                      f"Serve port {target.port} on every address of {target.host}, or remove the others from DNS "
+                      "(a server listening on 127.0.0.1 only, met as localhost = ::1, is the classic).",
+                      refused_addresses=refused, live_addresses=live)
+
+
+def _timeout_words(obs: Observations) -> str:
+    silent = [t for t in obs.tcp if t.outcome == "timed_out"]
+    return (silent[0].error or "the timeout").replace("no answer within ", "") if silent else "the timeout"
+
+
+def _record_kind(addresses: list[str]) -> str:
+    """Which DNS record type names these addresses: AAAA for IPv6, A for IPv4."""
+    kinds = {"AAAA" if ":" in a else "A" for a in addresses}
+    return " and ".join(sorted(kinds)) + (" records" if len(addresses) > 1 else " record")
 
 
 def _sinkhole(address: str) -> bool:
