@@ -90,3 +90,17 @@ def test_no_warning_text_on_stderr_for_a_diagnosis(store: Path, tmp_path: Path) 
     assert done.returncode == 0, done.stderr[-2000:]
     assert "('ok', 'ok')" in done.stdout
     assert "Warning" not in done.stderr and "warn" not in done.stderr.lower(), done.stderr[-2000:]
+
+
+def test_the_macos_and_windows_store_reader_keeps_a_warned_entry_too(store: Path, monkeypatch: pytest.MonkeyPatch,
+                                                                       recwarn: pytest.WarningsRecorder) -> None:
+    # The reader macOS and Windows take (ssl.get_ca_certs()) ran into a NameError on such an
+    # entry (found by pyflakes): run here on what Python's default context loads, this store.
+    from tlsdoctor.observe.os_store import _platform_store
+
+    monkeypatch.setenv("SSL_CERT_FILE", str(store))
+    monkeypatch.delenv("SSL_CERT_DIR", raising=False)
+    source = _platform_store()
+    assert source.error is None
+    assert len(source.malformed) == 1 and "Negative Serial Root" in source.malformed[0]
+    assert not [w for w in recwarn if "serial" in str(w.message)]

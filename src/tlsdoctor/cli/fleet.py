@@ -180,8 +180,6 @@ def _window(args: argparse.Namespace) -> "object":
 
 
 def _analyse(args: argparse.Namespace) -> int:
-    import json
-
     from tlsdoctor.fleet.engine import Engine
     from tlsdoctor.fleet.sources import SourceError, find
 

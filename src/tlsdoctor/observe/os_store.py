@@ -23,6 +23,7 @@ from cryptography import x509
 from tlsdoctor.observe import trust_cache
 from tlsdoctor.observe.pem import MAX_CA_ENTRIES, load_der_quietly, must_propagate, one_line, subject_text
 from tlsdoctor.observe.trust_sources import (
+    WARNING_SEPARATOR,
     TrustSource,
     already_read,
     cached,
@@ -290,7 +291,7 @@ def _platform_store() -> TrustSource:
                 raise
             continue
         if warned:
-            malformed.append(f"entry {index} ({subject_text(certs[-1])}){_WARNED}{'; '.join(dict.fromkeys(warned))}")
+            malformed.append(f"entry {index} ({subject_text(certs[-1])}){WARNING_SEPARATOR}{'; '.join(dict.fromkeys(warned))}")
     notes = ("get_ca_certs() lists only certificates already loaded, not those a CA directory would supply on demand",
              *filter(None, [malformed_note(tuple(malformed))]))
     return TrustSource(

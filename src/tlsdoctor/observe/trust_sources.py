@@ -115,7 +115,7 @@ def load_pem_file(path: str | os.PathLike[str], limit: int = MAX_CA_FILE_BYTES, 
             continue
         certs.append(cert)
         if warned:
-            malformed.append(f"line {block.line} ({subject_text(cert)}){_WARNED}{'; '.join(dict.fromkeys(warned))}")
+            malformed.append(f"line {block.line} ({subject_text(cert)}){WARNING_SEPARATOR}{'; '.join(dict.fromkeys(warned))}")
     openssl_error = openssl_load_error(cafile=os.fspath(path)) if ask_openssl else None
     if not certs:
         return _Loaded(error=f"no usable certificate: none of its {len(blocks)} entries decodes",
@@ -126,7 +126,7 @@ def load_pem_file(path: str | os.PathLike[str], limit: int = MAX_CA_FILE_BYTES, 
 
 
 _MALFORMED_LISTED = 5
-_WARNED = " — "  # between an entry ("line 1681 (OU=Go Daddy...)") and the library's warning
+WARNING_SEPARATOR = " — "  # between an entry ("line 1681 (OU=Go Daddy...)") and the library's warning
 
 
 def malformed_note(malformed: tuple[str, ...]) -> str | None:
@@ -135,7 +135,7 @@ def malformed_note(malformed: tuple[str, ...]) -> str | None:
         return None
     by_warning: dict[str, list[str]] = {}
     for entry in malformed:
-        where, _, warning = entry.partition(_WARNED)
+        where, _, warning = entry.partition(WARNING_SEPARATOR)
         by_warning.setdefault(warning.split(". ", 1)[0], []).append(where)
     parts = []
     for warning, entries in by_warning.items():
