@@ -8,8 +8,8 @@ evidence that turns a likely reading into a diagnosis. A rule that lacks the fac
 needs says nothing: a wrong verdict is worse than none.
 
 Rules live in one module per layer, in the order a connection meets them:
-:mod:`.route`, :mod:`.tls`, :mod:`.trust`, :mod:`.certificate`, :mod:`.revocation`,
-:mod:`.http`. Each registers itself with :func:`~.registry.rule`, naming the codes it may
+:mod:`.route`, :mod:`.tls`, :mod:`.trust`, :mod:`.certificate`, :mod:`.names`,
+:mod:`.revocation`, :mod:`.http`. Each registers itself with :func:`~.registry.rule`, naming the codes it may
 emit; adding a rule touches its layer's module only.
 """
 
@@ -26,7 +26,7 @@ from tlsdoctor.judge.verdict import choose_verdict, ordered
 from tlsdoctor.observe.observations import Observations
 
 
-LAYERS = ("route", "tls", "trust", "certificate", "revocation", "http", "completeness")
+LAYERS = ("route", "tls", "trust", "certificate", "names", "revocation", "http", "completeness")
 for _layer in LAYERS:
     import_module(f"{__name__}.{_layer}")  # registers the layer's rules, in this order
 

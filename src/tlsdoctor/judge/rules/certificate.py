@@ -449,32 +449,3 @@ def _usage_problem(leaf: x509.Certificate) -> str | None:
     except ValueError:
         return "its key usage extension does not parse"
     return None
-
-
-@rule("cert.hostname_mismatch")
-def hostname(obs: Observations) -> Iterator[Finding]:
-    """Is the certificate for this host name?"""
-    chain = obs.presented_chain
-    with_name, without = validation(obs, "client_now"), validation(obs, "chain_only_now")
-    if not chain or with_name is None or without is None or with_name.ok or not without.ok:
-        return
-    if interceptor(obs) is not None:
-        return
-    leaf = chain[0]
-    described = describe_cert(leaf)
-    host = obs.route.target.host
-    if not described["san"]:
-        cn = leaf.subject.get_attributes_for_oid(x509.NameOID.COMMON_NAME)
-        cn_text = str(cn[0].value) if cn else None
-        matches_cn = cn_text is not None and cn_text.lower() == host.lower()
-        summary = (f"The certificate has no subjectAltName; '{host}' is only in its CN. libcurl still accepts that "
-                   "(CN fallback), but browsers, Python, Go and Java refuse it." if matches_cn else
-                   f"The certificate has no subjectAltName and its CN '{cn_text}' is not '{host}'.")
-        yield finding("cert.hostname_mismatch", E, 0.9, summary,
-                      "Reissue the certificate with the host name in subjectAltName (RFC 6125 / CA/B Forum).",
-                      common_name=cn_text, **described)
-        return
-    yield finding("cert.hostname_mismatch", E, 0.95,
-                  f"The certificate is for {', '.join(described['san'][:5])}, not for '{host}'.",
-                  "Use the host name the certificate is for, or reissue it to include this name.",
-                  host=host, **described)
