@@ -14,7 +14,8 @@ CHECKS: dict[str, str] = {
     "tcp.refused": "test the port from the affected machine: `nc -vz HOST PORT`; check that the service listens "
     "there and that no firewall rejects it",
     "tcp.timed_out": "`nc -vz -w 5 HOST PORT` from the affected machine; a silent drop is a firewall or a wrong "
-    "route, `traceroute -T -p PORT HOST` shows where it stops",
+    "route, `traceroute -T -p PORT HOST` shows where it stops. If curl or a browser works there, `getent ahosts "
+    "HOST` lists several addresses and one is dead (often IPv6): `tlsdoctor diagnose https://HOST/` names it",
     "tcp.reset": "`nc -vz HOST PORT` and `curl -v https://HOST/` from the affected machine: a reset before any TLS "
     "is a firewall or another service on that port",
     "proxy.unresolvable": "print the proxy settings (`env | grep -i _proxy`, the PAC file) and resolve the "

@@ -111,7 +111,8 @@ FIX: dict[str, str] = {
     "ok": "Nothing to fix; read the warnings, if any.",
     "dns.name_not_resolved": "Check the host name, the machine's DNS servers, and whether the name needs a VPN.",
     "tcp.refused": "Start the server, or use the right port.",
-    "tcp.timed_out": "Check firewalls on the path and on the host; try from another network.",
+    "tcp.timed_out": "Check firewalls on the path and on the host; try from another network. Where only some "
+                     "clients time out, one of the host's addresses is dead: fix or remove its DNS record.",
     "tcp.reset": "Find the firewall or filter that resets; compare from another network.",
     "proxy.unresolvable": "Fix the proxy setting (`--proxy`, `https_proxy`, PAC) or the DNS that should resolve it.",
     "proxy.unreachable": "Start the proxy, fix its address, or remove a stale proxy setting.",
