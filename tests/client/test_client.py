@@ -183,11 +183,15 @@ def test_interception_ca_only_in_the_os_store_falls_back_to_the_native_stack(
         assert client.get(entry.url).stack == "native" and client.attempts - before == 1
 
 
+@pytest.mark.parametrize(("scenario_id", "os_store"), [
+    ("intercepting-proxy", "ca-interception.pem"),  # an antivirus CA in the OS store
+    ("company-root", "ca-store-corporate.pem"),  # a company's own root, which no bundled CA file holds
+])
 def test_the_curl_stack_with_the_os_store_merged_in_needs_no_fallback(
-    tls_lab: Lab, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tls_lab: Lab, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, scenario_id: str, os_store: str
 ) -> None:
-    entry = tls_lab["intercepting-proxy"]
-    monkeypatch.setenv("SSL_CERT_FILE", str(tls_lab.run_dir / "ca-interception.pem"))
+    entry = tls_lab[scenario_id]
+    monkeypatch.setenv("SSL_CERT_FILE", str(tls_lab.run_dir / os_store))
     stack = CurlStack(ca_bundle=entry.ca_file, trust_os_store=True, proxy=entry.proxy)
     try:
         assert stack.send(Request("GET", entry.url, timeout=3)).status == 200
