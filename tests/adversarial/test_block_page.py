@@ -10,7 +10,8 @@ from pathlib import Path
 
 from tlsdoctor.diagnosis import diagnose
 from tlsdoctor.lab.authorities import LabAuthorities
-from tlsdoctor.lab.endpoints import HttpsOrigin, PlainHttp
+from tlsdoctor.lab.endpoints import CaptivePortal, HttpsOrigin, PlainHttp
+from tlsdoctor.lab.proxy import ConnectProxy
 from tlsdoctor.lab.tls import TlsServerConfig
 
 from .conftest import TIMEOUT, assert_honest_and_in_time
@@ -34,8 +35,26 @@ def test_a_block_page_inside_the_tunnel_is_the_proxy_refusing(authorities: LabAu
     assert not any(f.code == "tls.not_tls" for f in d.findings)
 
 
-def test_a_server_that_speaks_plain_http_is_still_the_server(root_file: Path) -> None:
-    # Met directly too, it answers in plain text: the port is wrong, not the proxy.
-    with serving(PlainHttp()) as origin, serving(BlockPageProxy()) as proxy:
+def test_a_server_that_speaks_plain_http_behind_a_relaying_proxy_is_the_server(root_file: Path) -> None:
+    # Met directly, it answers the ClientHello with 400 (it tried to parse it), and the proxy
+    # relays that very answer: the port is wrong, not the proxy.
+    with serving(PlainHttp()) as origin, serving(ConnectProxy("tunnel")) as proxy:
         d = _through(origin, proxy, root_file)
     assert d.verdict.code == "tls.not_tls" and "block page" in d.verdict.remedy
+
+
+def test_a_block_page_differs_from_what_the_server_says_directly(root_file: Path) -> None:
+    # The server speaks plain HTTP (its own 400 directly), and the proxy answers with its 403
+    # page: what this client meets is the proxy's refusal, whatever the server would say.
+    with serving(PlainHttp()) as origin, serving(BlockPageProxy()) as proxy:
+        d = _through(origin, proxy, root_file)
+    assert d.verdict.code == "proxy.connect_refused", d.verdict.summary
+    assert "403" in d.verdict.summary
+
+
+def test_a_page_the_server_sends_itself_is_not_the_proxys(root_file: Path) -> None:
+    # A captive portal or filter in front of the server, met the same with and without the proxy:
+    # the proxy only relays it.
+    with serving(CaptivePortal()) as origin, serving(ConnectProxy("tunnel")) as proxy:
+        d = _through(origin, proxy, root_file)
+    assert d.verdict.code == "tls.not_tls" and "captive portal" in d.verdict.summary

@@ -28,7 +28,8 @@ def handshake(obs: Observations) -> Iterator[Finding]:
     caps = obs.capabilities
     evidence = {"first_answer": kind.name.lower() if kind else None,
                 "first_bytes": answer.text_preview if answer else None, "openssl_error": hs.error}
-    if kind is AnswerKind.PLAINTEXT and obs.route.proxy is not None and (_block_page(obs) or _canned(answer)):
+    if kind is AnswerKind.PLAINTEXT and obs.route.proxy is not None and (
+            _block_page(obs) or (_canned(answer) and not _origin_says_so_too(obs, answer))):
         yield _block_page_finding(obs, answer, evidence)  # type: ignore[arg-type]
         return
     if kind is AnswerKind.PLAINTEXT and _canned(answer):
@@ -290,6 +291,13 @@ _PARSE_ERROR_STATUSES = frozenset({400, 408, 411, 413, 414, 431, 501, 505})
 def _canned(answer: FirstAnswer) -> bool:
     """An HTTP answer to a ClientHello that no server parsing it as a request would give."""
     return answer.http_status is not None and answer.http_status not in _PARSE_ERROR_STATUSES
+
+
+def _origin_says_so_too(obs: Observations, answer: FirstAnswer) -> bool:
+    """The server, met without the proxy, answers the ClientHello with the same status line:
+    the proxy only relayed it (a filter in front of the server, not the proxy, sent the page)."""
+    direct = obs.direct_handshake.first_answer if obs.direct_handshake is not None else None
+    return direct is not None and direct.kind is AnswerKind.PLAINTEXT and direct.text_preview == answer.text_preview
 
 
 def _network_page(obs: Observations, answer: FirstAnswer, evidence: dict[str, object]) -> Finding:
