@@ -170,6 +170,7 @@ PYTHON_SSL = {
     "socks-auth-required": SocksRefuses(0xFF),  # the greeting: no method without credentials
     "socks-refuses-connect": SocksRefuses(2),  # "connection not allowed by ruleset"
     "proxy-bad-gateway": Works(502),
+    "proxy-breaks-http2": Works(),  # no ALPN from Python's ssl here: the interceptor's HTTP/1.1 works
     "corrupt-ca-bundle": VerifyFails(79),
     "expired-root": VerifyFails(10),
     "unreadable-ca-file": CaFileRefused("NO_CERTIFICATE_OR_CRL_FOUND"),  # UTF-16: at load_verify_locations

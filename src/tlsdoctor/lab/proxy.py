@@ -38,7 +38,8 @@ class ConnectProxy:
 
     - ``tunnel``: a plain forward proxy, bytes relayed untouched.
     - ``intercept``: re-signs every site with ``interception_ca``; verifies origins
-      against ``origin_trust``; a failed origin becomes a 502 inside the tunnel.
+      against ``origin_trust``; a failed origin becomes a 502 inside the tunnel. With
+      ``h2_broken``, it lets ALPN pick h2 and then answers in HTTP/1.1.
     - ``status``: answers every CONNECT with ``status`` (407 wants credentials, 403
       refuses the destination) and closes. A 407 offers ``challenges`` (Proxy-Authenticate
       values: a corporate proxy that logs Windows users in offers NTLM and Negotiate only).
@@ -58,6 +59,7 @@ class ConnectProxy:
     origin_trust: ssl.SSLContext | None = None
     tls: TlsServerConfig | None = None
     internal_names: tuple[str, ...] = ()
+    h2_broken: bool = False  # intercept: offer h2 to the client, then answer in HTTP/1.1
     _contexts: dict[str, SSL.Context] = field(default_factory=dict, init=False, repr=False)
 
     async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, timeout: float,
@@ -116,6 +118,13 @@ class ConnectProxy:
         client_tls = TlsStream.server(self._context_for(host), reader, writer, timeout)
         try:
             await client_tls.handshake()
+            if self.h2_broken and client_tls.alpn == "h2":
+                # An inspection product that lets ALPN pick h2 and then speaks HTTP/1.1 anyway.
+                await client_tls.send(b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\nConnection: close\r\n\r\nok\n")
+                for _ in range(256):  # stay until the client gives up, as such products do
+                    if not await client_tls.recv():
+                        break
+                return
             # The origin only once the client asks for something: a client that refuses the
             # minted certificate (curl 60, the scenario's whole point) hangs up without a
             # request, and an upstream handshake for it would only load the lab's one core.
@@ -150,8 +159,10 @@ class ConnectProxy:
         if host not in self._contexts:
             assert self.interception_ca is not None
             leaf = self.interception_ca.issue_cert(host, issuer_pointers=False)
-            # HTTP/1.1 only: most inspection products do not speak h2 to the client.
-            self._contexts[host] = TlsServerConfig(certificate=leaf, alpn=("http/1.1",)).build_context()
+            # HTTP/1.1 only: most inspection products do not speak h2 to the client (a broken
+            # one offers it all the same).
+            alpn = ("h2", "http/1.1") if self.h2_broken else ("http/1.1",)
+            self._contexts[host] = TlsServerConfig(certificate=leaf, alpn=alpn).build_context()
         return self._contexts[host]
 
 

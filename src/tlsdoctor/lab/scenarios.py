@@ -231,6 +231,12 @@ def _company_site(ctx: BuildContext) -> HttpsOrigin:
     return ctx.origin(issuing.issue_cert(*LAB_NAMES, issuer_pointers=False))
 
 
+def _h2_breaking_interceptor(ctx: BuildContext) -> ConnectProxy:
+    proxy = _interceptor(ctx)
+    proxy.h2_broken = True
+    return proxy
+
+
 def _demands_client_cert(ctx: BuildContext, **tls: object) -> HttpsOrigin:
     return ctx.origin(client_ca=ctx.authorities.root.cert, **tls)
 
@@ -460,6 +466,10 @@ CATALOGUE: tuple[Scenario, ...] = (
     Scenario("proxy-bad-gateway", E, "an inspecting proxy (CA trusted) cannot verify the origin and answers 502",
              "proxy.upstream_failed", 0, _interceptor, X509_V_OK, ClientSetup(trust="lab+interception"),
              via="expired", http_status=502),
+    Scenario("proxy-breaks-http2", E, "an inspecting proxy (its CA trusted) lets ALPN pick HTTP/2, then answers "
+             "in HTTP/1.1; HTTP/1.1 clients work", "http2.negotiation_failed", 16, _h2_breaking_interceptor, X509_V_OK,
+             ClientSetup(trust="lab+interception"), via="ok", warnings=("trust.interception",),
+             note="the server's own HTTP/2 is fine: the inspection product breaks it (curl --http1.1 works)"),
     Scenario("outdated-ca-bundle", E, "the client's CA file is an old copy of the trust store: it lacks the "
              "store's newest root, which the server chains to (the OS store has it)", "trust.bundle_outdated", 60,
              lambda ctx: ctx.origin(ctx.authorities.new_intermediate.issue_cert(*LAB_NAMES)),

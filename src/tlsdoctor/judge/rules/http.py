@@ -49,10 +49,24 @@ def http(obs: Observations) -> Iterator[Finding]:
         return
     h2_works_in_libcurl = curl_answered and curl.http_version == "2"  # type: ignore[union-attr]
     if h2 is not None and not h2.ok and h1 is not None and h1.ok and not (h2.timed_out and h2_works_in_libcurl):
-        yield finding("http2.negotiation_failed", E, 0.9,
-                      f"ALPN selected HTTP/2, then HTTP/2 failed ({h2.error}); HTTP/1.1 works.",
-                      "Fix HTTP/2 on the server or the proxy in front of it, or disable h2 in ALPN; clients can "
-                      "use HTTP/1.1 meanwhile (curl --http1.1).", h2_error=h2.error, http1_status=h1.status)
+        inspected = interceptor(obs) is not None and obs.route.proxy is not None
+        if inspected:
+            # The TLS (and so the HTTP/2) this client meets ends at the inspecting proxy, not the server.
+            issuer = obs.presented_chain[0].issuer.rfc4514_string() if obs.presented_chain else "its own CA"
+            direct = obs.direct_handshake
+            own = (" The server itself, met without the proxy, negotiates h2." if direct is not None and direct.ok
+                   and direct.alpn == "h2" else "")
+            yield finding("http2.negotiation_failed", E, 0.9,
+                          f"ALPN selected HTTP/2 with the inspecting proxy (certificates by '{issuer}'), then "
+                          f"HTTP/2 failed ({h2.error}); HTTP/1.1 works: the inspection product breaks HTTP/2.{own}",
+                          "Turn off HTTP/2 in the inspection product or exempt this host from inspection; clients "
+                          "can use HTTP/1.1 meanwhile (curl --http1.1).", h2_error=h2.error, http1_status=h1.status,
+                          peer="proxy")
+        else:
+            yield finding("http2.negotiation_failed", E, 0.9,
+                          f"ALPN selected HTTP/2, then HTTP/2 failed ({h2.error}); HTTP/1.1 works.",
+                          "Fix HTTP/2 on the server or the proxy in front of it, or disable h2 in ALPN; clients can "
+                          "use HTTP/1.1 meanwhile (curl --http1.1).", h2_error=h2.error, http1_status=h1.status)
     if answer is None:
         return
     if curl is not None and _libcurl_saw_invalid(curl) and hs is not None and hs.ok:
