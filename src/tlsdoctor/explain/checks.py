@@ -30,7 +30,9 @@ CHECKS: dict[str, str] = {
     "proxy's error page; run `tlsdoctor diagnose URL` from a machine that needs no proxy",
     "tls.not_tls": "`curl -v http://HOST:PORT/` (plain HTTP) or `openssl s_client -connect HOST:PORT`: if plain "
     "HTTP answers, the port or the scheme is wrong; through a proxy set as https:// (`env | grep -i _proxy`), "
-    "the same against the proxy's port: a plain HTTP proxy must be written http://",
+    "the same against the proxy's port: a plain HTTP proxy must be written http://. A 302 to a login page, or a "
+    "403 page, instead of the 400 a server on a wrong port gives, is a captive portal (hotel, guest Wi-Fi) or a "
+    "filter: `tlsdoctor diagnose https://HOST/` says which",
     "tls.protocol_mismatch": "`openssl s_client -connect HOST:PORT -tls1_2` and `-tls1_3` (or `nmap --script "
     "ssl-enum-ciphers -p PORT HOST`) show which versions the server takes; compare with the client's range",
     "tls.cipher_mismatch": "`nmap --script ssl-enum-ciphers -p PORT HOST` lists what the server accepts; compare "

@@ -40,7 +40,10 @@ MEANING: dict[str, str] = {
                              "origin and answered with its own 502/504 page.",
     "tls.not_tls": "The peer answered the ClientHello in plain text: the port speaks HTTP (or something else), not "
                    "TLS. OpenSSL reports this as 'wrong version number'. The peer may be the proxy: a plain "
-                   "HTTP proxy set as https:// (HTTPS_PROXY=https://...) gets the client's TLS, and answers 400.",
+                   "HTTP proxy set as https:// (HTTPS_PROXY=https://...) gets the client's TLS, and answers 400. "
+                   "Or nothing is at fault but the network: a captive portal (hotel, airport, guest Wi-Fi) or a "
+                   "filtering gateway answers every connection with its own page, a redirect to its login or a 403, "
+                   "where a server on a wrong port would answer 400.",
     "tls.protocol_mismatch": "Client and server share no TLS version: an old server (TLS 1.0/1.1 only) meets a "
                              "current client, or an old client (TLS ≤ 1.2) meets a TLS 1.3-only server.",
     "tls.cipher_mismatch": "Client and server share a TLS version but no cipher suite (or group, or signature "
@@ -120,7 +123,7 @@ FIX: dict[str, str] = {
     "proxy.connect_refused": "Ask the proxy's administrators to allow CONNECT to this host and port.",
     "proxy.upstream_failed": "Diagnose the origin from the proxy's side; the proxy's error page usually names why.",
     "tls.not_tls": "Use the HTTPS port, or enable TLS on the server's listener; a plain HTTP proxy set as "
-    "https:// must be written http://.",
+    "https:// must be written http://; behind a captive portal, sign in to the network first.",
     "tls.protocol_mismatch": "Enable TLS 1.2 and 1.3 on the server; or update an old client's TLS library.",
     "tls.cipher_mismatch": "Enable modern suites on the server (TLS 1.3 AES-GCM/ChaCha20; ECDHE + AES-GCM for 1.2).",
     "tls.handshake_alert": "Read the server's TLS log for the alert it sent; fix what it refuses (SNI, client "
