@@ -89,6 +89,12 @@ def _signal_table() -> tuple[Row, ...]:
         _row("tcp.refused", 0.9, "the name resolved to 0.0.0.0 (or ::): a DNS filter or hosts file blocks it "
              "(Pi-hole, AdGuard, NextDNS, an ad-blocker, a corporate DNS policy)",
              text=r"Trying (0\.0\.0\.0|\[?::\]?):\d{1,5}|Connected to \S+ \((0\.0\.0\.0|::)\)"),
+        # localhost is ::1 first on current systems (Node.js 17+ takes the resolver's order, nodejs/node#39987):
+        # a server that listens on 127.0.0.1 only refuses the client that asks ::1 (nodejs/node#40537).
+        _row("tcp.refused", 0.95, "refused at ::1, IPv6's loopback: localhost resolves there first, and a server "
+             "listening on 127.0.0.1 only refuses it (listen on :: or both, use 127.0.0.1 in the URL, or Node's "
+             "--dns-result-order=ipv4first)",
+             text=r"ECONNREFUSED (::1|\[::1\]):\d{1,5}|connect to ::1 port \d{1,5}[^\n]{0,60}refused"),
         _row("tcp.refused", 0.9, "the connection was refused", errno=("ECONNREFUSED",)),
         _row("tcp.refused", 0.8, "the connection was refused", text=r"Connection refused|ConnectionRefusedError|Errno 111"),
         _row("tcp.timed_out", 0.6, "the request timed out (before or during TLS)", curl=(28,)),
