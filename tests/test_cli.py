@@ -79,7 +79,7 @@ def test_a_typed_url_or_proxy_is_never_echoed_with_its_password() -> None:
     for args in (["diagnose", "https://bob:hunter2@127.0.0.1:99999/?t=SECRET"],
                  ["diagnose", "https://bob:hunter2 @127.0.0.1/"],
                  ["diagnose", "--proxy", "bob:hunter2@proxy.invalid:99999", "https://127.0.0.1:1/"],
-                 ["diagnose", "--proxy", "socks4://bob:hunter2@proxy.invalid:1", "https://127.0.0.1:1/"]):
+                 ["diagnose", "--proxy", "ftp://bob:hunter2@proxy.invalid:1", "https://127.0.0.1:1/"]):
         done = tlsdoctor(*args)
         assert done.returncode == 2 and len(done.stderr.strip().splitlines()) == 1, (args, done.stderr)
         assert "hunter2" not in done.stderr and "SECRET" not in done.stderr, done.stderr

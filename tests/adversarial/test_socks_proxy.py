@@ -17,7 +17,7 @@ from tlsdoctor.lab.authorities import LabAuthorities
 from tlsdoctor.lab.endpoints import HttpsOrigin
 from tlsdoctor.lab.socks import Socks5Proxy
 from tlsdoctor.lab.tls import TlsServerConfig
-from tlsdoctor.observe.socks import connect_request
+from tlsdoctor.observe.socks import connect_request, socks4_request
 from tlsdoctor.render.diagnosis import diagnosis_json
 
 from .conftest import TIMEOUT, assert_honest_and_in_time
@@ -43,8 +43,10 @@ def test_the_connect_request_names_the_destination_as_rfc_1928_spells_it() -> No
 @pytest.mark.parametrize("scheme, host, kind", [
     ("socks5h", "localhost", 3),  # the proxy resolves the name
     ("socks5", "127.0.0.1", 1),  # an address (curl resolves "localhost" to ::1 too, where nothing listens here)
+    ("socks4a", "localhost", 3),  # SOCKS4a: the name, behind 0.0.0.1
+    ("socks4", "localhost", 1),  # SOCKS4: the IPv4 address the client resolved (the protocol has no other)
 ])
-def test_a_working_socks5_proxy_is_tunnelled_through(authorities: LabAuthorities, root_file: Path,
+def test_a_working_socks_proxy_is_tunnelled_through(authorities: LabAuthorities, root_file: Path,
                                                      scheme: str, host: str, kind: int) -> None:
     socks = Socks5Proxy()
     with serving(healthy(authorities)) as origin, serving(socks) as proxy:
@@ -106,3 +108,21 @@ def test_the_clients_curl_stack_names_a_socks_refusal(socks: Socks5Proxy, code: 
         finally:
             stack.close()
     assert (failed.value.curl_code, failed.value.code) == (97, code), failed.value
+
+
+def test_a_socks4_request_is_spelled_as_its_protocol_note_says() -> None:
+    assert socks4_request(443, "127.0.0.1", "localhost") == b"\x04\x01\x01\xbb\x7f\x00\x00\x01\x00"
+    assert socks4_request(443, None, "localhost") == b"\x04\x01\x01\xbb\x00\x00\x00\x01\x00localhost\x00"
+
+
+@pytest.mark.parametrize("proxy_options, code, words", [
+    ({"reply": 91}, "proxy.connect_refused", "SOCKS4 reply 91: request rejected or failed"),
+    ({"wants_credentials": True}, "proxy.auth_required", "identd"),
+])
+def test_a_socks4_refusal_is_read_as_a_proxy_s(authorities: LabAuthorities, root_file: Path,
+                                               proxy_options: dict[str, object], code: str, words: str) -> None:
+    with serving(healthy(authorities)) as origin, serving(Socks5Proxy(**proxy_options)) as proxy:  # type: ignore[arg-type]
+        d = through(f"https://127.0.0.1:{origin}/", f"socks4a://127.0.0.1:{proxy}", root_file)
+    assert d.verdict.code == code, d.verdict.summary
+    assert words in d.verdict.summary
+    assert d.observations.curl is not None and d.observations.curl.curl_code == 97  # libcurl's CURLE_PROXY

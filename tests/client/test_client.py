@@ -262,6 +262,18 @@ def test_a_proxy_that_refuses_connections_is_the_proxy_on_both_stacks(scheme: st
         assert failed.value.code == "proxy.unreachable", (stack.name, failed.value)
 
 
+def test_a_socks4_proxy_leaves_the_client_on_curl_with_native_said_unavailable(tls_lab: Lab) -> None:
+    # httpx speaks no SOCKS4; libcurl does. The client runs on the stack that can, and says why
+    # the other cannot, rather than refusing to start.
+    entry, proxy = tls_lab["socks-tunnel"], tls_lab["socks-tunnel"].proxy
+    assert proxy is not None and proxy.startswith("socks5h://")
+    with Client(stack="curl", ca_bundle=entry.ca_file, trust_os_store=False, validate_every=0,
+                proxy=proxy.replace("socks5h://", "socks4a://")) as client:
+        assert "native" in client.unavailable and "httpx" in client.unavailable["native"]
+        response = client.get(entry.url)
+        assert (response.stack, response.status) == ("curl", 200)
+
+
 def curl_failure(entry: LabScenario) -> TransportError:
     """What the curl stack raises for the scenario, its trust the scenario's CA file alone."""
     stack = CurlStack(ca_bundle=entry.ca_file, trust_os_store=False, proxy=entry.proxy)

@@ -73,6 +73,10 @@ def _signal_table() -> tuple[Row, ...]:
              curl=(97,), text=r"SOCKS5? connection to [^\n]{0,300}\((2|3|4|5|6)\)|SOCKS4 connection to [^\n]{0,300}"
                               r"(rejected|failed)"),
         _row("proxy.connect_refused", 0.5, "the SOCKS proxy handshake failed", curl=(97,)),
+        # SOCKS4's 92 and 93: the proxy checks users with the client machine's identd (RFC 1413).
+        _row("proxy.auth_required", 0.9, "the SOCKS4 proxy could not confirm the user with the client's identd "
+             "(SOCKS4 has no passwords: use its SOCKS5 side with credentials)",
+             text=r"SOCKS4 connection to [^\n]{0,300}\((92|93)\)|cannot connect to identd|identd .{0,40}(differ|report)"),
         # Python's SOCKS clients say the same in their words: httpx/httpcore (socksio) and PySocks
         # (requests[socks], urllib3.contrib.socks).
         _row("proxy.auth_required", 0.9, "the SOCKS proxy wants credentials (no method without them is acceptable)",

@@ -19,7 +19,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--batch", metavar="FILE",
                         help="diagnose every URL in FILE, one a line, # comments allowed (- for standard input)")
     parser.add_argument("--proxy", metavar="URL",
-                        help="the proxy the client uses (default: https_proxy/all_proxy, honouring no_proxy)")
+                        help="the proxy the client uses: http://, https://, socks5(h):// or socks4(a):// (default: "
+                             "https_proxy/all_proxy, honouring no_proxy)")
     parser.add_argument("--ca-bundle", metavar="FILE", help="the CA file the client uses (default: certifi's)")
     parser.add_argument("--extra-ca", metavar="FILE", action="append", default=[],
                         help="another CA file to compare with (repeatable)")

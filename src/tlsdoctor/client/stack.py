@@ -133,8 +133,9 @@ def load_stacks(*, ca_bundle: str | Path | None, trust_os_store: bool, proxy: st
                 connect_timeout: float = CONNECT_TIMEOUT) -> tuple[dict[str, Stack], dict[str, str]]:
     """The stacks this machine can run, and for each one that cannot load, the loader's message.
 
-    Only a failure to *import* a stack's library makes it unavailable; a bad CA file or proxy
-    raises as before, since that is the caller's configuration, not the machine.
+    Only a failure to *import* a stack's library, or a proxy kind only one stack speaks (httpx
+    has no SOCKS4), makes it unavailable; a bad CA file or a malformed proxy raises as before,
+    since that is the caller's configuration, not the machine.
     """
     if ca_bundle:
         check_ca_file(ca_bundle)
@@ -156,6 +157,8 @@ def load_stacks(*, ca_bundle: str | Path | None, trust_os_store: bool, proxy: st
             stacks["native"] = NativeStack(ca_bundle=ca_bundle, proxy=proxy, connect_timeout=connect_timeout)
         except ImportError as exc:  # httpx imports socksio only when given a socks5:// proxy
             unavailable["native"] = f"{type(exc).__name__}: {exc}"
+        except ValueError as exc:  # a proxy scheme httpx does not speak (socks4://): libcurl does
+            unavailable["native"] = f"this proxy is not one httpx speaks: {exc}"
     if not stacks:
         raise RuntimeError("no HTTP stack can load: " + "; ".join(f"{k}: {v}" for k, v in unavailable.items()))
     return stacks, unavailable

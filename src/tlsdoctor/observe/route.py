@@ -20,7 +20,7 @@ import urllib.parse
 from typing import Any, Callable, Mapping, Sequence
 
 from tlsdoctor import aio, socket_stream
-from tlsdoctor.observe.socks import SOCKS_SCHEMES, socks5_connect
+from tlsdoctor.observe.socks import SOCKS_SCHEMES, socks4_connect, socks5_connect
 from tlsdoctor.observe.timing import elapsed_ms
 from tlsdoctor.records import record
 from tlsdoctor.redact import redact_input
@@ -135,8 +135,9 @@ class Proxy:
 
     @property
     def socks(self) -> bool:
-        """A SOCKS5 proxy (``socks5://``: the client resolves names; ``socks5h://``: the proxy does)."""
-        return self.url.startswith(("socks5://", "socks5h://"))
+        """A SOCKS proxy (``socks5://`` and ``socks4://``: the client resolves names; ``socks5h://``
+        and ``socks4a://``: the proxy does)."""
+        return self.url.startswith(tuple(f"{scheme}://" for scheme in SOCKS_SCHEMES))
 
     @property
     def tls_to_proxy(self) -> bool:
@@ -192,7 +193,7 @@ def _parse_proxy(value: str, source: str) -> Proxy:
         raise TargetError(f"malformed proxy URL {redact_input(value)!r}: {exc}") from None
     if parts.scheme not in ("http", "https", *SOCKS_SCHEMES):
         raise TargetError(f"unsupported proxy scheme {parts.scheme!r} in {redact_input(value)!r} "
-                          "(http://, https://, socks5:// and socks5h:// proxies only)")
+                          "(http://, https://, socks5://, socks5h://, socks4:// and socks4a:// proxies only)")
     if not parts.hostname:
         raise TargetError(f"no host in proxy URL {redact_input(value)!r}")
     default = 443 if parts.scheme == "https" else 1080 if parts.scheme.startswith("socks") else 80
@@ -381,7 +382,10 @@ async def open_stream(route: Route, timeout: float, address: str | None = None,
         except (OSError, asyncio.TimeoutError) as exc:
             writer.transport.abort()
             raise RouteError("proxy-connect", f"no TLS with the proxy {proxy.url}: {exc or 'timed out'}") from None
-    if proxy.socks:
+    if proxy.url.startswith("socks4"):
+        answer = await socks4_connect(reader, writer, target.host, target.port, timeout,
+                                      remote_dns=proxy.url.startswith("socks4a://"), on_sent=on_connect_sent)
+    elif proxy.socks:
         answer = await socks5_connect(reader, writer, target.host, target.port, timeout,
                                       remote_dns=proxy.url.startswith("socks5h://"), on_sent=on_connect_sent)
     else:

@@ -1,4 +1,4 @@
-"""SOCKS5 (RFC 1928) for the probes: the tunnel a client opens through a ``socks5://`` proxy.
+"""SOCKS for the probes: the tunnel a client opens through a ``socks5://`` (or ``socks4://``) proxy.
 
 ``ALL_PROXY=socks5h://localhost:1080`` (an SSH tunnel, a corporate SOCKS gateway, Tor) sends
 every connection through a SOCKS5 proxy instead of an HTTP CONNECT one. The exchange is two
@@ -7,9 +7,14 @@ offers none but "no authentication": it never sends credentials), then a CONNECT
 naming the destination, by name (``socks5h``: the proxy resolves it) or by the address the
 client resolved (``socks5``, as curl does).
 
+SOCKS4 (and its 4a extension) is the older protocol ``ssh -D`` and some gateways still
+speak, and curl's ``socks4://`` / ``socks4a://``: one round trip, IPv4 only, no
+authentication but an identd user name (tlsdoctor sends an empty one). ``socks4`` sends the
+address the client resolved; ``socks4a`` the name, behind the reserved address 0.0.0.x.
+
 The proxy's answer is returned as a :class:`~tlsdoctor.observe.route.ConnectAnswer`, its
 refusals in HTTP's words (403 for "not allowed by ruleset", 407 when no method without
-credentials is acceptable...), so that one set of route rules reads both kinds of proxy.
+credentials is acceptable...), so that one set of route rules reads every kind of proxy.
 """
 
 from __future__ import annotations
@@ -21,7 +26,7 @@ from typing import Any, Callable
 
 from tlsdoctor import aio
 
-SOCKS_SCHEMES = ("socks5", "socks5h")
+SOCKS_SCHEMES = ("socks5", "socks5h", "socks4", "socks4a")
 
 _VERSION = 5
 _NO_AUTH, _NO_ACCEPTABLE = 0x00, 0xFF
@@ -92,3 +97,55 @@ async def socks5_connect(reader: Any, writer: Any, host: str, port: int, timeout
     if reply == 0:
         return ConnectAnswer(200, "SOCKS5: succeeded", (), None)
     return ConnectAnswer(_AS_HTTP.get(reply, 502), f"SOCKS5 reply {reply}: {_REPLIES.get(reply, 'unknown')}", (), None)
+
+
+# SOCKS4 replies (its protocol note, "SOCKS: A protocol for TCP proxy across firewalls"): 90
+# granted; 91 rejected or failed; 92 and 93: the proxy wanted to confirm the user with the
+# client's identd (RFC 1413) and could not, or the names differ: a credentials refusal.
+_SOCKS4_REPLIES = {91: ("request rejected or failed", 403), 92: ("the proxy cannot reach the client's identd", 407),
+                   93: ("identd reports a different user", 407)}
+
+
+def socks4_request(port: int, address: str | None, host: str) -> bytes:
+    """CONNECT (command 1) to ``address`` (socks4), or to ``host`` by name (socks4a: 0.0.0.1)."""
+    if address is not None:
+        return bytes([4, _CONNECT]) + port.to_bytes(2, "big") + ipaddress.IPv4Address(address).packed + b"\0"
+    name = host.encode("idna")[:255]
+    return bytes([4, _CONNECT]) + port.to_bytes(2, "big") + bytes([0, 0, 0, 1]) + b"\0" + name + b"\0"
+
+
+async def socks4_connect(reader: Any, writer: Any, host: str, port: int, timeout: float, *, remote_dns: bool,
+                         on_sent: Callable[[], object] | None = None) -> Any:
+    """One CONNECT through a SOCKS4 (``remote_dns``: 4a) proxy; the answer as a ConnectAnswer.
+    Never raises for network outcomes."""
+    from tlsdoctor.observe.route import ConnectAnswer
+
+    def failed(error: str) -> ConnectAnswer:
+        return ConnectAnswer(None, "", (), error)
+
+    try:
+        address = None
+        if not remote_dns:  # socks4://: an IPv4 address the client resolved (the protocol has no other)
+            infos = await aio.within(asyncio.get_running_loop().getaddrinfo(host, port, family=socket.AF_INET,
+                                                                            type=socket.SOCK_STREAM), timeout)
+            if not infos:
+                return failed(f"SOCKS4 needs an IPv4 address, and {host} has none")
+            address = str(infos[0][4][0])
+        writer.write(socks4_request(port, address, host))
+        if on_sent is not None:
+            on_sent()
+        await aio.drained(writer, timeout)
+        answer = await aio.within(reader.readexactly(8), timeout)
+    except asyncio.IncompleteReadError:
+        return failed("the proxy closed the connection during the SOCKS4 request")
+    except socket.gaierror as exc:
+        return failed(f"SOCKS4 needs an IPv4 address, and {host} has none: {exc.strerror or exc}")
+    except (OSError, asyncio.TimeoutError, UnicodeError, ValueError) as exc:
+        return failed(f"no SOCKS4 answer: {exc or 'timed out'}")
+    if answer[0] != 0:
+        return failed("not a SOCKS4 answer to CONNECT")
+    reply = answer[1]
+    if reply == 90:
+        return ConnectAnswer(200, "SOCKS4: request granted", (), None)
+    words, status = _SOCKS4_REPLIES.get(reply, ("unknown reply", 502))
+    return ConnectAnswer(status, f"SOCKS4 reply {reply}: {words}", (), None)

@@ -64,6 +64,15 @@ def _auth_required(obs: Observations, said: str, headers: tuple[tuple[str, str],
     offered = ", ".join(s.upper() if s == "ntlm" else s.capitalize() for s in schemes) or "no scheme named"
     evidence = {"proxy": proxy.url, "status_line": said.rsplit("'", 2)[-2], "proxy_authenticate": challenges,
                 "schemes": schemes, "credentials_in_setting": proxy.has_credentials}
+    if proxy.url.startswith("socks4"):
+        # SOCKS4 has no passwords: a proxy that checks users asks the client machine's identd
+        # (RFC 1413) who opened the connection, and refuses when it cannot tell.
+        return finding("proxy.auth_required", E, 0.85,
+                       f"{said}: the SOCKS4 proxy checks who connects with the client machine's identd service "
+                       "(RFC 1413), and could not confirm this user.",
+                       "SOCKS4 carries no password: use the proxy's SOCKS5 side with credentials "
+                       "(socks5h://USER:PASSWORD@...), or run the identd the proxy expects (rare outside old "
+                       "corporate networks).", **evidence)
     if proxy.socks:
         # SOCKS5 has one credential scheme (RFC 1929, username and password); tlsdoctor offers
         # none, so with credentials in the setting its refusal says nothing about them.
