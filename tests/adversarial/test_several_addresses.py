@@ -17,6 +17,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tlsdoctor.diagnosis import DiagnoseError, Diagnosis, diagnose
 from tlsdoctor.lab import Lab
@@ -126,3 +128,15 @@ def test_the_cli_takes_resolve_and_refuses_a_bad_one_in_one_line(tmp_path: Path)
                            "--resolve", "api.example.com:443:nowhere"], capture_output=True, text=True, timeout=60)
     assert done.returncode == 2
     assert done.stderr.count("\n") == 1 and "nowhere" in done.stderr and "Traceback" not in done.stderr
+
+
+@settings(max_examples=300, deadline=None)
+@given(entry=st.text(max_size=80))
+def test_any_resolve_entry_is_pinned_or_refused_in_words(entry: str) -> None:
+    # A --resolve value comes from a person's keyboard: a usage error or addresses, never a crash.
+    try:
+        pinned = parse_resolve([entry], parse_target("https://api.example.com:8443/"))
+    except TargetError as exc:
+        assert str(exc).startswith("--resolve ")
+    else:
+        assert all(isinstance(address, str) for address in pinned)
