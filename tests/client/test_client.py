@@ -81,6 +81,7 @@ def curl_only(entry: LabScenario, **options: Any) -> Client:
     "dns-unresolvable", "tcp-refused",
     "http-error", "response-stall", "tcp-silent", "proxy-unreachable", "proxy-unresolvable", "socks-tunnel",
     "socks-auth-required", "socks-refuses-connect", "h2-stream-reset", "expired-intermediate", "proxy-breaks-http2",
+    "h2-http11-required",
 )))
 def test_the_curl_stack_meets_each_scenario_with_its_code(tls_scenario: LabScenario) -> None:
     expected_code = AMBIGUOUS.get(tls_scenario.id, tls_scenario.code)

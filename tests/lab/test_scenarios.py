@@ -147,6 +147,7 @@ PYTHON_SSL = {
     "plain-http": TlsFails("WRONG_VERSION_NUMBER"),
     "h2-broken": Works(),  # Python's ssl offers no ALPN here: HTTP/1.1 works
     "h2-stream-reset": Works(),  # likewise
+    "h2-http11-required": Works(),  # likewise
     "no-close-notify": Works(),
     "http-error": Works(503),
     "response-stall": OsFails(TimeoutError),  # the handshake done, the request sent, nothing read

@@ -40,8 +40,8 @@ class HttpsOrigin:
     """An HTTPS server: HTTP/2 or HTTP/1.1 by ALPN, over the TLS configuration given.
 
     ``h2_broken`` selects h2 in ALPN and then answers in HTTP/1.1, as a misconfigured
-    proxy or load balancer does; ``h2_reset`` speaks HTTP/2 but refuses every stream with
-    RST_STREAM(PROTOCOL_ERROR); ``close_notify=False`` drops every connection after one
+    proxy or load balancer does; ``h2_reset`` (an HTTP/2 error code) speaks HTTP/2 but refuses
+    every stream with RST_STREAM of that code; ``close_notify=False`` drops every connection after one
     response without a close_notify, as many servers (and curl >= 8.9 as a client) do.
     ``raw_answer`` answers an HTTP/1.1 request with those bytes instead of HTTP and closes
     (``b""``: closes without answering); ``answers=False`` takes the request and never
@@ -52,7 +52,7 @@ class HttpsOrigin:
     reply: Reply = field(default_factory=Reply)
     close_notify: bool = True
     h2_broken: bool = False
-    h2_reset: bool = False
+    h2_reset: int = 0
     raw_answer: bytes | None = None
     answers: bool = True
     _context: SSL.Context | None = field(default=None, init=False, repr=False)

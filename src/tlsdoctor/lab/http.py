@@ -18,7 +18,6 @@ import h11
 import h2.config
 import h2.connection
 import h2.events
-import h2.errors
 import h2.exceptions
 
 from tlsdoctor import aio
@@ -172,13 +171,14 @@ async def never_answer(stream: ByteStream) -> None:
             return
 
 
-async def serve_http2(stream: ByteStream, reply: Reply, *, reset_streams: bool = False) -> None:
+async def serve_http2(stream: ByteStream, reply: Reply, *, reset_streams: int = 0) -> None:
     """Answer HTTP/2 streams until the client sends GOAWAY or closes.
 
-    With ``reset_streams``, every stream is refused with RST_STREAM(PROTOCOL_ERROR) instead
-    of answered: what a load balancer or inspecting proxy with a broken HTTP/2 stack does to
-    requests it cannot handle (libcurl 92, "HTTP/2 stream 1 was not closed cleanly:
-    PROTOCOL_ERROR (err 1)"), while its HTTP/1.1 serves the same request.
+    With ``reset_streams`` (an HTTP/2 error code), every stream is refused with RST_STREAM of
+    that code instead of answered: PROTOCOL_ERROR (1) is what a load balancer or inspecting
+    proxy with a broken HTTP/2 stack does to requests it cannot handle (libcurl 92, "HTTP/2
+    stream 1 reset by server"); HTTP_1_1_REQUIRED (0xd) asks the client to retry over
+    HTTP/1.1, which libcurl does by itself. Its HTTP/1.1 serves the same request.
     """
     conn = h2.connection.H2Connection(h2.config.H2Configuration(client_side=False, header_encoding=None))
     conn.initiate_connection()
@@ -195,7 +195,7 @@ async def serve_http2(stream: ByteStream, reply: Reply, *, reset_streams: bool =
             return
         for event in events:
             if isinstance(event, h2.events.RequestReceived) and reset_streams:
-                conn.reset_stream(event.stream_id, h2.errors.ErrorCodes.PROTOCOL_ERROR)
+                conn.reset_stream(event.stream_id, reset_streams)
                 answered += 1
             elif isinstance(event, h2.events.RequestReceived):
                 head = dict(event.headers).get(b":method") == b"HEAD"

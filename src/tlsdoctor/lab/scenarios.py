@@ -253,6 +253,7 @@ _CONNECT_NOTE = (
 )
 
 C, P, E = Category.CERTIFICATE, Category.PROTOCOL, Category.ENVIRONMENT
+H2_PROTOCOL_ERROR, H2_HTTP_1_1_REQUIRED = 0x1, 0xD  # RFC 9113 §7 error codes
 # What a Redis (or any line protocol) behind a TLS terminator answers an HTTP request with.
 _NOT_HTTP = b"-ERR unknown command 'GET', with args beginning with: '/'\r\n"
 
@@ -389,9 +390,15 @@ CATALOGUE: tuple[Scenario, ...] = (
              "http2.negotiation_failed", 16, lambda ctx: HttpsOrigin(ctx.origin().tls, h2_broken=True)),
     Scenario("h2-stream-reset", P, "the server speaks HTTP/2, then refuses every request with RST_STREAM "
              "(PROTOCOL_ERROR); HTTP/1.1 clients work", "http2.negotiation_failed", 92,
-             lambda ctx: HttpsOrigin(ctx.origin().tls, h2_reset=True),
+             lambda ctx: HttpsOrigin(ctx.origin().tls, h2_reset=H2_PROTOCOL_ERROR),
              note="a load balancer or inspecting proxy whose HTTP/2 breaks on what it cannot handle; "
                   "curl --http1.1 works"),
+    Scenario("h2-http11-required", P, "the server answers every HTTP/2 request with RST_STREAM(HTTP_1_1_REQUIRED): "
+             "retry over HTTP/1.1, which curl and browsers do by themselves", "ok", 0,
+             lambda ctx: HttpsOrigin(ctx.origin().tls, h2_reset=H2_HTTP_1_1_REQUIRED), X509_V_OK, http_status=200,
+             warnings=("http2.negotiation_failed",),
+             note="IIS asking for a client certificate after the handshake does this; HTTP/2 clients that do not "
+                  "retry over HTTP/1.1 fail"),
     Scenario("empty-reply", P, "TLS is fine, then the server closes the connection without answering the request",
              "http.invalid_response", 52, lambda ctx: HttpsOrigin(ctx.origin(alpn=("http/1.1",)).tls, raw_answer=b""),
              X509_V_OK),

@@ -27,6 +27,7 @@ cleanly is aborted, never awaited.
 from __future__ import annotations
 
 import asyncio
+import re
 import ssl
 import time
 from dataclasses import replace
@@ -70,6 +71,9 @@ class HttpExchange:
     # A redirect's target (3xx with Location), as observe.route.redirect_target shapes it: where a
     # client that follows redirects goes next, which this diagnosis does not examine.
     location: str | None = None
+    # h2: the error code of the RST_STREAM or GOAWAY the server answered the request with (RFC 9113
+    # §7): 0x1 PROTOCOL_ERROR, 0xd HTTP_1_1_REQUIRED (retry over HTTP/1.1, which curl does)...
+    h2_error_code: int | None = None
 
     @property
     def ok(self) -> bool:
@@ -136,7 +140,7 @@ async def head_over(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, 
                             elapsed_ms(started), timed_out=True)
     location = redirect_target(route.target.url, headers.get("location")) if status and 300 <= status < 400 else None
     return HttpExchange(protocol, alpn, status, parse_http_date(headers.get("date")), headers.get("server"), error,
-                        elapsed_ms(started), fault=fault, location=location)
+                        elapsed_ms(started), fault=fault, location=location, h2_error_code=_h2_code_of(error))
 
 
 async def _exchange(route: Route, timeout: float, protocol: str) -> HttpExchange:
@@ -317,6 +321,15 @@ def parse_http_date(value: str | None) -> datetime | None:
     except (TypeError, ValueError, IndexError):
         return None
     return parsed if parsed.tzinfo else None
+
+
+_H2_CODE = re.compile(r"(?:reset the HTTP/2 stream|sent GOAWAY) with \S+ \(0x([0-9a-f]+)\)$")
+
+
+def _h2_code_of(error: str | None) -> int | None:
+    """The code :func:`_h2_error` wrote into a refusal's words (the exchange's one error text)."""
+    found = _H2_CODE.search(error) if error else None
+    return int(found.group(1), 16) if found else None
 
 
 def _h2_error(code: object) -> str:

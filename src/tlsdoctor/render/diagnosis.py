@@ -115,7 +115,8 @@ def observations_document(obs: Observations) -> dict[str, Any]:
         # null for a protocol not asked; via_libcurl: libcurl's own answer, read instead of a HEAD;
         # fault: what came instead of an answer (observe/http.py).
         doc["http"] = {name: ({"status": e.status, "date": e.date.isoformat() if e.date else None, "error": e.error,
-                               "via_libcurl": e.via_libcurl, "fault": e.fault, "location": e.location} if e else None)
+                               "via_libcurl": e.via_libcurl, "fault": e.fault, "location": e.location,
+                               "h2_error_code": e.h2_error_code} if e else None)
                        for name, e in (("http1", h.http1), ("h2", h.h2))}
         if h.date:
             doc["clock"] = {"local_time": obs.local_time.isoformat(), "server_date": h.date.isoformat(),

@@ -23,6 +23,9 @@ def _libcurl_saw_invalid(curl: CurlResult) -> bool:
     return best is not None and best.code == "http.invalid_response"
 
 
+HTTP_1_1_REQUIRED = 0xD  # RFC 9113 §7: "use HTTP/1.1 for the request"
+
+
 @rule("http2.negotiation_failed", "proxy.upstream_failed", "http.error", "http.timed_out", "http.invalid_response")
 def http(obs: Observations) -> Iterator[Finding]:
     """Once TLS works, does HTTP work, over both HTTP/1.1 and HTTP/2?"""
@@ -48,7 +51,19 @@ def http(obs: Observations) -> Iterator[Finding]:
         yield _invalid_response(last, curl)
         return
     h2_works_in_libcurl = curl_answered and curl.http_version == "2"  # type: ignore[union-attr]
-    if h2 is not None and not h2.ok and h1 is not None and h1.ok and not (h2.timed_out and h2_works_in_libcurl):
+    if h2 is not None and h2.h2_error_code == HTTP_1_1_REQUIRED and h1 is not None and h1.ok:
+        # Not a broken HTTP/2: the server's explicit request to retry the request over HTTP/1.1
+        # (RFC 9113 §8.1.1), which curl and browsers honour; other clients fail on it.
+        yield finding("http2.negotiation_failed", W, 0.8,
+                      "The server refuses HTTP/2 requests with HTTP_1_1_REQUIRED (0xd): it asks clients to retry "
+                      "over HTTP/1.1 (RFC 9113 §8.1.1). curl and browsers do, and work; clients that do not "
+                      "(many HTTP/2 libraries) fail with a stream error.",
+                      "For such clients, use HTTP/1.1 with this host; on the server, this comes from a per-path "
+                      "requirement HTTP/2 cannot meet (a client certificate asked for after the handshake, as "
+                      "IIS does, or a WAF rule): serve it over HTTP/1.1 only, or ask for the certificate at the "
+                      "handshake.", h2_error=h2.error, http1_status=h1.status, libcurl_code=curl.curl_code if curl
+                      else None)
+    elif h2 is not None and not h2.ok and h1 is not None and h1.ok and not (h2.timed_out and h2_works_in_libcurl):
         inspected = interceptor(obs) is not None and obs.route.proxy is not None
         if inspected:
             # The TLS (and so the HTTP/2) this client meets ends at the inspecting proxy, not the server.
