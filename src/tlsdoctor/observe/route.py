@@ -373,7 +373,8 @@ async def open_stream(route: Route, timeout: float, address: str | None = None,
     try:
         reader, writer = await aio.within(connect(proxy.host, proxy.port), timeout)
     except (OSError, asyncio.TimeoutError) as exc:
-        raise RouteError("proxy-connect", f"cannot reach the proxy {proxy.url}: {exc or 'timed out'}") from None
+        raise RouteError("proxy-connect", f"cannot reach the proxy {proxy.url}: {str(exc) or 'timed out'}",
+                         timed_out=isinstance(exc, asyncio.TimeoutError)) from None
     if proxy.tls_to_proxy:
         from tlsdoctor.observe.tls_layer import TlsLayer
 
@@ -381,7 +382,7 @@ async def open_stream(route: Route, timeout: float, address: str | None = None,
             reader = writer = await TlsLayer.open(reader, writer, proxy.target.server_name, timeout)
         except (OSError, asyncio.TimeoutError) as exc:
             writer.transport.abort()
-            raise RouteError("proxy-connect", f"no TLS with the proxy {proxy.url}: {exc or 'timed out'}") from None
+            raise RouteError("proxy-connect", f"no TLS with the proxy {proxy.url}: {str(exc) or 'timed out'}") from None
     if proxy.url.startswith("socks4"):
         answer = await socks4_connect(reader, writer, target.host, target.port, timeout,
                                       remote_dns=proxy.url.startswith("socks4a://"), on_sent=on_connect_sent)
@@ -419,7 +420,7 @@ async def _connect_request(
         else:
             return ConnectAnswer(None, "", (), "the proxy closed the connection without answering CONNECT")
     except (OSError, asyncio.TimeoutError) as exc:
-        return ConnectAnswer(None, "", (), f"no answer to CONNECT: {exc or 'timed out'}")
+        return ConnectAnswer(None, "", (), f"no answer to CONNECT: {str(exc) or 'timed out'}")
     lines = head[:_MAX_CONNECT_HEAD].decode("latin-1").split("\r\n")
     status_line = lines[0]
     parts = status_line.split(" ", 2)

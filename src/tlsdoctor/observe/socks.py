@@ -90,7 +90,7 @@ async def socks5_connect(reader: Any, writer: Any, host: str, port: int, timeout
     except asyncio.IncompleteReadError:
         return failed("the proxy closed the connection during the SOCKS5 handshake")
     except (OSError, asyncio.TimeoutError, UnicodeError) as exc:
-        return failed(f"no SOCKS5 answer: {exc or 'timed out'}")
+        return failed(f"no SOCKS5 answer: {str(exc) or 'timed out'}")
     if head[0] != _VERSION:
         return failed("not a SOCKS5 answer to CONNECT")
     reply = head[1]
@@ -141,7 +141,7 @@ async def socks4_connect(reader: Any, writer: Any, host: str, port: int, timeout
     except socket.gaierror as exc:
         return failed(f"SOCKS4 needs an IPv4 address, and {host} has none: {exc.strerror or exc}")
     except (OSError, asyncio.TimeoutError, UnicodeError, ValueError) as exc:
-        return failed(f"no SOCKS4 answer: {exc or 'timed out'}")
+        return failed(f"no SOCKS4 answer: {str(exc) or 'timed out'}")
     if answer[0] != 0:
         return failed("not a SOCKS4 answer to CONNECT")
     reply = answer[1]

@@ -28,8 +28,14 @@ def proxy_route(obs: Observations) -> Iterator[Finding]:
     failure = _route_failure(obs)
     if failure is None:
         return
-    stage, message, answer = failure
-    if stage == "proxy-connect":
+    stage, message, answer, silent = failure
+    if stage == "proxy-connect" and silent:
+        yield finding("proxy.unreachable", E, 0.9, f"The proxy {proxy.url} does not answer: no connection within "
+                      "the timeout (a firewall drops the packets, or the proxy's host is down or elsewhere).",
+                      f"Check that the proxy ({proxy.source}) is running and reachable from this network (a proxy "
+                      "of the office network, met from home, goes unanswered), or remove the setting.",
+                      proxy=proxy.url, error=message)
+    elif stage == "proxy-connect":
         yield finding("proxy.unreachable", E, 0.9, f"The proxy {proxy.url} does not accept connections: {message}.",
                       f"Check that the proxy ({proxy.source}) is running and reachable, or remove the setting.",
                       proxy=proxy.url, error=message)
@@ -193,11 +199,12 @@ def proxy_certificate(obs: Observations) -> Iterator[Finding]:
                   verify_result=verify, error=client.error, trusted_by=elsewhere.source if elsewhere else None)
 
 
-def _route_failure(obs: Observations) -> tuple[str, str, object] | None:
+def _route_failure(obs: Observations) -> tuple[str, str, object, bool] | None:
+    """(stage, message, the proxy's answer, timed out) of the route's failure, if it failed."""
     for probe in (obs.handshake, obs.first_answer):
         failure = getattr(probe, "route_error", None) if probe else None
         if failure is not None:
-            return failure.stage, failure.message, failure.connect_answer
+            return failure.stage, failure.message, failure.connect_answer, failure.timed_out
     return None
 
 
