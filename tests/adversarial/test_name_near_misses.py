@@ -40,4 +40,4 @@ def test_a_near_miss_is_named_with_its_fix(authorities: LabAuthorities, root_fil
 def test_an_unrelated_name_is_no_near_miss() -> None:
     assert near_miss("api.example.com", ["other.example.org", "*.example.org"]) is None
     assert near_miss("example.com", ["*.example.org"]) is None
-    assert near_miss("10.0.0.1", ["10.0.0.2"]) is None  # an address entry exists: only a different one
+    assert near_miss("192.0.2.1", ["192.0.2.2"]) is None  # an address entry exists: only a different one

@@ -252,7 +252,7 @@ def test_ssl_error_syscall_is_an_abrupt_close() -> None:
 @pytest.mark.parametrize("text", [
     "pip._vendor.urllib3.exceptions.ProxyError: ('Unable to connect to proxy', SSLError(SSLError(1, "
     "'[SSL: WRONG_VERSION_NUMBER] wrong version number (_ssl.c:1006)')))",
-    "* Uses proxy env variable HTTPS_PROXY == 'https://proxy.corp:3128'\n*   Trying 10.0.0.1:3128...\n"
+    "* Uses proxy env variable HTTPS_PROXY == 'https://proxy.corp:3128'\n*   Trying 192.0.2.10:3128...\n"
     "* OpenSSL/3.0.13: error:0A00010B:SSL routines::wrong version number\ncurl: (35) OpenSSL/3.0.13: "
     "error:0A00010B:SSL routines::wrong version number",
 ])
