@@ -22,6 +22,7 @@ from hypothesis import strategies as st
 
 from tlsdoctor.diagnosis import DiagnoseError, Diagnosis, diagnose
 from tlsdoctor.lab import Lab
+from tlsdoctor.lab.runner import silent_socket
 from tlsdoctor.observe.route import TargetError, parse_resolve, parse_target
 
 
@@ -50,11 +51,8 @@ def silent_twin(tls_lab: Lab) -> Iterator[int]:
     """127.0.0.2 on the ok scenario's port, dropping every SYN (its one queue place taken)."""
     port = tls_lab["ok"].port
     assert port is not None
-    with socket.socket() as listener, socket.socket() as filler:
-        listener.bind(("127.0.0.2", port))
-        listener.listen(0)
-        filler.settimeout(2.0)
-        filler.connect(("127.0.0.2", port))
+    listener, filler = silent_socket("127.0.0.2", port)
+    with listener, filler:
         yield port
 
 

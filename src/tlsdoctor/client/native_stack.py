@@ -88,23 +88,11 @@ _LINK_CHARS = 512
 _UNREACHABLE = frozenset({"ECONNREFUSED", "EHOSTUNREACH", "ENETUNREACH", "ETIMEDOUT"})
 
 
-def _name_not_resolved(exc: BaseException) -> bool:
-    """A getaddrinfo failure somewhere in the cause chain (bounded)."""
-    cause: BaseException | None = exc
-    for _ in range(8):
-        if cause is None:
-            return False
-        if isinstance(cause, socket.gaierror):
-            return True
-        cause = cause.__cause__ or cause.__context__
-    return False
-
-
 def _translate(exc: httpx.HTTPError, *, proxied: bool = False) -> TransportError:
     """httpx's exception → the client's one, through the classification table."""
     verify_result = None
     errno_name = None
-    tls_error = False
+    tls_error = unresolved = False
     cause: BaseException | None = exc
     # Each link of the chain is cut: a hostile status line must not crowd out the ssl error below it.
     texts = [str(exc)[:_LINK_CHARS]]
@@ -114,6 +102,7 @@ def _translate(exc: httpx.HTTPError, *, proxied: bool = False) -> TransportError
             break
         texts.append(str(cause)[:_LINK_CHARS])
         tls_error = tls_error or isinstance(cause, ssl.SSLError)
+        unresolved = unresolved or isinstance(cause, socket.gaierror)  # getaddrinfo's own failure
         if isinstance(cause, ssl.SSLCertVerificationError):
             verify_result = cause.verify_code
         if isinstance(cause, OSError) and cause.errno is not None:
@@ -139,7 +128,7 @@ def _translate(exc: httpx.HTTPError, *, proxied: bool = False) -> TransportError
     unreachable = isinstance(exc, httpx.ConnectError) or (isinstance(exc, httpx.ConnectTimeout) and errno_name)
     if proxied and unreachable and errno_name in _UNREACHABLE and not tls_error:
         condition = "proxy_unreachable"  # httpx says "Connection refused", not whose
-    elif proxied and isinstance(exc, httpx.ConnectError) and _name_not_resolved(exc):
+    elif proxied and isinstance(exc, httpx.ConnectError) and unresolved:
         # Through a proxy the client resolves only the proxy's name (the proxy resolves the
         # origin's, and reports its failure as an HTTP status or a SOCKS reply).
         condition = "proxy_unresolvable"

@@ -174,7 +174,7 @@ class Lab:
                 sockets[sid] = _refusing_socket()
                 self._held.append(sockets[sid])
             elif entry.address == "silent":
-                sockets[sid], filler = _silent_socket()
+                sockets[sid], filler = silent_socket()
                 self._held += [sockets[sid], filler]
         endpoints = {sid: SCENARIOS[sid].serve(ctx) for sid in self._ids if SCENARIOS[sid].serve}  # type: ignore[misc]
         self.endpoints: dict[str, Endpoint] = endpoints  # real-peer backends serve the same certificates
@@ -346,14 +346,14 @@ def _refusing_socket() -> socket.socket:
     return sock
 
 
-def _silent_socket() -> tuple[socket.socket, socket.socket]:
+def silent_socket(host: str = LOOPBACK, port: int = 0) -> tuple[socket.socket, socket.socket]:
     """A port where every SYN goes unanswered: listening with a backlog of 0, its one queued
     connection taken by the lab and never accepted. Linux drops a SYN to a listener whose accept
     queue is full (unless net.ipv4.tcp_abort_on_overflow is set), so a client's connect times
     out as behind a firewall that drops packets, without any privilege or packet filter.
     Returns (listener, filler): both held until the lab closes (the client then sees a reset)."""
     listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    listener.bind((LOOPBACK, 0))
+    listener.bind((host, port))
     listener.listen(0)
     filler = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     filler.settimeout(2.0)

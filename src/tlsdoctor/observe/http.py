@@ -27,13 +27,12 @@ cleanly is aborted, never awaited.
 from __future__ import annotations
 
 import asyncio
-import re
 import ssl
 import time
 from dataclasses import replace
 from datetime import datetime
 from email.utils import parsedate_to_datetime
-from typing import Callable, Literal
+from typing import Callable, Literal, NamedTuple
 
 
 from tlsdoctor import aio
@@ -131,16 +130,14 @@ async def head_over(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, 
     protocol = "h2" if alpn == "h2" else "http/1.1"
     try:
         async with asyncio.timeout(timeout):
-            if protocol == "h2":
-                status, headers, error, fault = await _head_h2(reader, writer, route)
-            else:
-                status, headers, error, fault = await _head_http1(reader, writer, route)
+            head = await (_head_h2 if protocol == "h2" else _head_http1)(reader, writer, route)
     except TimeoutError:
         return HttpExchange(protocol, alpn, None, None, None, f"no whole HTTP answer within {timeout:g} s",
                             elapsed_ms(started), timed_out=True)
+    status, headers = head.status, head.headers
     location = redirect_target(route.target.url, headers.get("location")) if status and 300 <= status < 400 else None
-    return HttpExchange(protocol, alpn, status, parse_http_date(headers.get("date")), headers.get("server"), error,
-                        elapsed_ms(started), fault=fault, location=location, h2_error_code=_h2_code_of(error))
+    return HttpExchange(protocol, alpn, status, parse_http_date(headers.get("date")), headers.get("server"), head.error,
+                        elapsed_ms(started), fault=head.fault, location=location, h2_error_code=head.h2_error_code)
 
 
 async def _exchange(route: Route, timeout: float, protocol: str) -> HttpExchange:
@@ -197,7 +194,15 @@ def _request_headers(route: Route) -> list[tuple[str, str]]:
             ("user-agent", "tlsdoctor"), ("accept", "*/*")]
 
 
-_Head = tuple[int | None, dict[str, str], str | None, Fault | None]  # status, headers, error, fault
+class _Head(NamedTuple):
+    """What a HEAD got: an answer's status and headers, or an error and a fault; over h2, the
+    error code a refusal (RST_STREAM, GOAWAY) carried."""
+
+    status: int | None
+    headers: dict[str, str]
+    error: str | None
+    fault: Fault | None
+    h2_error_code: int | None = None
 _CLOSED = "the server closed the connection without answering"
 
 
@@ -218,20 +223,20 @@ async def _head_http1(reader: asyncio.StreamReader, writer: asyncio.StreamWriter
                 data = await reader.read(16384)
                 if not data and not received:
                     # h11 calls an end before any byte a protocol error; it is curl's "Empty reply".
-                    return None, {}, _CLOSED, "closed"
+                    return _Head(None, {}, _CLOSED, "closed")
                 received += len(data)
                 conn.receive_data(data)
                 continue
             if isinstance(event, h11.Response):
-                return event.status_code, _decode(event.headers), None, None
+                return _Head(event.status_code, _decode(event.headers), None, None)
             if isinstance(event, h11.ConnectionClosed):
-                return None, {}, _CLOSED, "closed"
+                return _Head(None, {}, _CLOSED, "closed")
     except h11.RemoteProtocolError as exc:
         began = f" (it began {bytes(conn.trailing_data[0][:40])!r})" if conn.trailing_data[0] else ""
-        return None, {}, f"not an HTTP/1.1 answer{began}: {exc}", "invalid"
+        return _Head(None, {}, f"not an HTTP/1.1 answer{began}: {exc}", "invalid")
     except (OSError, ssl.SSLError) as exc:
-        return None, {}, f"no HTTP answer: {_describe(exc)}", _ending(exc, received)
-    return None, {}, "no HTTP answer", None
+        return _Head(None, {}, f"no HTTP answer: {_describe(exc)}", _ending(exc, received))
+    return _Head(None, {}, "no HTTP answer", None)
 
 
 async def _head_h2(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, route: Route) -> _Head:
@@ -259,32 +264,34 @@ async def _head_h2(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, r
             data = await reader.read(65536)
             received += len(data)
             if received > _MAX_H2_BYTES:
-                return None, {}, f"no HTTP/2 answer in the first {_MAX_H2_BYTES} bytes (a frame flood?)", None
+                return _Head(None, {}, f"no HTTP/2 answer in the first {_MAX_H2_BYTES} bytes (a frame flood?)", None)
             if not data:
                 # Its SETTINGS may have come, but nothing for the request: curl's "Empty reply" too.
-                return None, {}, "the server closed the HTTP/2 connection without answering", "closed"
+                return _Head(None, {}, "the server closed the HTTP/2 connection without answering", "closed")
             if data.startswith(b"HTTP/"):
                 # A server (or proxy) that let ALPN pick h2 and then spoke HTTP/1.1 anyway.
                 line = data.split(b"\r\n", 1)[0].decode("latin-1")[:80]
-                return None, {}, f"the server selected h2 but answered in HTTP/1.1 ({line!r})", "invalid"
+                return _Head(None, {}, f"the server selected h2 but answered in HTTP/1.1 ({line!r})", "invalid")
             for event in conn.receive_data(data):
                 if isinstance(event, h2.events.ResponseReceived) and event.stream_id == stream_id:
                     headers = dict(event.headers)
                     status = int(headers.pop(":status", "0")) or None
-                    return status, headers, None, None
+                    return _Head(status, headers, None, None)
                 # A reset stream or a GOAWAY is the server's HTTP/2 answer, if not a useful one: no fault.
                 if isinstance(event, h2.events.StreamReset) and event.stream_id == stream_id:
-                    return None, {}, f"the server reset the HTTP/2 stream with {_h2_error(event.error_code)}", None
+                    return _Head(None, {}, f"the server reset the HTTP/2 stream with {_h2_error(event.error_code)}",
+                                 None, int(event.error_code))
                 if isinstance(event, h2.events.ConnectionTerminated):
-                    return None, {}, f"the server sent GOAWAY with {_h2_error(event.error_code)}", None
+                    return _Head(None, {}, f"the server sent GOAWAY with {_h2_error(event.error_code)}", None,
+                                 int(event.error_code))
             pending = conn.data_to_send()
             if pending:
                 writer.write(pending)
     except h2.exceptions.ProtocolError as exc:
-        return None, {}, f"HTTP/2 protocol error: {exc}", "invalid"
+        return _Head(None, {}, f"HTTP/2 protocol error: {exc}", "invalid")
     except (OSError, ssl.SSLError) as exc:
-        return None, {}, f"no HTTP/2 answer: {_describe(exc)}", _ending(exc, 0)
-    return None, {}, "no HTTP/2 answer", None
+        return _Head(None, {}, f"no HTTP/2 answer: {_describe(exc)}", _ending(exc, 0))
+    return _Head(None, {}, "no HTTP/2 answer", None)
 
 
 def _ending(exc: BaseException, received: int) -> Fault | None:
@@ -321,15 +328,6 @@ def parse_http_date(value: str | None) -> datetime | None:
     except (TypeError, ValueError, IndexError):
         return None
     return parsed if parsed.tzinfo else None
-
-
-_H2_CODE = re.compile(r"(?:reset the HTTP/2 stream|sent GOAWAY) with \S+ \(0x([0-9a-f]+)\)$")
-
-
-def _h2_code_of(error: str | None) -> int | None:
-    """The code :func:`_h2_error` wrote into a refusal's words (the exchange's one error text)."""
-    found = _H2_CODE.search(error) if error else None
-    return int(found.group(1), 16) if found else None
 
 
 def _h2_error(code: object) -> str:
