@@ -4,20 +4,18 @@ A :class:`Scenario` says what is broken (one line a support engineer understands
 finding code it reproduces (``docs/spec/findings.md``), what a libcurl client on OpenSSL
 returns for it, and how a client must be set up to meet the fault as the field does
 (:class:`ClientSetup`: which CA file, via which proxy, with which clock...). It also
-carries how the lab serves it (``serve``), so adding a scenario touches this file only.
+carries how the lab serves it (``serve``): a line here, or a builder in :mod:`.builds`.
 
 The README's catalogue table is generated from :data:`CATALOGUE`.
 """
 
 from __future__ import annotations
 
-import ssl
-from dataclasses import asdict, dataclass, field, replace
-from datetime import datetime, timedelta, timezone
+from dataclasses import asdict, dataclass, field
+from datetime import timedelta
 from enum import Enum
 from typing import Callable, Literal
 
-from tlsdoctor.lab.authorities import LabAuthorities
 from tlsdoctor.lab.endpoints import (
     AlertAfterHello,
     CaptivePortal,
@@ -32,10 +30,23 @@ from tlsdoctor.lab.endpoints import (
     SniRequired,
     StallAfterHello,
 )
+from tlsdoctor.lab.builds import (  # noqa: F401 - BuildContext and LAB_NAMES: imported from here too
+    LAB_NAMES,
+    BuildContext,
+    company_site,
+    days,
+    demands_client_cert,
+    interceptor,
+    revocation_offline,
+    revoked,
+    stale_intermediate,
+    stapling_revoked,
+    stapling_stale,
+    with_expired_cross_sign,
+)
 from tlsdoctor.lab.http import Reply
-from tlsdoctor.lab.pki import CA, CLIENT_AUTH, IssuedCert, Key, leaf_cert
+from tlsdoctor.lab.pki import CLIENT_AUTH, Key, leaf_cert
 from tlsdoctor.lab.proxy import ConnectProxy
-from tlsdoctor.lab.revocation import ocsp_response_for
 from tlsdoctor.lab.socks import NOT_ALLOWED_BY_RULESET, Socks5Proxy
 from tlsdoctor.lab.tls import TlsServerConfig
 from tlsdoctor.verify_codes import (
@@ -54,11 +65,7 @@ from tlsdoctor.verify_codes import (
 )
 from tlsdoctor.wire import AlertDescription
 
-ORGANIZATION_OLD = "tlsdoctor lab legacy"
-# Every lab certificate names every way a client may address the lab.
-LAB_NAMES = ("localhost", "127.0.0.1", "::1")
 UNRESOLVABLE_HOST = "tlsdoctor-lab.invalid"  # RFC 6761: .invalid never resolves
-
 
 
 class Category(str, Enum):
@@ -97,24 +104,6 @@ class ClientSetup:
         data["clock_offset_s"] = int(self.clock_offset.total_seconds()) if self.clock_offset else None
         del data["clock_offset"]
         return data
-
-
-@dataclass(frozen=True)
-class BuildContext:
-    """What a scenario's ``serve`` gets: the PKI and the addresses of the other endpoints."""
-
-    authorities: LabAuthorities
-    origin_trust_file: str  # the lab root, for proxies that verify origins
-    # A loopback URL where nothing answers (a port held but never listening): what a
-    # certificate's OCSP and CRL pointers name when the CA's services are down.
-    unreachable_url: str = "http://127.0.0.1:9"
-    now: datetime = field(default_factory=lambda: datetime.now(timezone.utc).replace(microsecond=0))
-
-    def leaf(self, **options: object) -> IssuedCert:
-        return self.authorities.intermediate.issue_cert(*LAB_NAMES, **options)  # type: ignore[arg-type]
-
-    def origin(self, cert: IssuedCert | None = None, **tls: object) -> HttpsOrigin:
-        return HttpsOrigin(TlsServerConfig(certificate=cert or self.leaf(), **tls))  # type: ignore[arg-type]
 
 
 Serve = Callable[[BuildContext], Endpoint]
@@ -169,84 +158,6 @@ class Scenario:
         }
 
 
-def _days(n: float) -> timedelta:
-    return timedelta(days=n)
-
-
-def _revoked(ctx: BuildContext, **options: object) -> IssuedCert:
-    cert = ctx.leaf(**options)
-    ctx.authorities.intermediate.revoke(cert.cert)
-    return cert
-
-
-def _stapling_revoked(ctx: BuildContext) -> HttpsOrigin:
-    cert = _revoked(ctx)
-    staple = ocsp_response_for(ctx.authorities.intermediate, cert.cert)
-    return ctx.origin(cert, ocsp_staple=lambda: staple)
-
-
-def _with_expired_cross_sign(ctx: BuildContext) -> HttpsOrigin:
-    """The healthy chain plus the lab root cross-signed by an old root, both expired 30 days ago:
-    what servers sent after AddTrust External CA Root expired (2020-05-30)."""
-    old = CA("tlsdoctor Lab Legacy Root (AddTrust-like)", organization=ORGANIZATION_OLD,
-             not_before=ctx.now - _days(7300), not_after=ctx.now - _days(30))
-    root = ctx.authorities.root
-    cross = CA(root.name, organization=root.organization, key=root.key, parent=old,
-               not_before=ctx.now - _days(3650), not_after=ctx.now - _days(30)).cert
-    leaf = ctx.leaf()
-    return ctx.origin(IssuedCert(leaf.cert, leaf.key, (*leaf.chain, cross)))
-
-
-def _stapling_stale(ctx: BuildContext) -> HttpsOrigin:
-    cert = ctx.leaf()
-    staple = ocsp_response_for(ctx.authorities.intermediate, cert.cert, expired_for=_days(3))
-    return ctx.origin(cert, ocsp_staple=lambda: staple)
-
-
-def _revocation_offline(ctx: BuildContext) -> HttpsOrigin:
-    """A leaf from a CA whose OCSP responder and CRL both point at a dead port; no staple."""
-    dead = ctx.unreachable_url
-    offline = ctx.authorities.root.intermediate("tlsdoctor Lab Offline-Revocation CA", ocsp_url=f"{dead}/ocsp",
-                                                crl_url=f"{dead}/offline.crl")
-    return ctx.origin(offline.issue_cert(*LAB_NAMES))
-
-
-def _stale_intermediate(ctx: BuildContext) -> HttpsOrigin:
-    """The leaf, sent with an old copy of its intermediate: same name and key, expired 30 days ago.
-
-    The CA renewed its intermediate (a new certificate for the same key); the server's chain
-    file still holds the copy it was installed with. Its leaf is valid, and the current copy
-    is one caIssuers fetch away, but clients verify the chain the server sends.
-    """
-    current = ctx.authorities.intermediate
-    old = ctx.authorities.root.intermediate(current.name, key=current.key, not_before=ctx.now - _days(800),
-                                            not_after=ctx.now - _days(30))
-    leaf = ctx.leaf()
-    return ctx.origin(replace(leaf, chain=(old.cert,)))
-
-
-def _company_site(ctx: BuildContext) -> HttpsOrigin:
-    """An internal site on the company's PKI: leaf and issuing CA sent, the root on the machines."""
-    issuing = ctx.authorities.corporate_issuing
-    return ctx.origin(issuing.issue_cert(*LAB_NAMES, issuer_pointers=False))
-
-
-def _h2_breaking_interceptor(ctx: BuildContext) -> ConnectProxy:
-    proxy = _interceptor(ctx)
-    proxy.h2_broken = True
-    return proxy
-
-
-def _demands_client_cert(ctx: BuildContext, **tls: object) -> HttpsOrigin:
-    return ctx.origin(client_ca=ctx.authorities.root.cert, **tls)
-
-
-def _interceptor(ctx: BuildContext) -> ConnectProxy:
-    trust = ssl.create_default_context(cafile=ctx.origin_trust_file)
-    trust.set_alpn_protocols(["http/1.1"])
-    return ConnectProxy("intercept", interception_ca=ctx.authorities.interception, origin_trust=trust)
-
-
 _CONNECT_NOTE = (
     "libcurl 8 reports a refused CONNECT as 7 (couldn't connect, \"CONNECT tunnel failed, response N\"); "
     "libcurl 7 reported 56, the code findings.md lists"
@@ -262,10 +173,10 @@ CATALOGUE: tuple[Scenario, ...] = (
     Scenario("ok", C, "a healthy server: full chain to the lab root, HTTP/2 and HTTP/1.1",
              "ok", 0, lambda ctx: ctx.origin(), X509_V_OK, http_status=200),
     Scenario("expired", C, "the leaf certificate expired 30 days ago",
-             "cert.expired", 60, lambda ctx: ctx.origin(ctx.leaf(not_before=ctx.now - _days(120), not_after=ctx.now - _days(30))),
+             "cert.expired", 60, lambda ctx: ctx.origin(ctx.leaf(not_before=ctx.now - days(120), not_after=ctx.now - days(30))),
              X509_V_ERR_CERT_HAS_EXPIRED),
     Scenario("not-yet-valid", C, "the leaf certificate becomes valid in 30 days",
-             "cert.not_yet_valid", 60, lambda ctx: ctx.origin(ctx.leaf(not_before=ctx.now + _days(30), not_after=ctx.now + _days(120))),
+             "cert.not_yet_valid", 60, lambda ctx: ctx.origin(ctx.leaf(not_before=ctx.now + days(30), not_after=ctx.now + days(120))),
              X509_V_ERR_CERT_NOT_YET_VALID),
     Scenario("wrong-host", C, "the certificate is for wrong.host.tlsdoctor.test, not this address",
              "cert.hostname_mismatch", 60,
@@ -287,11 +198,11 @@ CATALOGUE: tuple[Scenario, ...] = (
                                     send_chain=False),
              X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY),
     Scenario("revoked-ocsp", C, "the certificate is revoked; the server staples the OCSP 'revoked' answer",
-             "cert.revoked", 91, _stapling_revoked, X509_V_OK, ClientSetup(cert_status=True)),
+             "cert.revoked", 91, stapling_revoked, X509_V_OK, ClientSetup(cert_status=True)),
     Scenario("revoked-crl", C, "the certificate is revoked; the CRL at its distribution point lists it",
-             "cert.revoked", 60, lambda ctx: ctx.origin(_revoked(ctx)), X509_V_ERR_CERT_REVOKED, ClientSetup(crl=True)),
+             "cert.revoked", 60, lambda ctx: ctx.origin(revoked(ctx)), X509_V_ERR_CERT_REVOKED, ClientSetup(crl=True)),
     Scenario("stale-staple", C, "the server staples an OCSP answer whose nextUpdate passed 3 days ago (its stapling "
-             "cannot refresh); the client requires a status", "cert.revocation_unavailable", 91, _stapling_stale,
+             "cannot refresh); the client requires a status", "cert.revocation_unavailable", 91, stapling_stale,
              X509_V_OK, ClientSetup(cert_status=True),
              note="libcurl's 91 alone reads as a revoked certificate; the staple's own dates say it is only old"),
     Scenario("must-staple-missing", C, "the certificate demands OCSP stapling (TLS Feature) and none is sent",
@@ -313,23 +224,23 @@ CATALOGUE: tuple[Scenario, ...] = (
              "cert.bad_usage", 60, lambda ctx: ctx.origin(ctx.leaf(eku=(CLIENT_AUTH,))),
              X509_V_ERR_INVALID_PURPOSE),
     Scenario("expired-cross-sign", C, "valid, but the server also sends its root cross-signed by an old root, both "
-             "expired 30 days ago (the AddTrust case of 2020)", "ok", 0, _with_expired_cross_sign, X509_V_OK,
+             "expired 30 days ago (the AddTrust case of 2020)", "ok", 0, with_expired_cross_sign, X509_V_OK,
              http_status=200, warnings=("cert.expired",),
              note="current OpenSSL, Python and browsers build the path to the trusted root without it; OpenSSL "
                   "before 1.1.0 and GnuTLS before 3.6.14 followed it and failed"),
     Scenario("expired-intermediate", C, "the server sends a valid leaf with an old copy of its intermediate, "
              "which expired 30 days ago (the CA renewed it: same name and key)", "cert.expired", 60,
-             _stale_intermediate, X509_V_ERR_CERT_HAS_EXPIRED,
+             stale_intermediate, X509_V_ERR_CERT_HAS_EXPIRED,
              note="the server's chain file is out of date: the CA's current intermediate (its caIssuers URL) fixes it"),
     Scenario("expiring-soon", C, "valid, but the leaf expires in 7 days",
-             "ok", 0, lambda ctx: ctx.origin(ctx.leaf(not_after=ctx.now + _days(7))),
+             "ok", 0, lambda ctx: ctx.origin(ctx.leaf(not_after=ctx.now + days(7))),
              X509_V_OK, http_status=200, warnings=("cert.expired",)),
     Scenario("revocation-unreachable", C, "no OCSP staple, and the OCSP responder and CRL the certificate names "
              "do not answer; the client requires a status", "cert.revocation_unavailable", 91,
-             _revocation_offline, X509_V_OK, ClientSetup(cert_status=True),
+             revocation_offline, X509_V_OK, ClientSetup(cert_status=True),
              note="curl --cert-status checks only the staple: no staple is 91 whatever the responder does"),
     Scenario("revocation-unreachable-soft", C, "the same unreachable OCSP responder and CRL, met by an ordinary "
-             "(soft-failing) client", "ok", 0, _revocation_offline, X509_V_OK, http_status=200,
+             "(soft-failing) client", "ok", 0, revocation_offline, X509_V_OK, http_status=200,
              warnings=("cert.revocation_unavailable",)),
     # -- protocol -----------------------------------------------------------------------
     Scenario("tls1.0-only", P, "the server speaks only TLS 1.0, which current clients refuse",
@@ -344,13 +255,13 @@ CATALOGUE: tuple[Scenario, ...] = (
              lambda ctx: ctx.origin(cipher_list="ECDHE-ECDSA-AES128-CCM8", tls13_ciphersuites="TLS_AES_128_CCM_8_SHA256",
                                     security_level=0)),
     Scenario("client-cert-required", P, "the server demands a client certificate (TLS 1.3); the client has none",
-             "tls.client_cert_required", 56, lambda ctx: _demands_client_cert(ctx, alpn=("http/1.1",)),
+             "tls.client_cert_required", 56, lambda ctx: demands_client_cert(ctx, alpn=("http/1.1",)),
              note="in TLS 1.3 the client's handshake completes before the server reads its (empty) Certificate, "
                   "so the alert certificate_required arrives with the first read: libcurl says 56, not 35 (with "
                   "HTTP/2 negotiated, 55 about half the time: its first write races the alert; this server offers "
                   "HTTP/1.1 only, so the code is stable)"),
     Scenario("client-cert-required-tls1.2", P, "the server demands a client certificate (TLS 1.2); the client "
-             "has none", "tls.client_cert_required", 35, lambda ctx: _demands_client_cert(ctx, max_version="1.2"),
+             "has none", "tls.client_cert_required", 35, lambda ctx: demands_client_cert(ctx, max_version="1.2"),
              note="in TLS 1.2 the server's handshake_failure alert ends the handshake itself: libcurl says 35"),
     Scenario("null-cipher-only", P, "the server accepts only NULL (unencrypted) suites, which OpenSSL clients "
              "never offer", "tls.cipher_mismatch", 35,
@@ -433,7 +344,7 @@ CATALOGUE: tuple[Scenario, ...] = (
              None, ClientSetup(proxy_scheme="https"), via="ok",
              note="the client fails at the proxy (curl 60), before any CONNECT: the server's certificate is fine"),
     Scenario("intercepting-proxy", E, "a CONNECT proxy re-signs every site with its own 'antivirus' CA",
-             "trust.interception", 60, _interceptor, X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY, via="ok"),
+             "trust.interception", 60, interceptor, X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY, via="ok"),
     Scenario("proxy-auth-required", E, "the proxy answers CONNECT with 407 Proxy Authentication Required",
              "proxy.auth_required", 7, lambda ctx: ConnectProxy("status", status=407), via="ok",
              note=_CONNECT_NOTE),
@@ -471,10 +382,11 @@ CATALOGUE: tuple[Scenario, ...] = (
              lambda ctx: Socks5Proxy(reply=NOT_ALLOWED_BY_RULESET), None, ClientSetup(proxy_scheme="socks5h"),
              via="ok", note="libcurl 97: \"cannot complete SOCKS5 connection to HOST. (2)\": the reply code says why"),
     Scenario("proxy-bad-gateway", E, "an inspecting proxy (CA trusted) cannot verify the origin and answers 502",
-             "proxy.upstream_failed", 0, _interceptor, X509_V_OK, ClientSetup(trust="lab+interception"),
+             "proxy.upstream_failed", 0, interceptor, X509_V_OK, ClientSetup(trust="lab+interception"),
              via="expired", http_status=502),
     Scenario("proxy-breaks-http2", E, "an inspecting proxy (its CA trusted) lets ALPN pick HTTP/2, then answers "
-             "in HTTP/1.1; HTTP/1.1 clients work", "http2.negotiation_failed", 16, _h2_breaking_interceptor, X509_V_OK,
+             "in HTTP/1.1; HTTP/1.1 clients work", "http2.negotiation_failed", 16,
+             lambda ctx: interceptor(ctx, h2_broken=True), X509_V_OK,
              ClientSetup(trust="lab+interception"), via="ok", warnings=("trust.interception",),
              note="the server's own HTTP/2 is fine: the inspection product breaks it (curl --http1.1 works)"),
     Scenario("outdated-ca-bundle", E, "the client's CA file is an old copy of the trust store: it lacks the "
@@ -492,8 +404,8 @@ CATALOGUE: tuple[Scenario, ...] = (
              X509_V_ERR_CERT_HAS_EXPIRED, ClientSetup(trust="lab-expired", os_store="lab-expired"),
              note="every certificate the server sends is valid: what expired is the root in the client's store"),
     Scenario("clock-skew", E, "a certificate valid for 2 days, seen from a client whose clock is 3 days ahead",
-             "clock.skewed", 60, lambda ctx: ctx.origin(ctx.leaf(not_after=ctx.now + _days(2))),
-             X509_V_ERR_CERT_HAS_EXPIRED, ClientSetup(clock_offset=_days(3))),
+             "clock.skewed", 60, lambda ctx: ctx.origin(ctx.leaf(not_after=ctx.now + days(2))),
+             X509_V_ERR_CERT_HAS_EXPIRED, ClientSetup(clock_offset=days(3))),
     Scenario("dns-unresolvable", E, f"the host name ({UNRESOLVABLE_HOST}) does not resolve",
              "dns.name_not_resolved", 6, address="unresolvable"),
     Scenario("tcp-refused", E, "nothing listens on the port: the connection is refused",
@@ -503,7 +415,7 @@ CATALOGUE: tuple[Scenario, ...] = (
              note="clients wait out their connect timeout (curl's default: 300 s) before they say anything"),
     Scenario("company-root", E, "the server's chain ends at the company's own root, which IT deployed to the OS "
              "store; the application verifies with its own bundled CA file, which no private root is in",
-             "trust.store_mismatch", 60, _company_site, X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY,
+             "trust.store_mismatch", 60, company_site, X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY,
              ClientSetup(trust="store", os_store="store+corporate"),
              note="browsers and the platform's own HTTP stack work; apps with certifi or a bundled cacert.pem fail"),
     Scenario("proxy-unreachable", E, "the configured proxy's port refuses connections (the proxy is down, or the "
